@@ -1,0 +1,30 @@
+"""Sender: takes outbound documents off the outbound queue and sends them through the Graph API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from wacloud.sending import get_sender
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+# A failed send holds back only its own recipient's later messages (order per recipient).
+batch = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    return get_sender().process_document(record.body, message_id=record.message_id)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    get_sender().register_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)

@@ -1,0 +1,42 @@
+"""Settings every function reads from its environment, validated once per cold start."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
+
+
+class Settings(BaseModel):
+    """The `WACLOUD_*` environment variables that template.yaml sets on the functions.
+
+    Secrets are not here: only the secret's *name* is, the values come from Secrets Manager.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    secret_name: str = Field("whatsapp/cloud-api", alias="WACLOUD_SECRET_NAME")
+    table_name: str = Field("", alias="WACLOUD_TABLE_NAME")
+    idempotency_table_name: str = Field("", alias="WACLOUD_IDEMPOTENCY_TABLE_NAME")
+    inbound_queue_url: str = Field("", alias="WACLOUD_INBOUND_QUEUE_URL")
+    outbound_queue_url: str = Field("", alias="WACLOUD_OUTBOUND_QUEUE_URL")
+    graph_api_version: str = Field("v25.0", alias="WACLOUD_GRAPH_API_VERSION", pattern=r"^v\d+\.\d+$")
+    # Overridden only by the local run and tests, which point the sender at a fake Graph API.
+    graph_base_url: str = Field(DEFAULT_GRAPH_BASE_URL, alias="WACLOUD_GRAPH_BASE_URL")
+    phone_number_id: str = Field("", alias="WACLOUD_PHONE_NUMBER_ID")
+    auto_reply_text: str = Field("", alias="WACLOUD_AUTO_REPLY_TEXT", max_length=4096)
+    mark_read: bool = Field(True, alias="WACLOUD_MARK_READ")
+    record_ttl_days: int = Field(90, alias="WACLOUD_RECORD_TTL_DAYS", ge=1)
+    # Meta sends at most 3 MB; anything larger is not Meta.
+    max_webhook_bytes: int = Field(3 * 1024 * 1024, alias="WACLOUD_MAX_WEBHOOK_BYTES", gt=0)
+    # Meta retries a webhook for up to 7 days, so remember processed events a little longer.
+    idempotency_ttl_seconds: int = Field(8 * 24 * 3600, alias="WACLOUD_IDEMPOTENCY_TTL_SECONDS", gt=0)
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process (cached; tests call `get_settings.cache_clear()`)."""
+    return Settings.model_validate({k: v for k, v in os.environ.items() if k.startswith("WACLOUD_")})

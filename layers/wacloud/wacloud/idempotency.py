@@ -1,0 +1,46 @@
+"""Powertools idempotency, set up once: at most one completed run per key, for days.
+
+A run that raises is forgotten (its record deleted), so SQS's retry runs it again; a run that
+completed answers every later duplicate with its stored result and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wacloud.config import get_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def make_idempotent(function: F, *, key_prefix: str, config: IdempotencyConfig) -> F:
+    """Wrap `function(*, key: str, ...)` so it completes at most once per `key`.
+
+    The persistence layer (and its boto3 client) is created here, on first use, not at import.
+    """
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    return idempotent_function(
+        function,
+        data_keyword_argument="key",
+        persistence_store=persistence,
+        config=config,
+        key_prefix=key_prefix,
+    )
+
+
+def new_config() -> IdempotencyConfig:
+    return IdempotencyConfig(expires_after_seconds=get_settings().idempotency_ttl_seconds)
+
+
+def register_context(config: IdempotencyConfig, context: LambdaContext | None) -> None:
+    """Tie in-progress records to this invocation's deadline (so a timed-out run can be retried)."""
+    if context is not None:
+        config.register_lambda_context(context)

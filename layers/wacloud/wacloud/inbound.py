@@ -1,0 +1,147 @@
+"""Split a webhook body into typed events: one per message, one per status, one per other change.
+
+Meta batches: one POST can carry many entries, each with many changes, each with many messages or
+statuses. Every one of them becomes an event. Nothing here raises on input: a part that is not what
+Meta documents becomes an `UnparsedEvent` that keeps the raw data, so it is recorded, not dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from wacloud.models.events import (
+    ChangeEvent,
+    InboundEvent,
+    MessageEvent,
+    StatusEvent,
+    UnparsedEvent,
+    digest,
+    dump_event,
+    load_event,
+)
+from wacloud.models.webhook import Contact, InboundMessage, Metadata, Status
+
+__all__ = [
+    "ChangeEvent",
+    "InboundEvent",
+    "MessageEvent",
+    "StatusEvent",
+    "UnparsedEvent",
+    "dump_event",
+    "load_event",
+    "parse_webhook",
+]
+
+# Raw data kept in an UnparsedEvent is capped so the event still fits in one SQS message.
+MAX_RAW_CHARS = 64 * 1024
+
+
+def parse_webhook(body: bytes | str | dict[str, Any]) -> list[InboundEvent]:
+    """Return the events of a webhook body, in the order Meta listed them."""
+    if isinstance(body, dict):
+        document: Any = body
+    else:
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return [_unparsed(body, f"body is not JSON: {exc}")]
+    if not isinstance(document, dict) or not isinstance(document.get("entry"), list):
+        return [_unparsed(document, "body has no 'entry' list")]
+
+    events: list[InboundEvent] = []
+    for entry in document["entry"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
+            events.append(_unparsed(entry, "entry has no 'changes' list"))
+            continue
+        waba_id = str(entry.get("id") or "")
+        for change in entry["changes"]:
+            events.extend(_parse_change(change, waba_id))
+    return events
+
+
+def _parse_change(change: Any, waba_id: str) -> list[InboundEvent]:
+    if not isinstance(change, dict) or not isinstance(change.get("field"), str):
+        return [_unparsed(change, "change has no 'field'")]
+    field, value = change["field"], change.get("value")
+    if field != "messages" or not isinstance(value, dict):
+        return [ChangeEvent(waba_id=waba_id, field=field, value=value)]
+
+    phone_number_id = _phone_number_id(value)
+    contacts = _contacts(value.get("contacts"))
+    events: list[InboundEvent] = []
+    for raw in _as_list(value.get("messages")):
+        try:
+            message = InboundMessage.model_validate(raw)
+        except ValidationError as exc:
+            events.append(_unparsed(raw, f"message is malformed: {_first_error(exc)}", waba_id))
+            continue
+        events.append(
+            MessageEvent(
+                waba_id=waba_id,
+                phone_number_id=phone_number_id,
+                message=message,
+                contact=_contact_for(message, contacts),
+            )
+        )
+    for raw in _as_list(value.get("statuses")):
+        try:
+            status = Status.model_validate(raw)
+        except ValidationError as exc:
+            events.append(_unparsed(raw, f"status is malformed: {_first_error(exc)}", waba_id))
+            continue
+        events.append(StatusEvent(waba_id=waba_id, phone_number_id=phone_number_id, status=status))
+    if not events or value.get("errors"):
+        # A `messages` change with neither messages nor statuses: value-level errors, or new shapes.
+        events.append(ChangeEvent(waba_id=waba_id, phone_number_id=phone_number_id, field=field, value=value))
+    return events
+
+
+def _phone_number_id(value: dict[str, Any]) -> str:
+    try:
+        return Metadata.model_validate(value.get("metadata") or {}).phone_number_id
+    except ValidationError:
+        return ""
+
+
+def _contacts(raw: Any) -> list[Contact]:
+    contacts = []
+    for item in _as_list(raw):
+        try:
+            contacts.append(Contact.model_validate(item))
+        except ValidationError:
+            continue  # the contact is only a profile hint; the message itself carries the sender
+    return contacts
+
+
+def _contact_for(message: InboundMessage, contacts: list[Contact]) -> Contact | None:
+    for contact in contacts:
+        if (message.from_ and contact.wa_id == message.from_) or (
+            message.from_user_id and contact.user_id == message.from_user_id
+        ):
+            return contact
+    return contacts[0] if len(contacts) == 1 else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(root)"
+    return f"{where}: {error['msg']}"
+
+
+def _unparsed(raw: Any, reason: str, waba_id: str = "") -> UnparsedEvent:
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    sha = digest(raw)
+    if isinstance(raw, str) and len(raw) > MAX_RAW_CHARS:
+        raw, reason = raw[:MAX_RAW_CHARS], f"{reason} (raw data truncated to {MAX_RAW_CHARS} characters)"
+    elif not isinstance(raw, str) and len(json.dumps(raw, default=str)) > MAX_RAW_CHARS:
+        raw = json.dumps(raw, default=str)[:MAX_RAW_CHARS]
+        reason = f"{reason} (raw data truncated to {MAX_RAW_CHARS} characters)"
+    return UnparsedEvent(waba_id=waba_id, reason=reason, raw=raw, raw_sha256=sha)

@@ -1,0 +1,98 @@
+"""The webhook's work: Meta's subscription check, and verify-split-queue for event POSTs.
+
+Nothing slow happens here: no Graph calls, no DynamoDB. A POST is answered 200 only after every
+event of the body is on the inbound queue; if queueing fails the caller answers 5xx and Meta
+delivers the body again (the events' deduplication ids make that harmless).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from functools import cache
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from wacloud.config import Settings, get_settings
+from wacloud.errors import SignatureError, WacloudError
+from wacloud.inbound import parse_webhook
+from wacloud.models.events import InboundEvent, digest, dump_event
+from wacloud.queues import FifoQueue, QueueEntry
+from wacloud.secrets import get_credentials, require
+from wacloud.signature import verify_signature
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+class BadRequestError(WacloudError):
+    """The request is malformed (missing parameters, undecodable body): 400."""
+
+
+class ForbiddenError(WacloudError):
+    """A subscription check with the wrong mode or verify token: 403."""
+
+
+class PayloadTooLargeError(WacloudError):
+    """A body larger than Meta ever sends: 413."""
+
+
+def raw_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
+    """The exact bytes Meta signed, as API Gateway hands them over."""
+    if body is None:
+        return b""
+    if is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadRequestError("body is not valid base64") from exc
+    return body.encode("utf-8", "surrogateescape")
+
+
+class Ingest:
+    def __init__(self, *, queue: FifoQueue, settings: Settings) -> None:
+        self.queue = queue
+        self.settings = settings
+
+    def subscribe(self, mode: str | None, verify_token: str | None, challenge: str | None) -> str:
+        """Meta's GET check: the challenge to echo if mode and token are right."""
+        if not mode or verify_token is None or challenge is None:
+            raise BadRequestError("hub.mode, hub.verify_token and hub.challenge are required")
+        expected = require(get_credentials(), "verify_token")
+        token_ok = hmac.compare_digest(verify_token.encode("utf-8"), expected.encode("utf-8"))
+        if mode != "subscribe" or not token_ok:
+            metrics.add_metric(name="SubscriptionRefused", unit=MetricUnit.Count, value=1)
+            raise ForbiddenError("verification refused")
+        return challenge
+
+    def receive(self, body: bytes, signature: str | None) -> list[InboundEvent]:
+        """Verify, split and queue a POST body; return the events queued."""
+        if len(body) > self.settings.max_webhook_bytes:
+            raise PayloadTooLargeError(f"body of {len(body)} bytes is over {self.settings.max_webhook_bytes}")
+        app_secret = require(get_credentials(), "app_secret")
+        try:
+            verify_signature(body, signature, app_secret)
+        except SignatureError:
+            metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
+            raise
+        events = parse_webhook(body)
+        self.queue.send(
+            [
+                QueueEntry(body=dump_event(event), group_id=event.group, deduplication_id=digest(event.key))
+                for event in events
+            ]
+        )
+        kinds: dict[str, int] = {}
+        for event in events:
+            kinds[event.kind] = kinds.get(event.kind, 0) + 1
+        logger.info("Webhook events queued", extra={"events": kinds})
+        metrics.add_metric(name="WebhookEventsQueued", unit=MetricUnit.Count, value=len(events))
+        return events
+
+
+@cache
+def get_ingest() -> Ingest:
+    settings = get_settings()
+    return Ingest(queue=FifoQueue(settings.inbound_queue_url), settings=settings)

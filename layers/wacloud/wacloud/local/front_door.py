@@ -1,0 +1,107 @@
+"""An HTTP server on localhost standing in for API Gateway: each request becomes a REST API proxy
+event for the webhook function, and the function's answer becomes the HTTP response."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+    """The event API Gateway's REST proxy integration would give the function."""
+    url = urlsplit(target)
+    pairs = parse_qsl(url.query, keep_blank_values=True)
+    try:
+        text, is_base64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode("ascii"), True
+    return {
+        "resource": url.path,
+        "path": url.path,
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": dict(pairs) or None,
+        "multiValueQueryStringParameters": {k: [v for kk, v in pairs if kk == k] for k, _ in pairs} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "local",
+            "resourcePath": url.path,
+            "httpMethod": method,
+            "path": f"/local{url.path}",
+            "identity": {"sourceIp": source_ip},
+        },
+        "body": text if body else None,
+        "isBase64Encoded": is_base64,
+    }
+
+
+class FrontDoor:
+    """Routes `GET|POST /webhook` to the webhook function; anything else is a 404 (as API Gateway)."""
+
+    def __init__(self, invoke: Invoke, *, host: str = "127.0.0.1", port: int = 0, on_request: Any = None) -> None:
+        self.invoke = invoke
+        self.on_request = on_request
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FrontDoor:
+        threading.Thread(target=self._server.serve_forever, name="front-door", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        door = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._route("GET")
+
+            def do_POST(self) -> None:
+                self._route("POST")
+
+            def _route(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if urlsplit(self.path).path.rstrip("/") != "/webhook":
+                    self._reply(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+                    return
+                headers = {k: v for k, v in self.headers.items()}
+                result = door.invoke(proxy_event(method, self.path, headers, body, self.client_address[0]))
+                payload = result.get("body") or ""
+                data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
+                status = int(result.get("statusCode", 502))
+                if door.on_request is not None:
+                    door.on_request(method, status, data)
+                self._reply(status, result.get("headers") or {}, data)
+
+            def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() != "content-length":
+                        self.send_header(name, str(value))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        return Handler

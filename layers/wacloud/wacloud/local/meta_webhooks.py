@@ -1,0 +1,95 @@
+"""Webhook bodies shaped like Meta's, for the local run and the tests: a customer's text message,
+and the statuses of a message the business sent."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+
+DEFAULT_WABA_ID = "102290129340398"
+DEFAULT_DISPLAY_NUMBER = "15550783881"
+
+
+def new_wamid() -> str:
+    return "wamid." + base64.b64encode(b"LOCAL" + uuid.uuid4().bytes).decode()
+
+
+def _envelope(phone_number_id: str, value: dict[str, Any], waba_id: str = DEFAULT_WABA_ID) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": waba_id,
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": DEFAULT_DISPLAY_NUMBER,
+                                "phone_number_id": phone_number_id,
+                            },
+                            **value,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def text_message(
+    text: str,
+    *,
+    phone_number_id: str,
+    sender: str = "16505551234",
+    name: str = "Local Customer",
+    wamid: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A customer's text message to the business number."""
+    return _envelope(
+        phone_number_id,
+        {
+            "contacts": [{"profile": {"name": name}, "wa_id": sender}],
+            "messages": [
+                {
+                    "from": sender,
+                    "id": wamid or new_wamid(),
+                    "timestamp": str(timestamp or int(time.time())),
+                    "type": "text",
+                    "text": {"body": text},
+                }
+            ],
+        },
+    )
+
+
+def status_update(
+    wamid: str,
+    status: str,
+    *,
+    phone_number_id: str,
+    recipient: str,
+    timestamp: int | None = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A status webhook for a message the business sent."""
+    item: dict[str, Any] = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(timestamp or int(time.time())),
+        "recipient_id": recipient,
+    }
+    if status in ("sent", "delivered", "read"):
+        item["pricing"] = {
+            "billable": False,
+            "pricing_model": "PMP",
+            "type": "free_customer_service",
+            "category": "service",
+        }
+    if error is not None:
+        item["errors"] = [error]
+    return _envelope(phone_number_id, {"statuses": [item]})

@@ -1,0 +1,279 @@
+"""The whole pipeline on this machine: template resources in moto, the three functions in-process,
+the front door, the pollers and the fake Graph API (which answers sends with status webhooks)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from wacloud.local.fake_graph import FakeGraph, GraphRequest
+from wacloud.local.front_door import FrontDoor
+from wacloud.local.lambda_context import LocalContext
+from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.pollers import PollResult, QueuePoller
+from wacloud.local.template import REGION, Stack, load_template, provision
+from wacloud.signature import sign
+
+# The local run's credentials and number: documented defaults, overridable by these variables.
+LOCAL_DEFAULTS = {
+    "access_token": ("WACLOUD_LOCAL_ACCESS_TOKEN", "local-access-token"),
+    "app_secret": ("WACLOUD_LOCAL_APP_SECRET", "local-app-secret"),
+    "verify_token": ("WACLOUD_LOCAL_VERIFY_TOKEN", "local-verify-token"),
+    "phone_number_id": ("WACLOUD_LOCAL_PHONE_NUMBER_ID", "100000000000001"),
+}
+FUNCTIONS = {"WebhookFunction": "webhook", "ProcessorFunction": "processor", "SenderFunction": "sender"}
+STATUS_SEQUENCE = ("sent", "delivered", "read")
+
+
+def local_setting(name: str) -> str:
+    variable, default = LOCAL_DEFAULTS[name]
+    return os.environ.get(variable) or default
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The folder holding template.yaml: from the working directory up, else beside this package."""
+    for folder in [(start or Path.cwd()).resolve(), *(start or Path.cwd()).resolve().parents]:
+        if (folder / "template.yaml").is_file() and (folder / "functions").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[4]
+
+
+def reset_caches() -> None:
+    """Forget every cached setting, client and provider (the environment has changed)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from wacloud import config, ingest, processing, queues, sending, store
+
+    for cached in (
+        config.get_settings,
+        ingest.get_ingest,
+        processing.get_processor,
+        sending.get_sender,
+        queues._sqs_client,
+        store._table,
+    ):
+        cached.cache_clear()
+    parameters.clear_caches()
+    parameters.base.DEFAULT_PROVIDERS.clear()
+
+
+@dataclass
+class PipelineOptions:
+    project_dir: Path = field(default_factory=find_project_dir)
+    port: int = 0
+    # Seconds before a failed record is received again (deployed: 6 x the function timeout).
+    visibility_timeout: int = 5
+    status_webhooks: bool = True
+    status_delays: tuple[float, ...] = (0.3, 0.6, 1.2)
+    background: bool = True  # pollers and status webhooks on threads; False: call drain()
+    log_level: str = "WARNING"
+    auto_reply_text: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+class LocalPipeline:
+    def __init__(self, options: PipelineOptions | None = None, *, echo: Callable[[str], None] | None = None) -> None:
+        self.options = options or PipelineOptions()
+        self.echo = echo or (lambda line: None)
+        self.secret = {name: local_setting(name) for name in ("access_token", "app_secret", "verify_token")}
+        self.phone_number_id = local_setting("phone_number_id")
+        self.graph = FakeGraph(access_token=self.secret["access_token"], on_accepted=self._on_graph_accept)
+        self.stack: Stack | None = None
+        self.front_door: FrontDoor | None = None
+        self.pollers: list[QueuePoller] = []
+        self._handlers: dict[str, Any] = {}
+        self._locks = {name: threading.Lock() for name in FUNCTIONS}
+        self._timeouts: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pending_statuses: list[dict[str, Any]] = []
+        self._saved_env: dict[str, str] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> LocalPipeline:
+        """Create the resources, load the functions, open the front door, start polling."""
+        options = self.options
+        template = load_template(options.project_dir / "template.yaml")
+        self.graph.start()
+        parameters = {"PhoneNumberId": self.phone_number_id, "LogLevel": options.log_level, **options.parameters}
+        if options.auto_reply_text is not None:
+            parameters["AutoReplyText"] = options.auto_reply_text
+        self.stack = provision(
+            template,
+            session=boto3.Session(region_name=REGION),
+            parameters=parameters,
+            secret=self.secret,
+            queue_overrides={"VisibilityTimeout": str(options.visibility_timeout)},
+        )
+        self._saved_env = dict(os.environ)
+        os.environ["WACLOUD_GRAPH_BASE_URL"] = self.graph.url
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        reset_caches()
+        self._load_functions(template)
+        self.front_door = FrontDoor(
+            lambda event: self.invoke("WebhookFunction", event), port=options.port, on_request=self._on_request
+        ).start()
+        sqs = boto3.client("sqs", region_name=REGION)
+        for queue, function in (("InboundQueue", "ProcessorFunction"), ("OutboundQueue", "SenderFunction")):
+            self.pollers.append(
+                QueuePoller(
+                    name=FUNCTIONS[function],
+                    sqs=sqs,
+                    queue_url=self.stack.queue_urls[queue],
+                    queue_arn=self.stack.attributes[(queue, "Arn")],
+                    invoke=lambda event, f=function: self.invoke(f, event),
+                    on_batch=self._on_batch,
+                )
+            )
+        if options.background:
+            for poller in self.pollers:
+                thread = threading.Thread(target=poller.run, args=(self._stop,), name=poller.name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.front_door is not None:
+            self.front_door.stop()
+        self.graph.stop()
+        if self._saved_env is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
+            reset_caches()
+
+    def __enter__(self) -> LocalPipeline:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the functions ---------------------------------------------------------------------------
+
+    def _load_functions(self, template: dict[str, Any]) -> None:
+        assert self.stack is not None
+        project = str(self.options.project_dir)
+        if project not in sys.path:
+            sys.path.insert(0, project)
+        globals_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 30)
+        for logical_id, folder in FUNCTIONS.items():
+            environment = self.stack.environments[logical_id]
+            os.environ.update(environment)  # the same for all three but the service name
+            module = importlib.import_module(f"functions.{folder}.app")
+            self._handlers[logical_id] = module.lambda_handler
+            props = template["Resources"][logical_id].get("Properties", {})
+            self._timeouts[logical_id] = float(props.get("Timeout", globals_timeout))
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Run a function on an event, one invocation at a time per function (like one instance)."""
+        with self._locks[logical_id]:
+            os.environ["POWERTOOLS_SERVICE_NAME"] = FUNCTIONS[logical_id]
+            context = LocalContext(
+                function_name=f"wacloud-local-{FUNCTIONS[logical_id]}", timeout_seconds=self._timeouts[logical_id]
+            )
+            return self._handlers[logical_id](event, context)
+
+    # -- driving it ------------------------------------------------------------------------------
+
+    def post_webhook(self, body: dict[str, Any] | bytes, *, signature: str | None = "sign") -> tuple[int, str]:
+        """POST a body to the front door, signed with the local app secret unless told otherwise."""
+        assert self.front_door is not None
+        return post_signed(self.front_door.url, body, self.secret["app_secret"], signature=signature)
+
+    def customer_says(self, text: str, **kwargs: Any) -> tuple[dict[str, Any], tuple[int, str]]:
+        body = text_message(text, phone_number_id=self.phone_number_id, **kwargs)
+        return body, self.post_webhook(body)
+
+    def drain(self, *, max_rounds: int = 50) -> None:
+        """Without background threads: deliver queued work until nothing moves any more."""
+        for _ in range(max_rounds):
+            moved = self._post_pending_statuses()
+            for poller in self.pollers:
+                while poller.poll_once().received:
+                    moved = True
+            if not moved:
+                return
+        raise RuntimeError("the pipeline did not settle")
+
+    # -- status webhooks from the fake Graph API -------------------------------------------------
+
+    def _on_graph_accept(self, request: GraphRequest) -> None:
+        if not self.options.status_webhooks or request.wamid is None:
+            return
+        recipient = str(request.body.get("to", "")).lstrip("+")
+        bodies = [
+            status_update(request.wamid, status, phone_number_id=request.phone_number_id, recipient=recipient)
+            for status in STATUS_SEQUENCE
+        ]
+        if not self.options.background:
+            self._pending_statuses.extend(bodies)
+            return
+        for delay, body in zip(self.options.status_delays, bodies, strict=False):
+            timer = threading.Timer(delay, self._post_status, args=(body,))
+            timer.daemon = True
+            timer.start()
+
+    def _post_status(self, body: dict[str, Any]) -> None:
+        if self._stop.is_set():
+            return
+        status = body["entry"][0]["changes"][0]["value"]["statuses"][0]
+        self.echo(f"  [meta]      status webhook: {status['status']:<9} {status['id'][:24]}...")
+        self.post_webhook(body)
+
+    def _post_pending_statuses(self) -> bool:
+        pending, self._pending_statuses = self._pending_statuses, []
+        for body in pending:
+            self.post_webhook(body)
+        return bool(pending)
+
+    # -- what the terminal shows -----------------------------------------------------------------
+
+    def _on_request(self, method: str, status: int, data: bytes) -> None:
+        self.echo(f"  [webhook]   {method} /webhook -> {status} {data.decode('utf-8', 'replace')[:80]}")
+
+    def _on_batch(self, name: str, result: PollResult) -> None:
+        failed = f", {result.failed} failed (will retry)" if result.failed else ""
+        self.echo(f"  [{name:<9}] {result.received} record(s){failed}")
+
+
+def post_signed(
+    base_url: str, body: dict[str, Any] | bytes, app_secret: str, *, signature: str | None = "sign"
+) -> tuple[int, str]:
+    """POST a webhook body as Meta would; `signature=None` sends none, any other string is sent as is."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+    headers = {"Content-Type": "application/json"}
+    if signature == "sign":
+        headers["X-Hub-Signature-256"] = sign(data, app_secret)
+    elif signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    request = urllib.request.Request(f"{base_url}/webhook", data=data, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (localhost only)
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8")
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

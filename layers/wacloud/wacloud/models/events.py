@@ -1,0 +1,127 @@
+"""Inbound events: one per message, status or other change of a webhook body.
+
+An event is what the webhook puts on the inbound queue (one SQS message each) and what the
+processor receives. `key` names the event (Meta retries produce the same key) and drives both the
+queue's deduplication and the processor's idempotency; `group` is the FIFO message group, so one
+customer's events are handled in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from wacloud.models.webhook import Contact, InboundMessage, Status
+
+# SQS MessageGroupId: at most 128 characters of ASCII letters, digits and punctuation.
+_GROUP_ID_OK = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+def digest(value: Any) -> str:
+    """A stable SHA-256 hex digest of a JSON value (keys sorted) or of bytes/str."""
+    if isinstance(value, bytes):
+        data = value
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+    else:
+        data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def group_id(value: str, *, fallback: str) -> str:
+    """A valid FIFO group id for `value` (hashed when SQS would refuse it as is)."""
+    if not value:
+        return fallback
+    return value if _GROUP_ID_OK.match(value) else "h-" + digest(value)[:40]
+
+
+class _Event(BaseModel):
+    # Our own queue document: strict, so a producer's typo is an error, not a silent default.
+    model_config = ConfigDict(extra="forbid")
+
+    waba_id: str = ""
+    phone_number_id: str = ""
+
+
+class MessageEvent(_Event):
+    """A message a customer sent to the business number."""
+
+    kind: Literal["message"] = "message"
+    message: InboundMessage
+    contact: Contact | None = None
+
+    @property
+    def key(self) -> str:
+        return f"message:{self.message.id}"
+
+    @property
+    def group(self) -> str:
+        return group_id(self.message.sender, fallback="unknown-sender")
+
+
+class StatusEvent(_Event):
+    """A status (sent, delivered, read, played, failed) of a message the business sent."""
+
+    kind: Literal["status"] = "status"
+    status: Status
+
+    @property
+    def key(self) -> str:
+        return f"status:{self.status.id}:{self.status.status}"
+
+    @property
+    def group(self) -> str:
+        return group_id(self.status.recipient, fallback="unknown-recipient")
+
+
+class ChangeEvent(_Event):
+    """Any other change: template, quality and account updates, value-level errors, new fields."""
+
+    kind: Literal["change"] = "change"
+    field: str
+    value: Any = None
+
+    @property
+    def key(self) -> str:
+        return f"change:{self.field}:{digest(self.value)}"
+
+    @property
+    def group(self) -> str:
+        return group_id(f"change-{self.waba_id or 'account'}", fallback="change")
+
+
+class UnparsedEvent(_Event):
+    """A signed body (or part of one) that is not what Meta documents: kept, never dropped."""
+
+    kind: Literal["unparsed"] = "unparsed"
+    reason: str
+    raw: Any = None
+    raw_sha256: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"unparsed:{self.raw_sha256 or digest(self.raw)}"
+
+    @property
+    def group(self) -> str:
+        return "unparsed"
+
+
+InboundEvent = Annotated[MessageEvent | StatusEvent | ChangeEvent | UnparsedEvent, Field(discriminator="kind")]
+_EVENT_ADAPTER: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)
+
+
+def load_event(document: str | bytes | dict[str, Any]) -> InboundEvent:
+    """Validate an inbound queue document (raises pydantic's `ValidationError`)."""
+    if isinstance(document, dict):
+        return _EVENT_ADAPTER.validate_python(document)
+    return _EVENT_ADAPTER.validate_json(document)
+
+
+def dump_event(event: InboundEvent) -> str:
+    """The queue document of an event: Meta's own keys (`from`), nothing Meta didn't send."""
+    return event.model_dump_json(by_alias=True, exclude_none=True)

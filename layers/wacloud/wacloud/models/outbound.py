@@ -1,0 +1,240 @@
+"""The outbound contract: one JSON document per message on the outbound queue.
+
+A document is an envelope (idempotency key, optional client reference, optional sending number)
+around a `message`: either a Graph API message body exactly as `POST /{phone-number-id}/messages`
+takes it, or a read receipt for an inbound message. It is validated against WhatsApp's limits
+before any Graph call; `schemas/outbound-message.schema.json` is generated from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+SCHEMA_VERSION = 1
+
+# A phone number in any format Graph accepts (+, digits, spaces, dashes, parentheses) or a
+# business-scoped user id such as "US.13491208655302741918".
+RECIPIENT_PATTERN = r"^(\+?[0-9][0-9 ()\-]{3,30}|[A-Z]{2}\.[A-Za-z0-9]{1,250})$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplyContext(_Strict):
+    message_id: str = Field(min_length=1, description="wamid of the message this one quotes")
+
+
+class _GraphMessage(_Strict):
+    """Fields every Graph message body shares."""
+
+    messaging_product: Literal["whatsapp"] = "whatsapp"
+    recipient_type: Literal["individual"] = "individual"
+    to: str = Field(pattern=RECIPIENT_PATTERN, description="Phone number (E.164) or business-scoped user id")
+    context: ReplyContext | None = None
+    biz_opaque_callback_data: str | None = Field(
+        None, max_length=512, description="Echoed back in this message's status webhooks"
+    )
+
+
+class TextBody(_Strict):
+    body: str = Field(min_length=1, max_length=4096)
+    preview_url: bool = False
+
+
+class TextMessage(_GraphMessage):
+    type: Literal["text"]
+    text: TextBody
+
+
+class MediaObject(_Strict):
+    """Exactly one of `id` (uploaded media) or `link` (public HTTPS URL)."""
+
+    id: str | None = Field(None, min_length=1)
+    link: str | None = Field(None, pattern=r"^https://\S+$")
+    caption: str | None = Field(None, max_length=1024)
+    filename: str | None = Field(None, max_length=240)
+    voice: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MediaObject:
+        if (self.id is None) == (self.link is None):
+            raise ValueError("give exactly one of 'id' or 'link'")
+        return self
+
+
+class ImageMessage(_GraphMessage):
+    type: Literal["image"]
+    image: MediaObject
+
+
+class VideoMessage(_GraphMessage):
+    type: Literal["video"]
+    video: MediaObject
+
+
+class AudioMessage(_GraphMessage):
+    type: Literal["audio"]
+    audio: MediaObject
+
+
+class DocumentMessage(_GraphMessage):
+    type: Literal["document"]
+    document: MediaObject
+
+
+class StickerMessage(_GraphMessage):
+    type: Literal["sticker"]
+    sticker: MediaObject
+
+
+class LocationBody(_Strict):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(None, max_length=1000)
+    address: str | None = Field(None, max_length=1000)
+
+
+class LocationMessage(_GraphMessage):
+    type: Literal["location"]
+    location: LocationBody
+
+
+class ContactsMessage(_GraphMessage):
+    """vCards; each needs a `name` with a `formatted_name`."""
+
+    type: Literal["contacts"]
+    contacts: list[dict[str, Any]] = Field(min_length=1, max_length=257)
+
+
+class InteractiveBody(BaseModel):
+    """Interactive messages (button, list, cta_url, flow, ...); the kind is `type`."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(min_length=1)
+    action: dict[str, Any]
+
+
+class InteractiveMessage(_GraphMessage):
+    type: Literal["interactive"]
+    interactive: InteractiveBody
+
+
+class TemplateLanguage(_Strict):
+    code: str = Field(min_length=2, max_length=15)
+    policy: Literal["deterministic"] | None = None
+
+
+class TemplateBody(_Strict):
+    name: str = Field(min_length=1, max_length=512)
+    language: TemplateLanguage
+    components: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TemplateMessage(_GraphMessage):
+    type: Literal["template"]
+    template: TemplateBody
+
+
+class ReactionBody(_Strict):
+    message_id: str = Field(min_length=1)
+    emoji: str = Field(max_length=16, description="An emoji; the empty string removes the reaction")
+
+
+class ReactionMessage(_GraphMessage):
+    type: Literal["reaction"]
+    reaction: ReactionBody
+
+
+GraphMessage = Annotated[
+    TextMessage
+    | ImageMessage
+    | VideoMessage
+    | AudioMessage
+    | DocumentMessage
+    | StickerMessage
+    | LocationMessage
+    | ContactsMessage
+    | InteractiveMessage
+    | TemplateMessage
+    | ReactionMessage,
+    Field(discriminator="type"),
+]
+
+
+class TypingIndicator(_Strict):
+    type: Literal["text"] = "text"
+
+
+class ReadReceipt(_Strict):
+    """Mark an inbound message (and the ones before it) as read; optionally show 'typing...'."""
+
+    messaging_product: Literal["whatsapp"] = "whatsapp"
+    status: Literal["read"]
+    message_id: str = Field(min_length=1)
+    typing_indicator: TypingIndicator | None = None
+
+
+def _message_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "read_receipt" if "status" in value else "message"
+    return "read_receipt" if isinstance(value, ReadReceipt) else "message"
+
+
+class OutboundMessage(_Strict):
+    """One outbound queue document (schema version 1).
+
+    Example:
+        {"idempotency_key": "order-1234-shipped", "client_reference": "order-1234",
+         "message": {"to": "+16505551234", "type": "text", "text": {"body": "Your order shipped"}}}
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="OutboundMessage",
+        json_schema_extra={
+            "examples": [
+                {
+                    "idempotency_key": "order-1234-shipped",
+                    "client_reference": "order-1234",
+                    "message": {"to": "+16505551234", "type": "text", "text": {"body": "Your order shipped"}},
+                },
+                {
+                    "idempotency_key": "read:wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA=",
+                    "message": {
+                        "status": "read",
+                        "message_id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA=",
+                    },
+                },
+            ]
+        },
+    )
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    idempotency_key: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The producer's key: at most one Graph call is made per key",
+    )
+    client_reference: str | None = Field(
+        None, min_length=1, max_length=256, description="Free text to find this message by later"
+    )
+    phone_number_id: str | None = Field(
+        None, pattern=r"^[0-9]{1,32}$", description="Sending number; defaults to the stack's PhoneNumberId"
+    )
+    message: Annotated[
+        Annotated[GraphMessage, Tag("message")] | Annotated[ReadReceipt, Tag("read_receipt")],
+        Discriminator(_message_kind),
+    ]
+
+    @property
+    def recipient(self) -> str | None:
+        """Who this goes to (None for a read receipt, which names a message instead)."""
+        return None if isinstance(self.message, ReadReceipt) else self.message.to
+
+    def graph_body(self) -> dict[str, Any]:
+        """The JSON body for `POST /{phone-number-id}/messages`."""
+        return self.message.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,136 @@
+"""What the store keeps in DynamoDB: message records with their status history, outbound
+requests, contacts and rejections."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Direction(StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class MessageStatus(StrEnum):
+    """A message's lifecycle. Outbound: accepted < sent < delivered < read < played, or failed."""
+
+    RECEIVED = "received"  # inbound messages
+    ACCEPTED = "accepted"  # Graph answered 200 with a wamid
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
+
+
+# Status webhooks arrive late, duplicated and out of order; a status only ever moves up this rank.
+STATUS_RANK: dict[str, int] = {
+    MessageStatus.ACCEPTED: 0,
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.READ: 3,
+    MessageStatus.PLAYED: 4,
+}
+# `failed` can follow accepted or sent (Meta may fail a sent message later), never a delivery.
+FAILED_RANK = 9
+FAILABLE_BELOW_RANK = STATUS_RANK[MessageStatus.DELIVERED]
+
+
+class OutboundState(StrEnum):
+    """Where an outbound document stands; every document ends in one of these."""
+
+    ACCEPTED = "accepted"  # Graph took it: follow the message record (by wamid) for delivery
+    RETRYING = "retrying"  # a transient failure; SQS will deliver the document again
+    FAILED = "failed"  # Graph refused it for good (Meta's error recorded)
+    REJECTED = "rejected"  # we refused it before any Graph call (reason recorded)
+
+
+class ErrorInfo(BaseModel):
+    """An error in Meta's own terms (or ours, for rejections)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    code: int | None = None
+    subcode: int | None = None
+    title: str | None = None
+    message: str | None = None
+    details: str | None = None
+    fbtrace_id: str | None = None
+    http_status: int | None = None
+    href: str | None = None
+
+
+class MessageRecord(BaseModel):
+    """One WhatsApp message, inbound or outbound, keyed by its wamid."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    wamid: str
+    direction: Direction | None = None  # None when only a status webhook has been seen so far
+    customer: str | None = None  # the other party: sender of inbound, recipient of outbound
+    phone_number_id: str | None = None
+    type: str | None = None
+    status: MessageStatus | None = None
+    status_rank: int | None = None
+    status_history: dict[str, int] = Field(default_factory=dict)  # status -> unix seconds
+    error: ErrorInfo | None = None
+    pricing: dict[str, Any] | None = None
+    conversation: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    client_ref: str | None = None
+    biz_opaque_callback_data: str | None = None
+    payload: str | None = None  # inbound: the message JSON as Meta sent it
+    created_at: int | None = None
+    updated_at: int | None = None
+    expires_at: int | None = None
+
+
+class OutboundRecord(BaseModel):
+    """One outbound document, keyed by its idempotency key."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    idempotency_key: str
+    state: OutboundState
+    wamid: str | None = None
+    recipient: str | None = None
+    type: str | None = None
+    client_ref: str | None = None
+    phone_number_id: str | None = None
+    error: ErrorInfo | None = None
+    reason: str | None = None
+    attempts: int = 0
+    created_at: int | None = None
+    updated_at: int | None = None
+    expires_at: int | None = None
+
+
+class ContactRecord(BaseModel):
+    """A customer: who they are and when they last wrote (drives the 24-hour window)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    wa_id: str
+    user_id: str | None = None
+    profile_name: str | None = None
+    username: str | None = None
+    last_inbound_at: int | None = None
+    last_inbound_wamid: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class RejectionRecord(BaseModel):
+    """Input we could not use (a malformed queue document, an unparseable webhook part)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: str
+    ref: str
+    reason: str
+    raw: str | None = None
+    created_at: int | None = None
+    expires_at: int | None = None

@@ -1,0 +1,133 @@
+"""The processor: what happens to each inbound event taken off the inbound queue.
+
+Messages are stored once per wamid, the contact's profile and last inbound time are updated, and
+the replies (read receipt, auto-reply) go to the outbound queue. Statuses move message records
+forward only. Other changes are recorded. Input that is not a valid event is recorded as rejected
+with the reason, and acknowledged (retrying it cannot help).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from wacloud.config import Settings, get_settings
+from wacloud.idempotency import make_idempotent, new_config, register_context
+from wacloud.masking import mask_phone
+from wacloud.models.events import (
+    ChangeEvent,
+    InboundEvent,
+    MessageEvent,
+    StatusEvent,
+    UnparsedEvent,
+    load_event,
+)
+from wacloud.outbound import deduplication_id, message_group_id
+from wacloud.queues import FifoQueue, QueueEntry
+from wacloud.replies import replies_for
+from wacloud.store import MessageStore, StatusChange
+from wacloud.validation import describe
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+class InboundProcessor:
+    def __init__(self, *, store: MessageStore, outbound: FifoQueue, settings: Settings) -> None:
+        self.store = store
+        self.outbound = outbound
+        self.settings = settings
+        self.idempotency_config = new_config()
+        self._handle_once = make_idempotent(
+            self._handle, key_prefix="wacloud-inbound-event", config=self.idempotency_config
+        )
+
+    def register_context(self, context: LambdaContext | None) -> None:
+        register_context(self.idempotency_config, context)
+
+    def process_document(self, body: str, *, message_id: str) -> dict[str, Any]:
+        """Handle one inbound queue document; raise to have SQS deliver it again."""
+        try:
+            event = load_event(body)
+        except ValidationError as exc:
+            reason = f"not an inbound event: {describe(exc)}"
+            logger.warning("Rejected inbound document", extra={"sqs_message_id": message_id, "reason": reason})
+            self.store.record_rejection("inbound-queue", message_id, reason, body)
+            metrics.add_metric(name="InboundRejected", unit=MetricUnit.Count, value=1)
+            return {"outcome": "rejected"}
+        return self._handle_once(key=event.key, event=event)
+
+    def _handle(self, *, key: str, event: InboundEvent) -> dict[str, Any]:
+        if isinstance(event, MessageEvent):
+            return self._on_message(event)
+        if isinstance(event, StatusEvent):
+            return self._on_status(event)
+        if isinstance(event, ChangeEvent):
+            self.store.record_change(event)
+            logger.info("Webhook change recorded", extra={"field": event.field, "event_key": key})
+            metrics.add_metric(name="ChangeReceived", unit=MetricUnit.Count, value=1)
+            return {"outcome": "recorded"}
+        return self._on_unparsed(event)
+
+    def _on_message(self, event: MessageEvent) -> dict[str, Any]:
+        message = event.message
+        self.store.upsert_contact(event)
+        is_new = self.store.record_inbound(event)
+        # Replies are queued even when the record already existed: a previous run may have stored
+        # it and then failed before queueing. Their keys make a second queueing harmless.
+        documents = replies_for(event, self.settings)
+        group = message_group_id(message.sender) if message.sender else "unknown-sender"
+        self.outbound.send(
+            [
+                QueueEntry(
+                    body=document.model_dump_json(exclude_none=True),
+                    group_id=group,
+                    deduplication_id=deduplication_id(document.idempotency_key),
+                )
+                for document in documents
+            ]
+        )
+        logger.info(
+            "Inbound message handled",
+            extra={
+                "wamid": message.id,
+                "type": message.type,
+                "from": mask_phone(message.sender),
+                "new": is_new,
+                "queued": len(documents),
+            },
+        )
+        metrics.add_metric(name="MessageReceived" if is_new else "DuplicateMessage", unit=MetricUnit.Count, value=1)
+        return {"outcome": "stored" if is_new else "duplicate", "queued": len(documents)}
+
+    def _on_status(self, event: StatusEvent) -> dict[str, Any]:
+        change = self.store.apply_status(event)
+        status = event.status
+        extra: dict[str, Any] = {"wamid": status.id, "status": status.status, "change": change.value}
+        if status.errors:
+            extra["error_code"] = status.errors[0].code
+        logger.info("Status applied", extra=extra)
+        if change is StatusChange.ADVANCED and status.status == "failed":
+            metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="StatusReceived", unit=MetricUnit.Count, value=1)
+        return {"outcome": change.value}
+
+    def _on_unparsed(self, event: UnparsedEvent) -> dict[str, Any]:
+        raw = event.raw if isinstance(event.raw, str) else json.dumps(event.raw, default=str)
+        self.store.record_rejection("webhook", event.raw_sha256 or event.key, event.reason, raw)
+        logger.warning("Unparsed webhook data recorded", extra={"reason": event.reason})
+        metrics.add_metric(name="WebhookUnparsed", unit=MetricUnit.Count, value=1)
+        return {"outcome": "rejected"}
+
+
+@cache
+def get_processor() -> InboundProcessor:
+    """The processor of this Lambda environment, built on first use."""
+    settings = get_settings()
+    return InboundProcessor(store=MessageStore(), outbound=FifoQueue(settings.outbound_queue_url), settings=settings)

@@ -1,0 +1,128 @@
+"""The sender: one outbound document in, at most one accepted Graph call out, an outcome recorded.
+
+- A malformed document is recorded as `rejected` with the validation error and acknowledged.
+- A send is idempotent per idempotency key (Powertools idempotency): a redelivered document whose
+  send completed is acknowledged without calling Graph again.
+- Graph's answer decides (see `error_policy`): accepted -> record with the wamid; permanent error
+  -> `failed` with Meta's error, acknowledged; transient -> `retrying` with the error, and the
+  record is reported as a batch item failure so SQS delivers it again (to the DLQ at the end);
+  expired token (190 / 401) -> the secret is re-read once and the send tried again.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from wacloud.config import Settings, get_settings
+from wacloud.error_policy import Action, action_for
+from wacloud.errors import ConfigurationError, TransientError
+from wacloud.graph import GraphClient, GraphError, GraphTransportError
+from wacloud.idempotency import make_idempotent, new_config, register_context
+from wacloud.masking import mask_phone
+from wacloud.models.graph import SendResponse
+from wacloud.models.outbound import OutboundMessage
+from wacloud.secrets import get_credentials, require
+from wacloud.store import MessageStore
+from wacloud.validation import describe
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+class SendRetryableError(TransientError):
+    """The send failed in a way a later attempt can fix; SQS will deliver the document again."""
+
+
+class Sender:
+    def __init__(self, *, store: MessageStore, graph: GraphClient, settings: Settings) -> None:
+        self.store = store
+        self.graph = graph
+        self.settings = settings
+        self.idempotency_config = new_config()
+        self._send_once = make_idempotent(
+            self._send, key_prefix="wacloud-outbound-send", config=self.idempotency_config
+        )
+
+    def register_context(self, context: LambdaContext | None) -> None:
+        register_context(self.idempotency_config, context)
+
+    def process_document(self, body: str, *, message_id: str) -> dict[str, Any]:
+        """Handle one outbound queue document; raise to have SQS deliver it again."""
+        try:
+            document = OutboundMessage.model_validate_json(body)
+        except ValidationError as exc:
+            return self._reject(body, message_id, describe(exc))
+        return self._send_once(key=document.idempotency_key, document=document)
+
+    def _reject(self, body: str, message_id: str, reason: str) -> dict[str, Any]:
+        key = _idempotency_key_of(body) or f"sqs:{message_id}"
+        self.store.record_rejected(key, f"invalid document: {reason}", raw=body)
+        logger.warning("Outbound document rejected", extra={"idempotency_key": key, "reason": reason})
+        metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
+        return {"state": "rejected", "idempotency_key": key}
+
+    def _send(self, *, key: str, document: OutboundMessage) -> dict[str, Any]:
+        phone_number_id = document.phone_number_id or self.settings.phone_number_id
+        if not phone_number_id:
+            raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
+        log = {"idempotency_key": key, "to": mask_phone(document.recipient), "type": _type_of(document)}
+        try:
+            response = self._call_graph(phone_number_id, document)
+        except (GraphError, GraphTransportError) as exc:
+            if action_for(exc) is Action.FAIL:
+                self.store.record_failed(document, exc.info(), phone_number_id)
+                logger.warning("Send failed permanently", extra={**log, "error_code": getattr(exc, "code", None)})
+                metrics.add_metric(name="SendFailed", unit=MetricUnit.Count, value=1)
+                return {"state": "failed", "idempotency_key": key, "error_code": getattr(exc, "code", None)}
+            self.store.record_retrying(document, exc.info(), phone_number_id)
+            logger.warning("Send failed, will retry", extra={**log, "error": str(exc)})
+            metrics.add_metric(name="SendRetried", unit=MetricUnit.Count, value=1)
+            raise SendRetryableError(str(exc)) from exc
+        self.store.record_accepted(document, response, phone_number_id)
+        logger.info("Message accepted by Graph", extra={**log, "wamid": response.wamid})
+        metrics.add_metric(name="MessageSent", unit=MetricUnit.Count, value=1)
+        return {"state": "accepted", "idempotency_key": key, "wamid": response.wamid}
+
+    def _call_graph(self, phone_number_id: str, document: OutboundMessage) -> SendResponse:
+        body = document.graph_body()
+        token = require(get_credentials(), "access_token")
+        try:
+            return self.graph.send_message(phone_number_id, body, token=token)
+        except GraphError as exc:
+            if action_for(exc) is not Action.REFRESH_TOKEN:
+                raise
+            # The token expired or was rotated: read the secret again (bypassing the cache), once.
+            logger.warning("Graph rejected the token; re-reading the secret", extra={"error_code": exc.code})
+            metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
+            fresh = require(get_credentials(force_fetch=True), "access_token")
+            return self.graph.send_message(phone_number_id, body, token=fresh)
+
+
+def _type_of(document: OutboundMessage) -> str:
+    return getattr(document.message, "type", "read_receipt")
+
+
+def _idempotency_key_of(body: str) -> str | None:
+    """The producer's key from a document that failed validation, if it has a usable one."""
+    try:
+        key = json.loads(body).get("idempotency_key")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(key, str) and 0 < len(key) <= 128 and key.isascii() and key.isprintable() and " " not in key:
+        return key
+    return None
+
+
+@cache
+def get_sender() -> Sender:
+    """The sender of this Lambda environment, built on first use (one HTTP session, reused)."""
+    settings = get_settings()
+    graph = GraphClient(base_url=settings.graph_base_url, api_version=settings.graph_api_version)
+    return Sender(store=MessageStore(), graph=graph, settings=settings)

@@ -1,0 +1,492 @@
+"""DynamoDB access: message records and their status lifecycle, outbound requests, contacts.
+
+One table, keyed `pk`/`sk`:
+  MSG#<wamid>          MESSAGE    a message, inbound or outbound, with its status history
+  OUT#<idempotency key> OUTBOUND  what happened to an outbound document (GSI `by-client-ref`)
+  CONTACT#<wa_id>      PROFILE    a customer: profile, last inbound time
+  REJECT#<source>#<ref> REJECTION input we could not use, with the reason
+  CHANGE#<digest>      CHANGE     other webhook changes (template, quality, account updates)
+
+Every write is an idempotent, order-independent update: a status webhook may reach the table
+before the sender has written the record it belongs to, and both orders end in the same item.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from wacloud.addresses import customer_key
+from wacloud.config import get_settings
+from wacloud.errors import TransientError
+from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent, digest
+from wacloud.models.graph import SendResponse
+from wacloud.models.outbound import OutboundMessage
+from wacloud.models.records import (
+    FAILABLE_BELOW_RANK,
+    FAILED_RANK,
+    STATUS_RANK,
+    ContactRecord,
+    Direction,
+    ErrorInfo,
+    MessageRecord,
+    MessageStatus,
+    OutboundRecord,
+    OutboundState,
+    RejectionRecord,
+)
+
+CLIENT_REF_INDEX = "by-client-ref"
+MAX_RAW_CHARS = 32 * 1024
+_TERMINAL_OUTBOUND = (OutboundState.ACCEPTED, OutboundState.FAILED, OutboundState.REJECTED)
+
+
+class StoreError(TransientError):
+    """DynamoDB failed (throttled, unavailable, misconfigured); the work must be retried."""
+
+
+class StatusChange(StrEnum):
+    ADVANCED = "advanced"  # the record's status moved forward
+    RECORDED = "recorded"  # kept in the history only: a duplicate, late or out-of-order status
+
+
+@cache
+def _table(name: str) -> Any:
+    return boto3.resource("dynamodb").Table(name)
+
+
+def _dynamo(value: Any) -> Any:
+    """DynamoDB takes Decimal, not float: round-trip through JSON."""
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+class MessageStore:
+    def __init__(
+        self,
+        table_name: str | None = None,
+        *,
+        table: Any = None,
+        ttl_days: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        settings = get_settings()
+        self._table_name = table_name or settings.table_name
+        self._table_override = table
+        self.ttl_seconds = (ttl_days or settings.record_ttl_days) * 86400
+        self._clock = clock
+
+    @property
+    def table(self) -> Any:
+        return self._table_override or _table(self._table_name)
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    def record_inbound(self, event: MessageEvent) -> bool:
+        """Store an inbound message once; False if this wamid is already stored."""
+        message, now = event.message, self._now()
+        item = {
+            "pk": f"MSG#{message.id}",
+            "sk": "MESSAGE",
+            "wamid": message.id,
+            "direction": Direction.INBOUND.value,
+            "customer": customer_key(message.sender),
+            "phone_number_id": event.phone_number_id,
+            "type": message.type,
+            "status": MessageStatus.RECEIVED.value,
+            "at_received": message.timestamp or now,
+            "payload": message.model_dump_json(by_alias=True, exclude_none=True),
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": now + self.ttl_seconds,
+        }
+        return self._put_once(item)
+
+    def upsert_contact(self, event: MessageEvent) -> None:
+        """Remember who wrote and when; an older message arriving late does not move time back."""
+        message, contact = event.message, event.contact
+        customer = customer_key(message.sender)
+        if not customer:
+            return
+        now, at = self._now(), message.timestamp or self._now()
+        values: dict[str, Any] = {":at": at, ":wamid": message.id, ":now": now, ":wa": message.from_ or customer}
+        sets = [
+            "wa_id = :wa",
+            "last_inbound_at = :at",
+            "last_inbound_wamid = :wamid",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+        ]
+        optional = {
+            "user_id": message.from_user_id or (contact.user_id if contact else None),
+            "profile_name": contact.profile.name if contact and contact.profile else None,
+            "username": contact.profile.username if contact and contact.profile else None,
+        }
+        for name, value in optional.items():
+            if value:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        self._update(
+            {"pk": f"CONTACT#{customer}", "sk": "PROFILE"},
+            "SET " + ", ".join(sets),
+            values,
+            condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
+        )
+
+    def apply_status(self, event: StatusEvent) -> StatusChange:
+        """Apply a status webhook: history always, the current status only ever forward."""
+        status, now = event.status, self._now()
+        name = status.status
+        names = {"#at": f"at_{name}"}
+        values: dict[str, Any] = {":ts": status.timestamp or now, ":wamid": status.id, ":now": now}
+        common = [
+            "#at = if_not_exists(#at, :ts)",
+            "wamid = :wamid",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = if_not_exists(expires_at, :exp)",
+        ]
+        values[":exp"] = now + self.ttl_seconds
+        if status.recipient:
+            common.append("customer = if_not_exists(customer, :customer)")
+            values[":customer"] = customer_key(status.recipient)
+        for attr in ("pricing", "conversation"):
+            value = getattr(status, attr)
+            if value is not None:
+                common.append(f"{attr} = :{attr}")
+                values[f":{attr}"] = _dynamo(value.model_dump(exclude_none=True))
+        if status.biz_opaque_callback_data:
+            common.append("biz_opaque_callback_data = :cb")
+            values[":cb"] = status.biz_opaque_callback_data
+        key = {"pk": f"MSG#{status.id}", "sk": "MESSAGE"}
+
+        rank = FAILED_RANK if name == MessageStatus.FAILED else STATUS_RANK.get(name)
+        if rank is not None:
+            advance = ["#status = :status", "status_rank = :rank"]
+            advance_values = {":status": name, ":rank": rank}
+            if rank == FAILED_RANK:
+                condition = "attribute_not_exists(status_rank) OR status_rank < :failable"
+                advance_values[":failable"] = FAILABLE_BELOW_RANK
+                error = status.errors[0] if status.errors else None
+                if error is not None:
+                    advance.append("#error = :error")
+                    names["#error"] = "error"
+                    advance_values[":error"] = _dynamo(
+                        ErrorInfo(
+                            code=error.code,
+                            title=error.title,
+                            message=error.message,
+                            details=error.error_data.details if error.error_data else None,
+                            href=error.href,
+                        ).model_dump(exclude_none=True)
+                    )
+            else:
+                # A higher rank than the current one; `failed` (rank 9) is never overtaken.
+                condition = "attribute_not_exists(status_rank) OR status_rank < :rank"
+            if self._update(
+                key,
+                "SET " + ", ".join(common + advance),
+                {**values, **advance_values},
+                names={**names, "#status": "status"},
+                condition=condition,
+            ):
+                return StatusChange.ADVANCED
+        self._update(key, "SET " + ", ".join(common), values, names=names)
+        return StatusChange.RECORDED
+
+    def record_change(self, event: ChangeEvent) -> bool:
+        """Keep another webhook change (template status, quality, account update) once."""
+        now = self._now()
+        return self._put_once(
+            {
+                "pk": f"CHANGE#{digest(event.key)}",
+                "sk": "CHANGE",
+                "field": event.field,
+                "waba_id": event.waba_id,
+                "value": _truncate(json.dumps(event.value, default=str)),
+                "created_at": now,
+                "expires_at": now + self.ttl_seconds,
+            }
+        )
+
+    # -- outbound --------------------------------------------------------------------------------
+
+    def record_accepted(self, document: OutboundMessage, response: SendResponse, phone_number_id: str) -> None:
+        """Graph took the document: the outbound record points at the wamid, which carries the status."""
+        now, wamid = self._now(), response.wamid
+        self._set_outbound(
+            document,
+            OutboundState.ACCEPTED,
+            phone_number_id=phone_number_id,
+            extra={"wamid": wamid} if wamid else {},
+        )
+        if not wamid:
+            return  # read receipts have no message of their own
+        sets = [
+            "wamid = :wamid",
+            "direction = :dir",
+            "customer = :customer",
+            "#type = :type",
+            "phone_number_id = :pnid",
+            "idempotency_key = :key",
+            "at_accepted = if_not_exists(at_accepted, :now)",
+            "#status = if_not_exists(#status, :accepted)",
+            "status_rank = if_not_exists(status_rank, :zero)",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = if_not_exists(expires_at, :exp)",
+        ]
+        values: dict[str, Any] = {
+            ":wamid": wamid,
+            ":dir": Direction.OUTBOUND.value,
+            ":customer": customer_key(document.recipient or ""),
+            ":type": getattr(document.message, "type", "read_receipt"),
+            ":pnid": phone_number_id,
+            ":key": document.idempotency_key,
+            ":accepted": MessageStatus.ACCEPTED.value,
+            ":zero": STATUS_RANK[MessageStatus.ACCEPTED],
+            ":now": now,
+            ":exp": now + self.ttl_seconds,
+        }
+        if document.client_reference:
+            sets.append("client_ref = :ref")
+            values[":ref"] = document.client_reference
+        self._update(
+            {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
+            "SET " + ", ".join(sets),
+            values,
+            names={"#type": "type", "#status": "status"},
+        )
+
+    def record_failed(self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str) -> None:
+        """Graph refused the document for good."""
+        self._set_outbound(document, OutboundState.FAILED, phone_number_id=phone_number_id, error=error)
+
+    def record_retrying(self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str) -> None:
+        """A transient failure: SQS will deliver the document again."""
+        self._set_outbound(document, OutboundState.RETRYING, phone_number_id=phone_number_id, error=error)
+
+    def record_rejected(
+        self,
+        idempotency_key: str,
+        reason: str,
+        *,
+        document: OutboundMessage | None = None,
+        raw: str | None = None,
+    ) -> None:
+        """We refused a document before any Graph call (malformed, against policy)."""
+        now = self._now()
+        names = {"#state": "state"}
+        values: dict[str, Any] = {
+            ":state": OutboundState.REJECTED.value,
+            ":reason": reason,
+            ":key": idempotency_key,
+            ":now": now,
+            ":exp": now + self.ttl_seconds,
+        }
+        sets = [
+            "#state = :state",
+            "reason = :reason",
+            "idempotency_key = :key",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = :exp",
+        ]
+        if raw is not None:
+            sets.append("raw = :raw")
+            values[":raw"] = _truncate(raw)
+        if document is not None:
+            values.update(_document_values(document))
+            sets += ["recipient = :recipient", "#type = :type"]
+            names["#type"] = "type"
+            if document.client_reference:
+                sets.append("client_ref = :ref")
+        self._update(
+            {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
+            "SET " + ", ".join(sets),
+            values,
+            names=names,
+            condition="attribute_not_exists(#state) OR #state = :retrying",
+            extra_values={":retrying": OutboundState.RETRYING.value},
+        )
+
+    def record_rejection(self, source: str, ref: str, reason: str, raw: str | None) -> None:
+        """Keep input that is not an outbound document we can name (e.g. a poison inbound event)."""
+        now = self._now()
+        self._put_once(
+            {
+                "pk": f"REJECT#{source}#{ref}",
+                "sk": "REJECTION",
+                "source": source,
+                "ref": ref,
+                "reason": reason,
+                "raw": _truncate(raw or ""),
+                "created_at": now,
+                "expires_at": now + self.ttl_seconds,
+            }
+        )
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get_message(self, wamid: str) -> MessageRecord | None:
+        item = self._get(f"MSG#{wamid}", "MESSAGE")
+        if item is None:
+            return None
+        history = {k.removeprefix("at_"): int(v) for k, v in item.items() if k.startswith("at_")}
+        return MessageRecord.model_validate({**item, "status_history": history})
+
+    def get_outbound(self, idempotency_key: str) -> OutboundRecord | None:
+        item = self._get(f"OUT#{idempotency_key}", "OUTBOUND")
+        return OutboundRecord.model_validate(item) if item else None
+
+    def get_contact(self, customer: str) -> ContactRecord | None:
+        item = self._get(f"CONTACT#{customer}", "PROFILE")
+        return ContactRecord.model_validate(item) if item else None
+
+    def get_rejection(self, source: str, ref: str) -> RejectionRecord | None:
+        item = self._get(f"REJECT#{source}#{ref}", "REJECTION")
+        return RejectionRecord.model_validate(item) if item else None
+
+    def find_by_client_reference(self, client_reference: str) -> list[OutboundRecord]:
+        """Outbound records carrying this client reference (eventually consistent: a GSI)."""
+        try:
+            response = self.table.query(
+                IndexName=CLIENT_REF_INDEX, KeyConditionExpression=Key("client_ref").eq(client_reference)
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"query by client reference failed: {exc}") from exc
+        return [OutboundRecord.model_validate(item) for item in response.get("Items", [])]
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _set_outbound(
+        self,
+        document: OutboundMessage,
+        state: OutboundState,
+        *,
+        phone_number_id: str,
+        error: ErrorInfo | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        now = self._now()
+        names = {"#state": "state", "#type": "type"}
+        values: dict[str, Any] = {
+            ":state": state.value,
+            ":key": document.idempotency_key,
+            ":pnid": phone_number_id,
+            ":now": now,
+            ":exp": now + self.ttl_seconds,
+            ":one": 1,
+            ":zero": 0,
+            **_document_values(document),
+        }
+        sets = [
+            "#state = :state",
+            "idempotency_key = :key",
+            "recipient = :recipient",
+            "#type = :type",
+            "phone_number_id = :pnid",
+            "attempts = if_not_exists(attempts, :zero) + :one",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = :exp",
+        ]
+        if document.client_reference:
+            sets.append("client_ref = :ref")
+        if error is not None:
+            sets.append("#error = :error")
+            names["#error"] = "error"
+            values[":error"] = _dynamo(error.model_dump(exclude_none=True))
+        for name, value in (extra or {}).items():
+            sets.append(f"{name} = :x_{name}")
+            values[f":x_{name}"] = value
+        # A final state is never overwritten (a late retry report after a duplicate's success).
+        self._update(
+            {"pk": f"OUT#{document.idempotency_key}", "sk": "OUTBOUND"},
+            "SET " + ", ".join(sets),
+            values,
+            names=names,
+            condition="attribute_not_exists(#state) OR #state = :retrying",
+            extra_values={":retrying": OutboundState.RETRYING.value},
+        )
+
+    def _put_once(self, item: dict[str, Any]) -> bool:
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise StoreError(f"PutItem failed: {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"PutItem failed: {exc}") from exc
+        return True
+
+    def _update(
+        self,
+        key: dict[str, str],
+        expression: str,
+        values: dict[str, Any],
+        *,
+        names: dict[str, str] | None = None,
+        condition: str | None = None,
+        extra_values: dict[str, Any] | None = None,
+    ) -> bool:
+        """UpdateItem; False when the condition did not hold (nothing written)."""
+        kwargs: dict[str, Any] = {
+            "Key": key,
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": {**values, **(extra_values or {})},
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self.table.update_item(**kwargs)
+        except ClientError as exc:
+            if condition and _is_condition_failure(exc):
+                return False
+            raise StoreError(f"UpdateItem failed: {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"UpdateItem failed: {exc}") from exc
+        return True
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        try:
+            response = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"GetItem failed: {exc}") from exc
+        return response.get("Item")
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+
+def _document_values(document: OutboundMessage) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        ":recipient": customer_key(document.recipient or ""),
+        ":type": getattr(document.message, "type", "read_receipt"),
+    }
+    if document.client_reference:
+        values[":ref"] = document.client_reference
+    return values
+
+
+def _truncate(text: str) -> str:
+    return text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS] + "...(truncated)"
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return _code(exc) == "ConditionalCheckFailedException"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
