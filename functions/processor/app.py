@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from wacloud.processing import get_processor
 
 logger = Logger()
@@ -15,6 +16,9 @@ tracer = Tracer()
 metrics = Metrics()
 # A failed event holds back only its own customer's later events, not other customers'.
 batch = SqsFifoPartialProcessor(skip_group_on_error=True)
+# Every record failing (e.g. Graph down) is reported record by record, not raised as a function
+# error: the Errors alarm is kept for real crashes.
+batch.raise_on_entire_batch_failure = False
 
 
 @tracer.capture_method

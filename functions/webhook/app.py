@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from wacloud.errors import ConfigurationError, SignatureError, TransientError
 from wacloud.ingest import BadRequestError, ForbiddenError, PayloadTooLargeError, get_ingest, raw_body
 
@@ -66,6 +68,12 @@ def _unavailable(exc: TransientError) -> Response:
 def _misconfigured(exc: ConfigurationError) -> Response:
     logger.error("Webhook misconfigured", extra={"error": str(exc)})
     return _json(500, {"error": "internal error"})
+
+
+@app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response:
+    # Powertools' own: 404 for any other path or method, as API Gateway would answer.
+    return _json(exc.status_code, {"error": exc.msg})
 
 
 @app.exception_handler(Exception)

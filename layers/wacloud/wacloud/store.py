@@ -301,7 +301,8 @@ class MessageStore:
             "expires_at = :exp",
         ]
         if raw is not None:
-            sets.append("raw = :raw")
+            sets.append("#raw = :raw")
+            names["#raw"] = "raw"
             values[":raw"] = _truncate(raw)
         if document is not None:
             values.update(_document_values(document))
@@ -363,7 +364,8 @@ class MessageStore:
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"query by client reference failed: {exc}") from exc
-        return [OutboundRecord.model_validate(item) for item in response.get("Items", [])]
+        items = response.get("Items", [])
+        return [OutboundRecord.model_validate(item) for item in items if item.get("sk") == "OUTBOUND"]
 
     # -- plumbing --------------------------------------------------------------------------------
 

@@ -90,7 +90,10 @@ class FrontDoor:
                 status = int(result.get("statusCode", 502))
                 if door.on_request is not None:
                     door.on_request(method, status, data)
-                self._reply(status, result.get("headers") or {}, data)
+                headers = dict(result.get("headers") or {})
+                for name, values in (result.get("multiValueHeaders") or {}).items():
+                    headers[name] = ", ".join(str(v) for v in values)
+                self._reply(status, headers, data)
 
             def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
                 self.send_response(status)

@@ -1,0 +1,94 @@
+# WhatsApp Cloud API on AWS serverless - developer and CI entry points.
+#
+#   make test    venvs + lint + sam build + unit tests (what CI runs through .ci/run)
+#   make local   run the whole pipeline locally (moto as AWS, fake Graph API)
+#
+# Every target bootstraps what it needs from nothing (python3 >= 3.11 and PyPI) and is idempotent.
+# The two venvs are kept apart on purpose: aws-sam-cli pins boto3 and (through aws-sam-translator)
+# pydantic, which must not leak into the app/test venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+VENV_SAM := .venv-sam
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+PYTEST_ARGS ?=
+
+# Stamp files live inside each venv and are named after a hash of the file that defines it (not
+# its mtime, so a git checkout that only touches the file does not reinstall): a rerun with
+# unchanged inputs installs nothing, a changed pyproject.toml / requirements-sam.txt reinstalls,
+# and deleting a venv (or `make distclean`) starts over.
+APP_KEY := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
+SAM_KEY := $(shell cat requirements-sam.txt | sha256sum | cut -c1-16)
+APP_STAMP := $(VENV)/.deps-$(APP_KEY)
+SAM_STAMP := $(VENV_SAM)/.deps-$(SAM_KEY)
+
+OFFLINE := bash scripts/offline-env.sh
+SAM := $(VENV_SAM)/bin/sam
+CFN_LINT := $(VENV_SAM)/bin/cfn-lint
+
+.PHONY: help venv venv-sam lint build unit test local clean distclean
+
+help:
+	@echo "make test       venv + venv-sam + lint + build + unit (the CI command)"
+	@echo "make venv       app/test venv .venv (pip install -e '.[dev]')"
+	@echo "make venv-sam   SAM CLI + cfn-lint venv .venv-sam (requirements-sam.txt)"
+	@echo "make lint       ruff, sam validate --lint, cfn-lint (+ serverless rules)"
+	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
+	@echo "make unit       pytest (PYTEST_ARGS=... to pass options)"
+	@echo "make local      run the pipeline locally (python -m wacloud.local)"
+	@echo "make clean      remove build output and caches; distclean also removes the venvs"
+
+venv: $(APP_STAMP)
+
+$(APP_STAMP):
+	@if ! $(VENV)/bin/python -c '' 2>/dev/null; then \
+	  echo "creating $(VENV) with $$($(PYTHON) --version)"; \
+	  rm -rf $(VENV); $(PYTHON) -m venv $(VENV); \
+	fi
+	rm -f $(VENV)/.deps-*
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	touch $@
+
+venv-sam: $(SAM_STAMP)
+
+$(SAM_STAMP):
+	@if ! $(VENV_SAM)/bin/python -c '' 2>/dev/null; then \
+	  echo "creating $(VENV_SAM) with $$($(PYTHON) --version)"; \
+	  rm -rf $(VENV_SAM); $(PYTHON) -m venv $(VENV_SAM); \
+	fi
+	rm -f $(VENV_SAM)/.deps-*
+	$(VENV_SAM)/bin/python -m pip install $(PIP_FLAGS) -r requirements-sam.txt
+	touch $@
+
+lint: venv venv-sam
+	$(VENV)/bin/ruff check .
+	$(OFFLINE) $(SAM) validate --lint --template-file template.yaml
+	$(OFFLINE) $(CFN_LINT) template.yaml
+	$(OFFLINE) $(CFN_LINT) --append-rules cfn_lint_serverless.rules -- template.yaml
+
+build: venv-sam
+	bash scripts/sam-build.sh $(SAM)
+
+unit: venv
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Order: lint and build first, the unit tests last, so that pytest's summary line is the last
+# thing a CI log shows.
+test: venv venv-sam lint build unit
+
+local: venv
+	$(VENV)/bin/python -m wacloud.local
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache .hypothesis build test-artifacts
+	find . -path ./$(VENV) -prune -o -path ./$(VENV_SAM) -prune -o \
+	  -type d -name __pycache__ -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV) $(VENV_SAM)

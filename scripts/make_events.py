@@ -1,0 +1,155 @@
+"""Write the sample events in events/ (for `sam local invoke -e` and for the tests).
+
+Run with `make events` after changing a shape. Webhook POSTs are signed with the local run's
+default app secret, `local-app-secret`: put that secret in the secret you invoke against.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from wacloud.inbound import parse_webhook
+from wacloud.local.front_door import proxy_event
+from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.pipeline import LOCAL_DEFAULTS
+from wacloud.local.pollers import lambda_record
+from wacloud.models.events import digest, dump_event
+from wacloud.outbound import OutboundMessage, deduplication_id, message_group_id
+from wacloud.signature import sign
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+APP_SECRET = LOCAL_DEFAULTS["app_secret"][1]
+VERIFY_TOKEN = LOCAL_DEFAULTS["verify_token"][1]
+PHONE_NUMBER_ID = LOCAL_DEFAULTS["phone_number_id"][1]
+CUSTOMER = "16505551234"
+INBOUND_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"
+OUTBOUND_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
+TIMESTAMP = 1764000000
+INBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-inbound.fifo"
+OUTBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-outbound.fifo"
+
+
+def signed_post(body: dict) -> dict:
+    raw = json.dumps(body, indent=None, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, APP_SECRET)}
+    return proxy_event("POST", "/webhook", headers, raw, "173.252.95.1")
+
+
+def sqs_event(bodies: list[tuple[str, str, str]], queue_arn: str) -> dict:
+    """(body, group id, deduplication id) triples as the SQS event source delivers them."""
+    records = []
+    for i, (body, group, dedup) in enumerate(bodies, start=1):
+        message = {
+            "MessageId": f"00000000-0000-4000-8000-{i:012d}",
+            "ReceiptHandle": f"receipt-handle-{i}",
+            "Body": body,
+            "MD5OfBody": "",
+            "Attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": str(TIMESTAMP * 1000),
+                "SenderId": "AROAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": str(TIMESTAMP * 1000),
+                "SequenceNumber": str(18800000000000000000 + i),
+                "MessageGroupId": group,
+                "MessageDeduplicationId": dedup,
+            },
+        }
+        records.append(lambda_record(message, queue_arn))
+    return {"Records": records}
+
+
+def outbound(document: dict) -> tuple[str, str, str]:
+    model = OutboundMessage.model_validate(document)
+    return (
+        model.model_dump_json(exclude_none=True),
+        message_group_id(model.recipient or CUSTOMER),
+        deduplication_id(model.idempotency_key),
+    )
+
+
+def main() -> None:
+    text = text_message(
+        "Hi, is my order on its way?",
+        phone_number_id=PHONE_NUMBER_ID,
+        sender=CUSTOMER,
+        name="Ana",
+        wamid=INBOUND_WAMID,
+        timestamp=TIMESTAMP,
+    )
+    delivered = status_update(
+        OUTBOUND_WAMID, "delivered", phone_number_id=PHONE_NUMBER_ID, recipient=CUSTOMER, timestamp=TIMESTAMP + 5
+    )
+    events = {
+        "webhook-get-verify.json": proxy_event(
+            "GET",
+            f"/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444",
+            {"User-Agent": "facebookplatform/1.0"},
+            b"",
+            "173.252.95.1",
+        ),
+        "webhook-post-text.json": signed_post(text),
+        "webhook-post-status.json": signed_post(delivered),
+        "processor-sqs-events.json": sqs_event(
+            [(dump_event(e), e.group, digest(e.key)) for e in [*parse_webhook(text), *parse_webhook(delivered)]],
+            INBOUND_QUEUE_ARN,
+        ),
+        "sender-sqs-messages.json": sqs_event(
+            [
+                outbound(
+                    {
+                        "idempotency_key": "order-1234-shipped",
+                        "client_reference": "order-1234",
+                        "message": {
+                            "to": f"+{CUSTOMER}",
+                            "type": "text",
+                            "text": {"body": "Your order 1234 has shipped."},
+                        },
+                    }
+                ),
+                outbound(
+                    {
+                        "idempotency_key": "order-1234-invoice",
+                        "message": {
+                            "to": f"+{CUSTOMER}",
+                            "type": "document",
+                            "document": {
+                                "link": "https://example.com/invoice-1234.pdf",
+                                "filename": "invoice-1234.pdf",
+                                "caption": "Your invoice",
+                            },
+                        },
+                    }
+                ),
+                outbound(
+                    {
+                        "idempotency_key": "order-1234-template",
+                        "message": {
+                            "to": "+447700900123",
+                            "type": "template",
+                            "template": {
+                                "name": "order_update",
+                                "language": {"code": "en_US"},
+                                "components": [{"type": "body", "parameters": [{"type": "text", "text": "1234"}]}],
+                            },
+                        },
+                    }
+                ),
+                outbound(
+                    {
+                        "idempotency_key": f"read:{INBOUND_WAMID}",
+                        "message": {"status": "read", "message_id": INBOUND_WAMID},
+                    }
+                ),
+            ],
+            OUTBOUND_QUEUE_ARN,
+        ),
+    }
+    EVENTS.mkdir(exist_ok=True)
+    for name, event in events.items():
+        (EVENTS / name).write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote events/{name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Shared fixtures: fake AWS credentials, moto resources built from template.yaml, a Lambda
+context, sample events. Nothing here reaches the network or needs real credentials."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools import Metrics
+from moto import mock_aws
+
+from wacloud.local.lambda_context import LocalContext
+from wacloud.local.pipeline import LOCAL_DEFAULTS, reset_caches
+from wacloud.local.template import REGION, Stack, load_template, provision
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+TEMPLATE = load_template(ROOT / "template.yaml")
+
+APP_SECRET = LOCAL_DEFAULTS["app_secret"][1]
+VERIFY_TOKEN = LOCAL_DEFAULTS["verify_token"][1]
+ACCESS_TOKEN = LOCAL_DEFAULTS["access_token"][1]
+PHONE_NUMBER_ID = LOCAL_DEFAULTS["phone_number_id"][1]
+SECRET = {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
+GRAPH_URL = "https://graph.test"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and region for every test; no endpoint override, no real profile."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tests")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "WacloudTests")
+    reset_caches()
+    Metrics().clear_metrics()
+    yield
+    reset_caches()
+    Metrics().clear_metrics()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """Moto with the template's queues, tables and secret, and the functions' environment set.
+
+    Visibility timeout 0: a record a function reports as failed can be received again at once.
+    """
+    with mock_aws():
+        stack = provision(
+            TEMPLATE,
+            session=boto3.Session(region_name=REGION),
+            parameters={"PhoneNumberId": PHONE_NUMBER_ID},
+            secret=SECRET,
+            queue_overrides={"VisibilityTimeout": "0"},
+        )
+        for name, value in stack.environments["SenderFunction"].items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("WACLOUD_GRAPH_BASE_URL", GRAPH_URL)
+        reset_caches()
+        yield stack
+
+
+@pytest.fixture
+def lambda_context() -> LocalContext:
+    return LocalContext(function_name="test-function")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def queue_bodies(stack: Stack, queue: str) -> list[dict[str, Any]]:
+    """Receive (and delete) everything on a queue; return the decoded bodies with their attributes."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = stack.queue_urls[queue]
+    found: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]).get(
+            "Messages", []
+        )
+        if not messages:
+            return found
+        for message in messages:
+            found.append({"body": json.loads(message["Body"]), "attributes": message.get("Attributes", {})})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,213 @@
+"""The processor function: inbound events in, records and replies out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import load_event, queue_bodies
+from wacloud.inbound import dump_event, parse_webhook
+from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.pollers import lambda_record
+from wacloud.models.events import digest
+from wacloud.store import MessageStore
+
+pytestmark = pytest.mark.usefixtures("aws")
+CUSTOMER = "16505551234"
+INBOUND_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"
+
+
+@pytest.fixture
+def processor():
+    from functions.processor import app
+
+    return app
+
+
+def sqs_event(*bodies: str, group: str = CUSTOMER) -> dict:
+    return {
+        "Records": [
+            lambda_record(
+                {
+                    "MessageId": f"m{i}",
+                    "ReceiptHandle": f"r{i}",
+                    "Body": body,
+                    "Attributes": {"MessageGroupId": group, "ApproximateReceiveCount": "1"},
+                },
+                "arn:aws:sqs:us-east-1:123456789012:inbound.fifo",
+            )
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def events_of(body: dict) -> list[str]:
+    return [dump_event(event) for event in parse_webhook(body)]
+
+
+def test_sample_event_stores_message_and_contact_and_queues_read_receipt_then_reply(processor, lambda_context, aws):
+    response = processor.lambda_handler(load_event("processor-sqs-events.json"), lambda_context)
+    assert response == {"batchItemFailures": []}
+
+    store = MessageStore()
+    record = store.get_message(INBOUND_WAMID)
+    assert record is not None
+    assert (record.direction, record.status, record.customer, record.type) == ("in", "received", CUSTOMER, "text")
+    assert json.loads(record.payload)["text"]["body"] == "Hi, is my order on its way?"
+    contact = store.get_contact(CUSTOMER)
+    assert contact is not None
+    assert (contact.profile_name, contact.last_inbound_at, contact.last_inbound_wamid) == (
+        "Ana",
+        1764000000,
+        INBOUND_WAMID,
+    )
+
+    queued = queue_bodies(aws, "OutboundQueue")
+    assert [q["body"]["idempotency_key"] for q in queued] == [f"read:{INBOUND_WAMID}", f"reply:{INBOUND_WAMID}"]
+    assert {q["attributes"]["MessageGroupId"] for q in queued} == {CUSTOMER}
+    reply = queued[1]["body"]["message"]
+    assert reply["to"] == f"+{CUSTOMER}"
+    assert reply["context"] == {"message_id": INBOUND_WAMID}
+    assert reply["text"]["body"].startswith("Thanks for your message")
+
+
+def test_duplicate_delivery_has_no_second_effect(processor, lambda_context, aws):
+    body = events_of(text_message("hello", phone_number_id="1", sender=CUSTOMER, wamid="wamid.DUP"))[0]
+    processor.lambda_handler(sqs_event(body), lambda_context)
+    first = queue_bodies(aws, "OutboundQueue")
+
+    # The same event again (Meta retried after the queue's 5-minute deduplication window).
+    response = processor.lambda_handler(sqs_event(body, body), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    assert len(first) == 2
+    assert queue_bodies(aws, "OutboundQueue") == []  # idempotency: nothing queued twice
+
+
+def test_auto_reply_and_read_receipt_can_be_switched_off(processor, lambda_context, aws, monkeypatch):
+    monkeypatch.setenv("WACLOUD_AUTO_REPLY_TEXT", "")
+    monkeypatch.setenv("WACLOUD_MARK_READ", "false")
+    from wacloud.local.pipeline import reset_caches
+
+    reset_caches()
+    body = events_of(text_message("hello", phone_number_id="1", sender=CUSTOMER))[0]
+    assert processor.lambda_handler(sqs_event(body), lambda_context) == {"batchItemFailures": []}
+    assert queue_bodies(aws, "OutboundQueue") == []
+
+
+def test_statuses_out_of_order_end_at_the_highest(processor, lambda_context):
+    bodies = [
+        events_of(status_update("wamid.OUT", status, phone_number_id="1", recipient=CUSTOMER, timestamp=ts))[0]
+        for status, ts in (("read", 30), ("sent", 10), ("delivered", 20), ("sent", 10))
+    ]
+    response = processor.lambda_handler(sqs_event(*bodies), lambda_context)
+    assert response == {"batchItemFailures": []}
+    record = MessageStore().get_message("wamid.OUT")
+    assert record is not None
+    assert record.status == "read"
+    assert record.status_history == {"sent": 10, "delivered": 20, "read": 30}
+    assert record.pricing == {
+        "billable": False,
+        "pricing_model": "PMP",
+        "type": "free_customer_service",
+        "category": "service",
+    }
+
+
+def test_failed_status_keeps_metas_error(processor, lambda_context):
+    error = {
+        "code": 131047,
+        "title": "Re-engagement message",
+        "message": "Re-engagement message",
+        "error_data": {"details": "More than 24 hours have passed"},
+    }
+    body = events_of(status_update("wamid.F", "failed", phone_number_id="1", recipient=CUSTOMER, error=error))[0]
+    processor.lambda_handler(sqs_event(body), lambda_context)
+    record = MessageStore().get_message("wamid.F")
+    assert record is not None and record.status == "failed"
+    assert record.error is not None
+    assert (record.error.code, record.error.title, record.error.details) == (
+        131047,
+        "Re-engagement message",
+        "More than 24 hours have passed",
+    )
+
+
+def test_malformed_document_is_recorded_as_rejected_not_retried(processor, lambda_context):
+    response = processor.lambda_handler(sqs_event('{"kind": "message"}', "not json"), lambda_context)
+    assert response == {"batchItemFailures": []}
+    store = MessageStore()
+    for message_id in ("m0", "m1"):
+        rejection = store.get_rejection("inbound-queue", message_id)
+        assert rejection is not None
+        assert rejection.reason.startswith("not an inbound event")
+
+
+def test_unparsed_webhook_data_is_recorded_with_its_reason(processor, lambda_context):
+    (body,) = events_of(b"{broken")
+    processor.lambda_handler(sqs_event(body, group="unparsed"), lambda_context)
+    event = json.loads(body)
+    rejection = MessageStore().get_rejection("webhook", event["raw_sha256"])
+    assert rejection is not None
+    assert rejection.raw == "{broken"
+    assert "not JSON" in rejection.reason
+
+
+def test_other_changes_are_recorded_once(processor, lambda_context, aws):
+    body = {
+        "entry": [
+            {
+                "id": "W",
+                "changes": [
+                    {
+                        "field": "message_template_status_update",
+                        "value": {"event": "APPROVED", "message_template_id": 1},
+                    }
+                ],
+            }
+        ]
+    }
+    (document,) = events_of(body)
+    processor.lambda_handler(sqs_event(document), lambda_context)
+    item = aws_item(aws, f"CHANGE#{digest(parse_webhook(body)[0].key)}")
+    assert item["field"] == "message_template_status_update"
+    assert json.loads(item["value"]) == {"event": "APPROVED", "message_template_id": 1}
+
+
+def test_a_failing_customer_holds_back_only_their_own_events(processor, lambda_context, monkeypatch):
+    # GIVEN two customers' messages in one batch, and the store failing for the first customer
+    from wacloud.store import MessageStore as Store
+    from wacloud.store import StoreError
+
+    original = Store.record_inbound
+
+    def flaky(self, event):
+        if event.message.sender == "111111":
+            raise StoreError("throttled")
+        return original(self, event)
+
+    monkeypatch.setattr(Store, "record_inbound", flaky)
+    a1 = events_of(text_message("a1", phone_number_id="1", sender="111111"))[0]
+    a2 = events_of(text_message("a2", phone_number_id="1", sender="111111"))[0]
+    b1 = events_of(text_message("b1", phone_number_id="1", sender="222222"))[0]
+    event = sqs_event(a1, a2, b1)
+    event["Records"][2]["attributes"]["MessageGroupId"] = "222222"
+    for record, group in zip(event["Records"][:2], ("111111", "111111"), strict=True):
+        record["attributes"]["MessageGroupId"] = group
+
+    # WHEN the batch is processed
+    response = processor.lambda_handler(event, lambda_context)
+
+    # THEN both of the first customer's records are retried (in order), the other's is done
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    assert MessageStore().get_contact("222222") is not None
+
+
+def aws_item(stack, pk: str) -> dict:
+    import boto3
+
+    table = boto3.resource("dynamodb").Table(stack.table_names["MessagesTable"])
+    item = table.get_item(Key={"pk": pk, "sk": "CHANGE"}).get("Item")
+    assert item is not None, f"no item {pk}"
+    return item

@@ -1,0 +1,226 @@
+"""The sender function: outbound documents in, Graph calls out, every outcome recorded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+import requests
+import responses
+
+from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, load_event
+from wacloud.local.pollers import lambda_record
+from wacloud.store import MessageStore
+
+pytestmark = pytest.mark.usefixtures("aws")
+SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
+CUSTOMER = "+16505551234"
+
+
+@pytest.fixture
+def sender():
+    from functions.sender import app
+
+    return app
+
+
+@pytest.fixture
+def graph():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def ok(wamid: str) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": CUSTOMER, "wa_id": "16505551234"}],
+        "messages": [{"id": wamid}],
+    }
+
+
+def meta_error(code: int, message: str, details: str = "") -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details},
+            "fbtrace_id": "TRACE",
+        }
+    }
+
+
+def document(key: str, text: str = "hello", to: str = CUSTOMER, **envelope: Any) -> str:
+    return json.dumps(
+        {"idempotency_key": key, **envelope, "message": {"to": to, "type": "text", "text": {"body": text}}}
+    )
+
+
+def sqs_event(*bodies: str, groups: list[str] | None = None) -> dict:
+    return {
+        "Records": [
+            lambda_record(
+                {
+                    "MessageId": f"m{i}",
+                    "ReceiptHandle": f"r{i}",
+                    "Body": body,
+                    "Attributes": {
+                        "MessageGroupId": (groups or ["g"] * len(bodies))[i],
+                        "ApproximateReceiveCount": "1",
+                    },
+                },
+                "arn:aws:sqs:us-east-1:123456789012:outbound.fifo",
+            )
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def test_sample_documents_are_sent_and_recorded(sender, lambda_context, graph):
+    for i in range(3):
+        graph.add(responses.POST, SEND_URL, json=ok(f"wamid.S{i}"))
+    graph.add(responses.POST, SEND_URL, json={"success": True})
+
+    response = sender.lambda_handler(load_event("sender-sqs-messages.json"), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    sent = [json.loads(call.request.body) for call in graph.calls]
+    assert [body.get("type", "read") for body in sent] == ["text", "document", "template", "read"]
+    assert all(call.request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}" for call in graph.calls)
+    store = MessageStore()
+    outbound = store.get_outbound("order-1234-shipped")
+    assert outbound is not None
+    assert (outbound.state, outbound.wamid, outbound.client_ref) == ("accepted", "wamid.S0", "order-1234")
+    record = store.get_message("wamid.S0")
+    assert record is not None
+    assert (record.direction, record.status, record.customer, record.idempotency_key) == (
+        "out",
+        "accepted",
+        "16505551234",
+        "order-1234-shipped",
+    )
+    assert [r.idempotency_key for r in store.find_by_client_reference("order-1234")] == ["order-1234-shipped"]
+
+
+def test_redelivered_document_is_not_sent_again(sender, lambda_context, graph):
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.ONCE"))
+    body = document("once")
+    sender.lambda_handler(sqs_event(body), lambda_context)
+    response = sender.lambda_handler(sqs_event(body), lambda_context)
+    assert response == {"batchItemFailures": []}
+    assert len(graph.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "title"),
+    [
+        pytest.param(400, 131047, "Re-engagement message", id="131047-outside-24h"),
+        pytest.param(400, 131026, "Message undeliverable", id="131026-undeliverable"),
+        pytest.param(400, 100, "Invalid parameter", id="100-invalid-parameter"),
+    ],
+)
+def test_permanent_graph_error_is_recorded_and_not_retried(sender, lambda_context, graph, status, code, title):
+    graph.add(responses.POST, SEND_URL, status=status, json=meta_error(code, title, "details here"))
+    response = sender.lambda_handler(sqs_event(document("perm")), lambda_context)
+    assert response == {"batchItemFailures": []}
+    record = MessageStore().get_outbound("perm")
+    assert record is not None and record.state == "failed"
+    assert record.error is not None
+    assert (record.error.code, record.error.title, record.error.details, record.error.fbtrace_id) == (
+        code,
+        title,
+        "details here",
+        "TRACE",
+    )
+    sender.lambda_handler(sqs_event(document("perm")), lambda_context)
+    assert len(graph.calls) == 1  # a failed send is final: a redelivery does not call Graph again
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param({"status": 500, "body": "<html>Internal error</html>"}, id="500-html"),
+        pytest.param({"status": 503, "json": meta_error(2, "Service temporarily unavailable")}, id="503-code-2"),
+        pytest.param({"status": 429, "json": meta_error(130429, "Rate limit hit")}, id="130429-throughput"),
+        pytest.param({"status": 400, "json": meta_error(131056, "Pair rate limit hit")}, id="131056-pair-rate"),
+        pytest.param({"body": requests.ConnectionError("connection reset")}, id="connection-reset"),
+        pytest.param({"body": requests.ReadTimeout("read timed out")}, id="read-timeout"),
+    ],
+)
+def test_transient_failure_is_retried_then_sent_once(sender, lambda_context, graph, answer):
+    graph.add(responses.POST, SEND_URL, **answer)
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.LATER"))
+    body = document("transient")
+
+    first = sender.lambda_handler(sqs_event(body), lambda_context)
+    record = MessageStore().get_outbound("transient")
+    assert first == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert record is not None and record.state == "retrying" and record.error is not None
+
+    second = sender.lambda_handler(sqs_event(body), lambda_context)
+    assert second == {"batchItemFailures": []}
+    record = MessageStore().get_outbound("transient")
+    assert record is not None
+    assert (record.state, record.wamid, record.attempts) == ("accepted", "wamid.LATER", 2)
+
+
+def test_expired_token_rereads_the_secret_once_and_sends(sender, lambda_context, graph):
+    # GIVEN the token was rotated in Secrets Manager after the sender cached the old one
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.WARM"))
+    sender.lambda_handler(sqs_event(document("warm-cache")), lambda_context)
+    secrets = boto3.client("secretsmanager")
+    name = "whatsapp/cloud-api"
+    current = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
+    secrets.put_secret_value(SecretId=name, SecretString=json.dumps({**current, "access_token": "rotated"}))
+    graph.add(responses.POST, SEND_URL, status=401, json=meta_error(190, "Error validating access token"))
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.NEW"))
+
+    # WHEN a document is sent with the stale cached token
+    response = sender.lambda_handler(sqs_event(document("after-rotation")), lambda_context)
+
+    # THEN Graph's 190 makes the sender re-read the secret and the send succeeds with the new token
+    assert response == {"batchItemFailures": []}
+    assert graph.calls[-2].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert graph.calls[-1].request.headers["Authorization"] == "Bearer rotated"
+    record = MessageStore().get_outbound("after-rotation")
+    assert record is not None and record.wamid == "wamid.NEW"
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "reason"),
+    [
+        pytest.param(document("too-long", text="x" * 4097), "too-long", "message.text.body", id="text-too-long"),
+        pytest.param(
+            json.dumps({"idempotency_key": "no-message"}), "no-message", "message: Field required", id="no-message"
+        ),
+        pytest.param("{not json", "sqs:m0", "Invalid JSON", id="not-json"),
+        pytest.param(json.dumps({"message": {}}), "sqs:m0", "idempotency_key", id="no-key"),
+    ],
+)
+def test_invalid_document_is_rejected_with_the_reason_and_not_sent(sender, lambda_context, graph, body, key, reason):
+    response = sender.lambda_handler(sqs_event(body), lambda_context)
+    assert response == {"batchItemFailures": []}
+    assert len(graph.calls) == 0
+    record = MessageStore().get_outbound(key)
+    assert record is not None and record.state == "rejected"
+    assert record.reason is not None and reason in record.reason
+
+
+def test_a_failing_recipient_holds_back_only_their_own_messages(sender, lambda_context, graph):
+    graph.add(responses.POST, SEND_URL, status=503, json=meta_error(2, "Service unavailable"))
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.B"))
+    event = sqs_event(
+        document("a1", to="+111111"),
+        document("a2", to="+111111"),
+        document("b1", to="+222222"),
+        groups=["111111", "111111", "222222"],
+    )
+
+    response = sender.lambda_handler(event, lambda_context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    assert len(graph.calls) == 2  # a2 was never attempted: it waits behind a1, in order
+    record = MessageStore().get_outbound("b1")
+    assert record is not None and record.state == "accepted"

@@ -1,0 +1,192 @@
+"""The webhook function: subscription check, signature check, split and queue, every error answer."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import APP_SECRET, VERIFY_TOKEN, load_event, queue_bodies
+from wacloud.local.front_door import proxy_event
+from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.signature import sign
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+@pytest.fixture
+def webhook():
+    from functions.webhook import app
+
+    return app
+
+
+def post(body: bytes, signature: str | None = "sign") -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    if signature == "sign":
+        headers["X-Hub-Signature-256"] = sign(body, APP_SECRET)
+    elif signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return proxy_event("POST", "/webhook", headers, body, "173.252.95.1")
+
+
+def get(query: str) -> dict[str, Any]:
+    return proxy_event("GET", f"/webhook?{query}", {}, b"", "173.252.95.1")
+
+
+def test_subscription_check_echoes_the_challenge_as_plain_text(webhook, lambda_context):
+    response = webhook.lambda_handler(load_event("webhook-get-verify.json"), lambda_context)
+    assert response["statusCode"] == 200
+    assert response["body"] == "1158201444"
+    assert response["multiValueHeaders"]["Content-Type"] == ["text/plain"]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        pytest.param("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", 403, id="wrong-token"),
+        pytest.param(f"hub.mode=unsubscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1", 403, id="wrong-mode"),
+        pytest.param("hub.mode=subscribe&hub.challenge=1", 400, id="no-token"),
+        pytest.param("", 400, id="no-parameters"),
+    ],
+)
+def test_subscription_check_refuses(webhook, lambda_context, query, status):
+    response = webhook.lambda_handler(get(query), lambda_context)
+    assert response["statusCode"] == status
+    assert response["body"] != "1"
+
+
+def test_signed_text_message_is_queued_once_per_event(webhook, lambda_context, aws):
+    # GIVEN Meta's signed POST of one text message
+    event = load_event("webhook-post-text.json")
+    # WHEN the webhook handles it
+    response = webhook.lambda_handler(event, lambda_context)
+    # THEN it answers 200 and the message event is on the inbound queue, grouped by customer
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"ok": True, "events": 1}
+    queued = queue_bodies(aws, "InboundQueue")
+    assert [q["body"]["kind"] for q in queued] == ["message"]
+    assert queued[0]["body"]["message"]["text"]["body"] == "Hi, is my order on its way?"
+    assert queued[0]["attributes"]["MessageGroupId"] == "16505551234"
+
+
+def test_base64_body_is_hashed_after_decoding(webhook, lambda_context, aws):
+    body = json.dumps(text_message("Olá, tudo bem? 👋", phone_number_id="1", sender="5511999999999")).encode()
+    event = post(body)
+    event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 200
+    assert queue_bodies(aws, "InboundQueue")[0]["body"]["message"]["text"]["body"] == "Olá, tudo bem? 👋"
+
+
+def test_batched_body_queues_every_message_and_status(webhook, lambda_context, aws):
+    first = text_message("one", phone_number_id="1", sender="111111")
+    second = text_message("two", phone_number_id="1", sender="222222")
+    status = status_update("wamid.X", "read", phone_number_id="1", recipient="333333")
+    body = {"object": "whatsapp_business_account", "entry": first["entry"] + second["entry"] + status["entry"]}
+    response = webhook.lambda_handler(post(json.dumps(body).encode()), lambda_context)
+    assert json.loads(response["body"])["events"] == 3
+    kinds = sorted(q["body"]["kind"] for q in queue_bodies(aws, "InboundQueue"))
+    assert kinds == ["message", "message", "status"]
+
+
+def test_same_body_posted_twice_is_queued_once(webhook, lambda_context, aws):
+    event = load_event("webhook-post-text.json")
+    webhook.lambda_handler(event, lambda_context)
+    webhook.lambda_handler(event, lambda_context)
+    assert len(queue_bodies(aws, "InboundQueue")) == 1
+
+
+@pytest.mark.parametrize(
+    ("signature", "status"),
+    [
+        pytest.param(None, 401, id="missing"),
+        pytest.param("md5=abc", 401, id="not-sha256"),
+        pytest.param("sha256=" + "0" * 64, 403, id="wrong"),
+        pytest.param(sign(b"other body", APP_SECRET), 403, id="other-body"),
+        pytest.param(sign(b'{"entry":[]}', "not-the-app-secret"), 403, id="other-secret"),
+    ],
+)
+def test_bad_signature_is_refused_and_nothing_is_queued(webhook, lambda_context, aws, signature, status):
+    body = json.dumps(text_message("hi", phone_number_id="1")).encode()
+    response = webhook.lambda_handler(post(body, signature), lambda_context)
+    assert response["statusCode"] == status
+    assert json.loads(response["body"]) == {"error": "invalid signature"}
+    assert queue_bodies(aws, "InboundQueue") == []
+
+
+def test_tampered_body_is_refused(webhook, lambda_context, aws):
+    event = load_event("webhook-post-text.json")
+    event["body"] = event["body"].replace("order", "ORDER")
+    assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 403
+    assert queue_bodies(aws, "InboundQueue") == []
+
+
+def test_signed_but_malformed_json_is_kept_and_acknowledged(webhook, lambda_context, aws):
+    # Meta would retry a non-200 for days; a signed body is kept for a human instead.
+    response = webhook.lambda_handler(post(b'{"entry": [ not json'), lambda_context)
+    assert response["statusCode"] == 200
+    (queued,) = queue_bodies(aws, "InboundQueue")
+    assert queued["body"]["kind"] == "unparsed"
+    assert queued["body"]["raw"] == '{"entry": [ not json'
+    assert "not JSON" in queued["body"]["reason"]
+
+
+def test_unknown_message_type_is_queued_with_its_data(webhook, lambda_context, aws):
+    body = text_message("x", phone_number_id="1")
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.pop("text")
+    message.update(type="poll_creation", poll_creation={"question": "Lunch?", "options": ["Yes", "No"]})
+    assert webhook.lambda_handler(post(json.dumps(body).encode()), lambda_context)["statusCode"] == 200
+    (queued,) = queue_bodies(aws, "InboundQueue")
+    assert queued["body"]["message"]["type"] == "poll_creation"
+    assert queued["body"]["message"]["poll_creation"] == {"question": "Lunch?", "options": ["Yes", "No"]}
+
+
+def test_oversized_body_is_refused_before_anything_else(webhook, lambda_context, aws, monkeypatch):
+    monkeypatch.setenv("WACLOUD_MAX_WEBHOOK_BYTES", "1000")
+    from wacloud.local.pipeline import reset_caches
+
+    reset_caches()
+    response = webhook.lambda_handler(post(b"x" * 1001), lambda_context)
+    assert response["statusCode"] == 413
+    assert queue_bodies(aws, "InboundQueue") == []
+
+
+def test_queue_failure_answers_503_so_meta_retries(webhook, lambda_context, aws, monkeypatch):
+    from wacloud import queues
+
+    def refuse(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessageBatch")
+
+    monkeypatch.setattr(queues._sqs_client(), "send_message_batch", refuse)
+    response = webhook.lambda_handler(load_event("webhook-post-text.json"), lambda_context)
+    assert response["statusCode"] == 503
+    assert "down" not in response["body"]
+
+
+def test_secret_unavailable_answers_503(webhook, lambda_context, monkeypatch):
+    monkeypatch.setenv("WACLOUD_SECRET_NAME", "no/such/secret")
+    from wacloud.local.pipeline import reset_caches
+
+    reset_caches()
+    assert webhook.lambda_handler(load_event("webhook-post-text.json"), lambda_context)["statusCode"] == 503
+
+
+def test_unexpected_error_answers_500_without_internals(webhook, lambda_context, monkeypatch):
+    from wacloud import ingest
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(ingest, "parse_webhook", explode)
+    response = webhook.lambda_handler(load_event("webhook-post-text.json"), lambda_context)
+    assert response["statusCode"] == 500
+    assert "internals" not in response["body"]
+
+
+def test_other_paths_are_not_routed(webhook, lambda_context):
+    event = proxy_event("GET", "/other", {}, b"", "1.2.3.4")
+    assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 404
