@@ -136,9 +136,9 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _unparsed(raw: Any, reason: str, waba_id: str = "") -> UnparsedEvent:
+    sha = digest(raw)  # of what was received: bytes as they came, before any decoding
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
-    sha = digest(raw)
     if isinstance(raw, str) and len(raw) > MAX_RAW_CHARS:
         raw, reason = raw[:MAX_RAW_CHARS], f"{reason} (raw data truncated to {MAX_RAW_CHARS} characters)"
     elif not isinstance(raw, str) and len(json.dumps(raw, default=str)) > MAX_RAW_CHARS:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 
 def mask_phone(value: str | None) -> str:
-    """'+16505551234' -> '+1650*****34'; short or empty values are masked whole."""
+    """'+16505551234' -> '+165******34': at most a third of the characters and never all stay visible."""
     if not value:
         return ""
-    if len(value) <= 6:
-        return "*" * len(value)
-    return value[:5] + "*" * (len(value) - 7) + value[-2:]
+    head = min(4, len(value) // 3)
+    tail = 2 if len(value) >= 8 else 0
+    return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail :]
 
 
 def mask_text(value: str | None) -> str:

@@ -171,14 +171,15 @@ class MessageStore:
         rank = FAILED_RANK if name == MessageStatus.FAILED else STATUS_RANK.get(name)
         if rank is not None:
             advance = ["#status = :status", "status_rank = :rank"]
-            advance_values = {":status": name, ":rank": rank}
+            advance_values: dict[str, Any] = {":status": name, ":rank": rank}
+            advance_names = {"#status": "status"}
             if rank == FAILED_RANK:
                 condition = "attribute_not_exists(status_rank) OR status_rank < :failable"
                 advance_values[":failable"] = FAILABLE_BELOW_RANK
                 error = status.errors[0] if status.errors else None
                 if error is not None:
                     advance.append("#error = :error")
-                    names["#error"] = "error"
+                    advance_names["#error"] = "error"
                     advance_values[":error"] = _dynamo(
                         ErrorInfo(
                             code=error.code,
@@ -195,7 +196,7 @@ class MessageStore:
                 key,
                 "SET " + ", ".join(common + advance),
                 {**values, **advance_values},
-                names={**names, "#status": "status"},
+                names={**names, **advance_names},
                 condition=condition,
             ):
                 return StatusChange.ADVANCED

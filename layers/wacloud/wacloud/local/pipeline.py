@@ -73,8 +73,8 @@ def reset_caches() -> None:
 class PipelineOptions:
     project_dir: Path = field(default_factory=find_project_dir)
     port: int = 0
-    # Seconds before a failed record is received again (deployed: 6 x the function timeout).
-    visibility_timeout: int = 5
+    # Seconds before a failed record is received again (deployed: the queue's visibility timeout).
+    retry_delay: float = 5.0
     status_webhooks: bool = True
     status_delays: tuple[float, ...] = (0.3, 0.6, 1.2)
     background: bool = True  # pollers and status webhooks on threads; False: call drain()
@@ -116,7 +116,6 @@ class LocalPipeline:
             session=boto3.Session(region_name=REGION),
             parameters=parameters,
             secret=self.secret,
-            queue_overrides={"VisibilityTimeout": str(options.visibility_timeout)},
         )
         self._saved_env = dict(os.environ)
         os.environ["WACLOUD_GRAPH_BASE_URL"] = self.graph.url
@@ -136,6 +135,7 @@ class LocalPipeline:
                     queue_url=self.stack.queue_urls[queue],
                     queue_arn=self.stack.attributes[(queue, "Arn")],
                     invoke=lambda event, f=function: self.invoke(f, event),
+                    retry_delay=options.retry_delay,
                     on_batch=self._on_batch,
                 )
             )

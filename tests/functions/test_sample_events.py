@@ -1,0 +1,40 @@
+"""Every file in events/ (the `sam local invoke -e` samples) runs through its function."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+import responses
+
+from tests.conftest import EVENTS, GRAPH_URL, PHONE_NUMBER_ID, load_event
+
+FUNCTIONS = {
+    "webhook": "functions.webhook.app",
+    "processor": "functions.processor.app",
+    "sender": "functions.sender.app",
+}
+SAMPLES = sorted(path.name for path in EVENTS.glob("*.json"))
+
+
+def test_every_function_has_samples():
+    assert {name.split("-", 1)[0] for name in SAMPLES} == set(FUNCTIONS)
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("name", SAMPLES)
+def test_sample_event_succeeds(name, lambda_context):
+    handler = importlib.import_module(FUNCTIONS[name.split("-", 1)[0]]).lambda_handler
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as graph:
+        graph.add(
+            responses.POST,
+            f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages",
+            json={"messages": [{"id": "wamid.SAMPLE"}], "success": True},
+        )
+        result = handler(load_event(name), lambda_context)
+    if "statusCode" in result:
+        assert result["statusCode"] == 200, result
+        assert json.loads(result["body"]) if result["body"].startswith("{") else result["body"]
+    else:
+        assert result == {"batchItemFailures": []}

@@ -1,0 +1,135 @@
+"""The whole pipeline, in-process: a signed webhook POST through all three functions to the fake
+Graph API, its status webhooks back, and what DynamoDB holds at the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.pipeline import LocalPipeline, PipelineOptions
+from wacloud.store import MessageStore
+
+CUSTOMER = "16505551234"
+
+
+@pytest.fixture
+def pipeline() -> Iterator[LocalPipeline]:
+    """The local pipeline without threads: `drain()` moves everything that is queued."""
+    with mock_aws():
+        local = LocalPipeline(PipelineOptions(background=False, retry_delay=0))
+        local.start()
+        try:
+            yield local
+        finally:
+            local.stop()
+
+
+def replies_to(pipeline: LocalPipeline, wamid: str) -> list:
+    return [r for r in pipeline.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid]
+
+
+def test_customer_message_gets_read_receipt_and_reply_whose_statuses_come_back(pipeline):
+    # GIVEN a customer's signed text message
+    body, (status, _) = pipeline.customer_says("Where is my order?", sender=CUSTOMER, name="Ana")
+    wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+
+    # WHEN everything queued has been processed (the fake Graph API answers with status webhooks)
+    pipeline.drain()
+
+    # THEN Graph got a read receipt and one reply quoting the message, with the bearer token
+    assert status == 200
+    receipts = [r for r in pipeline.graph.requests if r.body.get("status") == "read"]
+    assert [r.body["message_id"] for r in receipts] == [wamid]
+    (reply,) = replies_to(pipeline, wamid)
+    assert reply.authorization == f"Bearer {pipeline.secret['access_token']}"
+    assert reply.phone_number_id == pipeline.phone_number_id
+    assert reply.body["to"] == f"+{CUSTOMER}"
+    # AND DynamoDB holds the inbound message, the contact, and the reply at "read" with its history
+    store = MessageStore()
+    inbound = store.get_message(wamid)
+    assert inbound is not None and inbound.direction == "in"
+    contact = store.get_contact(CUSTOMER)
+    assert contact is not None and contact.profile_name == "Ana"
+    record = store.get_message(reply.wamid)
+    assert record is not None
+    assert (record.direction, record.status, record.idempotency_key) == ("out", "read", f"reply:{wamid}")
+    assert set(record.status_history) == {"accepted", "sent", "delivered", "read"}
+    outbound = store.get_outbound(f"reply:{wamid}")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", reply.wamid)
+
+
+def test_same_webhook_posted_three_times_is_answered_once(pipeline):
+    body = text_message("hello", phone_number_id=pipeline.phone_number_id, sender=CUSTOMER)
+    wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    for _ in range(3):
+        assert pipeline.post_webhook(body)[0] == 200
+        pipeline.drain()
+    assert len(replies_to(pipeline, wamid)) == 1
+    assert len([r for r in pipeline.graph.requests if r.body.get("message_id") == wamid]) == 1
+
+
+def test_batched_webhook_from_two_customers_is_answered_per_message(pipeline):
+    first = text_message("one", phone_number_id=pipeline.phone_number_id, sender="111111")
+    second = text_message("two", phone_number_id=pipeline.phone_number_id, sender="222222")
+    batch = {"object": "whatsapp_business_account", "entry": first["entry"] + second["entry"]}
+    assert pipeline.post_webhook(batch)[0] == 200
+    pipeline.drain()
+    assert sorted(r.body["to"] for r in pipeline.graph.messages()) == ["+111111", "+222222"]
+
+
+def test_shuffled_duplicated_statuses_end_like_a_clean_run(pipeline):
+    # A message sent by another system through the outbound contract, then its statuses arriving
+    # duplicated and out of order.
+    pipeline.options.status_webhooks = False
+    _, (status, _) = pipeline.customer_says("hi", sender=CUSTOMER)  # opens the conversation
+    assert status == 200
+    pipeline.drain()
+    (reply,) = pipeline.graph.messages()
+    for name in ("read", "sent", "read", "delivered", "sent"):
+        body = status_update(
+            reply.wamid,
+            name,
+            phone_number_id=pipeline.phone_number_id,
+            recipient=CUSTOMER,
+            timestamp={"sent": 10, "delivered": 20, "read": 30}[name],
+        )
+        assert pipeline.post_webhook(body)[0] == 200
+    pipeline.drain()
+    record = MessageStore().get_message(reply.wamid)
+    assert record is not None
+    assert record.status == "read"
+    assert {k: v for k, v in record.status_history.items() if k != "accepted"} == {
+        "sent": 10,
+        "delivered": 20,
+        "read": 30,
+    }
+
+
+def test_bad_signature_never_reaches_the_queue(pipeline):
+    body = text_message("forged", phone_number_id=pipeline.phone_number_id, sender=CUSTOMER)
+    status, answer = pipeline.post_webhook(body, signature="sha256=" + "ab" * 32)
+    pipeline.drain()
+    assert (status, json.loads(answer)) == (403, {"error": "invalid signature"})
+    assert pipeline.graph.requests == []
+
+
+def test_graph_outage_is_retried_until_the_send_succeeds(pipeline):
+    from wacloud.local.fake_graph import graph_error
+
+    pipeline.graph.script(
+        graph_error(2, "Service temporarily unavailable", status=503),
+        graph_error(131000, "Something went wrong", status=500),
+    )
+    body, _ = pipeline.customer_says("hello?", sender=CUSTOMER)
+    wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    pipeline.drain()
+    # The read receipt was tried until Graph took it, and the reply waited behind it (same customer).
+    answers = [(r.body.get("status") or r.body.get("type"), r.status) for r in pipeline.graph.requests[:4]]
+    assert answers == [("read", 503), ("read", 500), ("read", 200), ("text", 200)]
+    assert len(replies_to(pipeline, wamid)) == 1
+    record = MessageStore().get_outbound(f"reply:{wamid}")
+    assert record is not None and record.state == "accepted"

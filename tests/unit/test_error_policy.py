@@ -1,0 +1,91 @@
+"""wacloud.error_policy.action_for: what the sender does about a failed send."""
+
+from __future__ import annotations
+
+import pytest
+
+from wacloud.error_policy import Action, action_for
+from wacloud.graph import GraphError, GraphTransportError
+from wacloud.models.graph import GraphErrorBody
+
+
+def graph_error(code: int | None, http_status: int = 400) -> GraphError:
+    body = GraphErrorBody(code=code, message=f"error {code}") if code is not None else None
+    return GraphError(http_status, body, "" if body else "<html>gateway</html>")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(131056, id="131056-pair-rate-limit"),
+        pytest.param(130429, id="130429-throughput"),
+        pytest.param(131000, id="131000-something-went-wrong"),
+        pytest.param(2, id="2-service-unavailable"),
+        pytest.param(4, id="4-app-rate-limit"),
+        pytest.param(80007, id="80007-waba-rate-limit"),
+        pytest.param(131016, id="131016-service-overloaded"),
+    ],
+)
+def test_transient_codes_are_retried(code: int) -> None:
+    assert action_for(graph_error(code)) is Action.RETRY
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(131047, id="131047-re-engagement"),
+        pytest.param(131026, id="131026-undeliverable"),
+        pytest.param(100, id="100-invalid-parameter"),
+        pytest.param(131008, id="131008-required-parameter-missing"),
+        pytest.param(131009, id="131009-parameter-value-invalid"),
+        pytest.param(131021, id="131021-recipient-is-sender"),
+        pytest.param(132001, id="132001-template-does-not-exist"),
+        pytest.param(368, id="368-policy-block"),
+    ],
+)
+def test_permanent_codes_fail(code: int) -> None:
+    assert action_for(graph_error(code)) is Action.FAIL
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status", "action"),
+    [
+        pytest.param(190, 401, Action.REFRESH_TOKEN, id="190-expired-token"),
+        pytest.param(190, 400, Action.REFRESH_TOKEN, id="190-any-status"),
+        pytest.param(None, 401, Action.REFRESH_TOKEN, id="no-code-401"),
+        pytest.param(None, 500, Action.RETRY, id="no-code-500"),
+        pytest.param(None, 502, Action.RETRY, id="no-code-502"),
+        pytest.param(None, 503, Action.RETRY, id="no-code-503"),
+        pytest.param(None, 429, Action.RETRY, id="no-code-429"),
+        pytest.param(None, 400, Action.FAIL, id="no-code-400"),
+        pytest.param(None, 404, Action.FAIL, id="no-code-404"),
+    ],
+)
+def test_token_and_status_only_errors(code: int | None, http_status: int, action: Action) -> None:
+    assert action_for(graph_error(code, http_status)) is action
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status"),
+    [
+        pytest.param(131026, 500, id="permanent-code-on-500"),
+        pytest.param(100, 429, id="permanent-code-on-429"),
+    ],
+)
+def test_code_wins_over_http_status(code: int, http_status: int) -> None:
+    # Meta says to branch on the code; the status only matters when there is no code.
+    assert action_for(graph_error(code, http_status)) is Action.FAIL
+
+
+def test_retryable_code_on_a_4xx_is_still_retried() -> None:
+    assert action_for(graph_error(130429, 400)) is Action.RETRY
+
+
+@pytest.mark.parametrize("maybe_sent", [True, False], ids=["maybe-sent", "not-sent"])
+def test_transport_errors_are_retried(maybe_sent: bool) -> None:
+    assert action_for(GraphTransportError("read timeout", maybe_sent=maybe_sent)) is Action.RETRY
+
+
+def test_action_values_are_stable_strings() -> None:
+    # The values end up in records and metrics.
+    assert [a.value for a in Action] == ["retry", "fail", "refresh_token"]

@@ -1,0 +1,237 @@
+"""wacloud.graph.GraphClient against a mocked Graph API (responses; no network)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID
+from wacloud.graph import GraphClient, GraphError, GraphTransportError
+
+VERSION = "v25.0"
+URL = f"{GRAPH_URL}/{VERSION}/{PHONE_NUMBER_ID}/messages"
+WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
+BODY = {
+    "messaging_product": "whatsapp",
+    "recipient_type": "individual",
+    "to": "+16505551234",
+    "type": "text",
+    "text": {"body": "Your order shipped", "preview_url": False},
+}
+SUCCESS = {
+    "messaging_product": "whatsapp",
+    "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
+    "messages": [{"id": WAMID}],
+}
+META_ERROR = {
+    "error": {
+        "message": "(#131026) Message undeliverable",
+        "type": "OAuthException",
+        "code": 131026,
+        "error_subcode": 2494010,
+        "error_data": {"messaging_product": "whatsapp", "details": "Message Undeliverable."},
+        "error_user_msg": "The recipient cannot receive this message",
+        "fbtrace_id": "A7ldX1c3l9ZJzCo0jVJ5JYq",
+    }
+}
+
+
+@pytest.fixture
+def graph() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def client() -> GraphClient:
+    # A trailing slash on the base URL must not double up in the request URL.
+    return GraphClient(base_url=GRAPH_URL + "/", api_version=VERSION)
+
+
+def test_send_success_returns_the_wamid(graph: responses.RequestsMock, client: GraphClient) -> None:
+    graph.post(
+        URL,
+        json=SUCCESS,
+        match=[
+            matchers.header_matcher({"Authorization": f"Bearer {ACCESS_TOKEN}"}),
+            matchers.json_params_matcher(BODY),
+        ],
+    )
+
+    response = client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    assert response.wamid == WAMID
+    assert response.contacts[0].wa_id == "16505551234"
+    assert len(graph.calls) == 1
+
+
+def test_request_url_headers_and_body(graph: responses.RequestsMock, client: GraphClient) -> None:
+    graph.post(URL, json=SUCCESS)
+
+    client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    request = graph.calls[0].request
+    assert request.method == "POST"
+    assert request.url == URL
+    assert request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.body) == BODY
+
+
+def test_read_receipt_success(graph: responses.RequestsMock, client: GraphClient) -> None:
+    receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": WAMID}
+    graph.post(URL, json={"success": True}, match=[matchers.json_params_matcher(receipt)])
+
+    response = client.send_message(PHONE_NUMBER_ID, receipt, token=ACCESS_TOKEN)
+
+    assert response.success is True
+    assert response.wamid is None
+
+
+def test_paced_template_keeps_message_status(graph: responses.RequestsMock, client: GraphClient) -> None:
+    graph.post(URL, json={"messages": [{"id": WAMID, "message_status": "accepted"}]})
+
+    response = client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    assert response.wamid == WAMID
+    assert response.messages[0].message_status == "accepted"
+
+
+@pytest.mark.parametrize("status", [400, 403, 404], ids=["400", "403", "404"])
+def test_meta_error_body_becomes_graph_error(graph: responses.RequestsMock, client: GraphClient, status: int) -> None:
+    graph.post(URL, json=META_ERROR, status=status)
+
+    with pytest.raises(GraphError) as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    error = caught.value
+    assert error.http_status == status
+    assert error.code == 131026
+    assert error.subcode == 2494010
+    assert error.title == "(#131026) Message undeliverable"
+    assert error.details == "Message Undeliverable."
+    assert error.fbtrace_id == "A7ldX1c3l9ZJzCo0jVJ5JYq"
+    assert "131026" in str(error)
+    info = error.info()
+    assert (info.code, info.subcode, info.http_status) == (131026, 2494010, status)
+    assert info.message == "The recipient cannot receive this message"
+    assert info.details == "Message Undeliverable."
+    assert info.fbtrace_id == "A7ldX1c3l9ZJzCo0jVJ5JYq"
+
+
+def test_meta_error_without_error_data(graph: responses.RequestsMock, client: GraphClient) -> None:
+    graph.post(URL, json={"error": {"message": "Invalid OAuth access token.", "code": 190}}, status=401)
+
+    with pytest.raises(GraphError) as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY, token="expired")
+
+    assert (caught.value.code, caught.value.subcode, caught.value.details) == (190, None, None)
+    assert caught.value.http_status == 401
+
+
+def test_html_502_becomes_graph_error_without_code(graph: responses.RequestsMock, client: GraphClient) -> None:
+    html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    graph.post(URL, body=html, status=502, content_type="text/html")
+
+    with pytest.raises(GraphError) as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    error = caught.value
+    assert error.code is None
+    assert error.subcode is None
+    assert error.http_status == 502
+    assert error.title is not None
+    assert "502 Bad Gateway" in error.title
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        pytest.param(503, "", id="empty-503"),
+        pytest.param(500, '{"unexpected": true}', id="json-without-error"),
+        pytest.param(500, '{"error": "a string"}', id="error-not-an-object"),
+        pytest.param(500, "[1, 2]", id="json-list"),
+    ],
+)
+def test_unreadable_error_bodies_keep_the_status(
+    graph: responses.RequestsMock, client: GraphClient, status: int, body: str
+) -> None:
+    graph.post(URL, body=body, status=status)
+
+    with pytest.raises(GraphError) as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    assert caught.value.code is None
+    assert caught.value.http_status == status
+
+
+def test_unreadable_success_body_is_an_error(graph: responses.RequestsMock, client: GraphClient) -> None:
+    graph.post(URL, body="OK", status=200)
+
+    with pytest.raises(GraphError, match="unreadable success body") as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    assert caught.value.http_status == 200
+
+
+@pytest.mark.parametrize(
+    ("exception", "maybe_sent"),
+    [
+        pytest.param(requests.ConnectTimeout("connect timed out"), False, id="connect-timeout"),
+        pytest.param(requests.ReadTimeout("read timed out"), True, id="read-timeout"),
+        pytest.param(requests.ConnectionError("Connection reset by peer"), True, id="connection-reset"),
+        pytest.param(
+            requests.ConnectionError("HTTPSConnectionPool: NewConnectionError('Connection refused')"),
+            False,
+            id="connection-refused",
+        ),
+        pytest.param(
+            requests.ConnectionError("HTTPSConnectionPool: NameResolutionError('graph.test')"),
+            False,
+            id="dns-failure",
+        ),
+    ],
+)
+def test_transport_failures(
+    graph: responses.RequestsMock, client: GraphClient, exception: Exception, maybe_sent: bool
+) -> None:
+    graph.post(URL, body=exception)
+
+    with pytest.raises(GraphTransportError) as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    assert caught.value.maybe_sent is maybe_sent
+    assert caught.value.__cause__ is exception
+    assert caught.value.info().title == "transport error"
+
+
+def test_token_never_appears_in_errors(graph: responses.RequestsMock, client: GraphClient) -> None:
+    graph.post(URL, json=META_ERROR, status=400)
+
+    with pytest.raises(GraphError) as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    assert ACCESS_TOKEN not in str(caught.value)
+    assert ACCESS_TOKEN not in caught.value.info().model_dump_json()
+
+
+def test_client_uses_its_timeout() -> None:
+    seen: dict[str, object] = {}
+
+    class Session(requests.Session):
+        def post(self, url, **kwargs):  # type: ignore[no-untyped-def, override]
+            seen.update(kwargs, url=url)
+            raise requests.ReadTimeout("slow")
+
+    client = GraphClient(base_url=GRAPH_URL, api_version=VERSION, session=Session(), timeout=(1.0, 2.0))
+
+    with pytest.raises(GraphTransportError):
+        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+
+    assert seen["timeout"] == (1.0, 2.0)
+    assert seen["url"] == URL

@@ -1,0 +1,438 @@
+"""The outbound contract: wacloud.outbound, wacloud.models.outbound and wacloud.validation.describe."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import ROOT
+from wacloud.models.outbound import ReadReceipt
+from wacloud.outbound import (
+    SCHEMA_VERSION,
+    OutboundMessage,
+    TextMessage,
+    deduplication_id,
+    message_group_id,
+    schema,
+)
+from wacloud.validation import describe
+
+SCHEMA_FILE = ROOT / "schemas" / "outbound-message.schema.json"
+TO = "+16505551234"
+WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"
+BSUID = "US.13491208655302741918"
+
+
+def document(message: dict[str, Any], **envelope: Any) -> dict[str, Any]:
+    return {"idempotency_key": "key-1", **envelope, "message": message}
+
+
+def text(body: str = "hello", **extra: Any) -> dict[str, Any]:
+    return {"to": TO, "type": "text", "text": {"body": body}, **extra}
+
+
+def image(**media: Any) -> dict[str, Any]:
+    return {"to": TO, "type": "image", "image": media}
+
+
+def error_messages(exc: pytest.ExceptionInfo[ValidationError]) -> str:
+    return describe(exc.value)
+
+
+# --- every supported message validates --------------------------------------------------------------
+
+VALID_MESSAGES = {
+    "text": {"to": TO, "type": "text", "text": {"body": "See https://example.com/track", "preview_url": True}},
+    "image-by-id": image(id="1234567890", caption="Your receipt"),
+    "image-by-link": image(link="https://example.com/receipt.jpg"),
+    "video": {"to": TO, "type": "video", "video": {"link": "https://example.com/v.mp4", "caption": "Demo"}},
+    "audio-voice": {"to": TO, "type": "audio", "audio": {"id": "AUDIO1", "voice": True}},
+    "document": {
+        "to": TO,
+        "type": "document",
+        "document": {"link": "https://example.com/invoice.pdf", "filename": "invoice.pdf", "caption": "Invoice"},
+    },
+    "sticker": {"to": TO, "type": "sticker", "sticker": {"id": "STICKER1"}},
+    "location": {
+        "to": TO,
+        "type": "location",
+        "location": {"latitude": 37.4847, "longitude": -122.1477, "name": "HQ", "address": "1 Hacker Way"},
+    },
+    "contacts": {
+        "to": TO,
+        "type": "contacts",
+        "contacts": [{"name": {"formatted_name": "Ana Lima", "first_name": "Ana"}, "phones": [{"phone": TO}]}],
+    },
+    "interactive-button": {
+        "to": TO,
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": "Did it arrive?"},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": "yes", "title": "Yes"}},
+                    {"type": "reply", "reply": {"id": "no", "title": "No"}},
+                ]
+            },
+        },
+    },
+    "template-with-components": {
+        "to": TO,
+        "type": "template",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "en_US"},
+            "components": [
+                {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://example.com/h.png"}}]},
+                {"type": "body", "parameters": [{"type": "text", "text": "1234"}]},
+                {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "1234"}]},
+            ],
+        },
+    },
+    "reaction": {"to": TO, "type": "reaction", "reaction": {"message_id": WAMID, "emoji": "👍"}},
+    "reaction-removal": {"to": TO, "type": "reaction", "reaction": {"message_id": WAMID, "emoji": ""}},
+    "reply-with-context": text("re", context={"message_id": WAMID}, biz_opaque_callback_data="x" * 512),
+    "to-bsuid": {"to": BSUID, "type": "text", "text": {"body": "hi"}},
+    "to-formatted-phone": {"to": "+1 (650) 555-1234", "type": "text", "text": {"body": "hi"}},
+}
+
+
+@pytest.mark.parametrize("message", list(VALID_MESSAGES.values()), ids=list(VALID_MESSAGES))
+def test_supported_message_validates(message: dict[str, Any]) -> None:
+    parsed = OutboundMessage.model_validate(document(message))
+
+    assert parsed.message.type == message["type"]
+    assert parsed.recipient == message["to"]
+    assert parsed.schema_version == SCHEMA_VERSION == 1
+    # The Graph body carries everything the producer wrote, plus Graph's fixed fields.
+    assert parsed.graph_body() == {"messaging_product": "whatsapp", "recipient_type": "individual"} | _defaults_added(
+        message
+    )
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def _defaults_added(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as Graph receives it: preview_url and components get their defaults."""
+    message = _without_none(message)
+    if message["type"] == "text":
+        message["text"] = {"preview_url": False, **message["text"]}
+    if message["type"] == "template":
+        message["template"] = {"components": [], **message["template"]}
+    return message
+
+
+@pytest.mark.parametrize(
+    ("receipt", "expected"),
+    [
+        pytest.param(
+            {"status": "read", "message_id": WAMID},
+            {"messaging_product": "whatsapp", "status": "read", "message_id": WAMID},
+            id="plain",
+        ),
+        pytest.param(
+            {"status": "read", "message_id": WAMID, "typing_indicator": {"type": "text"}},
+            {
+                "messaging_product": "whatsapp",
+                "status": "read",
+                "message_id": WAMID,
+                "typing_indicator": {"type": "text"},
+            },
+            id="typing-indicator",
+        ),
+        pytest.param(
+            {"messaging_product": "whatsapp", "status": "read", "message_id": WAMID, "typing_indicator": {}},
+            {
+                "messaging_product": "whatsapp",
+                "status": "read",
+                "message_id": WAMID,
+                "typing_indicator": {"type": "text"},
+            },
+            id="typing-indicator-default-type",
+        ),
+    ],
+)
+def test_read_receipt_validates(receipt: dict[str, Any], expected: dict[str, Any]) -> None:
+    parsed = OutboundMessage.model_validate(document(receipt, idempotency_key=f"read:{WAMID}"))
+
+    assert isinstance(parsed.message, ReadReceipt)
+    assert parsed.recipient is None
+    assert parsed.graph_body() == expected
+
+
+# --- graph_body() is what Graph expects ------------------------------------------------------------
+
+
+def test_graph_body_of_text_message() -> None:
+    parsed = OutboundMessage.model_validate(
+        document(text("Your order shipped"), client_reference="order-1", phone_number_id="100000000000001")
+    )
+
+    # The envelope (idempotency key, client reference, sending number) is not part of the body.
+    assert parsed.graph_body() == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": TO,
+        "type": "text",
+        "text": {"body": "Your order shipped", "preview_url": False},
+    }
+
+
+def test_graph_body_has_no_none_values() -> None:
+    parsed = OutboundMessage.model_validate(document(image(link="https://example.com/a.jpg")))
+
+    body = parsed.graph_body()
+
+    assert body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": TO,
+        "type": "image",
+        "image": {"link": "https://example.com/a.jpg"},
+    }
+    assert "null" not in json.dumps(body)
+
+
+def test_graph_body_keeps_empty_reaction_emoji() -> None:
+    parsed = OutboundMessage.model_validate(document(VALID_MESSAGES["reaction-removal"]))
+
+    assert parsed.graph_body()["reaction"] == {"message_id": WAMID, "emoji": ""}
+
+
+def test_graph_body_is_json_serialisable_and_round_trips() -> None:
+    for message in VALID_MESSAGES.values():
+        parsed = OutboundMessage.model_validate(document(message))
+        again = OutboundMessage.model_validate(document(json.loads(json.dumps(parsed.graph_body()))))
+        assert again == parsed
+
+
+def test_document_round_trips_through_json() -> None:
+    parsed = OutboundMessage.model_validate(document(text(), client_reference="c"))
+
+    assert OutboundMessage.model_validate_json(parsed.model_dump_json(exclude_none=True)) == parsed
+
+
+def test_sample_sender_events_validate() -> None:
+    records = json.loads((ROOT / "events" / "sender-sqs-messages.json").read_text(encoding="utf-8"))["Records"]
+
+    for record in records:
+        parsed = OutboundMessage.model_validate_json(record["body"])
+        if parsed.recipient is not None:
+            assert record["attributes"]["MessageGroupId"] == message_group_id(parsed.recipient)
+
+
+# --- limits ----------------------------------------------------------------------------------------
+
+INVALID = {
+    "text-4097": (document(text("x" * 4097)), "message.text.body", "at most 4096"),
+    "text-empty": (document(text("")), "message.text.body", "at least 1"),
+    "caption-1025": (document(image(id="1", caption="c" * 1025)), "message.image.caption", "at most 1024"),
+    "media-id-and-link": (document(image(id="1", link="https://example.com/a.jpg")), "message.image", "exactly one"),
+    "media-neither": (document(image(caption="c")), "message.image", "exactly one"),
+    "media-http-link": (document(image(link="http://example.com/a.jpg")), "message.image.link", "pattern"),
+    "latitude-91": (
+        document({"to": TO, "type": "location", "location": {"latitude": 91, "longitude": 0}}),
+        "message.location.latitude",
+        "less than or equal to 90",
+    ),
+    "longitude-181": (
+        document({"to": TO, "type": "location", "location": {"latitude": 0, "longitude": -181}}),
+        "message.location.longitude",
+        "greater than or equal to -180",
+    ),
+    "callback-data-513": (
+        document(text(biz_opaque_callback_data="x" * 513)),
+        "message.text.biz_opaque_callback_data",
+        "at most 512",
+    ),
+    "idempotency-key-empty": (document(text(), idempotency_key=""), "idempotency_key", "at least 1"),
+    "idempotency-key-129": (document(text(), idempotency_key="k" * 129), "idempotency_key", "at most 128"),
+    "idempotency-key-space": (document(text(), idempotency_key="order 1"), "idempotency_key", "pattern"),
+    "idempotency-key-non-ascii": (document(text(), idempotency_key="pedido-ñ"), "idempotency_key", "pattern"),
+    "idempotency-key-missing": ({"message": text()}, "idempotency_key", "Field required"),
+    "unknown-envelope-field": (document(text(), priority="high"), "priority", "Extra inputs are not permitted"),
+    "unknown-message-field": (document(text(urgent=True)), "message.text.urgent", "Extra inputs are not permitted"),
+    "unknown-message-type": (
+        document({"to": TO, "type": "poll", "poll": {}}),
+        "message",
+        "does not match any of the expected tags",
+    ),
+    "bad-to-letters": (document({**text(), "to": "call-me-maybe"}), "message.text.to", "pattern"),
+    "bad-to-short": (document({**text(), "to": "+12"}), "message.text.to", "pattern"),
+    "phone-number-id-letters": (document(text(), phone_number_id="12ab"), "phone_number_id", "pattern"),
+    "schema-version-2": (document(text(), schema_version=2), "schema_version", "Input should be 1"),
+    "reaction-no-message-id": (
+        document({"to": TO, "type": "reaction", "reaction": {"message_id": "", "emoji": "👍"}}),
+        "message.reaction.message_id",
+        "at least 1",
+    ),
+    "read-receipt-not-read": (
+        document({"status": "delivered", "message_id": WAMID}),
+        "message.read_receipt.status",
+        "Input should be 'read'",
+    ),
+    "read-receipt-extra-field": (
+        document({"status": "read", "message_id": WAMID, "to": TO}),
+        "message.read_receipt.to",
+        "Extra inputs are not permitted",
+    ),
+    "template-no-language": (
+        document({"to": TO, "type": "template", "template": {"name": "t"}}),
+        "message.template.language",
+        "Field required",
+    ),
+}
+
+
+@pytest.mark.parametrize(("doc", "location", "fragment"), list(INVALID.values()), ids=list(INVALID))
+def test_invalid_document_is_rejected_with_a_readable_reason(doc: dict[str, Any], location: str, fragment: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        OutboundMessage.model_validate(doc)
+
+    reason = error_messages(caught)
+    first = reason.split("; ")[0]
+    assert first.startswith(f"{location}: "), reason
+    assert fragment in first, reason
+
+
+def test_limits_at_the_boundary_are_accepted() -> None:
+    OutboundMessage.model_validate(document(text("x" * 4096), idempotency_key="k" * 128))
+    OutboundMessage.model_validate(document(image(id="1", caption="c" * 1024)))
+    OutboundMessage.model_validate(
+        document({"to": TO, "type": "location", "location": {"latitude": 90, "longitude": 180}})
+    )
+    OutboundMessage.model_validate(document(text(biz_opaque_callback_data="x" * 512)))
+    OutboundMessage.model_validate(document(text(), idempotency_key="!~:/" + "a" * 124))
+
+
+def test_describe_folds_union_tags() -> None:
+    with pytest.raises(ValidationError) as caught:
+        OutboundMessage.model_validate(document(text("x" * 5000)))
+
+    # Pydantic reports message.message.text.text.body; the repeated tags are folded.
+    assert describe(caught.value) == "message.text.body: String should have at most 4096 characters"
+
+
+def test_describe_lists_at_most_five_errors_and_counts_the_rest() -> None:
+    bad = {f"extra_{i}": i for i in range(7)}
+    with pytest.raises(ValidationError) as caught:
+        OutboundMessage.model_validate(document(text(), **bad))
+
+    reason = describe(caught.value)
+    assert reason.count("Extra inputs are not permitted") == 5
+    assert reason.endswith("; and 2 more")
+
+
+def test_describe_names_the_document_for_root_errors() -> None:
+    with pytest.raises(ValidationError) as caught:
+        OutboundMessage.model_validate_json("[]")
+
+    assert describe(caught.value).startswith("(document): ")
+
+
+# --- recipient, group and deduplication ids ---------------------------------------------------------
+
+
+def test_recipient_is_the_to_of_a_message_and_none_for_a_read_receipt() -> None:
+    assert OutboundMessage.model_validate(document(text())).recipient == TO
+    receipt = OutboundMessage(idempotency_key="r", message=ReadReceipt(status="read", message_id=WAMID))
+    assert receipt.recipient is None
+
+
+@pytest.mark.parametrize(
+    ("recipient", "group"),
+    [
+        pytest.param("+1 (650) 555-1234", "16505551234", id="formatted"),
+        pytest.param("+16505551234", "16505551234", id="e164"),
+        pytest.param("16505551234", "16505551234", id="webhook-form"),
+        pytest.param("1-650-555-1234", "16505551234", id="dashes"),
+        pytest.param(BSUID, BSUID, id="bsuid"),
+    ],
+)
+def test_message_group_id(recipient: str, group: str) -> None:
+    assert message_group_id(recipient) == group
+
+
+def test_one_customer_one_group_whatever_the_format() -> None:
+    # A reply to a webhook sender and a producer's message to the same person share the FIFO group.
+    assert len({message_group_id(r) for r in ("+1 (650) 555-1234", "16505551234", "+1 650-555-1234")}) == 1
+
+
+def test_message_group_id_is_valid_for_sqs() -> None:
+    for recipient in ("+1 (650) 555-1234", BSUID, "US." + "a" * 250):
+        assert re.fullmatch(r"[\x21-\x7e]{1,128}", message_group_id(recipient))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("order-1234-shipped", id="short"),
+        pytest.param("k" * 128, id="max-length"),
+        pytest.param(f"read:{WAMID}", id="read-receipt"),
+        pytest.param("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", id="punctuation"),
+    ],
+)
+def test_deduplication_id_is_stable_and_valid_for_sqs(key: str) -> None:
+    first = deduplication_id(key)
+
+    assert first == deduplication_id(key)
+    assert 1 <= len(first) <= 128
+    assert re.fullmatch(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+", first)
+    assert first != deduplication_id(key + "x")
+
+
+def test_deduplication_id_of_sample_events() -> None:
+    records = json.loads((ROOT / "events" / "sender-sqs-messages.json").read_text(encoding="utf-8"))["Records"]
+    record = records[0]
+    key = json.loads(record["body"])["idempotency_key"]
+
+    assert deduplication_id(key) == record["attributes"]["MessageDeduplicationId"]
+
+
+# --- the committed JSON Schema ----------------------------------------------------------------------
+
+
+def test_committed_schema_matches_the_models() -> None:
+    committed = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+    assert committed == schema(), (
+        "schemas/outbound-message.schema.json is out of date with wacloud.models.outbound: run `make schema`"
+    )
+
+
+def test_schema_declares_draft_and_id() -> None:
+    document_schema = schema()
+
+    assert document_schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert document_schema["$id"].endswith("/schemas/outbound-message.schema.json")
+    assert document_schema["additionalProperties"] is False
+    assert set(document_schema["required"]) == {"idempotency_key", "message"}
+
+
+def _schema_examples() -> list[Any]:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8")).get("examples", [])
+
+
+@pytest.mark.parametrize("example", _schema_examples(), ids=lambda e: e.get("idempotency_key", "?")[:24])
+def test_schema_example_validates(example: dict[str, Any]) -> None:
+    parsed = OutboundMessage.model_validate(example)
+
+    assert parsed.idempotency_key == example["idempotency_key"]
+
+
+def test_schema_has_examples_of_a_message_and_a_read_receipt() -> None:
+    kinds = {type(OutboundMessage.model_validate(e).message) for e in _schema_examples()}
+
+    assert TextMessage in kinds
+    assert ReadReceipt in kinds

@@ -1,0 +1,214 @@
+"""wacloud.secrets (moto Secrets Manager), wacloud.addresses.customer_key and wacloud.masking."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.conftest import ACCESS_TOKEN, APP_SECRET, SECRET, VERIFY_TOKEN
+from wacloud.addresses import customer_key
+from wacloud.config import get_settings
+from wacloud.errors import ConfigurationError, TransientError
+from wacloud.local.template import REGION, Stack
+from wacloud.masking import mask_phone, mask_text
+from wacloud.secrets import Credentials, SecretUnavailableError, get_credentials, require
+
+
+def secrets_client():  # type: ignore[no-untyped-def]
+    return boto3.client("secretsmanager", region_name=REGION)
+
+
+def use_secret(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv("WACLOUD_SECRET_NAME", name)
+    get_settings.cache_clear()
+
+
+# --- credentials -------------------------------------------------------------------------------------
+
+
+def test_credentials_are_read_from_the_secret(aws: Stack) -> None:
+    credentials = get_credentials()
+
+    assert credentials.access_token.get_secret_value() == ACCESS_TOKEN
+    assert credentials.app_secret.get_secret_value() == APP_SECRET
+    assert credentials.verify_token.get_secret_value() == VERIFY_TOKEN
+
+
+def test_credentials_are_cached_until_force_fetch(aws: Stack) -> None:
+    # Given credentials read once
+    assert get_credentials().access_token.get_secret_value() == ACCESS_TOKEN
+    # When the token is rotated in Secrets Manager
+    secrets_client().put_secret_value(
+        SecretId=get_settings().secret_name, SecretString=json.dumps({**SECRET, "access_token": "rotated-token"})
+    )
+    # Then the cached value is still returned...
+    assert get_credentials().access_token.get_secret_value() == ACCESS_TOKEN
+    # ...until the cache is bypassed (what the sender does after Graph error 190)
+    assert get_credentials(force_fetch=True).access_token.get_secret_value() == "rotated-token"
+    # and the fresh value is what the cache holds from then on
+    assert get_credentials().access_token.get_secret_value() == "rotated-token"
+
+
+def test_unknown_keys_in_the_secret_are_ignored(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets_client().create_secret(Name="extra", SecretString=json.dumps({**SECRET, "other": "x"}))
+    use_secret(monkeypatch, "extra")
+
+    assert get_credentials().app_secret.get_secret_value() == APP_SECRET
+
+
+@pytest.mark.parametrize("render", [repr, str], ids=["repr", "str"])
+def test_secret_values_never_show_in_repr_or_str(aws: Stack, render) -> None:  # type: ignore[no-untyped-def]
+    credentials = get_credentials()
+
+    for text in (render(credentials), render(credentials.access_token), render(credentials.model_dump())):
+        for value in SECRET.values():
+            assert value not in text
+    assert "**********" in render(credentials.access_token)
+
+
+def test_secret_values_never_show_in_json_dump(aws: Stack) -> None:
+    dumped = get_credentials().model_dump_json()
+
+    for value in SECRET.values():
+        assert value not in dumped
+
+
+def test_missing_secret_is_transient(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_secret(monkeypatch, "does/not/exist")
+
+    with pytest.raises(SecretUnavailableError) as caught:
+        get_credentials()
+
+    assert isinstance(caught.value, TransientError)
+    assert "does/not/exist" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "secret_string",
+    [
+        pytest.param("access_token=abc", id="not-json"),
+        pytest.param('["a", "b"]', id="json-list"),
+        pytest.param('"just a string"', id="json-string"),
+    ],
+)
+def test_secret_that_is_not_a_json_object_is_a_configuration_error(
+    aws: Stack, monkeypatch: pytest.MonkeyPatch, secret_string: str
+) -> None:
+    secrets_client().create_secret(Name="broken", SecretString=secret_string)
+    use_secret(monkeypatch, "broken")
+
+    with pytest.raises(ConfigurationError, match="is not a JSON object") as caught:
+        get_credentials()
+
+    assert not isinstance(caught.value, TransientError)  # retrying will not fix it
+    assert secret_string not in str(caught.value)
+
+
+def test_secret_with_malformed_field_is_a_configuration_error(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets_client().create_secret(Name="typed", SecretString=json.dumps({"access_token": {"nested": "tok-123"}}))
+    use_secret(monkeypatch, "typed")
+
+    with pytest.raises(ConfigurationError, match="malformed") as caught:
+        get_credentials()
+
+    assert "tok-123" not in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["access_token", "app_secret", "verify_token"])
+def test_require_returns_the_value(aws: Stack, field: str) -> None:
+    assert require(get_credentials(), field) == SECRET[field]
+
+
+@pytest.mark.parametrize("field", ["access_token", "app_secret", "verify_token"])
+def test_require_on_empty_field_names_the_field_not_any_value(
+    aws: Stack, monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    partial = {**SECRET, field: ""}
+    secrets_client().create_secret(Name="partial", SecretString=json.dumps(partial))
+    use_secret(monkeypatch, "partial")
+
+    with pytest.raises(ConfigurationError) as caught:
+        require(get_credentials(), field)
+
+    message = str(caught.value)
+    assert repr(field) in message
+    assert "partial" in message
+    for value in SECRET.values():
+        assert value not in message
+
+
+def test_require_on_missing_key() -> None:
+    with pytest.raises(ConfigurationError, match="'app_secret'"):
+        require(Credentials(), "app_secret")
+
+
+# --- customer_key -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        pytest.param("16505551234", "16505551234", id="webhook-digits"),
+        pytest.param("+16505551234", "16505551234", id="e164"),
+        pytest.param("+1 (650) 555-1234", "16505551234", id="formatted"),
+        pytest.param("+1 650-555-1234", "16505551234", id="dashes"),
+        pytest.param("(650) 555-1234", "6505551234", id="parenthesis-first"),
+        pytest.param("  +16505551234  ", "16505551234", id="whitespace"),
+        pytest.param("US.13491208655302741918", "US.13491208655302741918", id="bsuid"),
+        pytest.param(" US.134912 ", "US.134912", id="bsuid-whitespace"),
+        pytest.param("", "", id="empty"),
+    ],
+)
+def test_customer_key(address: str, key: str) -> None:
+    assert customer_key(address) == key
+
+
+def test_customer_key_unifies_formats_of_one_number() -> None:
+    forms = ["16505551234", "+16505551234", "+1 (650) 555-1234", "+1-650-555-1234", "+1 650 555 1234"]
+
+    assert {customer_key(f) for f in forms} == {"16505551234"}
+
+
+# --- masking ----------------------------------------------------------------------------------------
+
+
+def test_mask_phone_example() -> None:
+    assert mask_phone("+16505551234") == "+165******34"
+
+
+@pytest.mark.parametrize("length", [pytest.param(n, id=f"len-{n}") for n in range(1, 21)])
+def test_mask_phone_never_returns_the_full_number(length: int) -> None:
+    number = "".join(str((i * 7 + 3) % 10) for i in range(length))
+
+    masked = mask_phone(number)
+
+    assert masked != number
+    assert len(masked) == length
+    assert "*" in masked
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["none", "empty"])
+def test_mask_phone_empty(value: str | None) -> None:
+    assert mask_phone(value) == ""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("Hi, is my order on its way?", id="ascii"),
+        pytest.param("مرحبا 🎉", id="unicode"),
+        pytest.param("x", id="one-char"),
+    ],
+)
+def test_mask_text_keeps_only_the_length(value: str) -> None:
+    masked = mask_text(value)
+
+    assert masked == f"<{len(value)} chars>"
+    assert value not in masked
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["none", "empty"])
+def test_mask_text_empty(value: str | None) -> None:
+    assert mask_text(value) == ""

@@ -1,0 +1,186 @@
+"""The DynamoDB store: inbound once, statuses forward only in any order, outbound outcomes."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from wacloud.inbound import parse_webhook
+from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.models.events import MessageEvent, StatusEvent
+from wacloud.models.graph import SendResponse
+from wacloud.models.records import ErrorInfo
+from wacloud.outbound import OutboundMessage
+from wacloud.store import MessageStore, StatusChange, StoreError
+
+pytestmark = pytest.mark.usefixtures("aws")
+CUSTOMER = "16505551234"
+FAILED_ERROR = {"code": 131026, "title": "Message undeliverable", "error_data": {"details": "not on WhatsApp"}}
+
+
+def message_event(text: str = "hi", **kwargs) -> MessageEvent:
+    (event,) = parse_webhook(text_message(text, phone_number_id="1", sender=CUSTOMER, **kwargs))
+    assert isinstance(event, MessageEvent)
+    return event
+
+
+def status_event(status: str, timestamp: int, wamid: str = "wamid.OUT", **kwargs) -> StatusEvent:
+    body = status_update(wamid, status, phone_number_id="1", recipient=CUSTOMER, timestamp=timestamp, **kwargs)
+    (event,) = parse_webhook(body)
+    assert isinstance(event, StatusEvent)
+    return event
+
+
+def document(key: str = "k1", **envelope) -> OutboundMessage:
+    return OutboundMessage.model_validate(
+        {
+            "idempotency_key": key,
+            **envelope,
+            "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "hello"}},
+        }
+    )
+
+
+def accepted(wamid: str) -> SendResponse:
+    return SendResponse.model_validate({"messages": [{"id": wamid}], "contacts": [{"wa_id": CUSTOMER}]})
+
+
+def test_inbound_message_is_stored_once():
+    store, event = MessageStore(), message_event(wamid="wamid.IN", timestamp=100)
+    assert store.record_inbound(event) is True
+    assert store.record_inbound(event) is False
+    record = store.get_message("wamid.IN")
+    assert record is not None
+    assert (record.direction, record.status, record.customer, record.status_history) == (
+        "in",
+        "received",
+        CUSTOMER,
+        {"received": 100},
+    )
+
+
+def test_contact_keeps_the_latest_inbound_time_even_when_an_older_message_arrives_late():
+    store = MessageStore()
+    store.upsert_contact(message_event(wamid="wamid.NEW", timestamp=200, name="Ana B."))
+    store.upsert_contact(message_event(wamid="wamid.OLD", timestamp=100, name="Ana"))
+    contact = store.get_contact(CUSTOMER)
+    assert contact is not None
+    assert (contact.last_inbound_at, contact.last_inbound_wamid, contact.profile_name) == (200, "wamid.NEW", "Ana B.")
+
+
+STATUSES = [("sent", 10), ("delivered", 20), ("read", 30)]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(STATUSES)), ids=lambda o: "-".join(s for s, _ in o))
+def test_statuses_in_any_order_end_at_read_with_full_history(order):
+    store = MessageStore()
+    for status, ts in order:
+        store.apply_status(status_event(status, ts))
+    record = store.get_message("wamid.OUT")
+    assert record is not None
+    assert record.status == "read"
+    assert record.status_history == {"sent": 10, "delivered": 20, "read": 30}
+
+
+def test_duplicate_and_late_statuses_do_not_move_a_record_back():
+    store = MessageStore()
+    assert store.apply_status(status_event("delivered", 20)) is StatusChange.ADVANCED
+    assert store.apply_status(status_event("delivered", 20)) is StatusChange.RECORDED
+    assert store.apply_status(status_event("sent", 10)) is StatusChange.RECORDED
+    record = store.get_message("wamid.OUT")
+    assert record is not None and record.status == "delivered" and record.status_rank == 2
+
+
+def test_failed_after_sent_is_kept_with_its_error_and_never_overtaken():
+    store = MessageStore()
+    store.apply_status(status_event("sent", 10))
+    assert store.apply_status(status_event("failed", 15, error=FAILED_ERROR)) is StatusChange.ADVANCED
+    assert store.apply_status(status_event("delivered", 20)) is StatusChange.RECORDED
+    record = store.get_message("wamid.OUT")
+    assert record is not None and record.status == "failed"
+    assert record.error is not None
+    assert (record.error.code, record.error.title, record.error.details) == (
+        131026,
+        "Message undeliverable",
+        "not on WhatsApp",
+    )
+
+
+def test_a_late_failed_does_not_undo_a_delivery():
+    store = MessageStore()
+    store.apply_status(status_event("delivered", 20))
+    assert store.apply_status(status_event("failed", 25, error=FAILED_ERROR)) is StatusChange.RECORDED
+    record = store.get_message("wamid.OUT")
+    assert record is not None and record.status == "delivered" and record.error is None
+    assert "failed" in record.status_history
+
+
+def test_unknown_status_is_kept_in_history_only():
+    store = MessageStore()
+    store.apply_status(status_event("sent", 10))
+    assert store.apply_status(status_event("deleted", 12)) is StatusChange.RECORDED
+    record = store.get_message("wamid.OUT")
+    assert record is not None and record.status == "sent" and record.status_history["deleted"] == 12
+
+
+@pytest.mark.parametrize("status_first", [False, True], ids=["send-then-status", "status-then-send"])
+def test_send_record_and_status_webhook_merge_in_either_order(status_first):
+    store, doc = MessageStore(), document("k1", client_reference="order-1")
+    steps = [
+        lambda: store.record_accepted(doc, accepted("wamid.M"), "1"),
+        lambda: store.apply_status(status_event("sent", 10, wamid="wamid.M")),
+    ]
+    for step in reversed(steps) if status_first else steps:
+        step()
+    record = store.get_message("wamid.M")
+    assert record is not None
+    assert (record.status, record.direction, record.idempotency_key, record.client_ref, record.customer) == (
+        "sent",
+        "out",
+        "k1",
+        "order-1",
+        CUSTOMER,
+    )
+    assert set(record.status_history) == {"accepted", "sent"}
+    outbound = store.get_outbound("k1")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.M")
+
+
+def test_final_outbound_state_is_not_overwritten_by_a_late_retry_report():
+    store, doc = MessageStore(), document("k2")
+    store.record_retrying(doc, ErrorInfo(code=131000), "1")
+    store.record_accepted(doc, accepted("wamid.A"), "1")
+    store.record_retrying(doc, ErrorInfo(code=131000), "1")  # a slow duplicate reporting late
+    outbound = store.get_outbound("k2")
+    assert outbound is not None and outbound.state == "accepted" and outbound.attempts == 2
+
+
+def test_rejection_is_recorded_with_reason_and_raw_document():
+    store = MessageStore()
+    store.record_rejected("bad-1", "invalid document: message: Field required", raw='{"idempotency_key":"bad-1"}')
+    outbound = store.get_outbound("bad-1")
+    assert outbound is not None
+    assert (outbound.state, outbound.reason) == ("rejected", "invalid document: message: Field required")
+
+
+def test_records_expire_after_the_configured_days():
+    store = MessageStore(ttl_days=2, clock=lambda: 1000.0)
+    store.record_inbound(message_event(wamid="wamid.TTL"))
+    record = store.get_message("wamid.TTL")
+    assert record is not None and record.expires_at == 1000 + 2 * 86400
+
+
+def test_dynamodb_failure_is_a_store_error(monkeypatch):
+    from botocore.exceptions import ClientError
+
+    store = MessageStore()
+
+    def throttled(**kwargs):
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem"
+        )
+
+    monkeypatch.setattr(store.table, "update_item", throttled)
+    with pytest.raises(StoreError, match="ProvisionedThroughputExceededException"):
+        store.apply_status(status_event("sent", 10))
