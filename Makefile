@@ -32,7 +32,7 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam lint build unit test local clean distclean
+.PHONY: help venv venv-sam lint build unit test local events schema clean distclean
 
 help:
 	@echo "make test       venv + venv-sam + lint + build + unit (the CI command)"
@@ -42,6 +42,8 @@ help:
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
 	@echo "make unit       pytest (PYTEST_ARGS=... to pass options)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
+	@echo "make events     regenerate the sample events in events/"
+	@echo "make schema     regenerate schemas/outbound-message.schema.json"
 	@echo "make clean      remove build output and caches; distclean also removes the venvs"
 
 venv: $(APP_STAMP)
@@ -84,6 +86,12 @@ test: venv venv-sam lint build unit
 
 local: venv
 	$(VENV)/bin/python -m wacloud.local
+
+events: venv
+	$(VENV)/bin/python scripts/make_events.py
+
+schema: venv
+	$(VENV)/bin/python scripts/generate_schema.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .hypothesis build test-artifacts

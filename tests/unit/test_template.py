@@ -1,0 +1,130 @@
+"""template.yaml and the code agree: what the functions read, how the queues feed them, what they
+may touch. A change on one side without the other fails here, not in a deployed stack."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEMPLATE
+from wacloud.config import Settings
+
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = {name: spec for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Function"}
+QUEUES = {name: spec["Properties"] for name, spec in RESOURCES.items() if spec["Type"] == "AWS::SQS::Queue"}
+GLOBALS = TEMPLATE["Globals"]["Function"]
+
+
+def function_timeout(name: str) -> int:
+    return int(FUNCTIONS[name]["Properties"].get("Timeout", GLOBALS.get("Timeout", 3)))
+
+
+def sqs_events() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, event["Properties"])
+        for name, spec in FUNCTIONS.items()
+        for event in spec["Properties"].get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+
+
+def test_runtime_is_python313_everywhere():
+    assert GLOBALS["Runtime"] == "python3.13"
+    assert all("Runtime" not in spec["Properties"] for spec in FUNCTIONS.values())
+    layer = RESOURCES["WacloudLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+
+
+def test_every_wacloud_variable_the_template_sets_is_one_the_code_reads():
+    read = {field.alias for field in Settings.model_fields.values()}
+    set_ = {name for name in GLOBALS["Environment"]["Variables"] if name.startswith("WACLOUD_")}
+    assert set_ <= read, f"set but never read: {set_ - read}"
+    assert {"WACLOUD_TABLE_NAME", "WACLOUD_INBOUND_QUEUE_URL", "WACLOUD_OUTBOUND_QUEUE_URL"} <= set_
+
+
+def test_no_secret_value_in_any_environment_variable():
+    variables = dict(GLOBALS["Environment"]["Variables"])
+    for spec in FUNCTIONS.values():
+        variables.update(spec["Properties"].get("Environment", {}).get("Variables", {}))
+    for name, value in variables.items():
+        assert not re.search(r"TOKEN|APP_SECRET|PASSWORD", name), name
+        assert "resolve:secretsmanager" not in str(value), name
+
+
+@pytest.mark.parametrize(("function", "event"), sqs_events(), ids=[name for name, _ in sqs_events()])
+def test_sqs_sources_report_partial_batch_failures_and_cap_concurrency(function, event):
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "MaximumConcurrency" in event["ScalingConfig"]
+    queue = QUEUES[event["Queue"]["Fn::GetAtt"][0]]
+    # AWS: the queue's visibility timeout should be at least 6 x the consuming function's timeout.
+    assert int(queue["VisibilityTimeout"]) >= 6 * function_timeout(function)
+
+
+@pytest.mark.parametrize("name", sorted(QUEUES))
+def test_queues_are_fifo_encrypted_and_main_queues_have_a_fifo_dlq(name):
+    queue = QUEUES[name]
+    assert queue["FifoQueue"] is True
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["ContentBasedDeduplication"] is False  # producers always set deduplication ids
+    if "RedrivePolicy" in queue:
+        dlq = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert QUEUES[dlq]["FifoQueue"] is True
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+        assert int(QUEUES[dlq]["MessageRetentionPeriod"]) > int(queue["MessageRetentionPeriod"])
+
+
+def test_tables_match_what_the_store_and_powertools_expect():
+    messages = RESOURCES["MessagesTable"]["Properties"]
+    assert [k["AttributeName"] for k in messages["KeySchema"]] == ["pk", "sk"]
+    assert messages["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert messages["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert [i["IndexName"] for i in messages["GlobalSecondaryIndexes"]] == ["by-client-ref"]
+    idempotency = RESOURCES["IdempotencyTable"]["Properties"]
+    assert [k["AttributeName"] for k in idempotency["KeySchema"]] == ["id"]
+    assert idempotency["TimeToLiveSpecification"]["AttributeName"] == "expiration"
+
+
+# What each function may do; anything more is a finding. X-Ray has no resource-level permissions.
+ALLOWED_ACTIONS = {
+    "WebhookFunction": {"secretsmanager:GetSecretValue", "sqs:SendMessage"},
+    "ProcessorFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage",
+                          "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
+                          "dynamodb:DeleteItem"},
+    "SenderFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                       "sqs:ChangeMessageVisibility", "secretsmanager:GetSecretValue", "dynamodb:GetItem",
+                       "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"},
+}
+ALWAYS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+@pytest.mark.parametrize("function", sorted(ALLOWED_ACTIONS))
+def test_function_roles_are_least_privilege(function):
+    role = RESOURCES[FUNCTIONS[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert set(actions) <= ALLOWED_ACTIONS[function] | ALWAYS, statement.get("Sid")
+            assert not any("*" in action for action in actions), statement.get("Sid")
+            if statement["Resource"] == "*":
+                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, statement.get("Sid")
+
+
+def test_webhook_is_routed_for_get_and_post():
+    events = FUNCTIONS["WebhookFunction"]["Properties"]["Events"].values()
+    assert sorted((e["Properties"]["Method"], e["Properties"]["Path"]) for e in events) == [
+        ("GET", "/webhook"),
+        ("POST", "/webhook"),
+    ]
+
+
+def test_alarms_watch_every_dlq_and_function():
+    alarms = [spec["Properties"] for spec in RESOURCES.values() if spec["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {str(d.get("Value")) for a in alarms for d in a.get("Dimensions", [])}
+    for dlq in ("InboundDLQ", "OutboundDLQ"):
+        assert any(dlq in value for value in watched), dlq
+    for function in FUNCTIONS:
+        assert any(function in value for value in watched), function
