@@ -15,7 +15,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 # A failed event holds back only its own customer's later events, not other customers'.
-batch = SqsFifoPartialProcessor(skip_group_on_error=True)
+batch = SqsFifoPartialProcessor(skip_group_on_error=True, logger=logger)
 # Every record failing (e.g. Graph down) is reported record by record, not raised as a function
 # error: the Errors alarm is kept for real crashes.
 batch.raise_on_entire_batch_failure = False

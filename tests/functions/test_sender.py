@@ -224,3 +224,42 @@ def test_a_failing_recipient_holds_back_only_their_own_messages(sender, lambda_c
     assert len(graph.calls) == 2  # a2 was never attempted: it waits behind a1, in order
     record = MessageStore().get_outbound("b1")
     assert record is not None and record.state == "accepted"
+
+
+def test_store_failure_after_an_accepted_send_does_not_send_twice(sender, lambda_context, graph, monkeypatch):
+    # GIVEN Graph accepts the message but DynamoDB refuses the record once
+    from wacloud.store import MessageStore as Store
+    from wacloud.store import StoreError
+
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.KEEP"))
+    original, calls = Store.record_accepted, []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("throttled")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "record_accepted", flaky)
+    body = document("store-flaky")
+
+    # WHEN the document is handled, fails on the write, and is delivered again
+    first = sender.lambda_handler(sqs_event(body), lambda_context)
+    second = sender.lambda_handler(sqs_event(body), lambda_context)
+
+    # THEN Graph was called once and the outcome was recorded on the second delivery
+    assert first == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert second == {"batchItemFailures": []}
+    assert len(graph.calls) == 1
+    record = MessageStore().get_outbound("store-flaky")
+    assert record is not None and (record.state, record.wamid) == ("accepted", "wamid.KEEP")
+
+
+def test_documents_wait_for_the_next_invocation_when_time_runs_out(sender, graph):
+    from wacloud.local.lambda_context import LocalContext
+
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.T"))
+    almost_over = LocalContext(function_name="sender", timeout_seconds=5)  # less than one Graph call needs
+    response = sender.lambda_handler(sqs_event(document("late")), almost_over)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert len(graph.calls) == 0

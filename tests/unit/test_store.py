@@ -9,7 +9,6 @@ import pytest
 from wacloud.inbound import parse_webhook
 from wacloud.local.meta_webhooks import status_update, text_message
 from wacloud.models.events import MessageEvent, StatusEvent
-from wacloud.models.graph import SendResponse
 from wacloud.models.records import ErrorInfo
 from wacloud.outbound import OutboundMessage
 from wacloud.store import MessageStore, StatusChange, StoreError
@@ -40,10 +39,6 @@ def document(key: str = "k1", **envelope) -> OutboundMessage:
             "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "hello"}},
         }
     )
-
-
-def accepted(wamid: str) -> SendResponse:
-    return SendResponse.model_validate({"messages": [{"id": wamid}], "contacts": [{"wa_id": CUSTOMER}]})
 
 
 def test_inbound_message_is_stored_once():
@@ -128,7 +123,7 @@ def test_unknown_status_is_kept_in_history_only():
 def test_send_record_and_status_webhook_merge_in_either_order(status_first):
     store, doc = MessageStore(), document("k1", client_reference="order-1")
     steps = [
-        lambda: store.record_accepted(doc, accepted("wamid.M"), "1"),
+        lambda: store.record_accepted(doc, "wamid.M", "1"),
         lambda: store.apply_status(status_event("sent", 10, wamid="wamid.M")),
     ]
     for step in reversed(steps) if status_first else steps:
@@ -150,7 +145,7 @@ def test_send_record_and_status_webhook_merge_in_either_order(status_first):
 def test_final_outbound_state_is_not_overwritten_by_a_late_retry_report():
     store, doc = MessageStore(), document("k2")
     store.record_retrying(doc, ErrorInfo(code=131000), "1")
-    store.record_accepted(doc, accepted("wamid.A"), "1")
+    store.record_accepted(doc, "wamid.A", "1")
     store.record_retrying(doc, ErrorInfo(code=131000), "1")  # a slow duplicate reporting late
     outbound = store.get_outbound("k2")
     assert outbound is not None and outbound.state == "accepted" and outbound.attempts == 2

@@ -2,7 +2,8 @@
 
 - A malformed document is recorded as `rejected` with the validation error and acknowledged.
 - A send is idempotent per idempotency key (Powertools idempotency): a redelivered document whose
-  send completed is acknowledged without calling Graph again.
+  send completed is acknowledged without calling Graph again. The outcome is written to the store
+  after the idempotent call, so a failed write is retried without a second Graph call.
 - Graph's answer decides (see `error_policy`): accepted -> record with the wamid; permanent error
   -> `failed` with Meta's error, acknowledged; transient -> `retrying` with the error, and the
   record is reported as a batch item failure so SQS delivers it again (to the DLQ at the end);
@@ -28,8 +29,9 @@ from wacloud.idempotency import make_idempotent, new_config, register_context
 from wacloud.masking import mask_phone
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import OutboundMessage
+from wacloud.models.records import ErrorInfo, OutboundState
 from wacloud.secrets import get_credentials, require
-from wacloud.store import MessageStore
+from wacloud.store import MessageStore, StoreError
 from wacloud.validation import describe
 
 logger = Logger(child=True)
@@ -40,17 +42,23 @@ class SendRetryableError(TransientError):
     """The send failed in a way a later attempt can fix; SQS will deliver the document again."""
 
 
+class NotEnoughTimeError(TransientError):
+    """Too little of the invocation is left for a Graph call: the document waits for the next one."""
+
+
 class Sender:
     def __init__(self, *, store: MessageStore, graph: GraphClient, settings: Settings) -> None:
         self.store = store
         self.graph = graph
         self.settings = settings
         self.idempotency_config = new_config()
+        self._context: LambdaContext | None = None
         self._send_once = make_idempotent(
             self._send, key_prefix="wacloud-outbound-send", config=self.idempotency_config
         )
 
     def register_context(self, context: LambdaContext | None) -> None:
+        self._context = context
         register_context(self.idempotency_config, context)
 
     def process_document(self, body: str, *, message_id: str) -> dict[str, Any]:
@@ -59,36 +67,57 @@ class Sender:
             document = OutboundMessage.model_validate_json(body)
         except ValidationError as exc:
             return self._reject(body, message_id, describe(exc))
-        return self._send_once(key=document.idempotency_key, document=document)
+        phone_number_id = document.phone_number_id or self.settings.phone_number_id
+        if not phone_number_id:
+            raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
+        self._check_time_left()
+        outcome = self._send_once(key=document.idempotency_key, document=document, phone_number_id=phone_number_id)
+        # Recorded outside the idempotent call: if this write fails, SQS delivers the document again
+        # and the stored outcome is recorded then, without a second Graph call.
+        if outcome["state"] == OutboundState.ACCEPTED:
+            self.store.record_accepted(document, outcome.get("wamid"), phone_number_id)
+        else:
+            self.store.record_failed(document, ErrorInfo.model_validate(outcome["error"]), phone_number_id)
+        return outcome
 
     def _reject(self, body: str, message_id: str, reason: str) -> dict[str, Any]:
         key = _idempotency_key_of(body) or f"sqs:{message_id}"
         self.store.record_rejected(key, f"invalid document: {reason}", raw=body)
         logger.warning("Outbound document rejected", extra={"idempotency_key": key, "reason": reason})
         metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
-        return {"state": "rejected", "idempotency_key": key}
+        return {"state": OutboundState.REJECTED.value, "idempotency_key": key}
 
-    def _send(self, *, key: str, document: OutboundMessage) -> dict[str, Any]:
-        phone_number_id = document.phone_number_id or self.settings.phone_number_id
-        if not phone_number_id:
-            raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
+    def _send(self, *, key: str, document: OutboundMessage, phone_number_id: str) -> dict[str, Any]:
+        """Call Graph once and classify the answer; runs at most once to completion per key."""
         log = {"idempotency_key": key, "to": mask_phone(document.recipient), "type": _type_of(document)}
         try:
             response = self._call_graph(phone_number_id, document)
         except (GraphError, GraphTransportError) as exc:
             if action_for(exc) is Action.FAIL:
-                self.store.record_failed(document, exc.info(), phone_number_id)
                 logger.warning("Send failed permanently", extra={**log, "error_code": getattr(exc, "code", None)})
                 metrics.add_metric(name="SendFailed", unit=MetricUnit.Count, value=1)
-                return {"state": "failed", "idempotency_key": key, "error_code": getattr(exc, "code", None)}
-            self.store.record_retrying(document, exc.info(), phone_number_id)
+                return {"state": OutboundState.FAILED.value, "error": exc.info().model_dump(exclude_none=True)}
             logger.warning("Send failed, will retry", extra={**log, "error": str(exc)})
             metrics.add_metric(name="SendRetried", unit=MetricUnit.Count, value=1)
+            self._record_retry(document, exc, phone_number_id)
             raise SendRetryableError(str(exc)) from exc
-        self.store.record_accepted(document, response, phone_number_id)
         logger.info("Message accepted by Graph", extra={**log, "wamid": response.wamid})
         metrics.add_metric(name="MessageSent", unit=MetricUnit.Count, value=1)
-        return {"state": "accepted", "idempotency_key": key, "wamid": response.wamid}
+        return {"state": OutboundState.ACCEPTED.value, "wamid": response.wamid}
+
+    def _record_retry(self, document: OutboundMessage, exc: GraphError | GraphTransportError, phone: str) -> None:
+        try:
+            self.store.record_retrying(document, exc.info(), phone)
+        except StoreError as store_exc:
+            # The retry happens anyway; only its bookkeeping is missing until the next attempt.
+            logger.warning("Could not record the retry", extra={"error": str(store_exc)})
+
+    def _check_time_left(self) -> None:
+        if self._context is None:
+            return
+        needed_ms = int((sum(self.graph.timeout) + 2) * 1000)
+        if self._context.get_remaining_time_in_millis() < needed_ms:
+            raise NotEnoughTimeError("not enough time left in this invocation for a Graph call")
 
     def _call_graph(self, phone_number_id: str, document: OutboundMessage) -> SendResponse:
         body = document.graph_body()

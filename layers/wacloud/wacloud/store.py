@@ -29,7 +29,6 @@ from wacloud.addresses import customer_key
 from wacloud.config import get_settings
 from wacloud.errors import TransientError
 from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent, digest
-from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import (
     FAILABLE_BELOW_RANK,
@@ -220,9 +219,9 @@ class MessageStore:
 
     # -- outbound --------------------------------------------------------------------------------
 
-    def record_accepted(self, document: OutboundMessage, response: SendResponse, phone_number_id: str) -> None:
+    def record_accepted(self, document: OutboundMessage, wamid: str | None, phone_number_id: str) -> None:
         """Graph took the document: the outbound record points at the wamid, which carries the status."""
-        now, wamid = self._now(), response.wamid
+        now = self._now()
         self._set_outbound(
             document,
             OutboundState.ACCEPTED,
