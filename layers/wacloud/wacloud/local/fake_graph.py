@@ -66,9 +66,11 @@ class FakeGraph:
         host: str = "127.0.0.1",
         port: int = 0,
         on_accepted: Callable[[GraphRequest], None] | None = None,
+        on_request: Callable[[GraphRequest], None] | None = None,
     ) -> None:
         self.access_token = access_token
         self.on_accepted = on_accepted
+        self.on_request = on_request
         self.requests: list[GraphRequest] = []
         self._script: list[ScriptedAnswer] = []
         self._lock = threading.Lock()
@@ -127,6 +129,8 @@ class FakeGraph:
         with self._changed:
             self.requests.append(request)
             self._changed.notify_all()
+        if self.on_request is not None:
+            self.on_request(request)
         if request.is_message and self.on_accepted is not None:
             self.on_accepted(request)
         return request

@@ -89,7 +89,11 @@ class LocalPipeline:
         self.echo = echo or (lambda line: None)
         self.secret = {name: local_setting(name) for name in ("access_token", "app_secret", "verify_token")}
         self.phone_number_id = local_setting("phone_number_id")
-        self.graph = FakeGraph(access_token=self.secret["access_token"], on_accepted=self._on_graph_accept)
+        self.graph = FakeGraph(
+            access_token=self.secret["access_token"],
+            on_accepted=self._on_graph_accept,
+            on_request=self._on_graph_request,
+        )
         self.stack: Stack | None = None
         self.front_door: FrontDoor | None = None
         self.pollers: list[QueuePoller] = []
@@ -246,6 +250,17 @@ class LocalPipeline:
 
     def _on_request(self, method: str, status: int, data: bytes) -> None:
         self.echo(f"  [webhook]   {method} /webhook -> {status} {data.decode('utf-8', 'replace')[:80]}")
+
+    def _on_graph_request(self, request: GraphRequest) -> None:
+        body = request.body if isinstance(request.body, dict) else {}
+        if body.get("status") == "read":
+            what = f"read receipt for {str(body.get('message_id'))[:24]}..."
+        else:
+            kind = body.get("type", "?")
+            text = (body.get("text") or {}).get("body", "") if kind == "text" else ""
+            what = f"{kind} to {body.get('to')}" + (f' "{text[:40]}"' if text else "")
+        answer = f"wamid {request.wamid[:24]}..." if request.wamid else json.dumps(request.response)[:60]
+        self.echo(f"  [graph]     {what} -> {request.status} {answer}")
 
     def _on_batch(self, name: str, result: PollResult) -> None:
         failed = f", {result.failed} failed (will retry)" if result.failed else ""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, wait_until
@@ -37,10 +40,17 @@ def run_local(
     *, port: int = DEFAULT_PORT, demo: bool = False, verbose: bool = False, status_webhooks: bool = True
 ) -> int:
     aws = start_aws_emulator()
-    options = PipelineOptions(port=port, log_level="INFO" if verbose else "WARNING", status_webhooks=status_webhooks)
+    # Without --verbose the functions' own JSON logs are kept to errors; the lines printed here tell the story.
+    options = PipelineOptions(port=port, log_level="INFO" if verbose else "ERROR", status_webhooks=status_webhooks)
     pipeline = LocalPipeline(options, echo=lambda line: print(line, flush=True))
     try:
-        pipeline.start()
+        try:
+            pipeline.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            print(f"Port {port} is in use: pass --port <free port> or set WACLOUD_LOCAL_PORT.", file=sys.stderr)
+            return 2
         _banner(pipeline, os.environ["AWS_ENDPOINT_URL"])
         print("Sending a first message as a customer would (signed like Meta signs it):", flush=True)
         body, (status, _) = pipeline.customer_says("Hello from the local run!")
@@ -49,9 +59,10 @@ def run_local(
             return _finish_demo(pipeline, wamid, status)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print('\nRunning. Try `wacloud say "Hi"` in another terminal; Ctrl-C stops.\n', flush=True)
+        print(f"\nRunning. Type as a customer: {_say_command(pipeline)}   (Ctrl-C stops)\n", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
+        print("Stopped.")
         return 0
     finally:
         pipeline.stop()
@@ -96,6 +107,15 @@ def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
     return 0 if ok else 1
 
 
+def _say_command(pipeline: LocalPipeline) -> str:
+    """The `wacloud say` command line for this run, with the path a user can paste."""
+    assert pipeline.front_door is not None
+    script = Path(sys.executable).parent / "wacloud"
+    with contextlib.suppress(ValueError):
+        script = script.relative_to(Path.cwd())
+    return f'{script} say "Hi there" --port {pipeline.front_door.url.rsplit(":", 1)[1]}'
+
+
 def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
     assert pipeline.front_door is not None and pipeline.stack is not None
     door, secret = pipeline.front_door.url, pipeline.secret
@@ -115,7 +135,7 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         "  Meta's subscription check:",
         f"    curl '{door}/webhook?hub.mode=subscribe&hub.verify_token={secret['verify_token']}&hub.challenge=42'",
         "  A customer message:",
-        f'    wacloud say "Hi there" --port {door.rsplit(":", 1)[1]}',
+        f"    {_say_command(pipeline)}",
         "",
     ]
     print("\n".join(lines), flush=True)
