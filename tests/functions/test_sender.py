@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import boto3
@@ -263,3 +264,35 @@ def test_documents_wait_for_the_next_invocation_when_time_runs_out(sender, graph
     response = sender.lambda_handler(sqs_event(document("late")), almost_over)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert len(graph.calls) == 0
+
+
+def test_a_key_sent_long_ago_is_not_sent_again_after_its_idempotency_record_expired(sender, lambda_context, graph):
+    # GIVEN a document recorded as accepted, whose Powertools idempotency record has expired
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.FIRST"))
+    body = document("reused-key")
+    sender.lambda_handler(sqs_event(body), lambda_context)
+    idempotency = boto3.resource("dynamodb").Table(os.environ["WACLOUD_IDEMPOTENCY_TABLE_NAME"])
+    for item in idempotency.scan()["Items"]:
+        idempotency.delete_item(Key={"id": item["id"]})
+
+    # WHEN the same key arrives again
+    response = sender.lambda_handler(sqs_event(body), lambda_context)
+
+    # THEN the stored outcome answers it: no second Graph call
+    assert response == {"batchItemFailures": []}
+    assert len(graph.calls) == 1
+    record = MessageStore().get_outbound("reused-key")
+    assert record is not None and record.wamid == "wamid.FIRST"
+
+
+def test_secret_outage_leaves_a_retrying_record_with_the_reason(sender, lambda_context, graph, monkeypatch):
+    monkeypatch.setenv("WACLOUD_SECRET_NAME", "no/such/secret")
+    from wacloud.local.pipeline import reset_caches
+
+    reset_caches()
+    response = sender.lambda_handler(sqs_event(document("no-secret")), lambda_context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert len(graph.calls) == 0
+    record = MessageStore().get_outbound("no-secret")
+    assert record is not None and record.state == "retrying"
+    assert record.error is not None and record.error.title == "SecretUnavailableError"

@@ -190,3 +190,20 @@ def test_unexpected_error_answers_500_without_internals(webhook, lambda_context,
 def test_other_paths_are_not_routed(webhook, lambda_context):
     event = proxy_event("GET", "/other", {}, b"", "1.2.3.4")
     assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 404
+
+
+def test_text_that_sqs_or_dynamodb_would_refuse_still_travels(webhook, lambda_context, aws):
+    # A lone surrogate (invalid in UTF-8) and U+FFFF (outside SQS's character set) in a customer's text.
+    body = json.dumps(text_message("a\ud83db \uffff ok", phone_number_id="1", sender="111")).encode()
+    assert webhook.lambda_handler(post(body), lambda_context)["statusCode"] == 200
+    (queued,) = queue_bodies(aws, "InboundQueue")
+    assert queued["body"]["message"]["text"]["body"] == "a\ufffdb \uffff ok"
+
+
+def test_an_event_too_large_for_one_queue_message_is_kept_as_unparsed(webhook, lambda_context, aws):
+    body = {"entry": [{"id": "W", "changes": [{"field": "history", "value": {"blob": "y" * 300_000}}]}]}
+    response = webhook.lambda_handler(post(json.dumps(body).encode()), lambda_context)
+    assert response["statusCode"] == 200
+    (queued,) = queue_bodies(aws, "InboundQueue")
+    assert queued["body"]["kind"] == "unparsed"
+    assert "too large to queue" in queued["body"]["reason"]

@@ -12,7 +12,7 @@ from wacloud.addresses import customer_key
 from wacloud.config import get_settings
 from wacloud.errors import ConfigurationError, TransientError
 from wacloud.local.template import REGION, Stack
-from wacloud.masking import mask_phone, mask_text
+from wacloud.masking import mask_key, mask_phone, mask_wamid
 from wacloud.secrets import Credentials, SecretUnavailableError, get_credentials, require
 
 
@@ -194,21 +194,23 @@ def test_mask_phone_empty(value: str | None) -> None:
     assert mask_phone(value) == ""
 
 
+WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA="  # base64 holding 16503879439
+
+
+def test_mask_wamid_hides_the_number_inside_and_is_stable() -> None:
+    masked = mask_wamid(WAMID)
+    assert "HBgL" not in masked and "16503879439" not in masked
+    assert masked == mask_wamid(WAMID) != mask_wamid(WAMID + "x")
+    assert mask_wamid(None) == ""
+
+
 @pytest.mark.parametrize(
-    "value",
+    ("key", "expected"),
     [
-        pytest.param("Hi, is my order on its way?", id="ascii"),
-        pytest.param("مرحبا 🎉", id="unicode"),
-        pytest.param("x", id="one-char"),
+        pytest.param(f"read:{WAMID}", f"read:{mask_wamid(WAMID)}", id="read-receipt"),
+        pytest.param(f"reply:{WAMID}", f"reply:{mask_wamid(WAMID)}", id="reply"),
+        pytest.param("order-1234-shipped", "order-1234-shipped", id="producer-key"),
     ],
 )
-def test_mask_text_keeps_only_the_length(value: str) -> None:
-    masked = mask_text(value)
-
-    assert masked == f"<{len(value)} chars>"
-    assert value not in masked
-
-
-@pytest.mark.parametrize("value", [None, ""], ids=["none", "empty"])
-def test_mask_text_empty(value: str | None) -> None:
-    assert mask_text(value) == ""
+def test_mask_key_masks_only_keys_made_of_a_wamid(key: str, expected: str) -> None:
+    assert mask_key(key) == expected

@@ -88,9 +88,9 @@ class GraphClient:
             raise _error_from(response)
         try:
             return SendResponse.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            # 200 with a body we cannot read: Meta probably sent it, we just don't know the wamid.
-            raise GraphError(response.status_code, None, f"unreadable success body: {response.text[:200]}") from exc
+        except (ValueError, ValidationError):
+            # 200 with a body we cannot read: Meta took the message, we just don't know its wamid.
+            return SendResponse()
 
 
 def _error_from(response: requests.Response) -> GraphError:

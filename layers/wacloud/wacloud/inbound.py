@@ -8,6 +8,7 @@ Meta documents becomes an `UnparsedEvent` that keeps the raw data, so it is reco
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,21 +34,30 @@ __all__ = [
     "dump_event",
     "load_event",
     "parse_webhook",
+    "queue_document",
 ]
 
 # Raw data kept in an UnparsedEvent is capped so the event still fits in one SQS message.
 MAX_RAW_CHARS = 64 * 1024
+# An event's queue document must fit in one SQS message (256 KiB, with room for the envelope).
+MAX_EVENT_BYTES = 240 * 1024
+# JSON can carry UTF-16 surrogates that pair with nothing; no UTF-8 store or queue accepts them.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
 def parse_webhook(body: bytes | str | dict[str, Any]) -> list[InboundEvent]:
     """Return the events of a webhook body, in the order Meta listed them."""
     if isinstance(body, dict):
-        document: Any = body
+        document: Any = _without_lone_surrogates(body)
     else:
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return [_unparsed(body, f"body is not JSON: {exc}")]
+        raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+        if _SURROGATE_ESCAPE.search(raw):
+            document = _without_lone_surrogates(document)
     if not isinstance(document, dict) or not isinstance(document.get("entry"), list):
         return [_unparsed(document, "body has no 'entry' list")]
 
@@ -97,6 +107,27 @@ def _parse_change(change: Any, waba_id: str) -> list[InboundEvent]:
         # A `messages` change with neither messages nor statuses: value-level errors, or new shapes.
         events.append(ChangeEvent(waba_id=waba_id, phone_number_id=phone_number_id, field=field, value=value))
     return events
+
+
+def queue_document(event: InboundEvent) -> tuple[InboundEvent, str]:
+    """The event to queue and its document: the event itself, or, when its document would not fit
+    in one SQS message, an `UnparsedEvent` that keeps its start and the digest of all of it."""
+    document = dump_event(event)
+    if len(document) <= MAX_EVENT_BYTES:
+        return event, document
+    stand_in = _unparsed(document, f"{event.kind} event of {len(document)} bytes is too large to queue", event.waba_id)
+    return stand_in, dump_event(stand_in)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """The same JSON value with unpaired surrogates replaced by U+FFFD (the rest untouched)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _phone_number_id(value: dict[str, Any]) -> str:

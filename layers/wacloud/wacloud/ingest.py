@@ -17,8 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from wacloud.config import Settings, get_settings
 from wacloud.errors import SignatureError, WacloudError
-from wacloud.inbound import parse_webhook
-from wacloud.models.events import InboundEvent, digest, dump_event
+from wacloud.inbound import parse_webhook, queue_document
+from wacloud.models.events import InboundEvent, digest
 from wacloud.queues import FifoQueue, QueueEntry
 from wacloud.secrets import get_credentials, require
 from wacloud.signature import verify_signature
@@ -77,13 +77,12 @@ class Ingest:
         except SignatureError:
             metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
             raise
-        events = parse_webhook(body)
-        self.queue.send(
-            [
-                QueueEntry(body=dump_event(event), group_id=event.group, deduplication_id=digest(event.key))
-                for event in events
-            ]
-        )
+        events, entries = [], []
+        for parsed in parse_webhook(body):
+            event, document = queue_document(parsed)
+            events.append(event)
+            entries.append(QueueEntry(body=document, group_id=event.group, deduplication_id=digest(event.key)))
+        self.queue.send(entries)
         kinds: dict[str, int] = {}
         for event in events:
             kinds[event.kind] = kinds.get(event.kind, 0) + 1

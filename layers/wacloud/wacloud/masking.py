@@ -1,6 +1,11 @@
-"""Masking for logs: phone numbers and message text never appear in full."""
+"""Masking for logs: phone numbers never appear in full, directly or inside a wamid."""
 
 from __future__ import annotations
+
+import hashlib
+
+# Keys the processor derives from an inbound wamid (`read:<wamid>`, `reply:<wamid>`).
+_WAMID_KEY_PREFIXES = ("read:", "reply:")
 
 
 def mask_phone(value: str | None) -> str:
@@ -12,6 +17,19 @@ def mask_phone(value: str | None) -> str:
     return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail :]
 
 
-def mask_text(value: str | None) -> str:
-    """Message text is reduced to its length."""
-    return f"<{len(value)} chars>" if value else ""
+def mask_wamid(wamid: str | None) -> str:
+    """A wamid is base64 of data that includes the customer's number: log a short digest instead.
+
+    The digest is stable, so log lines can still be matched: `mask_wamid(<wamid from the table>)`.
+    """
+    if not wamid:
+        return ""
+    return "wamid~" + hashlib.sha256(wamid.encode("utf-8")).hexdigest()[:16]
+
+
+def mask_key(key: str) -> str:
+    """An idempotency key for logs: producers' keys as they are, keys made of a wamid masked."""
+    for prefix in _WAMID_KEY_PREFIXES:
+        if key.startswith(prefix):
+            return prefix + mask_wamid(key.removeprefix(prefix))
+    return key

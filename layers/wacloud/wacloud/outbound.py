@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from wacloud.addresses import customer_key
-from wacloud.models.events import digest, group_id
+from wacloud.models.events import group_id
 from wacloud.models.outbound import (
     SCHEMA_VERSION,
     GraphMessage,
@@ -41,8 +41,9 @@ def message_group_id(recipient: str) -> str:
 
 
 def deduplication_id(idempotency_key: str) -> str:
-    """SQS's `MessageDeduplicationId` for a document (a hash: keys may be up to 128 of any ASCII)."""
-    return digest(idempotency_key)
+    """SQS's `MessageDeduplicationId` for a document: the idempotency key itself (its allowed
+    characters and length are exactly SQS's)."""
+    return idempotency_key
 
 
 def schema() -> dict[str, Any]:

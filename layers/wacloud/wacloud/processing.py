@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from wacloud.config import Settings, get_settings
 from wacloud.idempotency import make_idempotent, new_config, register_context
-from wacloud.masking import mask_phone
+from wacloud.masking import mask_phone, mask_wamid
 from wacloud.models.events import (
     ChangeEvent,
     InboundEvent,
@@ -96,7 +96,7 @@ class InboundProcessor:
         logger.info(
             "Inbound message handled",
             extra={
-                "wamid": message.id,
+                "wamid": mask_wamid(message.id),
                 "type": message.type,
                 "from": mask_phone(message.sender),
                 "new": is_new,
@@ -109,7 +109,7 @@ class InboundProcessor:
     def _on_status(self, event: StatusEvent) -> dict[str, Any]:
         change = self.store.apply_status(event)
         status = event.status
-        extra: dict[str, Any] = {"wamid": status.id, "status": status.status, "change": change.value}
+        extra: dict[str, Any] = {"wamid": mask_wamid(status.id), "status": status.status, "change": change.value}
         if status.errors:
             extra["error_code"] = status.errors[0].code
         logger.info("Status applied", extra=extra)

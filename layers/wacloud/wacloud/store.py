@@ -123,7 +123,9 @@ class MessageStore:
             "last_inbound_wamid = :wamid",
             "updated_at = :now",
             "created_at = if_not_exists(created_at, :now)",
+            "expires_at = :exp",
         ]
+        values[":exp"] = now + self.ttl_seconds
         optional = {
             "user_id": message.from_user_id or (contact.user_id if contact else None),
             "profile_name": contact.profile.name if contact and contact.profile else None,
@@ -248,7 +250,7 @@ class MessageStore:
             ":wamid": wamid,
             ":dir": Direction.OUTBOUND.value,
             ":customer": customer_key(document.recipient or ""),
-            ":type": getattr(document.message, "type", "read_receipt"),
+            ":type": document.kind,
             ":pnid": phone_number_id,
             ":key": document.idempotency_key,
             ":accepted": MessageStatus.ACCEPTED.value,
@@ -274,15 +276,8 @@ class MessageStore:
         """A transient failure: SQS will deliver the document again."""
         self._set_outbound(document, OutboundState.RETRYING, phone_number_id=phone_number_id, error=error)
 
-    def record_rejected(
-        self,
-        idempotency_key: str,
-        reason: str,
-        *,
-        document: OutboundMessage | None = None,
-        raw: str | None = None,
-    ) -> None:
-        """We refused a document before any Graph call (malformed, against policy)."""
+    def record_rejected(self, idempotency_key: str, reason: str, *, raw: str | None = None) -> None:
+        """We refused a document before any Graph call (it broke the contract)."""
         now = self._now()
         names = {"#state": "state"}
         values: dict[str, Any] = {
@@ -304,12 +299,6 @@ class MessageStore:
             sets.append("#raw = :raw")
             names["#raw"] = "raw"
             values[":raw"] = _truncate(raw)
-        if document is not None:
-            values.update(_document_values(document))
-            sets += ["recipient = :recipient", "#type = :type"]
-            names["#type"] = "type"
-            if document.client_reference:
-                sets.append("client_ref = :ref")
         self._update(
             {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
             "SET " + ", ".join(sets),
@@ -475,7 +464,7 @@ class MessageStore:
 def _document_values(document: OutboundMessage) -> dict[str, Any]:
     values: dict[str, Any] = {
         ":recipient": customer_key(document.recipient or ""),
-        ":type": getattr(document.message, "type", "read_receipt"),
+        ":type": document.kind,
     }
     if document.client_reference:
         values[":ref"] = document.client_reference

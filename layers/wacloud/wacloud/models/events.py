@@ -123,5 +123,10 @@ def load_event(document: str | bytes | dict[str, Any]) -> InboundEvent:
 
 
 def dump_event(event: InboundEvent) -> str:
-    """The queue document of an event: Meta's own keys (`from`), nothing Meta didn't send."""
-    return event.model_dump_json(by_alias=True, exclude_none=True)
+    """The queue document of an event: Meta's own keys (`from`), nothing Meta didn't send.
+
+    ASCII only: SQS refuses some characters (U+FFFE, U+FFFF, most controls) that a customer's text
+    may hold; escaped, every character travels.
+    """
+    document = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return json.dumps(document, ensure_ascii=True, separators=(",", ":"))

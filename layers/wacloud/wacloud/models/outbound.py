@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 SCHEMA_VERSION = 1
+# Printable ASCII without spaces, 1-128 characters: also a valid SQS MessageDeduplicationId.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 
 # A phone number in any format Graph accepts (+, digits, spaces, dashes, parentheses) or a
 # business-scoped user id such as "US.13491208655302741918".
@@ -216,7 +218,7 @@ class OutboundMessage(_Strict):
     idempotency_key: str = Field(
         min_length=1,
         max_length=128,
-        pattern=r"^[\x21-\x7e]+$",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
         description="The producer's key: at most one Graph call is made per key",
     )
     client_reference: str | None = Field(
@@ -229,6 +231,11 @@ class OutboundMessage(_Strict):
         Annotated[GraphMessage, Tag("message")] | Annotated[ReadReceipt, Tag("read_receipt")],
         Discriminator(_message_kind),
     ]
+
+    @property
+    def kind(self) -> str:
+        """The message type (`text`, `template`, ...) or `read_receipt`."""
+        return "read_receipt" if isinstance(self.message, ReadReceipt) else self.message.type
 
     @property
     def recipient(self) -> str | None:

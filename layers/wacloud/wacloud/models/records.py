@@ -121,6 +121,7 @@ class ContactRecord(BaseModel):
     last_inbound_wamid: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
+    expires_at: int | None = None
 
 
 class RejectionRecord(BaseModel):
