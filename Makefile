@@ -32,7 +32,7 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam lint build unit test local events schema clean distclean
+.PHONY: help venv venv-sam lint build unit test local events schema errors-doc clean distclean
 
 help:
 	@echo "make test       venv + venv-sam + lint + build + unit (the CI command)"
@@ -44,6 +44,7 @@ help:
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
 	@echo "make events     regenerate the sample events in events/"
 	@echo "make schema     regenerate schemas/outbound-message.schema.json"
+	@echo "make errors-doc regenerate the error table in docs/ERRORS.md"
 	@echo "make clean      remove build output and caches; distclean also removes the venvs"
 
 venv: $(APP_STAMP)
@@ -92,6 +93,9 @@ events: venv
 
 schema: venv
 	$(VENV)/bin/python scripts/generate_schema.py
+
+errors-doc: venv
+	$(VENV)/bin/python scripts/generate_errors_doc.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .hypothesis build test-artifacts

@@ -13,10 +13,12 @@ import pytest
 from aws_lambda_powertools import Metrics
 from moto import mock_aws
 
+from wacloud.local import moto_fixes
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.pipeline import LOCAL_DEFAULTS, reset_caches
 from wacloud.local.template import REGION, Stack, load_template, provision
 
+moto_fixes.apply()  # FIFO groups keep their order when messages time out together, as in SQS
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 TEMPLATE = load_template(ROOT / "template.yaml")

@@ -23,12 +23,20 @@ batch.raise_on_entire_batch_failure = False
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    return get_sender().process_document(record.body, message_id=record.message_id)
+    return get_sender().process_record(
+        body=record.body,
+        message_id=record.message_id,
+        group_id=record.attributes.message_group_id,
+        attempt=int(record.attributes.approximate_receive_count or 1),
+    )
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    get_sender().register_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)
+    sender = get_sender()
+    sender.register_context(context)
+    response = process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)
+    sender.schedule_retries(event.get("Records", []), response)
+    return response

@@ -146,8 +146,7 @@ def test_permanent_graph_error_is_recorded_and_not_retried(sender, lambda_contex
         pytest.param({"status": 503, "json": meta_error(2, "Service temporarily unavailable")}, id="503-code-2"),
         pytest.param({"status": 429, "json": meta_error(130429, "Rate limit hit")}, id="130429-throughput"),
         pytest.param({"status": 400, "json": meta_error(131056, "Pair rate limit hit")}, id="131056-pair-rate"),
-        pytest.param({"body": requests.ConnectionError("connection reset")}, id="connection-reset"),
-        pytest.param({"body": requests.ReadTimeout("read timed out")}, id="read-timeout"),
+        pytest.param({"body": requests.ConnectTimeout("connect timed out")}, id="connect-timeout"),
     ],
 )
 def test_transient_failure_is_retried_then_sent_once(sender, lambda_context, graph, answer):
@@ -296,3 +295,68 @@ def test_secret_outage_leaves_a_retrying_record_with_the_reason(sender, lambda_c
     record = MessageStore().get_outbound("no-secret")
     assert record is not None and record.state == "retrying"
     assert record.error is not None and record.error.title == "SecretUnavailableError"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(requests.ReadTimeout("read timed out"), id="read-timeout"),
+        pytest.param(requests.ConnectionError("connection reset by peer"), id="connection-reset"),
+    ],
+)
+def test_a_send_graph_may_have_received_is_not_repeated_but_recorded_unconfirmed(
+    sender, lambda_context, graph, failure
+):
+    graph.add(responses.POST, SEND_URL, body=failure)
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.SECOND"))
+    body = document("maybe-sent")
+
+    first = sender.lambda_handler(sqs_event(body), lambda_context)
+    again = sender.lambda_handler(sqs_event(body), lambda_context)
+
+    assert first == again == {"batchItemFailures": []}
+    assert len(graph.calls) == 1  # a retry could have delivered it twice
+    sent = json.loads(graph.calls[0].request.body)
+    assert sent["biz_opaque_callback_data"] == "wacloud-key:maybe-sent"  # comes back in its statuses
+    record = MessageStore().get_outbound("maybe-sent")
+    assert record is not None and record.state == "unconfirmed"
+    assert record.error is not None and record.error.title == "transport error"
+    assert str(failure) in (record.error.details or "")
+
+
+def test_read_receipts_are_retried_even_when_graph_may_have_them(sender, lambda_context, graph):
+    graph.add(responses.POST, SEND_URL, body=requests.ReadTimeout("read timed out"))
+    graph.add(responses.POST, SEND_URL, json={"success": True})
+    receipt = json.dumps({"idempotency_key": "read:wamid.X", "message": {"status": "read", "message_id": "wamid.X"}})
+    assert sender.lambda_handler(sqs_event(receipt), lambda_context) == {
+        "batchItemFailures": [{"itemIdentifier": "m0"}]
+    }
+    assert sender.lambda_handler(sqs_event(receipt), lambda_context) == {"batchItemFailures": []}
+    assert "biz_opaque_callback_data" not in json.loads(graph.calls[0].request.body)
+
+
+def test_producers_callback_data_is_left_alone(sender, lambda_context, graph):
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.CB"))
+    body = json.dumps(
+        {
+            "idempotency_key": "cb",
+            "message": {
+                "to": CUSTOMER,
+                "type": "text",
+                "text": {"body": "x"},
+                "biz_opaque_callback_data": "campaign-7",
+            },
+        }
+    )
+    sender.lambda_handler(sqs_event(body), lambda_context)
+    assert json.loads(graph.calls[0].request.body)["biz_opaque_callback_data"] == "campaign-7"
+
+
+def test_the_last_attempt_is_recorded_as_dead_lettered(sender, lambda_context, graph):
+    graph.add(responses.POST, SEND_URL, status=503, json=meta_error(2, "Service unavailable"))
+    event = sqs_event(document("last-try"))
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"  # the template's MaxReceiveCount
+    assert sender.lambda_handler(event, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    record = MessageStore().get_outbound("last-try")
+    assert record is not None and record.state == "dead_lettered"
+    assert record.error is not None and record.error.code == 2

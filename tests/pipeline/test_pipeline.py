@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from wacloud.local.fake_graph import ScriptedAnswer
 from wacloud.local.meta_webhooks import status_update, text_message
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 from wacloud.store import MessageStore
@@ -133,3 +134,22 @@ def test_graph_outage_is_retried_until_the_send_succeeds(pipeline):
     assert len(replies_to(pipeline, wamid)) == 1
     record = MessageStore().get_outbound(f"reply:{wamid}")
     assert record is not None and record.state == "accepted"
+
+
+def test_a_send_whose_reply_was_lost_is_not_repeated_and_its_status_confirms_it(pipeline):
+    from wacloud.local.fake_graph import lost_reply
+
+    # GIVEN Graph takes the reply but the connection drops before it answers
+    pipeline.graph.script(ScriptedAnswer(status=200, body={"success": True}), lost_reply())
+    body, _ = pipeline.customer_says("are you there?", sender=CUSTOMER)
+    wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+
+    # WHEN everything settles (Meta's status webhooks for the message do arrive)
+    pipeline.drain()
+
+    # THEN it was sent once, and the unconfirmed record became accepted with the wamid
+    (reply,) = replies_to(pipeline, wamid)
+    record = MessageStore().get_outbound(f"reply:{wamid}")
+    assert record is not None and (record.state, record.wamid) == ("accepted", reply.wamid)
+    message = MessageStore().get_message(reply.wamid)
+    assert message is not None and message.status == "read" and message.idempotency_key == f"reply:{wamid}"

@@ -179,3 +179,24 @@ def test_dynamodb_failure_is_a_store_error(monkeypatch):
     monkeypatch.setattr(store.table, "update_item", throttled)
     with pytest.raises(StoreError, match="ProvisionedThroughputExceededException"):
         store.apply_status(status_event("sent", 10))
+
+
+@pytest.mark.parametrize("status_first", [False, True], ids=["unconfirmed-then-status", "status-then-unconfirmed"])
+def test_an_unconfirmed_send_is_confirmed_by_its_status_in_either_order(status_first):
+    store, doc = MessageStore(), document("maybe")
+    steps = [
+        lambda: store.record_unconfirmed(doc, ErrorInfo(title="transport error"), "1"),
+        lambda: store.confirm_outbound("maybe", "wamid.LATE"),
+    ]
+    for step in reversed(steps) if status_first else steps:
+        step()
+    outbound = store.get_outbound("maybe")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.LATE")
+
+
+def test_a_status_never_confirms_a_document_that_failed():
+    store, doc = MessageStore(), document("refused")
+    store.record_failed(doc, ErrorInfo(code=131047), "1")
+    assert store.confirm_outbound("refused", "wamid.X") is False
+    outbound = store.get_outbound("refused")
+    assert outbound is not None and outbound.state == "failed"

@@ -117,6 +117,7 @@ ALLOWED = {
         ("sqs:ReceiveMessage", "OutboundQueue"),
         ("sqs:DeleteMessage", "OutboundQueue"),
         ("sqs:GetQueueAttributes", "OutboundQueue"),
+        ("sqs:ChangeMessageVisibility", "OutboundQueue"),
         ("secretsmanager:GetSecretValue", "secret"),
         ("dynamodb:GetItem", "MessagesTable"),
         ("dynamodb:PutItem", "MessagesTable"),

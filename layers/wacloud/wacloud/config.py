@@ -32,6 +32,11 @@ class Settings(BaseModel):
     record_ttl_days: int = Field(90, alias="WACLOUD_RECORD_TTL_DAYS", ge=1)
     # Meta sends at most 3 MB; anything larger is not Meta.
     max_webhook_bytes: int = Field(3 * 1024 * 1024, alias="WACLOUD_MAX_WEBHOOK_BYTES", gt=0)
+    # Transient send failures are retried after base x 2^(attempt-1) seconds (jittered), capped.
+    retry_base_seconds: int = Field(30, alias="WACLOUD_RETRY_BASE_SECONDS", ge=0)
+    retry_max_seconds: int = Field(900, alias="WACLOUD_RETRY_MAX_SECONDS", ge=0, le=43_200)
+    # The queues' maxReceiveCount: the attempt after which SQS moves a document to the DLQ.
+    max_receive_count: int = Field(5, alias="WACLOUD_MAX_RECEIVE_COUNT", ge=1)
     # Meta retries a webhook for up to 7 days, so remember processed events a little longer.
     idempotency_ttl_seconds: int = Field(8 * 24 * 3600, alias="WACLOUD_IDEMPOTENCY_TTL_SECONDS", gt=0)
 

@@ -1,11 +1,13 @@
 """What the sender does about a failed send, decided by Meta's error code and the HTTP status.
 
 Meta says to branch on `code` (and `error_data.details`), not on HTTP status; the status is only
-used when there is no code (a proxy's 502, an empty 503).
+used when there is no code (a proxy's 502, an empty 503). The table below is the single source:
+docs/ERRORS.md is generated from it (`make errors-doc`) and a test keeps the two equal.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from wacloud.graph import GraphError, GraphTransportError
@@ -14,23 +16,112 @@ from wacloud.graph import GraphError, GraphTransportError
 class Action(StrEnum):
     RETRY = "retry"  # transient: let SQS deliver the document again, later
     FAIL = "fail"  # permanent: record Meta's error, never retry
-    REFRESH_TOKEN = "refresh_token"  # noqa: S105  (an action name) token expired: re-read the secret, retry
+    REFRESH_TOKEN = "refresh_token"  # noqa: S105 (an action name) token expired: re-read the secret, retry
 
 
-# Codes that mean "not sent, try again later" (throughput, pair rate, outages).
-RETRYABLE_CODES = frozenset({1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131056, 131057, 133004, 133015, 133016})
-# Codes that mean the token is no good (expired, rotated, invalidated).
-TOKEN_CODES = frozenset({0, 190})
+@dataclass(frozen=True)
+class ErrorRule:
+    action: Action
+    meaning: str
+    # Failures a person must act on (account, billing, token, policy): counted in `SendNeedsAttention`.
+    needs_human: bool = False
+
+
+R, F, T = Action.RETRY, Action.FAIL, Action.REFRESH_TOKEN
+
+ERROR_RULES: dict[int, ErrorRule] = {
+    0: ErrorRule(T, "AuthException: the token expired or was invalidated", needs_human=True),
+    1: ErrorRule(R, "API unknown: invalid request or a server error"),
+    2: ErrorRule(R, "API service: temporary downtime or overload"),
+    3: ErrorRule(F, "API method: capability or permission missing", needs_human=True),
+    4: ErrorRule(R, "Too many calls: the app's call rate limit"),
+    10: ErrorRule(F, "Permission denied", needs_human=True),
+    17: ErrorRule(R, "User request limit reached"),
+    33: ErrorRule(F, "Parameter value not valid (the business phone number was deleted?)", needs_human=True),
+    100: ErrorRule(F, "Invalid parameter: unsupported or misspelled field, bad recipient"),
+    190: ErrorRule(T, "Access token expired", needs_human=True),
+    341: ErrorRule(R, "Application limit reached"),
+    368: ErrorRule(F, "Temporarily blocked for policy violations", needs_human=True),
+    80007: ErrorRule(R, "Rate limit of the WhatsApp Business Account"),
+    130429: ErrorRule(R, "Throughput limit of the phone number (80 messages/s by default)"),
+    130472: ErrorRule(F, "The user is part of a marketing experiment"),
+    130497: ErrorRule(F, "The business may not message users in this country", needs_human=True),
+    131000: ErrorRule(R, "Something went wrong (unknown error)"),
+    131005: ErrorRule(F, "Access denied", needs_human=True),
+    131008: ErrorRule(F, "A required parameter is missing"),
+    131009: ErrorRule(F, "A parameter value is not valid (also: reaction to a message over 30 days old)"),
+    131016: ErrorRule(R, "Service unavailable"),
+    131021: ErrorRule(F, "The recipient cannot be the sender"),
+    131026: ErrorRule(F, "Message undeliverable (not on WhatsApp, old app, terms not accepted)"),
+    131030: ErrorRule(F, "The recipient is not in the test number's allowed list"),
+    131031: ErrorRule(F, "The business account is locked or restricted", needs_human=True),
+    131037: ErrorRule(F, "The display name is not approved", needs_human=True),
+    131042: ErrorRule(F, "Business eligibility: payment issue", needs_human=True),
+    131044: ErrorRule(F, "Business eligibility: payment issue", needs_human=True),
+    131045: ErrorRule(F, "Phone number registration or certificate error", needs_human=True),
+    131047: ErrorRule(F, "Re-engagement: more than 24 hours since the user last wrote; send a template"),
+    131048: ErrorRule(F, "Spam rate limit: sending restricted because of quality", needs_human=True),
+    131049: ErrorRule(F, "Not delivered to keep the ecosystem healthy (per-user marketing limit)"),
+    131050: ErrorRule(F, "The user stopped marketing messages"),
+    131051: ErrorRule(F, "Unsupported message type"),
+    131052: ErrorRule(F, "Media download error"),
+    131053: ErrorRule(F, "Media upload error (often a MIME type mismatch)"),
+    131056: ErrorRule(R, "Pair rate limit: too many messages to this user in a short time"),
+    131057: ErrorRule(R, "The account is in maintenance mode (e.g. a throughput upgrade)"),
+    131062: ErrorRule(F, "This message type cannot go to a business-scoped user id"),
+    131063: ErrorRule(F, "Marketing templates are disabled for the Cloud API", needs_human=True),
+    131064: ErrorRule(F, "Messaging limit reached because of template classification", needs_human=True),
+    132069: ErrorRule(R, "Flow throttled: too many messages with this flow in the last hour"),
+    133004: ErrorRule(R, "Registration server temporarily unavailable"),
+    133015: ErrorRule(R, "The phone number was recently deleted; try later"),
+    133016: ErrorRule(R, "Register/deregister rate limit"),
+    135000: ErrorRule(F, "Generic user error"),
+    137000: ErrorRule(F, "The recipient's identity key hash does not match"),
+}
+
+# Families: a code not listed above but inside one of these ranges.
+RANGE_RULES: tuple[tuple[int, int, ErrorRule], ...] = (
+    (200, 299, ErrorRule(F, "API permission missing", needs_human=True)),
+    (132000, 132999, ErrorRule(F, "Template error (missing, paused, disabled, wrong parameters)")),
+    (133000, 133999, ErrorRule(F, "Phone number registration error", needs_human=True)),
+)
+UNKNOWN_CODE = ErrorRule(F, "A code this table does not know: not retried, recorded with Meta's text")
+
+
+def rule_for_code(code: int) -> ErrorRule:
+    if code in ERROR_RULES:
+        return ERROR_RULES[code]
+    for low, high, rule in RANGE_RULES:
+        if low <= code <= high:
+            return rule
+    return UNKNOWN_CODE
+
+
+def rule_for(error: GraphError | GraphTransportError) -> ErrorRule:
+    """The rule for a failed send."""
+    if isinstance(error, GraphTransportError):
+        return ErrorRule(R, "No answer from Graph (connection failed or timed out)")
+    if error.code is not None:
+        return rule_for_code(error.code)
+    if error.http_status == 401:
+        return ErrorRule(T, "HTTP 401 without a Meta error code", needs_human=True)
+    if error.http_status >= 500 or error.http_status == 429:
+        return ErrorRule(R, f"HTTP {error.http_status} without a Meta error code")
+    return ErrorRule(F, f"HTTP {error.http_status} without a Meta error code")
 
 
 def action_for(error: GraphError | GraphTransportError) -> Action:
     """The action for a failed send."""
-    if isinstance(error, GraphTransportError):
-        return Action.RETRY
-    if error.code in TOKEN_CODES or (error.code is None and error.http_status == 401):
-        return Action.REFRESH_TOKEN
-    if error.code in RETRYABLE_CODES:
-        return Action.RETRY
-    if error.code is None:
-        return Action.RETRY if error.http_status >= 500 or error.http_status == 429 else Action.FAIL
-    return Action.FAIL
+    return rule_for(error).action
+
+
+def markdown_table() -> str:
+    """The table as docs/ERRORS.md shows it."""
+    lines = ["| code | action | needs a person | meaning |", "| --- | --- | --- | --- |"]
+    for code, rule in sorted(ERROR_RULES.items()):
+        lines.append(f"| {code} | {rule.action.value} | {'yes' if rule.needs_human else ''} | {rule.meaning} |")
+    for low, high, rule in RANGE_RULES:
+        human = "yes" if rule.needs_human else ""
+        lines.append(f"| {low}-{high} (others) | {rule.action.value} | {human} | {rule.meaning} |")
+    lines.append(f"| any other | {UNKNOWN_CODE.action.value} | | {UNKNOWN_CODE.meaning} |")
+    return "\n".join(lines) + "\n"

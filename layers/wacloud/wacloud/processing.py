@@ -28,6 +28,7 @@ from wacloud.models.events import (
     UnparsedEvent,
     load_event,
 )
+from wacloud.models.outbound import CALLBACK_PREFIX
 from wacloud.outbound import deduplication_id, message_group_id
 from wacloud.queues import FifoQueue, QueueEntry
 from wacloud.replies import replies_for
@@ -109,6 +110,13 @@ class InboundProcessor:
     def _on_status(self, event: StatusEvent) -> dict[str, Any]:
         change = self.store.apply_status(event)
         status = event.status
+        callback = status.biz_opaque_callback_data or ""
+        if callback.startswith(CALLBACK_PREFIX) and self.store.confirm_outbound(
+            callback.removeprefix(CALLBACK_PREFIX), status.id
+        ):
+            # A send whose answer was lost did go out: its status webhook names it.
+            logger.info("Unconfirmed send confirmed by its status", extra={"wamid": mask_wamid(status.id)})
+            metrics.add_metric(name="SendConfirmedLate", unit=MetricUnit.Count, value=1)
         extra: dict[str, Any] = {"wamid": mask_wamid(status.id), "status": status.status, "change": change.value}
         if status.errors:
             extra["error_code"] = status.errors[0].code

@@ -8,9 +8,12 @@ from functools import cache
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.errors import TransientError
+
+logger = Logger(child=True)
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024  # SQS's limit for one message and for one batch (the classic figure)
@@ -78,6 +81,23 @@ class FifoQueue:
             pending = {f["Id"]: pending[f["Id"]] for f in failed}
         if failures:
             raise QueueError(f"{len(failures)} of {len(batch)} documents not queued: {failures[0]}")
+
+    def delay(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Set the visibility timeout of received messages (`ReceiptHandle`, `VisibilityTimeout`).
+
+        Best effort: a message whose change fails keeps the queue's own visibility timeout.
+        """
+        for start in range(0, len(entries), MAX_BATCH_ENTRIES):
+            chunk = entries[start : start + MAX_BATCH_ENTRIES]
+            try:
+                response = self.client.change_message_visibility_batch(
+                    QueueUrl=self.url, Entries=[{"Id": str(i), **entry} for i, entry in enumerate(chunk)]
+                )
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("Could not set retry delays", extra={"error": str(exc)})
+                continue
+            if response.get("Failed"):
+                logger.warning("Could not set some retry delays", extra={"failed": len(response["Failed"])})
 
 
 def _batches(entries: Sequence[QueueEntry]) -> list[list[QueueEntry]]:

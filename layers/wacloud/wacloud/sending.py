@@ -11,40 +11,57 @@
   expired token (190 / 401) -> the secret is re-read once and the send tried again.
 - Anything else that stops a send (the secret unreadable, too little time left) is recorded as
   `retrying` with the reason before the document goes back to SQS.
+- Retries back off: after a batch, each failed record's visibility is set to base x 2^(attempt-1)
+  seconds, jittered and capped (a recipient's later records wait with it, keeping their order). The
+  last attempt's failure is recorded as `dead_lettered`: SQS moves the document to the DLQ.
+- A message send that Graph received but did not answer (read timeout, connection reset after the
+  request was written) is NOT retried: a retry could deliver it twice, and Graph has no idempotency
+  key. It is recorded as `unconfirmed`. The send carries `biz_opaque_callback_data =
+  "wacloud-key:<idempotency key>"` (unless the producer set its own), so if Meta did take it, its
+  first status webhook turns the record into `accepted` with the wamid. Read receipts, harmless to
+  repeat, are retried.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
+from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from wacloud.config import Settings, get_settings
-from wacloud.error_policy import Action, action_for
+from wacloud.error_policy import Action, action_for, rule_for
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
 from wacloud.graph import GraphClient, GraphError, GraphTransportError
 from wacloud.idempotency import make_idempotent, new_config, register_context
 from wacloud.masking import mask_key, mask_phone, mask_wamid
 from wacloud.models.graph import SendResponse
-from wacloud.models.outbound import IDEMPOTENCY_KEY_PATTERN, OutboundMessage
+from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage
 from wacloud.models.records import ErrorInfo, OutboundState
+from wacloud.queues import FifoQueue
 from wacloud.secrets import get_credentials, require
 from wacloud.store import MessageStore, StoreError
 from wacloud.validation import describe
 
 logger = Logger(child=True)
 metrics = Metrics()
-_FINAL = (OutboundState.ACCEPTED, OutboundState.FAILED)
+_FINAL = (OutboundState.ACCEPTED, OutboundState.FAILED, OutboundState.UNCONFIRMED)
+PAIR_RATE_MIN_SECONDS = 6  # Meta's pair rate: about one message per 6 s to the same user
 
 
 class SendRetryableError(TransientError):
     """The send failed in a way a later attempt can fix; SQS will deliver the document again."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NotEnoughTimeError(TransientError):
@@ -52,43 +69,96 @@ class NotEnoughTimeError(TransientError):
 
 
 class Sender:
-    def __init__(self, *, store: MessageStore, graph: GraphClient, settings: Settings) -> None:
+    def __init__(self, *, store: MessageStore, graph: GraphClient, queue: FifoQueue, settings: Settings) -> None:
         self.store = store
         self.graph = graph
+        self.queue = queue
         self.settings = settings
         self.idempotency_config = new_config()
         self._context: LambdaContext | None = None
+        self._retry_after: dict[str, int] = {}  # FIFO group -> seconds, for this invocation's failures
         self._send_once = make_idempotent(
             self._send, key_prefix="wacloud-outbound-send", config=self.idempotency_config
         )
 
     def register_context(self, context: LambdaContext | None) -> None:
+        """Start of an invocation."""
         self._context = context
+        self._retry_after = {}
         register_context(self.idempotency_config, context)
 
-    def process_document(self, body: str, *, message_id: str) -> dict[str, Any]:
+    def process_record(self, *, body: str, message_id: str, group_id: str | None, attempt: int) -> dict[str, Any]:
+        """Handle one SQS record; on a transient failure, remember how long its group should wait."""
+        try:
+            return self.process_document(body, message_id=message_id, attempt=attempt)
+        except TransientError as exc:
+            group = group_id or message_id
+            self._retry_after[group] = max(self._retry_after.get(group, 0), self.retry_delay(attempt, exc))
+            raise
+
+    def process_document(self, body: str, *, message_id: str, attempt: int = 1) -> dict[str, Any]:
         """Handle one outbound queue document; raise to have SQS deliver it again."""
         try:
             document = OutboundMessage.model_validate_json(body)
         except ValidationError as exc:
             return self._reject(body, message_id, describe(exc))
         phone_number_id = document.phone_number_id or self.settings.phone_number_id
+        last_attempt = attempt >= self.settings.max_receive_count
         try:
             if not phone_number_id:
                 raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
             self._check_time_left(calls=1)
-            outcome = self._send_once(key=document.idempotency_key, document=document, phone_number_id=phone_number_id)
+            outcome = self._send_once(
+                key=document.idempotency_key,
+                document=document,
+                phone_number_id=phone_number_id,
+                last_attempt=last_attempt,
+            )
         except WacloudError as exc:
             if not isinstance(exc, SendRetryableError):  # a Graph failure is recorded where it happens
-                self._record_retry(document, ErrorInfo(title=type(exc).__name__, details=str(exc)), phone_number_id)
+                error = ErrorInfo(title=type(exc).__name__, details=str(exc))
+                self._record_retry(document, error, phone_number_id, last_attempt=last_attempt)
             raise
         # Recorded outside the idempotent call: if this write fails, SQS delivers the document again
         # and the stored outcome is recorded then, without a second Graph call.
-        if outcome["state"] == OutboundState.ACCEPTED:
+        state = outcome["state"]
+        if state == OutboundState.ACCEPTED:
             self.store.record_accepted(document, outcome.get("wamid"), phone_number_id)
-        elif outcome["state"] == OutboundState.FAILED:
+        elif state == OutboundState.FAILED:
             self.store.record_failed(document, ErrorInfo.model_validate(outcome["error"]), phone_number_id)
+        elif state == OutboundState.UNCONFIRMED:
+            self.store.record_unconfirmed(document, ErrorInfo.model_validate(outcome["error"]), phone_number_id)
         return outcome
+
+    def retry_delay(self, attempt: int, exc: Exception | None = None) -> int:
+        """Seconds before the next attempt: base x 2^(attempt-1), capped, with jitter."""
+        if isinstance(exc, NotEnoughTimeError):
+            return 0  # nothing went wrong; the next invocation can try at once
+        settings = self.settings
+        delay = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(0, attempt - 1))
+        delay = round(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not cryptography)
+        if isinstance(exc, SendRetryableError) and exc.code == 131056 and settings.retry_base_seconds:
+            delay = max(delay, PAIR_RATE_MIN_SECONDS)
+        return delay
+
+    def schedule_retries(self, records: Sequence[dict[str, Any]], response: dict[str, Any]) -> None:
+        """After a batch: make each failed record visible again after its group's back-off delay.
+
+        A record held back behind its group's failure waits as long as that failure, so the group keeps
+        its order; a record that failed for an unexpected reason backs off by its own attempt count.
+        """
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        entries = []
+        for record in records:
+            if record["messageId"] not in failed:
+                continue
+            attributes = record.get("attributes", {})
+            group = attributes.get("MessageGroupId") or record["messageId"]
+            attempt = int(attributes.get("ApproximateReceiveCount", 1))
+            delay = self._retry_after.get(group, self.retry_delay(attempt))
+            entries.append({"ReceiptHandle": record["receiptHandle"], "VisibilityTimeout": delay})
+        if entries:
+            self.queue.delay(entries)
 
     def _reject(self, body: str, message_id: str, reason: str) -> dict[str, Any]:
         key = _idempotency_key_of(body) or f"sqs:{message_id}"
@@ -97,7 +167,7 @@ class Sender:
         metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
         return {"state": OutboundState.REJECTED.value, "idempotency_key": key}
 
-    def _send(self, *, key: str, document: OutboundMessage, phone_number_id: str) -> dict[str, Any]:
+    def _send(self, *, key: str, document: OutboundMessage, phone_number_id: str, last_attempt: bool) -> dict[str, Any]:
         """Call Graph once and classify the answer; runs at most once to completion per key."""
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
         previous = self.store.get_outbound(key)
@@ -109,22 +179,48 @@ class Sender:
             return outcome | ({"error": previous.error.model_dump(exclude_none=True)} if previous.error else {})
         try:
             response = self._call_graph(phone_number_id, document)
-        except (GraphError, GraphTransportError) as exc:
+        except GraphTransportError as exc:
+            if exc.maybe_sent and document.recipient is not None:
+                logger.warning("Send outcome unknown; not retried", extra={**log, "error": str(exc)})
+                metrics.add_metric(name="SendUnconfirmed", unit=MetricUnit.Count, value=1)
+                return {"state": OutboundState.UNCONFIRMED.value, "error": exc.info().model_dump(exclude_none=True)}
+            self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
+        except GraphError as exc:
+            _count_error(exc)
             if action_for(exc) is Action.FAIL:
-                logger.warning("Send failed permanently", extra={**log, "error_code": getattr(exc, "code", None)})
+                logger.warning("Send failed permanently", extra={**log, "error_code": exc.code})
                 metrics.add_metric(name="SendFailed", unit=MetricUnit.Count, value=1)
                 return {"state": OutboundState.FAILED.value, "error": exc.info().model_dump(exclude_none=True)}
-            logger.warning("Send failed, will retry", extra={**log, "error_code": getattr(exc, "code", None)})
-            metrics.add_metric(name="SendRetried", unit=MetricUnit.Count, value=1)
-            self._record_retry(document, exc.info(), phone_number_id)
-            raise SendRetryableError(str(exc)) from exc
+            self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
         logger.info("Message accepted by Graph", extra={**log, "wamid": mask_wamid(response.wamid)})
         metrics.add_metric(name="MessageSent", unit=MetricUnit.Count, value=1)
         return {"state": OutboundState.ACCEPTED.value, "wamid": response.wamid}
 
-    def _record_retry(self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str) -> None:
+    def _retrying(
+        self,
+        document: OutboundMessage,
+        exc: GraphError | GraphTransportError,
+        phone_number_id: str,
+        log: dict[str, Any],
+        *,
+        last_attempt: bool,
+    ) -> NoReturn:
+        code = getattr(exc, "code", None)
+        logger.warning(
+            "Send failed, will retry" if not last_attempt else "Send failed on the last attempt",
+            extra={**log, "error_code": code},
+        )
+        metrics.add_metric(
+            name="SendRetried" if not last_attempt else "SendDeadLettered", unit=MetricUnit.Count, value=1
+        )
+        self._record_retry(document, exc.info(), phone_number_id, last_attempt=last_attempt)
+        raise SendRetryableError(str(exc), code=code) from exc
+
+    def _record_retry(
+        self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str, *, last_attempt: bool
+    ) -> None:
         try:
-            self.store.record_retrying(document, error, phone_number_id)
+            self.store.record_retrying(document, error, phone_number_id, last_attempt=last_attempt)
         except StoreError as store_exc:
             # The retry happens anyway; only its bookkeeping is missing until the next attempt.
             logger.warning("Could not record the retry", extra={"error": str(store_exc)})
@@ -139,6 +235,9 @@ class Sender:
 
     def _call_graph(self, phone_number_id: str, document: OutboundMessage) -> SendResponse:
         body = document.graph_body()
+        if document.recipient is not None and "biz_opaque_callback_data" not in body:
+            # Comes back in this message's status webhooks: confirms a send whose answer was lost.
+            body["biz_opaque_callback_data"] = CALLBACK_PREFIX + document.idempotency_key
         token = require(get_credentials(), "access_token")
         try:
             return self.graph.send_message(phone_number_id, body, token=token)
@@ -151,6 +250,14 @@ class Sender:
             fresh = require(get_credentials(force_fetch=True), "access_token")
             self._check_time_left(calls=1)
             return self.graph.send_message(phone_number_id, body, token=fresh)
+
+
+def _count_error(exc: GraphError) -> None:
+    """Count Graph errors by code (a dimension: codes are few), and those a person must fix."""
+    with single_metric(name="GraphError", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+        metric.add_dimension(name="error_code", value=str(exc.code if exc.code is not None else exc.http_status))
+    if rule_for(exc).needs_human:
+        metrics.add_metric(name="SendNeedsAttention", unit=MetricUnit.Count, value=1)
 
 
 def _idempotency_key_of(body: str) -> str | None:
@@ -167,4 +274,5 @@ def get_sender() -> Sender:
     """The sender of this Lambda environment, built on first use (one HTTP session, reused)."""
     settings = get_settings()
     graph = GraphClient(base_url=settings.graph_base_url, api_version=settings.graph_api_version)
-    return Sender(store=MessageStore(), graph=graph, settings=settings)
+    queue = FifoQueue(settings.outbound_queue_url)
+    return Sender(store=MessageStore(), graph=graph, queue=queue, settings=settings)

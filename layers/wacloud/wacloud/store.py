@@ -33,6 +33,7 @@ from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import (
     FAILABLE_BELOW_RANK,
     FAILED_RANK,
+    OPEN_OUTBOUND_STATES,
     STATUS_RANK,
     ContactRecord,
     Direction,
@@ -46,7 +47,6 @@ from wacloud.models.records import (
 
 CLIENT_REF_INDEX = "by-client-ref"
 MAX_RAW_CHARS = 32 * 1024
-_TERMINAL_OUTBOUND = (OutboundState.ACCEPTED, OutboundState.FAILED, OutboundState.REJECTED)
 
 
 class StoreError(TransientError):
@@ -272,9 +272,54 @@ class MessageStore:
         """Graph refused the document for good."""
         self._set_outbound(document, OutboundState.FAILED, phone_number_id=phone_number_id, error=error)
 
-    def record_retrying(self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str) -> None:
-        """A transient failure: SQS will deliver the document again."""
-        self._set_outbound(document, OutboundState.RETRYING, phone_number_id=phone_number_id, error=error)
+    def record_retrying(
+        self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str, *, last_attempt: bool = False
+    ) -> None:
+        """A transient failure: SQS delivers the document again, or, after the last attempt, to the DLQ."""
+        state = OutboundState.DEAD_LETTERED if last_attempt else OutboundState.RETRYING
+        self._set_outbound(document, state, phone_number_id=phone_number_id, error=error)
+
+    def record_unconfirmed(self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str) -> None:
+        """Graph took the request but did not answer: not retried; a status webhook may confirm it.
+
+        The status webhook can win the race against this write: then it has left `confirmed_wamid`
+        on the record, and the document is recorded as accepted instead.
+        """
+        if self._set_outbound(
+            document, OutboundState.UNCONFIRMED, phone_number_id=phone_number_id, error=error, unless_confirmed=True
+        ):
+            return
+        item = self._get(f"OUT#{document.idempotency_key}", "OUTBOUND") or {}
+        if item.get("confirmed_wamid") and item.get("state") in (None, *OPEN_OUTBOUND_STATES):
+            self.record_accepted(document, str(item["confirmed_wamid"]), phone_number_id)
+
+    def confirm_outbound(self, idempotency_key: str, wamid: str) -> bool:
+        """A status webhook names an outbound document (by our callback data): it was accepted.
+
+        True when this turned an `unconfirmed` record into `accepted`. Either way the wamid is left
+        on the record, for a send whose outcome is still being written.
+        """
+        now = self._now()
+        self._update(
+            {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
+            "SET confirmed_wamid = if_not_exists(confirmed_wamid, :wamid)",
+            {":wamid": wamid},
+        )
+        confirmed = self._update(
+            {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
+            "SET #state = :accepted, wamid = :wamid, updated_at = :now",
+            {":accepted": OutboundState.ACCEPTED.value, ":wamid": wamid, ":now": now},
+            names={"#state": "state"},
+            condition="#state = :unconfirmed",
+            extra_values={":unconfirmed": OutboundState.UNCONFIRMED.value},
+        )
+        if confirmed:
+            self._update(
+                {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
+                "SET direction = :dir, idempotency_key = :key, updated_at = :now",
+                {":dir": Direction.OUTBOUND.value, ":key": idempotency_key, ":now": now},
+            )
+        return confirmed
 
     def record_rejected(self, idempotency_key: str, reason: str, *, raw: str | None = None) -> None:
         """We refused a document before any Graph call (it broke the contract)."""
@@ -304,8 +349,8 @@ class MessageStore:
             "SET " + ", ".join(sets),
             values,
             names=names,
-            condition="attribute_not_exists(#state) OR #state = :retrying",
-            extra_values={":retrying": OutboundState.RETRYING.value},
+            condition="attribute_not_exists(#state) OR #state IN (:open1, :open2)",
+            extra_values={":open1": OPEN_OUTBOUND_STATES[0].value, ":open2": OPEN_OUTBOUND_STATES[1].value},
         )
 
     def record_rejection(self, source: str, ref: str, reason: str, raw: str | None) -> None:
@@ -366,7 +411,9 @@ class MessageStore:
         phone_number_id: str,
         error: ErrorInfo | None = None,
         extra: dict[str, Any] | None = None,
-    ) -> None:
+        unless_confirmed: bool = False,
+    ) -> bool:
+        """Write an outbound state unless a final one is there; False when nothing was written."""
         now = self._now()
         names = {"#state": "state", "#type": "type"}
         values: dict[str, Any] = {
@@ -400,13 +447,16 @@ class MessageStore:
             sets.append(f"{name} = :x_{name}")
             values[f":x_{name}"] = value
         # A final state is never overwritten (a late retry report after a duplicate's success).
-        self._update(
+        condition = "(attribute_not_exists(#state) OR #state IN (:open1, :open2))"
+        if unless_confirmed:
+            condition += " AND attribute_not_exists(confirmed_wamid)"
+        return self._update(
             {"pk": f"OUT#{document.idempotency_key}", "sk": "OUTBOUND"},
             "SET " + ", ".join(sets),
             values,
             names=names,
-            condition="attribute_not_exists(#state) OR #state = :retrying",
-            extra_values={":retrying": OutboundState.RETRYING.value},
+            condition=condition,
+            extra_values={":open1": OPEN_OUTBOUND_STATES[0].value, ":open2": OPEN_OUTBOUND_STATES[1].value},
         )
 
     def _put_once(self, item: dict[str, Any]) -> bool:

@@ -32,6 +32,7 @@ class GraphRequest:
     status: int
     response: dict[str, Any]
     received_at: float = field(default_factory=time.time)
+    reply_dropped: bool = False
 
     @property
     def wamid(self) -> str | None:
@@ -48,6 +49,13 @@ class ScriptedAnswer:
     status: int
     body: dict[str, Any] | None = None
     delay: float = 0.0
+    # Take the message as Graph would, then drop the connection without answering (a lost reply).
+    drop_reply: bool = False
+
+
+def lost_reply() -> ScriptedAnswer:
+    """The message is accepted (and its statuses follow), but the caller never hears back."""
+    return ScriptedAnswer(status=200, drop_reply=True)
 
 
 def graph_error(code: int, message: str, *, status: int = 400, details: str | None = None) -> ScriptedAnswer:
@@ -120,12 +128,13 @@ class FakeGraph:
             body = raw.decode("utf-8", "replace")
         with self._lock:
             scripted = self._script.pop(0) if self._script else None
-        if scripted is not None:
+        if scripted is not None and not scripted.drop_reply:
             time.sleep(scripted.delay)
             status, response = scripted.status, scripted.body or {}
         else:
             status, response = self._normal_answer(authorization, body)
-        request = GraphRequest(version, phone_number_id, authorization, body, status, response)
+        dropped = scripted is not None and scripted.drop_reply
+        request = GraphRequest(version, phone_number_id, authorization, body, status, response, reply_dropped=dropped)
         with self._changed:
             self.requests.append(request)
             self._changed.notify_all()
@@ -166,6 +175,9 @@ class FakeGraph:
                     self._send(404, {"error": {"message": "Unknown path", "code": 803}})
                     return
                 request = fake._answer(match[1], match[2], self.headers.get("Authorization", ""), raw)
+                if request.reply_dropped:
+                    self.close_connection = True
+                    return
                 self._send(request.status, request.response)
 
             def _send(self, status: int, body: dict[str, Any]) -> None:

@@ -75,8 +75,9 @@ def status_update(
     recipient: str,
     timestamp: int | None = None,
     error: dict[str, Any] | None = None,
+    callback_data: str | None = None,
 ) -> dict[str, Any]:
-    """A status webhook for a message the business sent."""
+    """A status webhook for a message the business sent (echoing its `biz_opaque_callback_data`)."""
     item: dict[str, Any] = {
         "id": wamid,
         "status": status,
@@ -92,4 +93,6 @@ def status_update(
         }
     if error is not None:
         item["errors"] = [error]
+    if callback_data is not None:
+        item["biz_opaque_callback_data"] = callback_data
     return _envelope(phone_number_id, {"statuses": [item]})

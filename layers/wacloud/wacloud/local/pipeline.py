@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 
+from wacloud.local import moto_fixes
 from wacloud.local.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.front_door import FrontDoor
 from wacloud.local.lambda_context import LocalContext
@@ -73,8 +74,9 @@ def reset_caches() -> None:
 class PipelineOptions:
     project_dir: Path = field(default_factory=find_project_dir)
     port: int = 0
-    # Seconds before a failed record is received again (deployed: the queue's visibility timeout).
-    retry_delay: float = 5.0
+    # Seconds before a failed record is received again: the inbound queue's visibility timeout and
+    # the sender's first retry delay (deployed: 180 s and RetryBaseSeconds).
+    retry_delay: int = 5
     status_webhooks: bool = True
     status_delays: tuple[float, ...] = (0.3, 0.6, 1.2)
     background: bool = True  # pollers and status webhooks on threads; False: call drain()
@@ -111,8 +113,14 @@ class LocalPipeline:
         """Create the resources, load the functions, open the front door, start polling."""
         options = self.options
         template = load_template(options.project_dir / "template.yaml")
+        moto_fixes.apply()
         self.graph.start()
-        parameters = {"PhoneNumberId": self.phone_number_id, "LogLevel": options.log_level, **options.parameters}
+        parameters = {
+            "PhoneNumberId": self.phone_number_id,
+            "LogLevel": options.log_level,
+            "RetryBaseSeconds": str(options.retry_delay),
+            **options.parameters,
+        }
         if options.auto_reply_text is not None:
             parameters["AutoReplyText"] = options.auto_reply_text
         self.stack = provision(
@@ -120,6 +128,7 @@ class LocalPipeline:
             session=boto3.Session(region_name=REGION),
             parameters=parameters,
             secret=self.secret,
+            queue_overrides={"VisibilityTimeout": str(options.retry_delay)},
         )
         self._saved_env = dict(os.environ)
         os.environ["WACLOUD_GRAPH_BASE_URL"] = self.graph.url
@@ -139,7 +148,6 @@ class LocalPipeline:
                     queue_url=self.stack.queue_urls[queue],
                     queue_arn=self.stack.attributes[(queue, "Arn")],
                     invoke=lambda event, f=function: self.invoke(f, event),
-                    retry_delay=options.retry_delay,
                     on_batch=self._on_batch,
                 )
             )
@@ -221,8 +229,15 @@ class LocalPipeline:
         if not self.options.status_webhooks or request.wamid is None:
             return
         recipient = str(request.body.get("to", "")).lstrip("+")
+        callback = request.body.get("biz_opaque_callback_data")
         bodies = [
-            status_update(request.wamid, status, phone_number_id=request.phone_number_id, recipient=recipient)
+            status_update(
+                request.wamid,
+                status,
+                phone_number_id=request.phone_number_id,
+                recipient=recipient,
+                callback_data=callback,
+            )
             for status in STATUS_SEQUENCE
         ]
         if not self.options.background:

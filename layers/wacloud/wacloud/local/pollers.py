@@ -2,19 +2,14 @@
 
 Like the real mapping, a poller receives up to 10 messages, hands them to the function as an SQS
 event, and deletes only the records the function did not list in `batchItemFailures`. Failed
-records stay on the queue and are received again later; after `maxReceiveCount` receives SQS moves
-them to the dead-letter queue.
-
-One difference: the poller itself makes failed records visible again after `retry_delay` seconds
-(ChangeMessageVisibility 0, in their order) instead of waiting for the queue's visibility timeout.
-Besides making retries quick to watch, this works around moto, which hands out the messages of a
-FIFO group out of order when several of them time out together.
+records stay on the queue and are received again when their visibility timeout has passed (the
+queue's, or the one the function set); after `maxReceiveCount` receives SQS moves them to the
+dead-letter queue.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +50,6 @@ class QueuePoller:
         queue_arn: str,
         invoke: Invoke,
         batch_size: int = 10,
-        retry_delay: float = 0.0,
         on_batch: Callable[[str, PollResult], None] | None = None,
     ) -> None:
         self.name = name
@@ -64,13 +58,10 @@ class QueuePoller:
         self.queue_arn = queue_arn
         self.invoke = invoke
         self.batch_size = batch_size
-        self.retry_delay = retry_delay
         self.on_batch = on_batch
-        self._to_release: list[tuple[float, list[str]]] = []
 
     def poll_once(self, wait_seconds: int = 0) -> PollResult:
         """Receive one batch and run the function on it."""
-        self.release_due()
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
@@ -94,31 +85,10 @@ class QueuePoller:
                     {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done[start : start + 10])
                 ],
             )
-        failed = [r["receiptHandle"] for r in records if r["messageId"] in failed_ids]
-        if failed:
-            self._to_release.append((time.monotonic() + self.retry_delay, failed))
-            if self.retry_delay <= 0:
-                self.release_due()
         result = PollResult(len(records), len(failed_ids))
         if self.on_batch is not None:
             self.on_batch(self.name, result)
         return result
-
-    def release_due(self) -> None:
-        """Make failed records whose retry delay has passed visible again, oldest first."""
-        now = time.monotonic()
-        due = [handles for at, handles in self._to_release if at <= now]
-        self._to_release = [(at, handles) for at, handles in self._to_release if at > now]
-        for handles in due:
-            for start in range(0, len(handles), 10):
-                # Entries that fail (moved to the DLQ meanwhile) are simply not released.
-                self.sqs.change_message_visibility_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                        for i, handle in enumerate(handles[start : start + 10])
-                    ],
-                )
 
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop` is set (long polling, one second at a time)."""

@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 SCHEMA_VERSION = 1
+# The sender stamps `biz_opaque_callback_data` with this + the idempotency key (unless the producer set
+# its own), so a status webhook can name the document it belongs to.
+CALLBACK_PREFIX = "wacloud-key:"
 # Printable ASCII without spaces, 1-128 characters: also a valid SQS MessageDeduplicationId.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 

@@ -44,8 +44,14 @@ class OutboundState(StrEnum):
 
     ACCEPTED = "accepted"  # Graph took it: follow the message record (by wamid) for delivery
     RETRYING = "retrying"  # a transient failure; SQS will deliver the document again
+    DEAD_LETTERED = "dead_lettered"  # the last attempt failed too: the document is in the DLQ
+    UNCONFIRMED = "unconfirmed"  # Graph did not answer after receiving the request: it may have gone out
     FAILED = "failed"  # Graph refused it for good (Meta's error recorded)
     REJECTED = "rejected"  # we refused it before any Graph call (reason recorded)
+
+
+# States a later attempt may replace; the others are final (unconfirmed only by its status webhook).
+OPEN_OUTBOUND_STATES = (OutboundState.RETRYING, OutboundState.DEAD_LETTERED)
 
 
 class ErrorInfo(BaseModel):

@@ -1,0 +1,74 @@
+"""How the sender backs off: growing, jittered, capped delays set on the failed records themselves."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+import responses
+
+from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID
+from wacloud.config import Settings
+from wacloud.local.pollers import lambda_record
+from wacloud.sending import NotEnoughTimeError, Sender, SendRetryableError
+
+SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
+
+
+def sender_with(**settings) -> Sender:
+    config = Settings.model_validate({f"WACLOUD_{k.upper()}": v for k, v in settings.items()})
+    return Sender(store=None, graph=None, queue=None, settings=config)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("attempt", "low", "high"), [(1, 15, 30), (2, 30, 60), (3, 60, 120), (4, 120, 240)])
+def test_delay_doubles_per_attempt_with_jitter(attempt, low, high):
+    sender = sender_with(retry_base_seconds=30, retry_max_seconds=900)
+    delays = {sender.retry_delay(attempt) for _ in range(200)}
+    assert min(delays) >= low and max(delays) <= high
+    assert len(delays) > 5  # jittered, not one fixed value
+
+
+def test_delay_is_capped():
+    sender = sender_with(retry_base_seconds=30, retry_max_seconds=900)
+    assert max(sender.retry_delay(20) for _ in range(100)) <= 900
+
+
+def test_pair_rate_limit_waits_at_least_six_seconds_and_lack_of_time_not_at_all():
+    sender = sender_with(retry_base_seconds=1, retry_max_seconds=900)
+    assert min(sender.retry_delay(1, SendRetryableError("pair", code=131056)) for _ in range(50)) >= 6
+    assert sender.retry_delay(3, NotEnoughTimeError("late")) == 0
+
+
+@pytest.mark.usefixtures("aws")
+def test_failed_records_and_those_held_behind_them_wait_out_the_delay_then_return_in_order(
+    aws, lambda_context, monkeypatch
+):
+    from functions.sender import app
+    from wacloud.local.pipeline import reset_caches
+
+    monkeypatch.setenv("WACLOUD_RETRY_BASE_SECONDS", "600")
+    reset_caches()
+    sqs, url = boto3.client("sqs"), aws.queue_urls["OutboundQueue"]
+    for key in ("first", "second"):
+        body = {"idempotency_key": key, "message": {"to": "+111111", "type": "text", "text": {"body": key}}}
+        sqs.send_message(
+            QueueUrl=url, MessageBody=json.dumps(body), MessageGroupId="111111", MessageDeduplicationId=key
+        )
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])
+    event = {"Records": [lambda_record(m, "arn:aws:sqs:us-east-1:123456789012:x") for m in messages["Messages"]]}
+
+    with responses.RequestsMock() as graph:
+        graph.add(responses.POST, SEND_URL, status=503, json={"error": {"code": 2, "message": "down"}})
+        response = app.lambda_handler(event, lambda_context)
+
+    assert len(response["batchItemFailures"]) == 2
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"  # both wait (300-600 s), not 0 s
+    assert sqs.receive_message(QueueUrl=url).get("Messages") is None
+
+    # When the delay is over (made immediate here), they come back in their order.
+    for message in messages["Messages"]:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["idempotency_key"] for m in again] == ["first", "second"]
