@@ -94,3 +94,19 @@ def queue_bodies(stack: Stack, queue: str) -> list[dict[str, Any]]:
         for message in messages:
             found.append({"body": json.loads(message["Body"]), "attributes": message.get("Attributes", {})})
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def customers_wrote(*numbers: str, at: int | None = None) -> None:
+    """Record that these customers wrote to the business (opens their 24-hour service window)."""
+    import time
+
+    from wacloud.inbound import parse_webhook
+    from wacloud.local.meta_webhooks import text_message
+    from wacloud.store import MessageStore
+
+    store = MessageStore()
+    for number in numbers:
+        body = text_message(
+            "hi", phone_number_id=PHONE_NUMBER_ID, sender=number.lstrip("+"), timestamp=at or int(time.time())
+        )
+        store.upsert_contact(parse_webhook(body)[0])  # type: ignore[arg-type]

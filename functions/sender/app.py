@@ -23,11 +23,12 @@ batch.raise_on_entire_batch_failure = False
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> dict[str, Any]:
+    attributes = record.raw_event.get("attributes", {})
     return get_sender().process_record(
         body=record.body,
         message_id=record.message_id,
-        group_id=record.attributes.message_group_id,
-        attempt=int(record.attributes.approximate_receive_count or 1),
+        group_id=attributes.get("MessageGroupId"),
+        attempt=int(attributes.get("ApproximateReceiveCount", 1)),
     )
 
 

@@ -11,13 +11,18 @@ import pytest
 import requests
 import responses
 
-from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, load_event
+from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event
 from wacloud.local.pollers import lambda_record
 from wacloud.store import MessageStore
 
 pytestmark = pytest.mark.usefixtures("aws")
 SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
 CUSTOMER = "+16505551234"
+
+
+@pytest.fixture(autouse=True)
+def customers_in_their_service_window(aws):
+    customers_wrote(CUSTOMER, "+111111", "+222222")
 
 
 @pytest.fixture

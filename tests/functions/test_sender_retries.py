@@ -8,7 +8,7 @@ import boto3
 import pytest
 import responses
 
-from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID
+from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID, customers_wrote
 from wacloud.config import Settings
 from wacloud.local.pollers import lambda_record
 from wacloud.sending import NotEnoughTimeError, Sender, SendRetryableError
@@ -49,6 +49,7 @@ def test_failed_records_and_those_held_behind_them_wait_out_the_delay_then_retur
 
     monkeypatch.setenv("WACLOUD_RETRY_BASE_SECONDS", "600")
     reset_caches()
+    customers_wrote("+111111")
     sqs, url = boto3.client("sqs"), aws.queue_urls["OutboundQueue"]
     for key in ("first", "second"):
         body = {"idempotency_key": key, "message": {"to": "+111111", "type": "text", "text": {"body": key}}}

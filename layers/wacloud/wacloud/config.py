@@ -29,6 +29,11 @@ class Settings(BaseModel):
     phone_number_id: str = Field("", alias="WACLOUD_PHONE_NUMBER_ID")
     auto_reply_text: str = Field("", alias="WACLOUD_AUTO_REPLY_TEXT", max_length=4096)
     mark_read: bool = Field(True, alias="WACLOUD_MARK_READ")
+    # Refuse free-form messages outside the 24-hour customer service window (Meta would answer 131047).
+    enforce_service_window: bool = Field(True, alias="WACLOUD_ENFORCE_SERVICE_WINDOW")
+    # A customer's whole message equal to one of these (case and trailing punctuation ignored).
+    opt_out_keywords: str = Field("STOP,UNSUBSCRIBE,STOP ALL", alias="WACLOUD_OPT_OUT_KEYWORDS")
+    opt_in_keywords: str = Field("START,SUBSCRIBE,UNSTOP", alias="WACLOUD_OPT_IN_KEYWORDS")
     record_ttl_days: int = Field(90, alias="WACLOUD_RECORD_TTL_DAYS", ge=1)
     # Meta sends at most 3 MB; anything larger is not Meta.
     max_webhook_bytes: int = Field(3 * 1024 * 1024, alias="WACLOUD_MAX_WEBHOOK_BYTES", gt=0)
@@ -39,6 +44,15 @@ class Settings(BaseModel):
     max_receive_count: int = Field(5, alias="WACLOUD_MAX_RECEIVE_COUNT", ge=1)
     # Meta retries a webhook for up to 7 days, so remember processed events a little longer.
     idempotency_ttl_seconds: int = Field(8 * 24 * 3600, alias="WACLOUD_IDEMPOTENCY_TTL_SECONDS", gt=0)
+
+
+def keywords(value: str) -> frozenset[str]:
+    """A comma-separated keyword list, normalised like `normalise_keyword`."""
+    return frozenset(normalise_keyword(word) for word in value.split(",") if word.strip())
+
+
+def normalise_keyword(text: str) -> str:
+    return " ".join(text.upper().split()).rstrip(".!")
 
 
 @cache

@@ -30,6 +30,7 @@ from wacloud.models.events import (
 )
 from wacloud.models.outbound import CALLBACK_PREFIX
 from wacloud.outbound import deduplication_id, message_group_id
+from wacloud.policy import opt_keyword
 from wacloud.queues import FifoQueue, QueueEntry
 from wacloud.replies import replies_for
 from wacloud.store import MessageStore, StatusChange
@@ -80,9 +81,15 @@ class InboundProcessor:
         message = event.message
         self.store.upsert_contact(event)
         is_new = self.store.record_inbound(event)
+        keyword = opt_keyword(message, self.settings)
+        if keyword is not None:
+            choice, word = keyword
+            self.store.set_opt_out(message.sender, choice == "out", at=message.timestamp, keyword=word)
+            logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
+            metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
         # Replies are queued even when the record already existed: a previous run may have stored
         # it and then failed before queueing. Their keys make a second queueing harmless.
-        documents = replies_for(event, self.settings)
+        documents = replies_for(event, self.settings, auto_reply=keyword is None or keyword[0] != "out")
         group = message_group_id(message.sender) if message.sender else "unknown-sender"
         self.outbound.send(
             [

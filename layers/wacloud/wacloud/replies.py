@@ -15,8 +15,11 @@ from wacloud.models.outbound import OutboundMessage, ReadReceipt, ReplyContext, 
 NO_REPLY_TYPES = frozenset({"reaction", "system", "unsupported", "request_welcome", "revoke", "edit"})
 
 
-def replies_for(event: MessageEvent, settings: Settings) -> list[OutboundMessage]:
-    """The outbound documents to queue for one inbound message, in the order to send them."""
+def replies_for(event: MessageEvent, settings: Settings, *, auto_reply: bool = True) -> list[OutboundMessage]:
+    """The outbound documents to queue for one inbound message, in the order to send them.
+
+    `auto_reply=False` queues only the read receipt (e.g. for an opt-out keyword).
+    """
     message = event.message
     phone_number_id = event.phone_number_id or None
     documents: list[OutboundMessage] = []
@@ -28,7 +31,7 @@ def replies_for(event: MessageEvent, settings: Settings) -> list[OutboundMessage
                 message=ReadReceipt(status="read", message_id=message.id),
             )
         )
-    if settings.auto_reply_text and message.type not in NO_REPLY_TYPES and message.sender:
+    if auto_reply and settings.auto_reply_text and message.type not in NO_REPLY_TYPES and message.sender:
         documents.append(
             OutboundMessage(
                 idempotency_key=f"reply:{message.id}"[:128],

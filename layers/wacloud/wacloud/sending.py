@@ -9,6 +9,9 @@
   -> `failed` with Meta's error, acknowledged; transient -> `retrying` with the error, and the
   record is reported as a batch item failure so SQS delivers it again (to the DLQ at the end);
   expired token (190 / 401) -> the secret is re-read once and the send tried again.
+- Policy before spending a call (`policy.refusal`): a document to a customer who opted out, or a
+  free-form message outside the 24-hour customer service window, is recorded as `rejected` with
+  the reason, and never sent.
 - Anything else that stops a send (the secret unreadable, too little time left) is recorded as
   `retrying` with the reason before the document goes back to SQS.
 - Retries back off: after a batch, each failed record's visibility is set to base x 2^(attempt-1)
@@ -27,6 +30,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, NoReturn
@@ -36,6 +40,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from wacloud.addresses import customer_key
 from wacloud.config import Settings, get_settings
 from wacloud.error_policy import Action, action_for, rule_for
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
@@ -45,6 +50,7 @@ from wacloud.masking import mask_key, mask_phone, mask_wamid
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage
 from wacloud.models.records import ErrorInfo, OutboundState
+from wacloud.policy import refusal
 from wacloud.queues import FifoQueue
 from wacloud.secrets import get_credentials, require
 from wacloud.store import MessageStore, StoreError
@@ -52,7 +58,7 @@ from wacloud.validation import describe
 
 logger = Logger(child=True)
 metrics = Metrics()
-_FINAL = (OutboundState.ACCEPTED, OutboundState.FAILED, OutboundState.UNCONFIRMED)
+_FINAL = (OutboundState.ACCEPTED, OutboundState.FAILED, OutboundState.UNCONFIRMED, OutboundState.REJECTED)
 PAIR_RATE_MIN_SECONDS = 6  # Meta's pair rate: about one message per 6 s to the same user
 
 
@@ -128,6 +134,8 @@ class Sender:
             self.store.record_failed(document, ErrorInfo.model_validate(outcome["error"]), phone_number_id)
         elif state == OutboundState.UNCONFIRMED:
             self.store.record_unconfirmed(document, ErrorInfo.model_validate(outcome["error"]), phone_number_id)
+        elif state == OutboundState.REJECTED:
+            self.store.record_policy_rejection(document, outcome["reason"], phone_number_id)
         return outcome
 
     def retry_delay(self, attempt: int, exc: Exception | None = None) -> int:
@@ -175,8 +183,18 @@ class Sender:
             # Completed long ago (its idempotency record has expired, the stored outcome has not).
             logger.info("Document already sent; not sending again", extra={**log, "state": previous.state})
             metrics.add_metric(name="DuplicateSendSkipped", unit=MetricUnit.Count, value=1)
-            outcome: dict[str, Any] = {"state": previous.state.value, "wamid": previous.wamid}
+            outcome: dict[str, Any] = {
+                "state": previous.state.value,
+                "wamid": previous.wamid,
+                "reason": previous.reason,
+            }
             return outcome | ({"error": previous.error.model_dump(exclude_none=True)} if previous.error else {})
+        contact = self.store.get_contact(customer_key(document.recipient)) if document.recipient else None
+        reason = refusal(document, contact, self.settings, int(time.time()))
+        if reason is not None:
+            logger.info("Send refused by policy", extra={**log, "reason": reason})
+            metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
+            return {"state": OutboundState.REJECTED.value, "reason": reason}
         try:
             response = self._call_graph(phone_number_id, document)
         except GraphTransportError as exc:

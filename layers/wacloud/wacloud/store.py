@@ -142,6 +142,18 @@ class MessageStore:
             condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
         )
 
+    def set_opt_out(self, customer: str, opted_out: bool, *, at: int, keyword: str) -> bool:
+        """Record a customer's opt-out (or opt-in) keyword; a later choice is never undone by an
+        earlier one arriving late. False when a newer choice was already recorded."""
+        now = self._now()
+        return self._update(
+            {"pk": f"CONTACT#{customer_key(customer)}", "sk": "PROFILE"},
+            "SET opted_out = :out, opt_changed_at = :at, opt_keyword = :kw, updated_at = :now, "
+            "created_at = if_not_exists(created_at, :now), expires_at = if_not_exists(expires_at, :exp)",
+            {":out": opted_out, ":at": at, ":kw": keyword, ":now": now, ":exp": now + self.ttl_seconds},
+            condition="attribute_not_exists(opt_changed_at) OR opt_changed_at <= :at",
+        )
+
     def apply_status(self, event: StatusEvent) -> StatusChange:
         """Apply a status webhook: history always, the current status only ever forward."""
         status, now = event.status, self._now()
@@ -267,6 +279,10 @@ class MessageStore:
             values,
             names={"#type": "type", "#status": "status"},
         )
+
+    def record_policy_rejection(self, document: OutboundMessage, reason: str, phone_number_id: str) -> None:
+        """We refused a valid document before any Graph call: it breaks a sending rule."""
+        self._set_outbound(document, OutboundState.REJECTED, phone_number_id=phone_number_id, extra={"reason": reason})
 
     def record_failed(self, document: OutboundMessage, error: ErrorInfo, phone_number_id: str) -> None:
         """Graph refused the document for good."""

@@ -15,8 +15,6 @@ from typing import Any
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, wait_until
 from wacloud.local.template import REGION
 
-DEFAULT_PORT = 3000
-
 
 def start_aws_emulator() -> Any:
     """A moto server on a free localhost port; every boto3 client of this process goes to it."""
@@ -36,9 +34,7 @@ def start_aws_emulator() -> Any:
     return server
 
 
-def run_local(
-    *, port: int = DEFAULT_PORT, demo: bool = False, verbose: bool = False, status_webhooks: bool = True
-) -> int:
+def run_local(*, port: int = 3000, demo: bool = False, verbose: bool = False, status_webhooks: bool = True) -> int:
     aws = start_aws_emulator()
     # Without --verbose the functions' own JSON logs are kept to errors; the lines printed here tell the story.
     options = PipelineOptions(port=port, log_level="INFO" if verbose else "ERROR", status_webhooks=status_webhooks)

@@ -125,6 +125,9 @@ class ContactRecord(BaseModel):
     username: str | None = None
     last_inbound_at: int | None = None
     last_inbound_wamid: str | None = None
+    opted_out: bool = False
+    opt_changed_at: int | None = None
+    opt_keyword: str | None = None
     created_at: int | None = None
     updated_at: int | None = None
     expires_at: int | None = None

@@ -1,0 +1,50 @@
+"""Sending rules checked before a Graph call is spent, and the customer keywords that feed them.
+
+- A customer who opted out (sent an opt-out keyword) gets nothing until they opt in again.
+- Outside the 24-hour customer service window (24 h after the customer's last message) only
+  templates may be sent; Meta would refuse anything else with 131047. Configurable.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from wacloud.config import Settings, keywords, normalise_keyword
+from wacloud.models.outbound import OutboundMessage
+from wacloud.models.records import ContactRecord
+from wacloud.models.webhook import InboundMessage
+
+SERVICE_WINDOW_SECONDS = 24 * 3600
+
+
+def refusal(document: OutboundMessage, contact: ContactRecord | None, settings: Settings, now: int) -> str | None:
+    """Why this document must not be sent now, or None."""
+    if document.recipient is None:
+        return None  # a read receipt answers the customer's own message
+    if contact is not None and contact.opted_out:
+        return f"the recipient opted out (they sent {contact.opt_keyword!r}); nothing is sent until they opt in"
+    if settings.enforce_service_window and document.kind != "template":
+        last = contact.last_inbound_at if contact is not None else None
+        if last is None:
+            return (
+                "outside the 24-hour customer service window: the recipient has not written to this number; "
+                "only a template can be sent"
+            )
+        if now - last > SERVICE_WINDOW_SECONDS:
+            return (
+                f"outside the 24-hour customer service window: the recipient last wrote {(now - last) // 3600} "
+                "hours ago; only a template can be sent"
+            )
+    return None
+
+
+def opt_keyword(message: InboundMessage, settings: Settings) -> tuple[Literal["out", "in"], str] | None:
+    """("out" | "in", the keyword) when the whole message is an opt-out or opt-in keyword."""
+    if message.type != "text" or message.text is None:
+        return None
+    word = normalise_keyword(message.text.body)
+    if word in keywords(settings.opt_out_keywords):
+        return "out", word
+    if word in keywords(settings.opt_in_keywords):
+        return "in", word
+    return None
