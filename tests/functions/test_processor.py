@@ -211,3 +211,18 @@ def aws_item(stack, pk: str) -> dict:
     item = table.get_item(Key={"pk": pk, "sk": "CHANGE"}).get("Item")
     assert item is not None, f"no item {pk}"
     return item
+
+
+def test_duplicates_are_counted_once_as_skipped(processor, lambda_context, capsys):
+    body = events_of(text_message("hello", phone_number_id="1", sender=CUSTOMER, wamid="wamid.COUNT"))[0]
+    processor.lambda_handler(sqs_event(body), lambda_context)
+    first = capsys.readouterr().out
+    processor.lambda_handler(sqs_event(body, body), lambda_context)
+    second = capsys.readouterr().out
+
+    def metric(out: str, name: str) -> float:
+        lines = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+        return sum(sum(line.get(name, [])) if isinstance(line.get(name), list) else line.get(name, 0) for line in lines)
+
+    assert (metric(first, "MessageReceived"), metric(first, "DuplicateEventSkipped")) == (1, 0)
+    assert (metric(second, "MessageReceived"), metric(second, "DuplicateEventSkipped")) == (0, 2)

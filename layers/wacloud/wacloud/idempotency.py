@@ -9,16 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.config import get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+metrics = Metrics()
 
 
 def make_idempotent(function: F, *, key_prefix: str, config: IdempotencyConfig) -> F:
@@ -36,8 +40,16 @@ def make_idempotent(function: F, *, key_prefix: str, config: IdempotencyConfig) 
     )
 
 
-def new_config() -> IdempotencyConfig:
-    return IdempotencyConfig(expires_after_seconds=get_settings().idempotency_ttl_seconds)
+def new_config(duplicate_metric: str) -> IdempotencyConfig:
+    """The config; each duplicate answered from a stored result is counted as `duplicate_metric`."""
+
+    def count_duplicate(response: Any, record: DataRecord) -> Any:
+        metrics.add_metric(name=duplicate_metric, unit=MetricUnit.Count, value=1)
+        return response
+
+    return IdempotencyConfig(
+        expires_after_seconds=get_settings().idempotency_ttl_seconds, response_hook=count_duplicate
+    )
 
 
 def register_context(config: IdempotencyConfig, context: LambdaContext | None) -> None:

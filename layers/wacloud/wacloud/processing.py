@@ -45,7 +45,7 @@ class InboundProcessor:
         self.store = store
         self.outbound = outbound
         self.settings = settings
-        self.idempotency_config = new_config()
+        self.idempotency_config = new_config("DuplicateEventSkipped")
         self._handle_once = make_idempotent(
             self._handle, key_prefix="wacloud-inbound-event", config=self.idempotency_config
         )

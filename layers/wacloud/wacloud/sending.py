@@ -80,7 +80,7 @@ class Sender:
         self.graph = graph
         self.queue = queue
         self.settings = settings
-        self.idempotency_config = new_config()
+        self.idempotency_config = new_config("DuplicateSendSkipped")
         self._context: LambdaContext | None = None
         self._retry_after: dict[str, int] = {}  # FIFO group -> seconds, for this invocation's failures
         self._send_once = make_idempotent(

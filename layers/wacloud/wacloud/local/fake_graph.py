@@ -80,7 +80,7 @@ class FakeGraph:
         self.on_accepted = on_accepted
         self.on_request = on_request
         self.requests: list[GraphRequest] = []
-        self._script: list[ScriptedAnswer] = []
+        self._script: list[ScriptedAnswer | None] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -101,8 +101,8 @@ class FakeGraph:
         self._server.shutdown()
         self._server.server_close()
 
-    def script(self, *answers: ScriptedAnswer) -> None:
-        """Answer the next requests with these, in order (fault injection)."""
+    def script(self, *answers: ScriptedAnswer | None) -> None:
+        """Answer the next requests with these, in order (fault injection); None answers normally."""
         with self._lock:
             self._script.extend(answers)
 

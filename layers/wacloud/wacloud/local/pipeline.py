@@ -25,6 +25,7 @@ from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta_webhooks import status_update, text_message
 from wacloud.local.pollers import PollResult, QueuePoller
 from wacloud.local.template import REGION, Stack, load_template, provision
+from wacloud.outbound import message_group_id
 from wacloud.signature import sign
 
 # The local run's credentials and number: documented defaults, overridable by these variables.
@@ -211,6 +212,18 @@ class LocalPipeline:
     def customer_says(self, text: str, **kwargs: Any) -> tuple[dict[str, Any], tuple[int, str]]:
         body = text_message(text, phone_number_id=self.phone_number_id, **kwargs)
         return body, self.post_webhook(body)
+
+    def send_outbound(self, document: dict[str, Any], *, deduplication_id: str | None = None) -> None:
+        """Put a document on the outbound queue as another system would (group = the recipient)."""
+        assert self.stack is not None
+        message = document.get("message", {})
+        group = message_group_id(str(message.get("to") or document.get("idempotency_key")))
+        boto3.client("sqs", region_name=REGION).send_message(
+            QueueUrl=self.stack.queue_urls["OutboundQueue"],
+            MessageBody=json.dumps(document),
+            MessageGroupId=group,
+            MessageDeduplicationId=deduplication_id or str(document.get("idempotency_key")),
+        )
 
     def drain(self, *, max_rounds: int = 50) -> None:
         """Without background threads: deliver queued work until nothing moves any more."""

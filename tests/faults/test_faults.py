@@ -1,0 +1,197 @@
+"""Faults injected into the running pipeline: every message still goes out once, in order per
+recipient, and every document ends in a state that says what happened."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from wacloud import dlq
+from wacloud.local.fake_graph import ScriptedAnswer, graph_error, lost_reply
+from wacloud.local.pipeline import LocalPipeline
+from wacloud.store import MessageStore
+
+A, B = "+16505550001", "+16505550002"
+
+
+def text(key: str, to: str, body: str | None = None) -> dict[str, Any]:
+    return {"idempotency_key": key, "message": {"to": to, "type": "text", "text": {"body": body or key}}}
+
+
+def accepted_sends(pipeline: LocalPipeline) -> list[tuple[str, str]]:
+    """(recipient, text) of every send Graph accepted, in the order Graph accepted them."""
+    return [(r.body["to"], r.body["text"]["body"]) for r in pipeline.graph.messages()]
+
+
+def outbound_state(key: str) -> str:
+    record = MessageStore().get_outbound(key)
+    assert record is not None, f"no record for {key}"
+    return record.state.value
+
+
+TRANSIENT = {
+    "500-html": ScriptedAnswer(status=500, body={}),
+    "503-code-2": graph_error(2, "Service temporarily unavailable", status=503),
+    "429-130429": graph_error(130429, "Rate limit hit", status=429),
+    "131056-pair-rate": graph_error(131056, "Pair rate limit hit"),
+    "131000": graph_error(131000, "Something went wrong", status=500),
+}
+
+
+@pytest.mark.parametrize("fault", list(TRANSIENT), ids=list(TRANSIENT))
+def test_transient_graph_faults_then_success_send_each_message_once_in_order(pipeline, fault):
+    # GIVEN Graph fails the first three calls, then recovers
+    pipeline.graph.script(TRANSIENT[fault], TRANSIENT[fault], TRANSIENT[fault])
+    for i in range(3):
+        pipeline.send_outbound(text(f"a{i}", A))
+        pipeline.send_outbound(text(f"b{i}", B))
+
+    # WHEN everything queued is processed
+    pipeline.drain()
+
+    # THEN each message went out exactly once, and each recipient's in the order queued
+    sends = accepted_sends(pipeline)
+    assert sorted(body for _, body in sends) == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert [body for to, body in sends if to == A] == ["a0", "a1", "a2"]
+    assert [body for to, body in sends if to == B] == ["b0", "b1", "b2"]
+    assert {outbound_state(k) for k in ("a0", "a1", "a2", "b0", "b1", "b2")} == {"accepted"}
+
+
+def test_lost_replies_are_not_resent_and_their_statuses_confirm_them(pipeline):
+    pipeline.graph.script(lost_reply(), lost_reply())
+    for key in ("lost-1", "lost-2", "fine"):
+        pipeline.send_outbound(text(key, A))
+    pipeline.drain()
+    assert [body for _, body in accepted_sends(pipeline)] == ["lost-1", "lost-2", "fine"]
+    assert [outbound_state(k) for k in ("lost-1", "lost-2", "fine")] == ["accepted"] * 3
+
+
+def test_connect_timeouts_are_retried(pipeline, monkeypatch):
+    import requests
+
+    from wacloud import graph
+
+    real_post, calls = requests.Session.post, []
+
+    def flaky_post(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise requests.ConnectTimeout("connect timed out")
+        return real_post(self, *args, **kwargs)
+
+    monkeypatch.setattr(graph.requests.Session, "post", flaky_post)
+    pipeline.send_outbound(text("slow-network", A))
+    pipeline.drain()
+    assert len(calls) == 3
+    assert accepted_sends(pipeline) == [(A, "slow-network")]
+    assert outbound_state("slow-network") == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("code", "title"), [(131047, "Re-engagement message"), (131026, "Undeliverable"), (100, "Invalid parameter")]
+)
+def test_permanent_errors_are_recorded_and_never_retried(pipeline, code, title):
+    pipeline.graph.script(graph_error(code, title))
+    pipeline.send_outbound(text("doomed", A))
+    pipeline.send_outbound(text("next", A))
+    pipeline.drain()
+    record = MessageStore().get_outbound("doomed")
+    assert record is not None and record.state == "failed" and record.error is not None
+    assert (record.error.code, record.error.title) == (code, title)
+    assert len([r for r in pipeline.graph.requests if r.body.get("text", {}).get("body") == "doomed"]) == 1
+    assert accepted_sends(pipeline) == [(A, "next")]  # the recipient's next message is not held back
+
+
+def test_token_rotated_in_secrets_manager_is_picked_up_after_a_190(pipeline):
+    secrets = boto3.client("secretsmanager")
+    name = "whatsapp/cloud-api"
+    pipeline.send_outbound(text("before", A))
+    pipeline.drain()  # the old token is now cached
+    current = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
+    secrets.put_secret_value(SecretId=name, SecretString=json.dumps({**current, "access_token": "rotated"}))
+    pipeline.graph.access_token = "rotated"  # Meta now accepts only the new token
+
+    pipeline.send_outbound(text("after", A))
+    pipeline.drain()
+
+    assert accepted_sends(pipeline) == [(A, "before"), (A, "after")]
+    refused = [r for r in pipeline.graph.requests if r.status == 401]
+    assert len(refused) == 1 and refused[0].response["error"]["code"] == 190
+
+
+class Outage:
+    """Make a boto3 call fail for the next `n` calls, then work again."""
+
+    def __init__(self, n: int, code: str) -> None:
+        self.n, self.code = n, code
+
+    def wrap(self, real):
+        def call(*args, **kwargs):
+            if self.n > 0:
+                self.n -= 1
+                raise ClientError({"Error": {"Code": self.code, "Message": "injected"}}, "Injected")
+            return real(*args, **kwargs)
+
+        return call
+
+
+def test_secrets_manager_outage_delays_but_loses_nothing(pipeline, monkeypatch):
+    from aws_lambda_powertools.utilities import parameters
+
+    from wacloud.local.pipeline import reset_caches
+
+    reset_caches()  # nothing cached: the next send must read the secret
+    provider = parameters.SecretsProvider()
+    monkeypatch.setattr(
+        provider.client, "get_secret_value", Outage(3, "ServiceUnavailable").wrap(provider.client.get_secret_value)
+    )
+    parameters.base.DEFAULT_PROVIDERS["secrets"] = provider
+    for i in range(3):
+        pipeline.send_outbound(text(f"s{i}", A))
+    pipeline.drain()
+    assert [body for _, body in accepted_sends(pipeline)] == ["s0", "s1", "s2"]
+
+
+def test_dynamodb_outage_delays_but_loses_nothing(pipeline, monkeypatch):
+    from wacloud import store
+
+    table = store._table(pipeline.stack.table_names["MessagesTable"])
+    monkeypatch.setattr(
+        table, "update_item", Outage(4, "ProvisionedThroughputExceededException").wrap(table.update_item)
+    )
+    body, _ = pipeline.customer_says("hello during an outage")
+    pipeline.drain()
+    wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    replies = [r for r in pipeline.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid]
+    assert len(replies) == 1
+    record = MessageStore().get_message(replies[0].wamid)
+    assert record is not None and record.status == "read"
+
+
+def test_poison_document_reaches_the_dlq_with_its_reason_and_redrive_sends_it(pipeline):
+    # GIVEN Graph fails this document on every attempt the queue allows (MaxReceiveCount = 5)
+    pipeline.graph.script(*[graph_error(2, "Service temporarily unavailable", status=503)] * 5)
+    pipeline.send_outbound(text("poison", A))
+    pipeline.drain()
+    pipeline.drain()  # SQS moves it to the DLQ on the receive after the last attempt
+
+    record = MessageStore().get_outbound("poison")
+    assert record is not None and record.state == "dead_lettered"
+    assert record.error is not None and record.error.code == 2 and record.attempts == 5
+    urls = pipeline.stack.queue_urls
+    (letter,) = dlq.inspect(urls["OutboundDLQ"])
+    assert json.loads(letter.body)["idempotency_key"] == "poison"
+
+    # WHEN Graph is back and the DLQ is redriven
+    result = dlq.redrive(urls["OutboundDLQ"], urls["OutboundQueue"])
+    pipeline.drain()
+
+    # THEN it is sent once, and recorded as accepted
+    assert (result.moved, result.failed) == (1, 0)
+    assert accepted_sends(pipeline) == [(A, "poison")]
+    assert outbound_state("poison") == "accepted"
+    assert dlq.inspect(urls["OutboundDLQ"]) == []
