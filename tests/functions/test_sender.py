@@ -229,6 +229,9 @@ def test_a_failing_recipient_holds_back_only_their_own_messages(sender, lambda_c
     assert len(graph.calls) == 2  # a2 was never attempted: it waits behind a1, in order
     record = MessageStore().get_outbound("b1")
     assert record is not None and record.state == "accepted"
+    waiting = MessageStore().get_outbound("a2")
+    assert waiting is not None and waiting.state == "retrying"
+    assert waiting.error is not None and waiting.error.title == "held back"
 
 
 def test_store_failure_after_an_accepted_send_does_not_send_twice(sender, lambda_context, graph, monkeypatch):
@@ -365,3 +368,17 @@ def test_the_last_attempt_is_recorded_as_dead_lettered(sender, lambda_context, g
     record = MessageStore().get_outbound("last-try")
     assert record is not None and record.state == "dead_lettered"
     assert record.error is not None and record.error.code == 2
+
+
+def test_a_document_a_status_webhook_already_named_is_not_sent_again(sender, lambda_context, graph):
+    # GIVEN a status webhook named this document (its send's answer was lost) before any record existed
+    MessageStore().confirm_outbound("taken", "wamid.TAKEN")
+
+    # WHEN the document is delivered again (a retry or a redrive)
+    response = sender.lambda_handler(sqs_event(document("taken")), lambda_context)
+
+    # THEN Graph is not called and the document is recorded as accepted with that wamid
+    assert response == {"batchItemFailures": []}
+    assert len(graph.calls) == 0
+    record = MessageStore().get_outbound("taken")
+    assert record is not None and (record.state, record.wamid) == ("accepted", "wamid.TAKEN")

@@ -200,3 +200,18 @@ def test_a_status_never_confirms_a_document_that_failed():
     assert store.confirm_outbound("refused", "wamid.X") is False
     outbound = store.get_outbound("refused")
     assert outbound is not None and outbound.state == "failed"
+
+
+def test_an_opt_out_outlives_the_contact_profile(aws):
+    import boto3
+
+    store = MessageStore()
+    store.upsert_contact(message_event(wamid="wamid.P", timestamp=100))
+    assert store.set_opt_out(CUSTOMER, True, at=100, keyword="STOP") is True
+    table = boto3.resource("dynamodb").Table(aws.table_names["MessagesTable"])
+    assert "expires_at" not in table.get_item(Key={"pk": f"CONTACT#{CUSTOMER}", "sk": "OPT"})["Item"]
+
+    # The profile expires (TTL); the opt-out is still there.
+    table.delete_item(Key={"pk": f"CONTACT#{CUSTOMER}", "sk": "PROFILE"})
+    contact = store.get_contact(f"+{CUSTOMER}")
+    assert contact is not None and contact.opted_out is True and contact.opt_keyword == "STOP"

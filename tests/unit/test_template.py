@@ -120,6 +120,7 @@ ALLOWED = {
         ("sqs:ChangeMessageVisibility", "OutboundQueue"),
         ("secretsmanager:GetSecretValue", "secret"),
         ("dynamodb:GetItem", "MessagesTable"),
+        ("dynamodb:Query", "MessagesTable"),
         ("dynamodb:PutItem", "MessagesTable"),
         ("dynamodb:UpdateItem", "MessagesTable"),
         ("logs:CreateLogStream", "SenderLogGroup"),

@@ -11,7 +11,7 @@ from wacloud.errors import WacloudError
 from wacloud.models.graph import GraphErrorBody, SendResponse
 from wacloud.models.records import ErrorInfo
 
-# (connect, read) seconds. The read timeout stays well under the sender's 30 s Lambda timeout.
+# (connect, read) seconds. The sender starts no call with less than their sum (+2 s) left to run.
 DEFAULT_TIMEOUT = (3.05, 10.0)
 
 

@@ -83,6 +83,7 @@ class Sender:
         self.idempotency_config = new_config("DuplicateSendSkipped")
         self._context: LambdaContext | None = None
         self._retry_after: dict[str, int] = {}  # FIFO group -> seconds, for this invocation's failures
+        self._handled: set[str] = set()  # SQS message ids this invocation actually worked on
         self._send_once = make_idempotent(
             self._send, key_prefix="wacloud-outbound-send", config=self.idempotency_config
         )
@@ -91,10 +92,12 @@ class Sender:
         """Start of an invocation."""
         self._context = context
         self._retry_after = {}
+        self._handled = set()
         register_context(self.idempotency_config, context)
 
     def process_record(self, *, body: str, message_id: str, group_id: str | None, attempt: int) -> dict[str, Any]:
         """Handle one SQS record; on a transient failure, remember how long its group should wait."""
+        self._handled.add(message_id)
         try:
             return self.process_document(body, message_id=message_id, attempt=attempt)
         except TransientError as exc:
@@ -123,6 +126,8 @@ class Sender:
         except WacloudError as exc:
             if not isinstance(exc, SendRetryableError):  # a Graph failure is recorded where it happens
                 error = ErrorInfo(title=type(exc).__name__, details=str(exc))
+                if last_attempt:
+                    metrics.add_metric(name="SendDeadLettered", unit=MetricUnit.Count, value=1)
                 self._record_retry(document, error, phone_number_id, last_attempt=last_attempt)
             raise
         # Recorded outside the idempotent call: if this write fails, SQS delivers the document again
@@ -140,9 +145,10 @@ class Sender:
 
     def retry_delay(self, attempt: int, exc: Exception | None = None) -> int:
         """Seconds before the next attempt: base x 2^(attempt-1), capped, with jitter."""
-        if isinstance(exc, NotEnoughTimeError):
-            return 0  # nothing went wrong; the next invocation can try at once
         settings = self.settings
+        if isinstance(exc, NotEnoughTimeError) or attempt >= settings.max_receive_count:
+            # Nothing went wrong / nothing is left to wait for: SQS moves it to the DLQ on the next receive.
+            return 0
         delay = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(0, attempt - 1))
         delay = round(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not cryptography)
         if isinstance(exc, SendRetryableError) and exc.code == 131056 and settings.retry_base_seconds:
@@ -153,7 +159,8 @@ class Sender:
         """After a batch: make each failed record visible again after its group's back-off delay.
 
         A record held back behind its group's failure waits as long as that failure, so the group keeps
-        its order; a record that failed for an unexpected reason backs off by its own attempt count.
+        its order, and its document's record says why it waits; a record that failed for an
+        unexpected reason backs off by its own attempt count.
         """
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         entries = []
@@ -164,9 +171,28 @@ class Sender:
             group = attributes.get("MessageGroupId") or record["messageId"]
             attempt = int(attributes.get("ApproximateReceiveCount", 1))
             delay = self._retry_after.get(group, self.retry_delay(attempt))
+            if record["messageId"] not in self._handled:
+                self._record_held_back(record.get("body", ""), attempt)
+                if attempt >= self.settings.max_receive_count:
+                    delay = 0
             entries.append({"ReceiptHandle": record["receiptHandle"], "VisibilityTimeout": delay})
         if entries:
             self.queue.delay(entries)
+
+    def _record_held_back(self, body: str, attempt: int) -> None:
+        """A document not tried because an earlier one to the same recipient failed."""
+        try:
+            document = OutboundMessage.model_validate_json(body)
+        except ValidationError:
+            return  # it will be rejected with its reason when its turn comes
+        error = ErrorInfo(
+            title="held back", details="not tried: an earlier message to the same recipient failed and goes first"
+        )
+        phone_number_id = document.phone_number_id or self.settings.phone_number_id
+        last_attempt = attempt >= self.settings.max_receive_count
+        if last_attempt:
+            metrics.add_metric(name="SendDeadLettered", unit=MetricUnit.Count, value=1)
+        self._record_retry(document, error, phone_number_id, last_attempt=last_attempt)
 
     def _reject(self, body: str, message_id: str, reason: str) -> dict[str, Any]:
         key = _idempotency_key_of(body) or f"sqs:{message_id}"
@@ -189,6 +215,11 @@ class Sender:
                 "reason": previous.reason,
             }
             return outcome | ({"error": previous.error.model_dump(exclude_none=True)} if previous.error else {})
+        if previous is not None and previous.confirmed_wamid:
+            # A status webhook already named this document: Meta has it (e.g. a redrive after a lost reply).
+            logger.info("Document already taken by Meta; not sending again", extra=log)
+            metrics.add_metric(name="DuplicateSendSkipped", unit=MetricUnit.Count, value=1)
+            return {"state": OutboundState.ACCEPTED.value, "wamid": previous.confirmed_wamid}
         contact = self.store.get_contact(customer_key(document.recipient)) if document.recipient else None
         reason = refusal(document, contact, self.settings, int(time.time()))
         if reason is not None:

@@ -144,13 +144,15 @@ class MessageStore:
 
     def set_opt_out(self, customer: str, opted_out: bool, *, at: int, keyword: str) -> bool:
         """Record a customer's opt-out (or opt-in) keyword; a later choice is never undone by an
-        earlier one arriving late. False when a newer choice was already recorded."""
+        earlier one arriving late. False when a newer choice was already recorded.
+
+        Kept in its own item, without a TTL: an opt-out must outlive the contact's profile.
+        """
         now = self._now()
         return self._update(
-            {"pk": f"CONTACT#{customer_key(customer)}", "sk": "PROFILE"},
-            "SET opted_out = :out, opt_changed_at = :at, opt_keyword = :kw, updated_at = :now, "
-            "created_at = if_not_exists(created_at, :now), expires_at = if_not_exists(expires_at, :exp)",
-            {":out": opted_out, ":at": at, ":kw": keyword, ":now": now, ":exp": now + self.ttl_seconds},
+            {"pk": f"CONTACT#{customer_key(customer)}", "sk": "OPT"},
+            "SET opted_out = :out, opt_changed_at = :at, opt_keyword = :kw, updated_at = :now",
+            {":out": opted_out, ":at": at, ":kw": keyword, ":now": now},
             condition="attribute_not_exists(opt_changed_at) OR opt_changed_at <= :at",
         )
 
@@ -316,11 +318,20 @@ class MessageStore:
         on the record, for a send whose outcome is still being written.
         """
         now = self._now()
-        self._update(
-            {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
-            "SET confirmed_wamid = if_not_exists(confirmed_wamid, :wamid)",
-            {":wamid": wamid},
-        )
+        key = {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"}
+        try:
+            item = self.table.update_item(
+                Key=key,
+                UpdateExpression="SET confirmed_wamid = if_not_exists(confirmed_wamid, :wamid), "
+                "idempotency_key = if_not_exists(idempotency_key, :key), "
+                "expires_at = if_not_exists(expires_at, :exp)",
+                ExpressionAttributeValues={":wamid": wamid, ":key": idempotency_key, ":exp": now + self.ttl_seconds},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"UpdateItem failed: {exc}") from exc
+        if item.get("state") != OutboundState.UNCONFIRMED:
+            return False  # the usual case: the send's own answer already recorded it
         confirmed = self._update(
             {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
             "SET #state = :accepted, wamid = :wamid, updated_at = :now",
@@ -399,8 +410,19 @@ class MessageStore:
         return OutboundRecord.model_validate(item) if item else None
 
     def get_contact(self, customer: str) -> ContactRecord | None:
-        item = self._get(f"CONTACT#{customer}", "PROFILE")
-        return ContactRecord.model_validate(item) if item else None
+        """The contact's profile and opt-out choice (one query: both items share the partition)."""
+        try:
+            response = self.table.query(
+                KeyConditionExpression=Key("pk").eq(f"CONTACT#{customer_key(customer)}"), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"Query failed: {exc}") from exc
+        items = {item["sk"]: item for item in response.get("Items", [])}
+        if not items:
+            return None
+        profile, opt = items.get("PROFILE", {}), items.get("OPT", {})
+        merged = {**profile, **{k: opt[k] for k in ("opted_out", "opt_changed_at", "opt_keyword") if k in opt}}
+        return ContactRecord.model_validate({"wa_id": customer_key(customer), **merged})
 
     def get_rejection(self, source: str, ref: str) -> RejectionRecord | None:
         item = self._get(f"REJECT#{source}#{ref}", "REJECTION")

@@ -100,8 +100,10 @@ class OutboundRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     idempotency_key: str
-    state: OutboundState
+    # None only for a record a status webhook created before the send's own outcome was written.
+    state: OutboundState | None = None
     wamid: str | None = None
+    confirmed_wamid: str | None = None  # a status webhook named this document: Meta took it
     recipient: str | None = None
     type: str | None = None
     client_ref: str | None = None
