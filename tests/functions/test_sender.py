@@ -382,3 +382,55 @@ def test_a_document_a_status_webhook_already_named_is_not_sent_again(sender, lam
     assert len(graph.calls) == 0
     record = MessageStore().get_outbound("taken")
     assert record is not None and (record.state, record.wamid) == ("accepted", "wamid.TAKEN")
+
+
+def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
+    import threading
+    import time as clock
+
+    from wacloud.config import get_settings
+    from wacloud.graph import GraphClient
+    from wacloud.local.lambda_context import LocalContext
+    from wacloud.queues import FifoQueue
+    from wacloud.sending import Sender
+
+    # GIVEN a slow Graph and two sender instances (two Lambda environments) with the same document
+    def slow_ok(request):
+        clock.sleep(0.5)
+        return 200, {}, json.dumps(ok("wamid.ONE"))
+
+    graph.add_callback(responses.POST, SEND_URL, callback=slow_ok)
+    settings = get_settings()
+    senders = [
+        Sender(
+            store=MessageStore(),
+            graph=GraphClient(base_url=GRAPH_URL, api_version="v25.0"),
+            queue=FifoQueue(settings.outbound_queue_url),
+            settings=settings,
+        )
+        for _ in range(2)
+    ]
+    for one in senders:
+        one.register_context(LocalContext(function_name="sender"))
+    results: list[object] = []
+
+    def run(sender):
+        try:
+            results.append(sender.process_document(document("concurrent"), message_id="m"))
+        except Exception as exc:
+            results.append(exc)
+
+    # WHEN both run at once
+    threads = [threading.Thread(target=run, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # THEN Graph was called once; the other copy was told to come back later (SQS retries it)
+    assert len(graph.calls) == 1
+    names = sorted(type(r).__name__ for r in results)
+    assert names == ["IdempotencyAlreadyInProgressError", "dict"], results
+    # AND its retry is answered from the stored outcome, without a second call
+    assert senders[1].process_document(document("concurrent"), message_id="m")["state"] == "accepted"
+    assert len(graph.calls) == 1
