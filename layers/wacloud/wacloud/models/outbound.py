@@ -12,6 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from wacloud.models.interactive import Interactive
+from wacloud.models.templates import TemplateBody
+
 SCHEMA_VERSION = 1
 # The sender stamps `biz_opaque_callback_data` with this + the idempotency key (unless the producer set
 # its own), so a status webhook can name the document it belongs to.
@@ -114,28 +117,11 @@ class ContactsMessage(_GraphMessage):
     contacts: list[dict[str, Any]] = Field(min_length=1, max_length=257)
 
 
-class InteractiveBody(BaseModel):
-    """Interactive messages (button, list, cta_url, flow, ...); the kind is `type`."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str = Field(min_length=1)
-    action: dict[str, Any]
-
-
 class InteractiveMessage(_GraphMessage):
+    """Buttons, lists, call-to-action URLs, flows, location requests and catalog messages."""
+
     type: Literal["interactive"]
-    interactive: InteractiveBody
-
-
-class TemplateLanguage(_Strict):
-    code: str = Field(min_length=2, max_length=15)
-    policy: Literal["deterministic"] | None = None
-
-
-class TemplateBody(_Strict):
-    name: str = Field(min_length=1, max_length=512)
-    language: TemplateLanguage
-    components: list[dict[str, Any]] = Field(default_factory=list)
+    interactive: Interactive
 
 
 class TemplateMessage(_GraphMessage):
@@ -205,6 +191,58 @@ class OutboundMessage(_Strict):
                     "idempotency_key": "order-1234-shipped",
                     "client_reference": "order-1234",
                     "message": {"to": "+16505551234", "type": "text", "text": {"body": "Your order shipped"}},
+                },
+                {
+                    "idempotency_key": "order-1234-menu",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "interactive",
+                        "interactive": {
+                            "type": "button",
+                            "body": {"text": "Your order 1234 is ready. When should we deliver it?"},
+                            "action": {
+                                "buttons": [
+                                    {"type": "reply", "reply": {"id": "today", "title": "Today"}},
+                                    {"type": "reply", "reply": {"id": "tomorrow", "title": "Tomorrow"}},
+                                ]
+                            },
+                        },
+                    },
+                },
+                {
+                    "idempotency_key": "order-1234-template",
+                    "client_reference": "order-1234",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "template",
+                        "template": {
+                            "name": "order_update",
+                            "language": {"code": "en_US"},
+                            "components": [
+                                {
+                                    "type": "body",
+                                    "parameters": [
+                                        {"type": "text", "parameter_name": "order_id", "text": "1234"},
+                                        {
+                                            "type": "currency",
+                                            "parameter_name": "total",
+                                            "currency": {
+                                                "fallback_value": "$12.50",
+                                                "code": "USD",
+                                                "amount_1000": 12500,
+                                            },
+                                        },
+                                    ],
+                                },
+                                {
+                                    "type": "button",
+                                    "sub_type": "url",
+                                    "index": "0",
+                                    "parameters": [{"type": "text", "text": "1234"}],
+                                },
+                            ],
+                        },
+                    },
                 },
                 {
                     "idempotency_key": "read:wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA=",
