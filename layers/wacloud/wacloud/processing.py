@@ -72,7 +72,11 @@ class InboundProcessor:
             return self._on_status(event)
         if isinstance(event, ChangeEvent):
             self.store.record_change(event)
-            logger.info("Webhook change recorded", extra={"field": event.field, "event_key": key})
+            typed = event.typed()
+            logger.info(
+                "Webhook change recorded",
+                extra={"field": event.field, "event": getattr(typed, "event", None), "event_key": key},
+            )
             metrics.add_metric(name="ChangeReceived", unit=MetricUnit.Count, value=1)
             return {"outcome": "recorded"}
         return self._on_unparsed(event)

@@ -13,9 +13,9 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from wacloud.models.webhook import Contact, InboundMessage, Status
+from wacloud.models.webhook import CHANGE_MODELS, Contact, InboundMessage, MetaModel, Status
 
 # SQS MessageGroupId: at most 128 characters of ASCII letters, digits and punctuation.
 _GROUP_ID_OK = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -88,6 +88,17 @@ class ChangeEvent(_Event):
     @property
     def key(self) -> str:
         return f"change:{self.field}:{digest(self.value)}"
+
+    def typed(self) -> MetaModel | None:
+        """The value as its typed model, for the fields this package knows; None for others or
+        values not shaped as documented (the raw `value` is always there)."""
+        model = CHANGE_MODELS.get(self.field)
+        if model is None or not isinstance(self.value, dict):
+            return None
+        try:
+            return model.model_validate(self.value)
+        except ValidationError:
+            return None
 
     @property
     def group(self) -> str:

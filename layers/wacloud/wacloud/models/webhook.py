@@ -114,6 +114,64 @@ class Button(MetaModel):
     text: str | None = None
 
 
+class ProductItem(MetaModel):
+    product_retailer_id: str | None = None
+    quantity: int | str | None = None
+    item_price: float | str | None = None
+    currency: str | None = None
+
+
+class Order(MetaModel):
+    """A cart sent from the business's catalog."""
+
+    catalog_id: str | None = None
+    text: str | None = None
+    product_items: list[ProductItem] | None = None
+
+
+class System(MetaModel):
+    """`user_changed_number` (new `wa_id`), `customer_identity_changed`, `user_changed_user_id`."""
+
+    body: str | None = None
+    type: str | None = None
+    wa_id: str | None = None
+    user_id: str | None = None
+
+
+class Referral(MetaModel):
+    """The ad or post a Click-to-WhatsApp conversation started from."""
+
+    source_url: str | None = None
+    source_id: str | None = None
+    source_type: str | None = None
+    body: str | None = None
+    headline: str | None = None
+    media_type: str | None = None
+    image_url: str | None = None
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    ctwa_clid: str | None = None
+
+
+class Identity(MetaModel):
+    acknowledged: bool | None = None
+    created_timestamp: int | str | None = None
+    hash: str | None = None
+
+
+class Unsupported(MetaModel):
+    type: str | None = None
+
+
+class Revoke(MetaModel):
+    original_message_id: str | None = None
+
+
+class Edit(MetaModel):
+    original_message_id: str | None = None
+    message: dict[str, Any] | None = None
+
+
 class InboundMessage(MetaModel):
     """`value.messages[]`. `type` is kept as a string so a type Meta adds tomorrow still parses."""
 
@@ -134,15 +192,28 @@ class InboundMessage(MetaModel):
     interactive: Interactive | None = None
     button: Button | None = None
     reaction: Reaction | None = None
-    order: dict[str, Any] | None = None
-    system: dict[str, Any] | None = None
-    referral: dict[str, Any] | None = None
+    order: Order | None = None
+    system: System | None = None
+    referral: Referral | None = None
+    identity: Identity | None = None
+    unsupported: Unsupported | None = None
+    revoke: Revoke | None = None
+    edit: Edit | None = None
     errors: list[WebhookError] | None = None
 
     @property
     def sender(self) -> str:
         """The customer's address: phone number, or business-scoped user id when there is none."""
         return self.from_ or self.from_user_id or ""
+
+    @property
+    def forwarded(self) -> bool:
+        return bool(self.context and (self.context.forwarded or self.context.frequently_forwarded))
+
+    @property
+    def media(self) -> Media | None:
+        """The media object of an image, video, audio, document or sticker message."""
+        return self.image or self.video or self.audio or self.document or self.sticker
 
 
 class Pricing(MetaModel):
@@ -174,3 +245,81 @@ class Status(MetaModel):
     @property
     def recipient(self) -> str:
         return self.recipient_id or self.recipient_user_id or ""
+
+
+# -- other change fields (value shapes of `changes[].field` other than `messages`) ---------------------
+
+
+class TemplateStatusUpdate(MetaModel):
+    """`message_template_status_update`: APPROVED, REJECTED, PAUSED, DISABLED, ..."""
+
+    event: str | None = None
+    message_template_id: int | None = None
+    message_template_name: str | None = None
+    message_template_language: str | None = None
+    reason: str | None = None
+    other_info: dict[str, Any] | None = None
+
+
+class TemplateQualityUpdate(MetaModel):
+    """`message_template_quality_update`: GREEN, YELLOW, RED."""
+
+    previous_quality_score: str | None = None
+    new_quality_score: str | None = None
+    message_template_id: int | None = None
+    message_template_name: str | None = None
+    message_template_language: str | None = None
+
+
+class TemplateCategoryUpdate(MetaModel):
+    message_template_id: int | None = None
+    message_template_name: str | None = None
+    message_template_language: str | None = None
+    previous_category: str | None = None
+    new_category: str | None = None
+    correct_category: str | None = None
+
+
+class AccountUpdate(MetaModel):
+    """`account_update`: violations, restrictions, bans, partner changes."""
+
+    phone_number: str | None = None
+    event: str | None = None
+    restriction_info: list[dict[str, Any]] | None = None
+    ban_info: dict[str, Any] | None = None
+    violation_info: dict[str, Any] | None = None
+
+
+class PhoneNumberQualityUpdate(MetaModel):
+    display_phone_number: str | None = None
+    event: str | None = None
+    current_limit: str | None = None
+    max_daily_conversations_per_business: Any = None
+
+
+class UserPreference(MetaModel):
+    wa_id: str | None = None
+    user_id: str | None = None
+    detail: str | None = None
+    category: str | None = None
+    value: str | None = None  # stop, resume, signup
+    timestamp: int | None = None
+
+
+class UserPreferencesUpdate(MetaModel):
+    """`user_preferences`: a user stopped or resumed marketing messages."""
+
+    messaging_product: str | None = None
+    metadata: Metadata | None = None
+    contacts: list[Contact] | None = None
+    user_preferences: list[UserPreference] | None = None
+
+
+CHANGE_MODELS: dict[str, type[MetaModel]] = {
+    "message_template_status_update": TemplateStatusUpdate,
+    "message_template_quality_update": TemplateQualityUpdate,
+    "template_category_update": TemplateCategoryUpdate,
+    "account_update": AccountUpdate,
+    "phone_number_quality_update": PhoneNumberQualityUpdate,
+    "user_preferences": UserPreferencesUpdate,
+}

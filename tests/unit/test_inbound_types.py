@@ -1,0 +1,319 @@
+"""Every inbound message type, status and known change field, in the shapes of Meta's documented
+examples, becomes a typed event; anything new keeps its raw data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wacloud.inbound import parse_webhook
+from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent
+from wacloud.models.webhook import (
+    AccountUpdate,
+    TemplateQualityUpdate,
+    TemplateStatusUpdate,
+    UserPreferencesUpdate,
+)
+
+FROM, WAMID = "16505551234", "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"
+
+
+def webhook(value: dict[str, Any], field: str = "messages") -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": field, "value": value}]}],
+    }
+
+
+def message(kind: str, body: dict[str, Any], **extra: Any) -> MessageEvent:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [
+            {
+                "profile": {"name": "Kerry Fisher", "username": "@kerry"},
+                "wa_id": FROM,
+                "user_id": "US.13491208655302741918",
+            }
+        ],
+        "messages": [{"from": FROM, "id": WAMID, "timestamp": "1744344496", "type": kind, **body, **extra}],
+    }
+    (event,) = parse_webhook(webhook(value))
+    assert isinstance(event, MessageEvent), event
+    return event
+
+
+def test_text_with_reply_context_and_forwarded_flag():
+    event = message(
+        "text",
+        {"text": {"body": "Is it in stock?"}},
+        context={"from": "15550783881", "id": "wamid.PREV", "forwarded": True},
+    )
+    m = event.message
+    assert (m.text.body, m.context.id, m.forwarded) == ("Is it in stock?", "wamid.PREV", True)
+    assert event.contact.user_id == "US.13491208655302741918" and event.contact.profile.username == "@kerry"
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "check"),
+    [
+        (
+            "image",
+            {"caption": "My receipt", "mime_type": "image/jpeg", "sha256": "abc=", "id": "1003383421387256"},
+            lambda m: m.image.caption == "My receipt",
+        ),
+        ("video", {"mime_type": "video/mp4", "sha256": "x", "id": "v1"}, lambda m: m.video.id == "v1"),
+        (
+            "audio",
+            {"mime_type": "audio/ogg; codecs=opus", "sha256": "x", "id": "a1", "voice": True},
+            lambda m: m.audio.voice is True,
+        ),
+        (
+            "document",
+            {
+                "caption": "Invoice",
+                "filename": "invoice.pdf",
+                "mime_type": "application/pdf",
+                "sha256": "x",
+                "id": "d1",
+            },
+            lambda m: m.document.filename == "invoice.pdf",
+        ),
+        (
+            "sticker",
+            {"mime_type": "image/webp", "sha256": "x", "id": "s1", "animated": True},
+            lambda m: m.sticker.animated is True,
+        ),
+    ],
+    ids=["image", "video", "audio-voice", "document", "sticker-animated"],
+)
+def test_media_messages(kind, obj, check):
+    m = message(kind, {kind: obj}).message
+    assert check(m) and m.media is getattr(m, kind)
+
+
+def test_location_contacts_reaction_and_template_button():
+    loc = message(
+        "location", {"location": {"latitude": 37.48, "longitude": -122.14, "name": "HQ", "address": "1 Hacker Way"}}
+    ).message.location
+    assert (loc.latitude, loc.name) == (37.48, "HQ")
+    cards = message(
+        "contacts",
+        {"contacts": [{"name": {"formatted_name": "Ana B"}, "phones": [{"phone": "+1 650", "wa_id": "1650"}]}]},
+    ).message.contacts
+    assert cards[0]["name"]["formatted_name"] == "Ana B"
+    reaction = message("reaction", {"reaction": {"message_id": "wamid.X", "emoji": "👍"}}).message.reaction
+    assert reaction.message_id == "wamid.X"
+    removed = message("reaction", {"reaction": {"message_id": "wamid.X"}}).message.reaction
+    assert removed.emoji is None  # a removed reaction has no emoji
+    button = message(
+        "button",
+        {"button": {"payload": "STOP_PROMOS", "text": "Stop promotions"}},
+        context={"from": "15550783881", "id": "wamid.TEMPLATE"},
+    ).message
+    assert (button.button.payload, button.context.id) == ("STOP_PROMOS", "wamid.TEMPLATE")
+
+
+@pytest.mark.parametrize(
+    ("interactive", "check"),
+    [
+        (
+            {"type": "button_reply", "button_reply": {"id": "today", "title": "Today"}},
+            lambda i: i.button_reply.id == "today",
+        ),
+        (
+            {"type": "list_reply", "list_reply": {"id": "r1", "title": "Row", "description": "d"}},
+            lambda i: i.list_reply.description == "d",
+        ),
+        (
+            {
+                "type": "nfm_reply",
+                "nfm_reply": {"name": "flow", "body": "Sent", "response_json": '{"flow_token": "t"}'},
+            },
+            lambda i: i.nfm_reply.response_json.startswith("{"),
+        ),
+    ],
+    ids=["button-reply", "list-reply", "flow-completion"],
+)
+def test_interactive_replies(interactive, check):
+    assert check(message("interactive", {"interactive": interactive}).message.interactive)
+
+
+def test_order_system_referral_identity_unsupported_edit_revoke():
+    order = message(
+        "order",
+        {
+            "order": {
+                "catalog_id": "c1",
+                "text": "asap",
+                "product_items": [
+                    {"product_retailer_id": "sku-1", "quantity": 2, "item_price": 9.99, "currency": "USD"}
+                ],
+            }
+        },
+    ).message.order
+    assert order.product_items[0].quantity == 2
+    system = message(
+        "system", {"system": {"body": "User changed number", "wa_id": "16505559999", "type": "user_changed_number"}}
+    ).message.system
+    assert system.wa_id == "16505559999"
+    ref = message(
+        "text",
+        {"text": {"body": "hi"}},
+        referral={
+            "source_url": "https://fb.me/ad",
+            "source_id": "ad-1",
+            "source_type": "ad",
+            "headline": "Sale",
+            "media_type": "image",
+            "image_url": "https://x/i.png",
+            "ctwa_clid": "clid",
+        },
+    ).message.referral
+    assert (ref.source_type, ref.ctwa_clid) == ("ad", "clid")
+    identity = message(
+        "text",
+        {"text": {"body": "hi"}},
+        identity={"acknowledged": True, "created_timestamp": 1602532300000, "hash": "Sjvjlx8G6Z0="},
+    ).message.identity
+    assert identity.hash == "Sjvjlx8G6Z0="
+    unsupported = message(
+        "unsupported",
+        {
+            "unsupported": {"type": "poll_creation"},
+            "errors": [
+                {
+                    "code": 131051,
+                    "title": "Message type unknown",
+                    "message": "Message type unknown",
+                    "error_data": {"details": "Message type is currently not supported."},
+                }
+            ],
+        },
+    ).message
+    assert (unsupported.unsupported.type, unsupported.errors[0].code) == ("poll_creation", 131051)
+    assert message("revoke", {"revoke": {"original_message_id": "wamid.OLD"}}).message.revoke.original_message_id
+    edit = message(
+        "edit", {"edit": {"original_message_id": "wamid.OLD", "message": {"type": "text", "text": {"body": "fixed"}}}}
+    )
+    assert edit.message.edit.message["text"]["body"] == "fixed"
+
+
+def test_bsuid_only_sender_with_empty_wa_id():
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"phone_number_id": "1"},
+        "contacts": [{"profile": {"name": "U"}, "wa_id": "", "user_id": "US.777"}],
+        "messages": [
+            {
+                "from": "",
+                "from_user_id": "US.777",
+                "id": "wamid.B",
+                "timestamp": "1",
+                "type": "text",
+                "text": {"body": "hi"},
+            }
+        ],
+    }
+    (event,) = parse_webhook(webhook(value))
+    assert event.message.sender == "US.777" and event.group == "US.777" and event.contact.user_id == "US.777"
+
+
+@pytest.mark.parametrize("status", ["sent", "delivered", "read", "played", "failed"])
+def test_statuses_with_pricing_conversation_errors_and_callback(status):
+    item = {
+        "id": WAMID,
+        "status": status,
+        "timestamp": "1750263773",
+        "recipient_id": FROM,
+        "biz_opaque_callback_data": "wacloud-key:k1",
+        "pricing": {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "marketing"},
+        "conversation": {"id": "c1", "origin": {"type": "marketing"}},
+    }
+    if status == "failed":
+        item["errors"] = [{"code": 131049, "title": "Not delivered", "error_data": {"details": "ecosystem"}}]
+    (event,) = parse_webhook(
+        webhook({"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1"}, "statuses": [item]})
+    )
+    assert isinstance(event, StatusEvent)
+    s = event.status
+    assert (s.status, s.pricing.category, s.conversation.origin, s.biz_opaque_callback_data) == (
+        status,
+        "marketing",
+        {"type": "marketing"},
+        "wacloud-key:k1",
+    )
+    assert (s.errors[0].code if s.errors else None) == (131049 if status == "failed" else None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "model", "check"),
+    [
+        (
+            "message_template_status_update",
+            {
+                "event": "APPROVED",
+                "message_template_id": 806312974732579,
+                "message_template_name": "order_update",
+                "message_template_language": "en_US",
+                "reason": "NONE",
+            },
+            TemplateStatusUpdate,
+            lambda t: t.event == "APPROVED",
+        ),
+        (
+            "message_template_quality_update",
+            {
+                "previous_quality_score": "GREEN",
+                "new_quality_score": "YELLOW",
+                "message_template_id": 1,
+                "message_template_name": "x",
+                "message_template_language": "en",
+            },
+            TemplateQualityUpdate,
+            lambda t: t.new_quality_score == "YELLOW",
+        ),
+        (
+            "account_update",
+            {
+                "phone_number": "15550783881",
+                "event": "ACCOUNT_RESTRICTION",
+                "restriction_info": [
+                    {"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION", "expiration": 1577985000}
+                ],
+            },
+            AccountUpdate,
+            lambda t: t.restriction_info[0]["expiration"] == 1577985000,
+        ),
+        (
+            "user_preferences",
+            {
+                "messaging_product": "whatsapp",
+                "metadata": {"phone_number_id": "1"},
+                "user_preferences": [
+                    {
+                        "wa_id": FROM,
+                        "detail": "User requested to stop",
+                        "category": "marketing_messages",
+                        "value": "stop",
+                        "timestamp": 1731705721,
+                    }
+                ],
+            },
+            UserPreferencesUpdate,
+            lambda t: t.user_preferences[0].value == "stop",
+        ),
+    ],
+    ids=["template-status", "template-quality", "account-update", "user-preferences"],
+)
+def test_known_change_fields_are_typed(field, value, model, check):
+    (event,) = parse_webhook(webhook(value, field=field))
+    assert isinstance(event, ChangeEvent) and event.value == value
+    typed = event.typed()
+    assert isinstance(typed, model) and check(typed)
+
+
+def test_unknown_change_field_keeps_its_raw_value():
+    (event,) = parse_webhook(webhook({"anything": [1, 2]}, field="brand_new_field"))
+    assert isinstance(event, ChangeEvent) and event.typed() is None and event.value == {"anything": [1, 2]}
