@@ -170,6 +170,24 @@ VALID = {
     ),
     "template-no-components": template([], name="hello_world"),
     "template-carousel-passed-on": template([{"type": "carousel", "cards": [{"card_index": 0}]}]),
+    "contacts-vcard": document(
+        {
+            "type": "contacts",
+            "contacts": [
+                {
+                    "name": {"formatted_name": "Ana Bell", "first_name": "Ana", "last_name": "Bell"},
+                    "phones": [{"phone": "+1 (650) 555-1234", "type": "WORK", "wa_id": "16505551234"}],
+                    "emails": [{"email": "ana@example.com", "type": "WORK"}],
+                    "addresses": [
+                        {"street": "1 Hacker Way", "city": "Menlo Park", "country_code": "US", "type": "WORK"}
+                    ],
+                    "org": {"company": "Example", "title": "Buyer"},
+                    "urls": [{"url": "https://example.com", "type": "WORK"}],
+                    "birthday": "1990-05-01",
+                }
+            ],
+        }
+    ),
 }
 
 
@@ -271,6 +289,18 @@ INVALID = {
     ),
     "template-name-uppercase": (template([], name="Order Update"), "template.name"),
     "unknown-interactive-type": (interactive({"type": "poll", "body": {"text": "x"}, "action": {}}), "interactive"),
+    "contact-without-formatted-name": (
+        document({"type": "contacts", "contacts": [{"name": {"first_name": "A"}}]}),
+        "name.formatted_name",
+    ),
+    "contact-birthday-format": (
+        document({"type": "contacts", "contacts": [{"name": {"formatted_name": "A"}, "birthday": "01/05/1990"}]}),
+        "birthday",
+    ),
+    "258-contacts": (
+        document({"type": "contacts", "contacts": [{"name": {"formatted_name": "A"}}] * 258}),
+        "message.contacts",
+    ),
 }
 
 

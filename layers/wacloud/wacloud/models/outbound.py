@@ -110,11 +110,62 @@ class LocationMessage(_GraphMessage):
     location: LocationBody
 
 
-class ContactsMessage(_GraphMessage):
-    """vCards; each needs a `name` with a `formatted_name`."""
+class ContactName(_Strict):
+    formatted_name: str = Field(min_length=1)
+    first_name: str | None = None
+    last_name: str | None = None
+    middle_name: str | None = None
+    suffix: str | None = None
+    prefix: str | None = None
 
+
+class ContactPhone(_Strict):
+    phone: str | None = None
+    type: str | None = None
+    wa_id: str | None = Field(None, description="Adds Message/Save buttons when the number is on WhatsApp")
+
+
+class ContactEmail(_Strict):
+    email: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    type: str | None = None
+
+
+class ContactAddress(_Strict):
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    type: str | None = None
+
+
+class ContactOrg(_Strict):
+    company: str | None = None
+    department: str | None = None
+    title: str | None = None
+
+
+class ContactUrl(_Strict):
+    url: str = Field(min_length=1)
+    type: str | None = None
+
+
+class ContactCard(_Strict):
+    """One vCard; only `name.formatted_name` is required."""
+
+    name: ContactName
+    phones: list[ContactPhone] | None = None
+    emails: list[ContactEmail] | None = None
+    addresses: list[ContactAddress] | None = None
+    org: ContactOrg | None = None
+    urls: list[ContactUrl] | None = None
+    birthday: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ContactsMessage(_GraphMessage):
     type: Literal["contacts"]
-    contacts: list[dict[str, Any]] = Field(min_length=1, max_length=257)
+    contacts: list[ContactCard] = Field(min_length=1, max_length=257)
 
 
 class InteractiveMessage(_GraphMessage):
