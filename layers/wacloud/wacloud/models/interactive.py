@@ -168,7 +168,7 @@ class FlowActionPayload(_Strict):
 
 
 class FlowParameters(_Strict):
-    flow_message_version: Literal["3"] = "3"
+    flow_message_version: str = Field("3", pattern=r"^[0-9]+$")
     flow_token: str | None = Field(None, min_length=1)
     flow_id: str | None = Field(None, min_length=1)
     flow_name: str | None = Field(None, min_length=1)

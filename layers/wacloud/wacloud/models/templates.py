@@ -185,7 +185,7 @@ Component = Annotated[
 
 
 class TemplateLanguage(_Strict):
-    code: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description="e.g. en_US, pt_BR, fr")
+    code: str = Field(pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,4})?$", description="e.g. en_US, pt_BR, fr, es_419")
     policy: Literal["deterministic"] | None = None
 
 
