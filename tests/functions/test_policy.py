@@ -108,3 +108,32 @@ def test_words_that_merely_contain_a_keyword_do_nothing(lambda_context, aws):
     contact = MessageStore().get_contact(CUSTOMER)
     assert contact is not None and contact.opted_out is False
     assert len(queue_bodies(aws, "OutboundQueue")) == 2  # read receipt and auto-reply
+
+
+def test_a_customer_known_by_phone_and_user_id_is_found_by_either(graph, lambda_context):
+    from functions.processor import app
+
+    body = text_message("STOP", phone_number_id=PHONE_NUMBER_ID, sender=CUSTOMER)
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["user_id"] = "US.13491208655302741918"
+    (event,) = parse_webhook(body)
+    record = lambda_record(
+        {
+            "MessageId": "i0",
+            "ReceiptHandle": "r",
+            "Body": dump_event(event),
+            "Attributes": {"MessageGroupId": CUSTOMER},
+        },
+        "arn:x",
+    )
+    assert app.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+
+    # A producer addressing the business-scoped user id finds the same opt-out.
+    from functions.sender import app as sender
+
+    doc = json.dumps({"idempotency_key": "by-bsuid", "message": {"to": "US.13491208655302741918", **TEMPLATE}})
+    record = lambda_record({"MessageId": "m0", "ReceiptHandle": "r0", "Body": doc, "Attributes": {}}, "arn:x")
+    assert sender.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    outbound = MessageStore().get_outbound("by-bsuid")
+    assert outbound is not None and outbound.state == "rejected" and "opted out" in (outbound.reason or "")
+    assert len(graph.calls) == 0

@@ -170,6 +170,34 @@ VALID = {
     ),
     "template-no-components": template([], name="hello_world"),
     "template-carousel-passed-on": template([{"type": "carousel", "cards": [{"card_index": 0}]}]),
+    "interactive-kind-passed-on": interactive(
+        {"type": "carousel", "body": {"text": "Pick"}, "action": {"cards": [{"card_index": 0}]}}
+    ),
+    "document-header-with-filename": interactive(
+        {
+            "type": "button",
+            "header": {"type": "document", "document": {"link": "https://x.com/a.pdf", "filename": "a.pdf"}},
+            "body": {"text": "x"},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]},
+        }
+    ),
+    "flow-image-header": interactive(
+        {
+            "type": "flow",
+            "header": {"type": "image", "image": {"id": "m1"}},
+            "body": {"text": "Book"},
+            "action": {
+                "name": "flow",
+                "parameters": {
+                    "flow_message_version": "3",
+                    "flow_name": "booking",
+                    "flow_cta": "Book",
+                    "flow_action": "navigate",
+                },
+            },
+        }
+    ),
+    "template-empty-body-parameters": template([{"type": "body", "parameters": []}]),
     "contacts-vcard": document(
         {
             "type": "contacts",
@@ -259,11 +287,11 @@ INVALID = {
         ),
         "parameter_name",
     ),
-    "quick-reply-with-text": (
+    "url-button-with-payload": (
         template(
-            [{"type": "button", "sub_type": "quick_reply", "index": 0, "parameters": [{"type": "text", "text": "x"}]}]
+            [{"type": "button", "sub_type": "url", "index": 0, "parameters": [{"type": "payload", "payload": "x"}]}]
         ),
-        "'payload' parameter",
+        "'text' parameter",
     ),
     "button-index-10": (template([{"type": "button", "sub_type": "url", "index": 10}]), "index"),
     "header-text-61": (
@@ -288,7 +316,7 @@ INVALID = {
         "one header and one body",
     ),
     "template-name-uppercase": (template([], name="Order Update"), "template.name"),
-    "unknown-interactive-type": (interactive({"type": "poll", "body": {"text": "x"}, "action": {}}), "interactive"),
+    "interactive-without-type": (interactive({"body": {"text": "x"}, "action": {}}), "interactive"),
     "contact-without-formatted-name": (
         document({"type": "contacts", "contacts": [{"name": {"first_name": "A"}}]}),
         "name.formatted_name",

@@ -207,7 +207,7 @@ def test_an_opt_out_outlives_the_contact_profile(aws):
 
     store = MessageStore()
     store.upsert_contact(message_event(wamid="wamid.P", timestamp=100))
-    assert store.set_opt_out(CUSTOMER, True, at=100, keyword="STOP") is True
+    assert store.set_opt_out([CUSTOMER], True, at=100, keyword="STOP") is True
     table = boto3.resource("dynamodb").Table(aws.table_names["MessagesTable"])
     assert "expires_at" not in table.get_item(Key={"pk": f"CONTACT#{CUSTOMER}", "sk": "OPT"})["Item"]
 
@@ -215,3 +215,20 @@ def test_an_opt_out_outlives_the_contact_profile(aws):
     table.delete_item(Key={"pk": f"CONTACT#{CUSTOMER}", "sk": "PROFILE"})
     contact = store.get_contact(f"+{CUSTOMER}")
     assert contact is not None and contact.opted_out is True and contact.opt_keyword == "STOP"
+
+
+@pytest.mark.parametrize("last_attempt", [False, True], ids=["retrying", "dead_lettered"])
+def test_a_status_proves_a_send_that_reported_an_error_went_out(last_attempt):
+    store, doc = MessageStore(), document("took-it")
+    store.record_retrying(doc, ErrorInfo(code=131000), "1", last_attempt=last_attempt)
+    assert store.confirm_outbound("took-it", "wamid.YES") is True
+    outbound = store.get_outbound("took-it")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.YES")
+
+
+def test_a_status_fills_in_the_wamid_of_an_acceptance_without_one():
+    store, doc = MessageStore(), document("no-wamid")
+    store.record_accepted(doc, None, "1")
+    assert store.confirm_outbound("no-wamid", "wamid.LATER") is True
+    outbound = store.get_outbound("no-wamid")
+    assert outbound is not None and outbound.wamid == "wamid.LATER"

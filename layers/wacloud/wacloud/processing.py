@@ -88,7 +88,8 @@ class InboundProcessor:
         keyword = opt_keyword(message, self.settings)
         if keyword is not None:
             choice, word = keyword
-            self.store.set_opt_out(message.sender, choice == "out", at=message.timestamp, keyword=word)
+            user_id = message.from_user_id or (event.contact.user_id if event.contact else None)
+            self.store.set_opt_out([message.from_, user_id or ""], choice == "out", at=message.timestamp, keyword=word)
             logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
             metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
         # Replies are queued even when the record already existed: a previous run may have stored

@@ -46,6 +46,8 @@ from wacloud.models.records import (
 )
 
 CLIENT_REF_INDEX = "by-client-ref"
+# Outbound states a status webhook naming the document turns into `accepted`.
+_CONFIRMABLE = (OutboundState.UNCONFIRMED, OutboundState.RETRYING, OutboundState.DEAD_LETTERED)
 MAX_RAW_CHARS = 32 * 1024
 
 
@@ -110,24 +112,25 @@ class MessageStore:
         return self._put_once(item)
 
     def upsert_contact(self, event: MessageEvent) -> None:
-        """Remember who wrote and when; an older message arriving late does not move time back."""
+        """Remember who wrote and when; an older message arriving late does not move time back.
+
+        A customer known by both a phone number and a business-scoped user id is written under
+        both, so a producer addressing either one finds the same window and opt-out.
+        """
         message, contact = event.message, event.contact
-        customer = customer_key(message.sender)
-        if not customer:
-            return
         now, at = self._now(), message.timestamp or self._now()
-        values: dict[str, Any] = {":at": at, ":wamid": message.id, ":now": now, ":wa": message.from_ or customer}
+        user_id = message.from_user_id or (contact.user_id if contact else None)
+        values: dict[str, Any] = {":at": at, ":wamid": message.id, ":now": now, ":exp": now + self.ttl_seconds}
         sets = [
-            "wa_id = :wa",
             "last_inbound_at = :at",
             "last_inbound_wamid = :wamid",
             "updated_at = :now",
             "created_at = if_not_exists(created_at, :now)",
             "expires_at = :exp",
         ]
-        values[":exp"] = now + self.ttl_seconds
         optional = {
-            "user_id": message.from_user_id or (contact.user_id if contact else None),
+            "wa_id": message.from_ or None,
+            "user_id": user_id,
             "profile_name": contact.profile.name if contact and contact.profile else None,
             "username": contact.profile.username if contact and contact.profile else None,
         }
@@ -135,26 +138,32 @@ class MessageStore:
             if value:
                 sets.append(f"{name} = :{name}")
                 values[f":{name}"] = value
-        self._update(
-            {"pk": f"CONTACT#{customer}", "sk": "PROFILE"},
-            "SET " + ", ".join(sets),
-            values,
-            condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
-        )
+        for customer in contact_keys(message.from_, user_id):
+            self._update(
+                {"pk": f"CONTACT#{customer}", "sk": "PROFILE"},
+                "SET " + ", ".join(sets),
+                values,
+                condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
+            )
 
-    def set_opt_out(self, customer: str, opted_out: bool, *, at: int, keyword: str) -> bool:
+    def set_opt_out(self, customers: list[str], opted_out: bool, *, at: int, keyword: str) -> bool:
         """Record a customer's opt-out (or opt-in) keyword; a later choice is never undone by an
         earlier one arriving late. False when a newer choice was already recorded.
 
         Kept in its own item, without a TTL: an opt-out must outlive the contact's profile.
         """
         now = self._now()
-        return self._update(
-            {"pk": f"CONTACT#{customer_key(customer)}", "sk": "OPT"},
-            "SET opted_out = :out, opt_changed_at = :at, opt_keyword = :kw, updated_at = :now",
-            {":out": opted_out, ":at": at, ":kw": keyword, ":now": now},
-            condition="attribute_not_exists(opt_changed_at) OR opt_changed_at <= :at",
-        )
+        at = at or now  # a message without a timestamp counts as sent now
+        written = [
+            self._update(
+                {"pk": f"CONTACT#{customer}", "sk": "OPT"},
+                "SET opted_out = :out, opt_changed_at = :at, opt_keyword = :kw, updated_at = :now",
+                {":out": opted_out, ":at": at, ":kw": keyword, ":now": now},
+                condition="attribute_not_exists(opt_changed_at) OR opt_changed_at <= :at",
+            )
+            for customer in contact_keys(*customers)
+        ]
+        return any(written)
 
     def apply_status(self, event: StatusEvent) -> StatusChange:
         """Apply a status webhook: history always, the current status only ever forward."""
@@ -314,8 +323,9 @@ class MessageStore:
     def confirm_outbound(self, idempotency_key: str, wamid: str) -> bool:
         """A status webhook names an outbound document (by our callback data): it was accepted.
 
-        True when this turned an `unconfirmed` record into `accepted`. Either way the wamid is left
-        on the record, for a send whose outcome is still being written.
+        True when this turned an `unconfirmed`, `retrying` or `dead_lettered` record (or an accepted
+        one without its wamid) into `accepted` with the wamid. Either way the wamid is left on the
+        record, for a send whose outcome is still being written.
         """
         now = self._now()
         key = {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"}
@@ -330,15 +340,18 @@ class MessageStore:
             )["Attributes"]
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"UpdateItem failed: {exc}") from exc
-        if item.get("state") != OutboundState.UNCONFIRMED:
+        state = item.get("state")
+        # A status proves Meta took the message: whatever the send itself concluded short of a
+        # final answer (no answer, an error it did not mean, the last attempt) becomes `accepted`.
+        if state not in _CONFIRMABLE and not (state == OutboundState.ACCEPTED and not item.get("wamid")):
             return False  # the usual case: the send's own answer already recorded it
         confirmed = self._update(
             {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
             "SET #state = :accepted, wamid = :wamid, updated_at = :now",
             {":accepted": OutboundState.ACCEPTED.value, ":wamid": wamid, ":now": now},
             names={"#state": "state"},
-            condition="#state = :unconfirmed",
-            extra_values={":unconfirmed": OutboundState.UNCONFIRMED.value},
+            condition="#state IN (:c1, :c2, :c3) OR (#state = :accepted AND attribute_not_exists(wamid))",
+            extra_values={f":c{i}": open_state.value for i, open_state in enumerate(_CONFIRMABLE, start=1)},
         )
         if confirmed:
             self._update(
@@ -547,6 +560,16 @@ class MessageStore:
 
     def _now(self) -> int:
         return int(self._clock())
+
+
+def contact_keys(*addresses: str | None) -> list[str]:
+    """The distinct contact keys of a customer's addresses (phone digits, business-scoped user id)."""
+    keys: list[str] = []
+    for address in addresses:
+        key = customer_key(address) if address else ""
+        if key and key not in keys:
+            keys.append(key)
+    return keys
 
 
 def _document_values(document: OutboundMessage) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 HTTPS_URL = r"^https://\S+$"
 
@@ -46,9 +46,13 @@ class VideoHeader(_Strict):
     video: MediaLink
 
 
+class DocumentLink(MediaLink):
+    filename: str | None = Field(None, max_length=240)
+
+
 class DocumentHeader(_Strict):
     type: Literal["document"]
-    document: MediaLink
+    document: DocumentLink
 
 
 MediaOrTextHeader = Annotated[TextHeader | ImageHeader | VideoHeader | DocumentHeader, Field(discriminator="type")]
@@ -191,7 +195,7 @@ class FlowAction(_Strict):
 
 class FlowInteractive(_Strict):
     type: Literal["flow"]
-    header: TextHeader | None = None
+    header: MediaOrTextHeader | None = None
     body: Body
     footer: Footer | None = None
     action: FlowAction
@@ -274,16 +278,42 @@ class CatalogInteractive(_Strict):
     action: CatalogAction
 
 
+class OtherInteractive(BaseModel):
+    """Kinds this contract does not model in detail yet (carousel, address_message, voice_call,
+    call_permission_request, ...): passed to Graph as given, which validates them."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(min_length=1)
+
+
+_MODELLED = (
+    "button",
+    "list",
+    "cta_url",
+    "flow",
+    "location_request_message",
+    "product",
+    "product_list",
+    "catalog_message",
+)
+
+
+def _interactive_kind(value: object) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in _MODELLED else "other"
+
+
 Interactive = Annotated[
-    ButtonInteractive
-    | ListInteractive
-    | CtaUrlInteractive
-    | FlowInteractive
-    | LocationRequestInteractive
-    | ProductInteractive
-    | ProductListInteractive
-    | CatalogInteractive,
-    Field(discriminator="type"),
+    Annotated[ButtonInteractive, Tag("button")]
+    | Annotated[ListInteractive, Tag("list")]
+    | Annotated[CtaUrlInteractive, Tag("cta_url")]
+    | Annotated[FlowInteractive, Tag("flow")]
+    | Annotated[LocationRequestInteractive, Tag("location_request_message")]
+    | Annotated[ProductInteractive, Tag("product")]
+    | Annotated[ProductListInteractive, Tag("product_list")]
+    | Annotated[CatalogInteractive, Tag("catalog_message")]
+    | Annotated[OtherInteractive, Tag("other")],
+    Discriminator(_interactive_kind),
 ]
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from wacloud.models.interactive import MediaLink
+from wacloud.models.interactive import DocumentLink, MediaLink
 
 
 class _Strict(BaseModel):
@@ -58,10 +58,6 @@ class VideoParameter(_Strict):
     video: MediaLink
 
 
-class DocumentLink(MediaLink):
-    filename: str | None = Field(None, max_length=240)
-
-
 class DocumentParameter(_Strict):
     type: Literal["document"]
     document: DocumentLink
@@ -100,7 +96,7 @@ class HeaderComponent(_Strict):
 
 class BodyComponent(_Strict):
     type: Literal["body"]
-    parameters: list[BodyParameter] = Field(min_length=1)
+    parameters: list[BodyParameter] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_style(self) -> BodyComponent:
@@ -138,7 +134,6 @@ ButtonParameter = Annotated[
 ]
 # The parameter type each button sub_type takes.
 _BUTTON_PARAMETER = {
-    "quick_reply": "payload",
     "url": "text",
     "copy_code": "coupon_code",
     "flow": "action",
