@@ -48,7 +48,8 @@ from wacloud.models.records import (
 CLIENT_REF_INDEX = "by-client-ref"
 # Outbound states a status webhook naming the document turns into `accepted`.
 _CONFIRMABLE = (OutboundState.UNCONFIRMED, OutboundState.RETRYING, OutboundState.DEAD_LETTERED)
-MAX_RAW_CHARS = 32 * 1024
+# Raw input kept on a rejection or change record (a DynamoDB item holds at most 400 KB).
+MAX_STORED_RAW_CHARS = 32 * 1024
 
 
 class StoreError(TransientError):
@@ -475,7 +476,8 @@ class MessageStore:
             ":exp": now + self.ttl_seconds,
             ":one": 1,
             ":zero": 0,
-            **_document_values(document),
+            ":recipient": customer_key(document.recipient or ""),
+            ":type": document.kind,
         }
         sets = [
             "#state = :state",
@@ -490,6 +492,7 @@ class MessageStore:
         ]
         if document.client_reference:
             sets.append("client_ref = :ref")
+            values[":ref"] = document.client_reference
         if error is not None:
             sets.append("#error = :error")
             names["#error"] = "error"
@@ -572,18 +575,8 @@ def contact_keys(*addresses: str | None) -> list[str]:
     return keys
 
 
-def _document_values(document: OutboundMessage) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        ":recipient": customer_key(document.recipient or ""),
-        ":type": document.kind,
-    }
-    if document.client_reference:
-        values[":ref"] = document.client_reference
-    return values
-
-
 def _truncate(text: str) -> str:
-    return text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS] + "...(truncated)"
+    return text if len(text) <= MAX_STORED_RAW_CHARS else text[:MAX_STORED_RAW_CHARS] + "...(truncated)"
 
 
 def _is_condition_failure(exc: ClientError) -> bool:

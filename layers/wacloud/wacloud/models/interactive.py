@@ -7,7 +7,8 @@ location-request-messages; catalogs/multi-product-messages; flows.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -298,9 +299,14 @@ _MODELLED = (
 )
 
 
-def _interactive_kind(value: object) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _MODELLED else "other"
+def kind_or_other(modelled: tuple[str, ...]) -> Callable[[Any], str]:
+    """A discriminator: the value's `type` when it is one of `modelled`, else "other" (passed on)."""
+
+    def kind(value: Any) -> str:
+        found = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+        return found if found in modelled else "other"
+
+    return kind
 
 
 Interactive = Annotated[
@@ -313,7 +319,7 @@ Interactive = Annotated[
     | Annotated[ProductListInteractive, Tag("product_list")]
     | Annotated[CatalogInteractive, Tag("catalog_message")]
     | Annotated[OtherInteractive, Tag("other")],
-    Discriminator(_interactive_kind),
+    Discriminator(kind_or_other(_MODELLED)),
 ]
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from wacloud.models.interactive import DocumentLink, MediaLink
+from wacloud.models.interactive import DocumentLink, MediaLink, kind_or_other
 
 
 class _Strict(BaseModel):
@@ -165,17 +165,12 @@ class OtherComponent(BaseModel):
     type: str = Field(min_length=1)
 
 
-def _component_kind(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in ("header", "body", "button") else "other"
-
-
 Component = Annotated[
     Annotated[HeaderComponent, Tag("header")]
     | Annotated[BodyComponent, Tag("body")]
     | Annotated[ButtonComponent, Tag("button")]
     | Annotated[OtherComponent, Tag("other")],
-    Discriminator(_component_kind),
+    Discriminator(kind_or_other(("header", "body", "button"))),
 ]
 
 
