@@ -98,11 +98,28 @@ def test_location_contacts_reaction_and_template_button():
         "location", {"location": {"latitude": 37.48, "longitude": -122.14, "name": "HQ", "address": "1 Hacker Way"}}
     ).message.location
     assert (loc.latitude, loc.name) == (37.48, "HQ")
-    cards = message(
-        "contacts",
-        {"contacts": [{"name": {"formatted_name": "Ana B"}, "phones": [{"phone": "+1 650", "wa_id": "1650"}]}]},
-    ).message.contacts
-    assert cards[0]["name"]["formatted_name"] == "Ana B"
+    card = {
+        "addresses": [{"city": "Menlo Park", "country": "United States", "country_code": "us", "type": "HOME"}],
+        "birthday": "1990-05-01",
+        "emails": [{"email": "ana@example.com", "type": "WORK"}],
+        "name": {"formatted_name": "Ana B", "first_name": "Ana", "last_name": "B"},
+        "org": {"company": "Acme", "title": "Buyer"},
+        "phones": [{"phone": "+1 (650) 555-1234", "wa_id": "16505551234", "type": "CELL"}],
+        "urls": [{"url": "https://example.com", "type": "WORK"}],
+    }
+    (shared,) = message("contacts", {"contacts": [card]}).message.contacts
+    assert (shared.name.formatted_name, shared.phones[0].wa_id, shared.emails[0].email) == (
+        "Ana B",
+        "16505551234",
+        "ana@example.com",
+    )
+    assert (shared.addresses[0].city, shared.org.company, shared.urls[0].url, shared.birthday) == (
+        "Menlo Park",
+        "Acme",
+        "https://example.com",
+        "1990-05-01",
+    )
+    assert shared.model_dump(exclude_none=True) == card  # kept as Meta sent it
     reaction = message("reaction", {"reaction": {"message_id": "wamid.X", "emoji": "👍"}}).message.reaction
     assert reaction.message_id == "wamid.X"
     removed = message("reaction", {"reaction": {"message_id": "wamid.X"}}).message.reaction

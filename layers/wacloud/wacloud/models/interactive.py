@@ -19,16 +19,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# An object key in the stack's media bucket; the sender uploads the object and sends it by id.
+S3_KEY = r"^[^/\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,1023}$"
+MEDIA_SOURCES = ("id", "link", "s3_key")
+
+
 class MediaLink(_Strict):
-    """A header's media: exactly one of an uploaded media `id` or a public https `link`."""
+    """Media: exactly one of an uploaded media `id`, a public https `link`, or an `s3_key` in the
+    stack's media bucket (uploaded by the sender, then sent by id)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": [source]} for source in MEDIA_SOURCES]},
+    )
 
     id: str | None = Field(None, min_length=1)
     link: str | None = Field(None, pattern=HTTPS_URL)
+    s3_key: str | None = Field(
+        None, pattern=S3_KEY, description="Key of an object in the stack's media bucket (MediaBucketName output)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> MediaLink:
-        if (self.id is None) == (self.link is None):
-            raise ValueError("give exactly one of 'id' or 'link'")
+        given = [source for source in MEDIA_SOURCES if getattr(self, source) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'id', 'link' or 's3_key'")
         return self
 
 
@@ -279,14 +293,6 @@ class CatalogInteractive(_Strict):
     action: CatalogAction
 
 
-class OtherInteractive(BaseModel):
-    """Kinds this contract does not model in detail yet (carousel, address_message, voice_call,
-    call_permission_request, ...): passed to Graph as given, which validates them."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str = Field(min_length=1)
-
-
 _MODELLED = (
     "button",
     "list",
@@ -297,6 +303,15 @@ _MODELLED = (
     "product_list",
     "catalog_message",
 )
+
+
+class OtherInteractive(BaseModel):
+    """Kinds this contract does not model in detail yet (carousel, address_message, voice_call,
+    call_permission_request, ...): passed to Graph as given, which validates them."""
+
+    model_config = ConfigDict(extra="allow")
+    # In the JSON Schema, not one of the modelled kinds: those must match their own model.
+    type: str = Field(min_length=1, json_schema_extra={"not": {"enum": list(_MODELLED)}})
 
 
 def kind_or_other(modelled: tuple[str, ...]) -> Callable[[Any], str]:

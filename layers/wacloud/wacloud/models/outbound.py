@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from wacloud.models.interactive import Interactive
+from wacloud.models.interactive import Interactive, MediaLink
 from wacloud.models.templates import TemplateBody
 
 SCHEMA_VERSION = 1
@@ -57,20 +57,13 @@ class TextMessage(_GraphMessage):
     text: TextBody
 
 
-class MediaObject(_Strict):
-    """Exactly one of `id` (uploaded media) or `link` (public HTTPS URL)."""
+class MediaObject(MediaLink):
+    """Exactly one of `id` (uploaded media), `link` (public HTTPS URL) or `s3_key` (an object in the
+    stack's media bucket), with the caption, file name or voice flag of the kind."""
 
-    id: str | None = Field(None, min_length=1)
-    link: str | None = Field(None, pattern=r"^https://\S+$")
     caption: str | None = Field(None, max_length=1024)
     filename: str | None = Field(None, max_length=240)
     voice: bool | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> MediaObject:
-        if (self.id is None) == (self.link is None):
-            raise ValueError("give exactly one of 'id' or 'link'")
-        return self
 
 
 class ImageMessage(_GraphMessage):
@@ -296,10 +289,113 @@ class OutboundMessage(_Strict):
                     },
                 },
                 {
+                    "idempotency_key": "order-1234-invoice",
+                    "client_reference": "order-1234",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "document",
+                        "document": {"s3_key": "invoices/order-1234.pdf", "caption": "Your invoice"},
+                    },
+                },
+                {
+                    "idempotency_key": "promo-2026-12-banner-16505551234",
+                    "message": {
+                        "to": "US.13491208655302741918",
+                        "type": "image",
+                        "image": {"link": "https://example.com/banner.jpg", "caption": "Winter sale"},
+                    },
+                },
+                {
+                    "idempotency_key": "tutorial-video-16505551234",
+                    "message": {"to": "+16505551234", "type": "video", "video": {"s3_key": "videos/setup.mp4"}},
+                },
+                {
+                    "idempotency_key": "voice-note-16505551234-7",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "audio",
+                        "audio": {"id": "1013859600285441", "voice": True},
+                    },
+                },
+                {
+                    "idempotency_key": "thanks-sticker-16505551234",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "sticker",
+                        "sticker": {"link": "https://example.com/ty.webp"},
+                    },
+                },
+                {
+                    "idempotency_key": "support-card-16505551234",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "contacts",
+                        "contacts": [
+                            {
+                                "name": {"formatted_name": "Acme Support", "first_name": "Acme"},
+                                "phones": [{"phone": "+1 650 555 0100", "type": "WORK", "wa_id": "16505550100"}],
+                                "emails": [{"email": "support@example.com", "type": "WORK"}],
+                                "urls": [{"url": "https://example.com/help", "type": "WORK"}],
+                            }
+                        ],
+                    },
+                },
+                {
+                    "idempotency_key": "store-location-42",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "location",
+                        "location": {
+                            "latitude": 37.4847,
+                            "longitude": -122.1477,
+                            "name": "Store 42",
+                            "address": "1 Hacker Way, Menlo Park, CA 94025",
+                        },
+                    },
+                },
+                {
+                    "idempotency_key": "menu-16505551234-1",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "interactive",
+                        "interactive": {
+                            "type": "list",
+                            "header": {"type": "text", "text": "Main menu"},
+                            "body": {"text": "What can we help you with?"},
+                            "footer": {"text": "Reply anytime"},
+                            "action": {
+                                "button": "Choose",
+                                "sections": [
+                                    {
+                                        "title": "Orders",
+                                        "rows": [
+                                            {"id": "track", "title": "Track an order"},
+                                            {"id": "return", "title": "Return an item", "description": "30 days"},
+                                        ],
+                                    },
+                                    {"title": "Other", "rows": [{"id": "human", "title": "Talk to a person"}]},
+                                ],
+                            },
+                        },
+                    },
+                },
+                {
+                    "idempotency_key": "react-wamid-1",
+                    "message": {
+                        "to": "+16505551234",
+                        "type": "reaction",
+                        "reaction": {
+                            "message_id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA=",
+                            "emoji": "\U0001f44d",
+                        },
+                    },
+                },
+                {
                     "idempotency_key": "read:wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA=",
                     "message": {
                         "status": "read",
                         "message_id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA=",
+                        "typing_indicator": {"type": "text"},
                     },
                 },
             ]

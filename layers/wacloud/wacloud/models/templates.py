@@ -158,11 +158,15 @@ class ButtonComponent(_Strict):
         return self
 
 
+_MODELLED = ("header", "body", "button")
+
+
 class OtherComponent(BaseModel):
     """Components this contract does not model in detail (carousel, limited_time_offer, ...): passed on."""
 
     model_config = ConfigDict(extra="allow")
-    type: str = Field(min_length=1)
+    # In the JSON Schema, not one of the modelled kinds: those must match their own model.
+    type: str = Field(min_length=1, json_schema_extra={"not": {"enum": list(_MODELLED)}})
 
 
 Component = Annotated[
@@ -170,7 +174,7 @@ Component = Annotated[
     | Annotated[BodyComponent, Tag("body")]
     | Annotated[ButtonComponent, Tag("button")]
     | Annotated[OtherComponent, Tag("other")],
-    Discriminator(kind_or_other(("header", "body", "button"))),
+    Discriminator(kind_or_other(_MODELLED)),
 ]
 
 

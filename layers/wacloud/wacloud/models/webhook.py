@@ -83,6 +83,59 @@ class Location(MetaModel):
     url: str | None = None
 
 
+class SharedName(MetaModel):
+    formatted_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    middle_name: str | None = None
+    suffix: str | None = None
+    prefix: str | None = None
+
+
+class SharedPhone(MetaModel):
+    phone: str | None = None
+    wa_id: str | None = None  # present when the number is on WhatsApp
+    type: str | None = None
+
+
+class SharedEmail(MetaModel):
+    email: str | None = None
+    type: str | None = None
+
+
+class SharedAddress(MetaModel):
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    type: str | None = None
+
+
+class SharedOrg(MetaModel):
+    company: str | None = None
+    department: str | None = None
+    title: str | None = None
+
+
+class SharedUrl(MetaModel):
+    url: str | None = None
+    type: str | None = None
+
+
+class SharedContact(MetaModel):
+    """A contact card (vCard) a customer shared: `messages[].contacts[]`, not `value.contacts[]`."""
+
+    name: SharedName | None = None
+    phones: list[SharedPhone] | None = None
+    emails: list[SharedEmail] | None = None
+    addresses: list[SharedAddress] | None = None
+    org: SharedOrg | None = None
+    urls: list[SharedUrl] | None = None
+    birthday: str | None = None
+
+
 class Reaction(MetaModel):
     message_id: str | None = None
     emoji: str | None = None
@@ -188,7 +241,7 @@ class InboundMessage(MetaModel):
     document: Media | None = None
     sticker: Media | None = None
     location: Location | None = None
-    contacts: list[dict[str, Any]] | None = None
+    contacts: list[SharedContact] | None = None
     interactive: Interactive | None = None
     button: Button | None = None
     reaction: Reaction | None = None
