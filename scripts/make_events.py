@@ -11,7 +11,7 @@ from pathlib import Path
 
 from wacloud.inbound import parse_webhook
 from wacloud.local.front_door import proxy_event
-from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.meta_webhooks import media_message, status_update, text_message
 from wacloud.local.pipeline import LOCAL_DEFAULTS
 from wacloud.local.pollers import lambda_record
 from wacloud.models.events import digest, dump_event
@@ -77,6 +77,18 @@ def main() -> None:
         wamid=INBOUND_WAMID,
         timestamp=TIMESTAMP,
     )
+    photo = media_message(
+        "image",
+        "1013859600285441",
+        phone_number_id=PHONE_NUMBER_ID,
+        mime_type="image/jpeg",
+        sha256="Ng5Tb4fJvSRiUzcm8wX3uqtcRmlvtfZ2iVxH9JI6JJw=",
+        caption="My receipt",
+        sender=CUSTOMER,
+        name="Ana",
+        wamid="wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzRUIwRjk4MTU0NUY1QzI3QjE1NAA=",
+        timestamp=TIMESTAMP + 60,
+    )
     delivered = status_update(
         OUTBOUND_WAMID, "delivered", phone_number_id=PHONE_NUMBER_ID, recipient=CUSTOMER, timestamp=TIMESTAMP + 5
     )
@@ -90,6 +102,7 @@ def main() -> None:
         ),
         "webhook-post-text.json": signed_post(text),
         "webhook-post-status.json": signed_post(delivered),
+        "webhook-post-image.json": signed_post(photo),
         "processor-sqs-events.json": sqs_event(
             [(dump_event(e), e.group, digest(e.key)) for e in [*parse_webhook(text), *parse_webhook(delivered)]],
             INBOUND_QUEUE_ARN,
@@ -130,7 +143,21 @@ def main() -> None:
                             "template": {
                                 "name": "order_update",
                                 "language": {"code": "en_US"},
-                                "components": [{"type": "body", "parameters": [{"type": "text", "text": "1234"}]}],
+                                "components": [
+                                    {
+                                        "type": "body",
+                                        "parameters": [
+                                            {"type": "text", "parameter_name": "order_id", "text": "1234"},
+                                            {"type": "text", "parameter_name": "total", "text": "$12.50"},
+                                        ],
+                                    },
+                                    {
+                                        "type": "button",
+                                        "sub_type": "url",
+                                        "index": "0",
+                                        "parameters": [{"type": "text", "text": "1234"}],
+                                    },
+                                ],
                             },
                         },
                     }

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Metrics
 from moto import mock_aws
 
 from wacloud.local import moto_fixes
+from wacloud.local.fake_graph import FakeGraph
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.pipeline import LOCAL_DEFAULTS, reset_caches
 from wacloud.local.template import REGION, Stack, load_template, provision
@@ -72,8 +73,40 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def fake_graph(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGraph]:
+    """The fake Graph API on a localhost port, with the functions pointed at it (real HTTP)."""
+    graph = FakeGraph(access_token=ACCESS_TOKEN).start()
+    monkeypatch.setenv("WACLOUD_GRAPH_BASE_URL", graph.url)
+    reset_caches()
+    try:
+        yield graph
+    finally:
+        graph.stop()
+
+
+@pytest.fixture
 def lambda_context() -> LocalContext:
     return LocalContext(function_name="test-function")
+
+
+def sqs_batch(*bodies: str, queue: str, group: str = "16505551234") -> dict[str, Any]:
+    """An SQS event as Lambda delivers it to a function (`queue`: inbound or outbound), one group."""
+    from wacloud.local.pollers import lambda_record
+
+    return {
+        "Records": [
+            lambda_record(
+                {
+                    "MessageId": f"m{i}",
+                    "ReceiptHandle": f"r{i}",
+                    "Body": body,
+                    "Attributes": {"MessageGroupId": group, "ApproximateReceiveCount": "1"},
+                },
+                f"arn:aws:sqs:{REGION}:123456789012:{queue}.fifo",
+            )
+            for i, body in enumerate(bodies)
+        ]
+    }
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -75,18 +75,18 @@ def test_connect_timeouts_are_retried(pipeline, monkeypatch):
 
     from wacloud import graph
 
-    real_post, calls = requests.Session.post, []
+    real_request, calls = requests.Session.request, []
 
-    def flaky_post(self, *args, **kwargs):
-        calls.append(1)
+    def flaky_request(self, method, *args, **kwargs):
+        calls.append(method)
         if len(calls) <= 2:
             raise requests.ConnectTimeout("connect timed out")
-        return real_post(self, *args, **kwargs)
+        return real_request(self, method, *args, **kwargs)
 
-    monkeypatch.setattr(graph.requests.Session, "post", flaky_post)
+    monkeypatch.setattr(graph.requests.Session, "request", flaky_request)
     pipeline.send_outbound(text("slow-network", A))
     pipeline.drain()
-    assert len(calls) == 3
+    assert calls == ["POST"] * 3
     assert accepted_sends(pipeline) == [(A, "slow-network")]
     assert outbound_state("slow-network") == "accepted"
 

@@ -153,3 +153,45 @@ def test_a_send_whose_reply_was_lost_is_not_repeated_and_its_status_confirms_it(
     assert record is not None and (record.state, record.wamid) == ("accepted", reply.wamid)
     message = MessageStore().get_message(reply.wamid)
     assert message is not None and message.status == "read" and message.idempotency_key == f"reply:{wamid}"
+
+
+def test_media_both_ways_through_the_pipeline(pipeline):
+    import base64
+    import hashlib
+
+    import boto3
+
+    from wacloud.local.meta_webhooks import media_message
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    bucket = pipeline.stack.bucket_names["MediaBucket"]
+    photo = b"\xff\xd8\xff\xe0" + b"receipt photo" * 500
+    # GIVEN a customer who sends a photo (Meta gives a media id, the bytes stay at Meta)
+    media_id = pipeline.graph.add_media(photo, "image/jpeg")
+    sha = base64.b64encode(hashlib.sha256(photo).digest()).decode()
+    body = media_message(
+        "image", media_id, phone_number_id=pipeline.phone_number_id, mime_type="image/jpeg", sha256=sha, sender=CUSTOMER
+    )
+    wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    assert pipeline.post_webhook(body)[0] == 200
+    pipeline.drain()
+
+    # THEN the photo is in the media bucket, and the message record says where
+    media = MessageStore().get_message(wamid).media
+    assert s3.get_object(Bucket=bucket, Key=media.key)["Body"].read() == photo
+
+    # WHEN the business answers with a PDF it put in the bucket, named by key
+    s3.put_object(Bucket=bucket, Key="outbound/invoice-42.pdf", Body=b"%PDF-1.7 invoice", ContentType="application/pdf")
+    pipeline.send_outbound(
+        {
+            "idempotency_key": "invoice-42",
+            "message": {"to": f"+{CUSTOMER}", "type": "document", "document": {"s3_key": "outbound/invoice-42.pdf"}},
+        }
+    )
+    pipeline.drain()
+
+    # THEN Graph got the upload, then the document by its media id, and its statuses came back
+    (sent,) = [r for r in pipeline.graph.messages() if r.body["type"] == "document"]
+    assert pipeline.graph.files[sent.body["document"]["id"]].data == b"%PDF-1.7 invoice"
+    assert sent.body["document"]["filename"] == "invoice-42.pdf"
+    assert MessageStore().get_message(sent.wamid).status == "read"

@@ -226,8 +226,8 @@ def test_client_uses_its_timeout() -> None:
     seen: dict[str, object] = {}
 
     class Session(requests.Session):
-        def post(self, url, **kwargs):  # type: ignore[no-untyped-def, override]
-            seen.update(kwargs, url=url)
+        def request(self, method, url, **kwargs):  # type: ignore[no-untyped-def, override]
+            seen.update(kwargs, url=url, method=method)
             raise requests.ReadTimeout("slow")
 
     client = GraphClient(base_url=GRAPH_URL, api_version=VERSION, session=Session(), timeout=(1.0, 2.0))
@@ -237,3 +237,4 @@ def test_client_uses_its_timeout() -> None:
 
     assert seen["timeout"] == (1.0, 2.0)
     assert seen["url"] == URL
+    assert seen["method"] == "POST"

@@ -109,6 +109,13 @@ ALLOWED = {
         ("sqs:SendMessage", "OutboundQueue"),
         ("dynamodb:PutItem", "MessagesTable"),
         ("dynamodb:UpdateItem", "MessagesTable"),
+        # Drops a template's cached definitions when Meta says it changed.
+        ("dynamodb:Query", "MessagesTable"),
+        ("dynamodb:DeleteItem", "MessagesTable"),
+        # Archives inbound media: the token to download it from Meta, the bucket's inbound/ prefix.
+        ("secretsmanager:GetSecretValue", "secret"),
+        ("s3:PutObject", "${MediaBucket.Arn}/inbound/*"),
+        ("s3:AbortMultipartUpload", "${MediaBucket.Arn}/inbound/*"),
         ("logs:CreateLogStream", "ProcessorLogGroup"),
         ("logs:PutLogEvents", "ProcessorLogGroup"),
     },
@@ -123,6 +130,9 @@ ALLOWED = {
         ("dynamodb:Query", "MessagesTable"),
         ("dynamodb:PutItem", "MessagesTable"),
         ("dynamodb:UpdateItem", "MessagesTable"),
+        # Media named by s3_key; ListBucket so that a missing key answers 404, not 403.
+        ("s3:GetObject", "${MediaBucket.Arn}/*"),
+        ("s3:ListBucket", "MediaBucket"),
         ("logs:CreateLogStream", "SenderLogGroup"),
         ("logs:PutLogEvents", "SenderLogGroup"),
     },
@@ -164,6 +174,25 @@ def test_webhook_is_routed_for_get_and_post():
         ("GET", "/webhook"),
         ("POST", "/webhook"),
     ]
+
+
+def test_media_bucket_is_private_encrypted_and_expires_inbound_media():
+    bucket = RESOURCES["MediaBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireInboundMedia"]["Prefix"] == "inbound/"
+    assert rules["ExpireInboundMedia"]["ExpirationInDays"] == {"Ref": "RecordRetentionDays"}
+    statement = RESOURCES["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # The processor writes where the lifecycle rule expires.
+    processor = RESOURCES["ProcessorFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    archive = next(s for s in processor if s["Sid"] == "ArchiveInboundMedia")
+    assert archive["Resource"] == {"Fn::Sub": "${MediaBucket.Arn}/inbound/*"}
 
 
 def test_alarms_watch_every_dlq_and_function():

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from wacloud.errors import WacloudError
 
 # The local run's modules need the `local` extra (moto, PyYAML): imported by the commands that use them.
 DEFAULT_PORT = 3000
@@ -32,10 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     say.add_argument("--port", type=int, default=port)
 
     _add_dlq_commands(commands)
+    _add_templates_commands(commands)
 
     args = parser.parse_args(argv)
     if args.command == "dlq":
         return _dlq(parser, args)
+    if args.command == "templates":
+        return _templates(parser, args)
     if args.command == "local":
         from wacloud.local.run import run_local
 
@@ -177,6 +184,126 @@ def _dlq_redrive(dlq_url: str, target_url: str, args: argparse.Namespace) -> int
         f"about {dlq.approximate_count(dlq_url)} left on the {args.queue} DLQ."
     )
     return 0 if result.failed == 0 and not result.stopped else 1
+
+
+def _add_templates_commands(commands: Any) -> None:
+    templates = commands.add_parser(
+        "templates",
+        help="the WhatsApp Business Account's message templates",
+        description="Message templates of a WhatsApp Business Account, from the Graph API.",
+    )
+    actions = templates.add_subparsers(dest="templates_command", required=True)
+    listing = actions.add_parser(
+        "list",
+        help="list the account's templates and the parameters each takes",
+        description="GET /{waba-id}/message_templates, every page. With --sync the definitions are also "
+        "cached in the stack's table, where the sender checks template messages against them.",
+    )
+    where = listing.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="a deployed stack: the token from its secret, the account from its WabaId")
+    where.add_argument("--local", action="store_true", help="the running local pipeline (`wacloud local`)")
+    listing.add_argument("--waba-id", help="the WhatsApp Business Account ID (default: the stack's WabaId)")
+    listing.add_argument("--name", help="only the templates of this name")
+    listing.add_argument("--status", type=str.upper, help="only templates in this status (APPROVED, PAUSED, ...)")
+    listing.add_argument("--json", action="store_true", help="print the definitions as JSON")
+    listing.add_argument("--sync", action="store_true", help="cache the definitions for the sender's check")
+
+
+def _templates(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from wacloud.graph import GraphError, GraphTransportError
+    from wacloud.template_catalog import expected_parameters, fetch_templates
+
+    try:
+        target = _template_source(args)
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        print(f"wacloud templates list: {exc}", file=sys.stderr)
+        return 1
+    if not target.waba_id:
+        parser.error("templates list: no account: pass --waba-id, or deploy the stack with the WabaId parameter")
+    try:
+        definitions = fetch_templates(target.graph, target.waba_id, token=target.token, name=args.name)
+    except (GraphError, GraphTransportError) as exc:
+        print(f"wacloud templates list: {exc}", file=sys.stderr)
+        return 1
+    chosen = [d for d in definitions if not args.status or (d.status or "").upper() == args.status]
+    if args.json:
+        print(json.dumps([d.model_dump(mode="json", exclude_none=True) for d in chosen], indent=2))
+    else:
+        rows = [
+            (d.name, d.language, d.status or "", d.category or "", expected_parameters(d).describe()) for d in chosen
+        ]
+        widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(_TEMPLATE_COLUMNS)]
+        for row in [_TEMPLATE_COLUMNS, *rows]:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(f"{len(chosen)} template(s) of account {target.waba_id}.")
+    if args.sync:
+        from wacloud.store import MessageStore
+
+        try:
+            store = MessageStore(target.table_name)
+            for definition in chosen:
+                store.put_template(definition, ttl_seconds=target.cache_seconds)
+        except WacloudError as exc:
+            print(f"wacloud templates list: could not cache the definitions: {exc}", file=sys.stderr)
+            return 1
+        print(f"{len(chosen)} definition(s) cached in {target.table_name} for {target.cache_seconds} s.")
+    return 0
+
+
+_TEMPLATE_COLUMNS = ("NAME", "LANGUAGE", "STATUS", "CATEGORY", "PARAMETERS")
+
+
+@dataclass(frozen=True)
+class _TemplateSource:
+    graph: Any
+    token: str
+    waba_id: str
+    table_name: str
+    cache_seconds: int
+
+
+def _template_source(args: argparse.Namespace) -> _TemplateSource:
+    """Where the templates come from: a deployed stack (its secret, parameters and table) or the local run."""
+    import boto3
+
+    from wacloud.config import DEFAULT_GRAPH_BASE_URL
+    from wacloud.graph import GraphClient
+
+    if args.local:
+        from wacloud.local.pipeline import find_project_dir
+        from wacloud.local.state import read_state
+
+        state = read_state(find_project_dir())
+        if state is None:
+            raise ValueError("no local pipeline is running here: start one with `make local`")
+        # The local run's AWS is a moto server; --sync writes to its table.
+        os.environ.update(AWS_ENDPOINT_URL=state.aws_endpoint, AWS_DEFAULT_REGION=state.region)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        graph = GraphClient(base_url=state.graph_url, api_version="v25.0")
+        return _TemplateSource(graph, state.access_token, args.waba_id or state.waba_id, state.table_name, 3600)
+    from wacloud.deployed import describe_stack
+
+    stack = describe_stack(args.stack)
+    missing = [key for key in ("SecretName", "MessagesTableName") if not stack.outputs.get(key)]
+    if missing:
+        raise ValueError(f"stack {args.stack} has no output {' or '.join(missing)}: is it a deployed wacloud stack?")
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=stack.outputs["SecretName"])
+    token = json.loads(secret["SecretString"]).get("access_token")
+    if not token:
+        raise ValueError(f"secret {stack.outputs['SecretName']} has no access_token")
+    version = stack.parameters.get("GraphApiVersion") or "v25.0"
+    return _TemplateSource(
+        graph=GraphClient(
+            base_url=os.environ.get("WACLOUD_GRAPH_BASE_URL", DEFAULT_GRAPH_BASE_URL), api_version=version
+        ),
+        token=token,
+        waba_id=args.waba_id or stack.parameters.get("WabaId", ""),
+        table_name=stack.outputs["MessagesTableName"],
+        cache_seconds=int(stack.parameters.get("TemplateCacheSeconds") or 3600),
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,13 @@ class Settings(BaseModel):
     # Overridden only by the local run and tests, which point the sender at a fake Graph API.
     graph_base_url: str = Field(DEFAULT_GRAPH_BASE_URL, alias="WACLOUD_GRAPH_BASE_URL")
     phone_number_id: str = Field("", alias="WACLOUD_PHONE_NUMBER_ID")
+    # The WhatsApp Business Account: lets the sender fetch template definitions to check documents against.
+    waba_id: str = Field("", alias="WACLOUD_WABA_ID", pattern=r"^[0-9]*$")
+    # Where inbound media is archived and outbound media (`s3_key`) is read from.
+    media_bucket: str = Field("", alias="WACLOUD_MEDIA_BUCKET")
+    archive_media: bool = Field(True, alias="WACLOUD_ARCHIVE_MEDIA")
+    # Template definitions are cached this long (a template webhook from Meta drops them sooner).
+    template_cache_seconds: int = Field(3600, alias="WACLOUD_TEMPLATE_CACHE_SECONDS", ge=0)
     auto_reply_text: str = Field("", alias="WACLOUD_AUTO_REPLY_TEXT", max_length=4096)
     mark_read: bool = Field(True, alias="WACLOUD_MARK_READ")
     # Refuse free-form messages outside the 24-hour customer service window (Meta would answer 131047).

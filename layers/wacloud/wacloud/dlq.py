@@ -21,6 +21,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
+from wacloud.deployed import describe_stack
 from wacloud.errors import WacloudError
 from wacloud.masking import mask_key, mask_phone, mask_wamid
 
@@ -416,9 +417,7 @@ def stack_queue_urls(stack_name: str, direction: Direction, *, client: Any = Non
     """(DLQ URL, source queue URL) of `direction` from a deployed stack's outputs."""
     if direction not in STACK_OUTPUTS:
         raise DlqError(f"unknown queue {direction!r}: use inbound or outbound")
-    cloudformation = client if client is not None else boto3.client("cloudformation")
-    stacks = cloudformation.describe_stacks(StackName=stack_name).get("Stacks", [])
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs", []) if stacks else [])}
+    outputs = describe_stack(stack_name, client=client).outputs
     dlq_key, source_key = STACK_OUTPUTS[direction]
     missing = [key for key in (dlq_key, source_key) if not outputs.get(key)]
     if missing:

@@ -1,8 +1,9 @@
 """The processor: what happens to each inbound event taken off the inbound queue.
 
-Messages are stored once per wamid, the contact's profile and last inbound time are updated, and
-the replies (read receipt, auto-reply) go to the outbound queue. Statuses move message records
-forward only. Other changes are recorded. Input that is not a valid event is recorded as rejected
+Messages are stored once per wamid, the contact's profile and last inbound time are updated, their
+media is archived to S3, and the replies (read receipt, auto-reply) go to the outbound queue.
+Statuses move message records forward only. Other changes are recorded (a template change also
+drops the template's cached definition). Input that is not a valid event is recorded as rejected
 with the reason, and acknowledged (retrying it cannot help).
 """
 
@@ -18,8 +19,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from wacloud.config import Settings, get_settings
+from wacloud.graph import GraphClient
 from wacloud.idempotency import make_idempotent, new_config, register_context
 from wacloud.masking import mask_phone, mask_wamid
+from wacloud.media_archive import MediaArchive, MediaArchiveError
 from wacloud.models.events import (
     ChangeEvent,
     InboundEvent,
@@ -34,23 +37,38 @@ from wacloud.policy import opt_keyword
 from wacloud.queues import FifoQueue, QueueEntry
 from wacloud.replies import replies_for
 from wacloud.store import MessageStore, StatusChange
+from wacloud.template_catalog import TemplateCatalog
 from wacloud.validation import describe
 
 logger = Logger(child=True)
 metrics = Metrics()
+# A media download is not started with less time left (Graph's answer, then the download's own timeouts).
+ARCHIVE_MIN_MS = 25_000
 
 
 class InboundProcessor:
-    def __init__(self, *, store: MessageStore, outbound: FifoQueue, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        store: MessageStore,
+        outbound: FifoQueue,
+        settings: Settings,
+        media: MediaArchive | None = None,
+        templates: TemplateCatalog | None = None,
+    ) -> None:
         self.store = store
         self.outbound = outbound
         self.settings = settings
+        self.media = media
+        self.templates = templates
+        self._context: LambdaContext | None = None
         self.idempotency_config = new_config("DuplicateEventSkipped")
         self._handle_once = make_idempotent(
             self._handle, key_prefix="wacloud-inbound-event", config=self.idempotency_config
         )
 
     def register_context(self, context: LambdaContext | None) -> None:
+        self._context = context
         register_context(self.idempotency_config, context)
 
     def process_document(self, body: str, *, message_id: str) -> dict[str, Any]:
@@ -73,6 +91,8 @@ class InboundProcessor:
         if isinstance(event, ChangeEvent):
             self.store.record_change(event)
             typed = event.typed()
+            if self.templates is not None:
+                self.templates.on_change(event)
             logger.info(
                 "Webhook change recorded",
                 extra={"field": event.field, "event": getattr(typed, "event", None), "event_key": key},
@@ -92,6 +112,11 @@ class InboundProcessor:
             self.store.set_opt_out([message.from_, user_id or ""], choice == "out", at=message.timestamp, keyword=word)
             logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
             metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
+        if self.media is not None and event.message.media is not None:
+            # While Meta's copy is still there; a transient failure retries the whole (idempotent) event.
+            if self._context is not None and self._context.get_remaining_time_in_millis() < ARCHIVE_MIN_MS:
+                raise MediaArchiveError("not enough time left in this invocation to archive media")
+            self.media.archive(event)
         # Replies are queued even when the record already existed: a previous run may have stored
         # it and then failed before queueing. Their keys make a second queueing harmless.
         documents = replies_for(event, self.settings, auto_reply=keyword is None or keyword[0] != "out")
@@ -150,4 +175,13 @@ class InboundProcessor:
 def get_processor() -> InboundProcessor:
     """The processor of this Lambda environment, built on first use."""
     settings = get_settings()
-    return InboundProcessor(store=MessageStore(), outbound=FifoQueue(settings.outbound_queue_url), settings=settings)
+    store = MessageStore()
+    graph = GraphClient(base_url=settings.graph_base_url, api_version=settings.graph_api_version)
+    archive = settings.archive_media and settings.media_bucket
+    return InboundProcessor(
+        store=store,
+        outbound=FifoQueue(settings.outbound_queue_url),
+        settings=settings,
+        media=MediaArchive(graph=graph, store=store, bucket=settings.media_bucket) if archive else None,
+        templates=TemplateCatalog(store=store, graph=graph, settings=settings),
+    )

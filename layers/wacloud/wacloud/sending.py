@@ -11,7 +11,10 @@
   expired token (190 / 401) -> the secret is re-read once and the send tried again.
 - Policy before spending a call (`policy.refusal`): a document to a customer who opted out, or a
   free-form message outside the 24-hour customer service window, is recorded as `rejected` with
-  the reason, and never sent.
+  the reason, and never sent; so is a template document that does not fit its template's known
+  definition (`template_catalog`).
+- Media named by `s3_key` is uploaded from the media bucket first and sent by id (`media_upload`);
+  an object WhatsApp cannot take is `rejected` with the reason.
 - Anything else that stops a send (the secret unreadable, too little time left) is recorded as
   `retrying` with the reason before the document goes back to SQS.
 - Retries back off: after a batch, each failed record's visibility is set to base x 2^(attempt-1)
@@ -44,16 +47,18 @@ from wacloud.addresses import customer_key
 from wacloud.config import Settings, get_settings
 from wacloud.error_policy import Action, action_for, rule_for
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
-from wacloud.graph import GraphClient, GraphError, GraphTransportError
+from wacloud.graph import UPLOAD_TIMEOUT, GraphClient, GraphError, GraphTransportError
 from wacloud.idempotency import make_idempotent, new_config, register_context
 from wacloud.masking import mask_key, mask_phone, mask_wamid
+from wacloud.media_upload import MediaRejectedError, MediaUploader, s3_media
 from wacloud.models.graph import SendResponse
-from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage
+from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage, TemplateMessage
 from wacloud.models.records import ErrorInfo, OutboundState
 from wacloud.policy import refusal
 from wacloud.queues import FifoQueue
 from wacloud.secrets import get_credentials, require
 from wacloud.store import MessageStore, StoreError
+from wacloud.template_catalog import TemplateCatalog
 from wacloud.validation import describe
 
 logger = Logger(child=True)
@@ -75,11 +80,22 @@ class NotEnoughTimeError(TransientError):
 
 
 class Sender:
-    def __init__(self, *, store: MessageStore, graph: GraphClient, queue: FifoQueue, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        store: MessageStore,
+        graph: GraphClient,
+        queue: FifoQueue,
+        settings: Settings,
+        media: MediaUploader | None = None,
+        templates: TemplateCatalog | None = None,
+    ) -> None:
         self.store = store
         self.graph = graph
         self.queue = queue
         self.settings = settings
+        self.media = media or MediaUploader(graph=graph, store=store, bucket=settings.media_bucket)
+        self.templates = templates or TemplateCatalog(store=store, graph=graph, settings=settings)
         self.idempotency_config = new_config("DuplicateSendSkipped")
         self._context: LambdaContext | None = None
         self._retry_after: dict[str, int] = {}  # FIFO group -> seconds, for this invocation's failures
@@ -116,7 +132,7 @@ class Sender:
         try:
             if not phone_number_id:
                 raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
-            self._check_time_left(calls=1)
+            self._check_time_left()
             outcome = self._send_once(
                 key=document.idempotency_key,
                 document=document,
@@ -204,6 +220,38 @@ class Sender:
     def _send(self, *, key: str, document: OutboundMessage, phone_number_id: str, last_attempt: bool) -> dict[str, Any]:
         """Call Graph once and classify the answer; runs at most once to completion per key."""
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
+        settled = self._settled(key, log)
+        if settled is not None:
+            return settled
+        reason = self._refusal(document)
+        if reason is None:
+            try:
+                response = self._call_graph(phone_number_id, document)
+            except MediaRejectedError as exc:
+                reason = str(exc)
+            except GraphTransportError as exc:
+                if exc.maybe_sent and document.recipient is not None:
+                    logger.warning("Send outcome unknown; not retried", extra={**log, "error": str(exc)})
+                    metrics.add_metric(name="SendUnconfirmed", unit=MetricUnit.Count, value=1)
+                    return {"state": OutboundState.UNCONFIRMED.value, "error": exc.info().model_dump(exclude_none=True)}
+                self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
+            except GraphError as exc:
+                _count_error(exc)
+                if action_for(exc) is Action.FAIL:
+                    logger.warning("Send failed permanently", extra={**log, "error_code": exc.code})
+                    metrics.add_metric(name="SendFailed", unit=MetricUnit.Count, value=1)
+                    return {"state": OutboundState.FAILED.value, "error": exc.info().model_dump(exclude_none=True)}
+                self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
+        if reason is not None:
+            logger.info("Send refused before any Graph call", extra={**log, "reason": reason})
+            metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
+            return {"state": OutboundState.REJECTED.value, "reason": reason}
+        logger.info("Message accepted by Graph", extra={**log, "wamid": mask_wamid(response.wamid)})
+        metrics.add_metric(name="MessageSent", unit=MetricUnit.Count, value=1)
+        return {"state": OutboundState.ACCEPTED.value, "wamid": response.wamid}
+
+    def _settled(self, key: str, log: dict[str, Any]) -> dict[str, Any] | None:
+        """The outcome of a document already sent (or known to be taken by Meta), or None."""
         previous = self.store.get_outbound(key)
         if previous is not None and previous.state in _FINAL:
             # Completed long ago (its idempotency record has expired, the stored outcome has not).
@@ -220,30 +268,17 @@ class Sender:
             logger.info("Document already taken by Meta; not sending again", extra=log)
             metrics.add_metric(name="DuplicateSendSkipped", unit=MetricUnit.Count, value=1)
             return {"state": OutboundState.ACCEPTED.value, "wamid": previous.confirmed_wamid}
+        return None
+
+    def _refusal(self, document: OutboundMessage) -> str | None:
+        """Why the document must not be sent (sending rules, its template's definition), or None."""
         contact = self.store.get_contact(customer_key(document.recipient)) if document.recipient else None
         reason = refusal(document, contact, self.settings, int(time.time()))
-        if reason is not None:
-            logger.info("Send refused by policy", extra={**log, "reason": reason})
-            metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
-            return {"state": OutboundState.REJECTED.value, "reason": reason}
-        try:
-            response = self._call_graph(phone_number_id, document)
-        except GraphTransportError as exc:
-            if exc.maybe_sent and document.recipient is not None:
-                logger.warning("Send outcome unknown; not retried", extra={**log, "error": str(exc)})
-                metrics.add_metric(name="SendUnconfirmed", unit=MetricUnit.Count, value=1)
-                return {"state": OutboundState.UNCONFIRMED.value, "error": exc.info().model_dump(exclude_none=True)}
-            self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
-        except GraphError as exc:
-            _count_error(exc)
-            if action_for(exc) is Action.FAIL:
-                logger.warning("Send failed permanently", extra={**log, "error_code": exc.code})
-                metrics.add_metric(name="SendFailed", unit=MetricUnit.Count, value=1)
-                return {"state": OutboundState.FAILED.value, "error": exc.info().model_dump(exclude_none=True)}
-            self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
-        logger.info("Message accepted by Graph", extra={**log, "wamid": mask_wamid(response.wamid)})
-        metrics.add_metric(name="MessageSent", unit=MetricUnit.Count, value=1)
-        return {"state": OutboundState.ACCEPTED.value, "wamid": response.wamid}
+        if reason is None and isinstance(document.message, TemplateMessage):
+            reason = self.templates.refusal(
+                document.message.template, token=lambda: require(get_credentials(), "access_token")
+            )
+        return reason
 
     def _retrying(
         self,
@@ -274,11 +309,11 @@ class Sender:
             # The retry happens anyway; only its bookkeeping is missing until the next attempt.
             logger.warning("Could not record the retry", extra={"error": str(store_exc)})
 
-    def _check_time_left(self, *, calls: int) -> None:
+    def _check_time_left(self, *, uploads: int = 0) -> None:
         """Start no Graph call that could outlive the invocation (its outcome would be unknown)."""
         if self._context is None:
             return
-        needed_ms = int((sum(self.graph.timeout) * calls + 2) * 1000)
+        needed_ms = int((sum(self.graph.timeout) + sum(UPLOAD_TIMEOUT) * uploads + 2) * 1000)
         if self._context.get_remaining_time_in_millis() < needed_ms:
             raise NotEnoughTimeError("not enough time left in this invocation for a Graph call")
 
@@ -287,18 +322,22 @@ class Sender:
         if document.recipient is not None and "biz_opaque_callback_data" not in body:
             # Comes back in this message's status webhooks: confirms a send whose answer was lost.
             body["biz_opaque_callback_data"] = CALLBACK_PREFIX + document.idempotency_key
-        token = require(get_credentials(), "access_token")
+        uploads = len(list(s3_media(body)))
+
+        def deliver(token: str) -> SendResponse:
+            self._check_time_left(uploads=uploads)
+            ready = self.media.resolve(body, phone_number_id=phone_number_id, token=token) if uploads else body
+            return self.graph.send_message(phone_number_id, ready, token=token)
+
         try:
-            return self.graph.send_message(phone_number_id, body, token=token)
+            return deliver(require(get_credentials(), "access_token"))
         except GraphError as exc:
             if action_for(exc) is not Action.REFRESH_TOKEN:
                 raise
             # The token expired or was rotated: read the secret again (bypassing the cache), once.
             logger.warning("Graph rejected the token; re-reading the secret", extra={"error_code": exc.code})
             metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
-            fresh = require(get_credentials(force_fetch=True), "access_token")
-            self._check_time_left(calls=1)
-            return self.graph.send_message(phone_number_id, body, token=fresh)
+            return deliver(require(get_credentials(force_fetch=True), "access_token"))
 
 
 def _count_error(exc: GraphError) -> None:

@@ -6,6 +6,8 @@ One table, keyed `pk`/`sk`:
   CONTACT#<wa_id>      PROFILE    a customer: profile, last inbound time
   REJECT#<source>#<ref> REJECTION input we could not use, with the reason
   CHANGE#<digest>      CHANGE     other webhook changes (template, quality, account updates)
+  MEDIA#<digest>       UPLOAD     a media bucket object uploaded to Graph: its media id (reused 29 days)
+  TEMPLATE#<name>      LANG#<code> a message template's definition, cached for the sender's check
 
 Every write is an idempotent, order-independent update: a status webhook may reach the table
 before the sender has written the record it belongs to, and both orders end in the same item.
@@ -29,6 +31,7 @@ from wacloud.addresses import customer_key
 from wacloud.config import get_settings
 from wacloud.errors import TransientError
 from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent, digest
+from wacloud.models.graph import TemplateDefinition
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import (
     FAILABLE_BELOW_RANK,
@@ -43,6 +46,7 @@ from wacloud.models.records import (
     OutboundRecord,
     OutboundState,
     RejectionRecord,
+    StoredMedia,
 )
 
 CLIENT_REF_INDEX = "by-client-ref"
@@ -50,6 +54,8 @@ CLIENT_REF_INDEX = "by-client-ref"
 _CONFIRMABLE = (OutboundState.UNCONFIRMED, OutboundState.RETRYING, OutboundState.DEAD_LETTERED)
 # Raw input kept on a rejection or change record (a DynamoDB item holds at most 400 KB).
 MAX_STORED_RAW_CHARS = 32 * 1024
+# Graph keeps an uploaded media id for 30 days; reuse it for one day less.
+UPLOAD_REUSE_SECONDS = 29 * 86400
 
 
 class StoreError(TransientError):
@@ -409,6 +415,75 @@ class MessageStore:
                 "expires_at": now + self.ttl_seconds,
             }
         )
+
+    # -- media -----------------------------------------------------------------------------------
+
+    def record_media(self, wamid: str, media: StoredMedia) -> None:
+        """An inbound message's media is archived: where it is (an earlier failure is cleared)."""
+        self._update(
+            {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
+            "SET media = :media, updated_at = :now REMOVE media_error",
+            {":media": _dynamo(media.model_dump(exclude_none=True)), ":now": self._now()},
+        )
+
+    def record_media_error(self, wamid: str, error: ErrorInfo) -> None:
+        """An inbound message's media cannot be archived, for good (an archived copy is kept)."""
+        self._update(
+            {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
+            "SET media_error = :error, updated_at = :now",
+            {":error": _dynamo(error.model_dump(exclude_none=True)), ":now": self._now()},
+            condition="attribute_not_exists(media)",
+        )
+
+    def get_uploaded_media(self, source: str) -> str | None:
+        """The Graph media id of a bucket object uploaded within the last 29 days (`source` names the
+        object's version and the number it was uploaded for)."""
+        item = self._get(f"MEDIA#{digest(source)}", "UPLOAD")
+        if item is None or int(item.get("uploaded_at", 0)) < self._now() - UPLOAD_REUSE_SECONDS:
+            return None
+        return str(item["media_id"])
+
+    def put_uploaded_media(self, source: str, media_id: str) -> None:
+        now = self._now()
+        self._update(
+            {"pk": f"MEDIA#{digest(source)}", "sk": "UPLOAD"},
+            "SET media_id = :id, uploaded_at = :now, expires_at = :exp",
+            {":id": media_id, ":now": now, ":exp": now + UPLOAD_REUSE_SECONDS},
+        )
+
+    # -- template definitions --------------------------------------------------------------------
+
+    def get_template(self, name: str, language: str) -> tuple[TemplateDefinition, int] | None:
+        """A cached template definition and when it was fetched."""
+        item = self._get(f"TEMPLATE#{name}", f"LANG#{language}")
+        if item is None:
+            return None
+        return TemplateDefinition.model_validate_json(str(item["definition"])), int(item.get("fetched_at", 0))
+
+    def put_template(self, definition: TemplateDefinition, *, ttl_seconds: int) -> None:
+        now = self._now()
+        self._update(
+            {"pk": f"TEMPLATE#{definition.name}", "sk": f"LANG#{definition.language}"},
+            "SET #definition = :definition, fetched_at = :now, expires_at = :exp",
+            {":definition": definition.model_dump_json(exclude_none=True), ":now": now, ":exp": now + ttl_seconds},
+            names={"#definition": "definition"},  # a reserved word
+        )
+
+    def forget_template(self, name: str, language: str | None = None) -> None:
+        """Drop cached definitions of a template (one language, or all): it changed at Meta."""
+        if language:
+            keys = [{"pk": f"TEMPLATE#{name}", "sk": f"LANG#{language}"}]
+        else:
+            try:
+                items = self.table.query(KeyConditionExpression=Key("pk").eq(f"TEMPLATE#{name}"))["Items"]
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"Query failed: {exc}") from exc
+            keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+        for key in keys:
+            try:
+                self.table.delete_item(Key=key)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"DeleteItem failed: {exc}") from exc
 
     # -- reads -----------------------------------------------------------------------------------
 

@@ -1,13 +1,23 @@
-"""A fake of the Graph API's send endpoint on localhost: `POST /{version}/{phone-number-id}/messages`.
+"""A fake of the Graph API on localhost, for the local run and the tests.
 
-It checks the bearer token like Graph (190 when wrong), answers sends with a new wamid and read
-receipts with `{"success": true}`, remembers every request, and can be scripted to fail: the
-scripted answers are used, in order, before normal service resumes.
+- `POST /{version}/{phone-number-id}/messages`: checks the bearer token like Graph (190 when wrong),
+  answers sends with a new wamid and read receipts with `{"success": true}`.
+- `POST /{version}/{phone-number-id}/media`: takes a multipart upload of a type WhatsApp accepts
+  (131053 otherwise) and answers its media id.
+- `GET /{version}/{media-id}`: the media's download URL, MIME type, size and SHA-256, as Graph
+  answers; `GET /download/{media-id}` serves the bytes to a caller with the token.
+- `GET /{version}/{waba-id}/message_templates`: the account's templates, in pages.
+
+It remembers every request and can be scripted to fail: the scripted answers are used, in order,
+for the next API requests (downloads included) before normal service resumes.
 """
 
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
+import hashlib
 import json
 import re
 import threading
@@ -17,8 +27,69 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-_PATH = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
+from wacloud import media_types
+
+_MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
+_UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")
+_TEMPLATES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/message_templates/?$")
+_OBJECT = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/?$")
+_DOWNLOAD = re.compile(r"^/download/([0-9]+)$")
+
+# The templates a fresh fake account has: one per kind of parameter the sender's check knows.
+DEFAULT_TEMPLATES: list[dict[str, Any]] = [
+    {
+        "id": "900000000000001",
+        "name": "hello_world",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "parameter_format": "POSITIONAL",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+            {"type": "BODY", "text": "Welcome and congratulations!! This message is a template."},
+            {"type": "FOOTER", "text": "WhatsApp Business Platform sample message"},
+        ],
+    },
+    {
+        "id": "900000000000002",
+        "name": "order_update",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "parameter_format": "NAMED",
+        "components": [
+            {"type": "BODY", "text": "Your order {{order_id}} is on its way. Total: {{total}}."},
+            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Track it", "url": "https://example.com/t/{{1}}"}]},
+        ],
+    },
+    {
+        "id": "900000000000003",
+        "name": "appointment_reminder",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "parameter_format": "POSITIONAL",
+        "components": [
+            {"type": "HEADER", "format": "IMAGE"},
+            {"type": "BODY", "text": "Hi {{1}}, see you on {{2}}."},
+            {
+                "type": "BUTTONS",
+                "buttons": [{"type": "QUICK_REPLY", "text": "Confirm"}, {"type": "QUICK_REPLY", "text": "Reschedule"}],
+            },
+        ],
+    },
+    {
+        "id": "900000000000004",
+        "name": "spring_sale",
+        "language": "en_US",
+        "status": "PAUSED",
+        "category": "MARKETING",
+        "parameter_format": "POSITIONAL",
+        "components": [{"type": "BODY", "text": "Spring sale: {{1}} off everything."}],
+    },
+]
 
 
 @dataclass
@@ -26,13 +97,15 @@ class GraphRequest:
     """One request the fake received, and what it answered."""
 
     version: str
-    phone_number_id: str
+    phone_number_id: str  # the id in the path: a phone number, media or account id
     authorization: str
     body: Any
     status: int
     response: dict[str, Any]
     received_at: float = field(default_factory=time.time)
     reply_dropped: bool = False
+    method: str = "POST"
+    route: str = "messages"  # messages, media, media_info, download, templates
 
     @property
     def wamid(self) -> str | None:
@@ -41,7 +114,7 @@ class GraphRequest:
 
     @property
     def is_message(self) -> bool:
-        return self.status == 200 and isinstance(self.body, dict) and "type" in self.body
+        return self.route == "messages" and self.status == 200 and isinstance(self.body, dict) and "type" in self.body
 
 
 @dataclass
@@ -51,6 +124,17 @@ class ScriptedAnswer:
     delay: float = 0.0
     # Take the message as Graph would, then drop the connection without answering (a lost reply).
     drop_reply: bool = False
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    data: bytes
+    mime_type: str
+    phone_number_id: str
+
+    @property
+    def sha256(self) -> str:
+        return base64.b64encode(hashlib.sha256(self.data).digest()).decode()
 
 
 def lost_reply() -> ScriptedAnswer:
@@ -66,6 +150,10 @@ def graph_error(code: int, message: str, *, status: int = 400, details: str | No
     return ScriptedAnswer(status=status, body={"error": error})
 
 
+def _error(code: int, message: str, *, status: int = 400, details: str | None = None) -> tuple[int, dict[str, Any]]:
+    return status, graph_error(code, message, status=status, details=details).body or {}
+
+
 class FakeGraph:
     def __init__(
         self,
@@ -75,11 +163,14 @@ class FakeGraph:
         port: int = 0,
         on_accepted: Callable[[GraphRequest], None] | None = None,
         on_request: Callable[[GraphRequest], None] | None = None,
+        templates: list[dict[str, Any]] | None = None,
     ) -> None:
         self.access_token = access_token
         self.on_accepted = on_accepted
         self.on_request = on_request
+        self.templates = list(DEFAULT_TEMPLATES if templates is None else templates)
         self.requests: list[GraphRequest] = []
+        self.files: dict[str, StoredFile] = {}
         self._script: list[ScriptedAnswer | None] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -106,10 +197,21 @@ class FakeGraph:
         with self._lock:
             self._script.extend(answers)
 
+    def add_media(self, data: bytes, mime_type: str, *, phone_number_id: str = "") -> str:
+        """Hold a file as if a customer had sent it; its media id (for an inbound media webhook)."""
+        media_id = str(uuid.uuid4().int % 10**15 + 10**15)
+        with self._lock:
+            self.files[media_id] = StoredFile(data, mime_type, phone_number_id)
+        return media_id
+
     def messages(self) -> list[GraphRequest]:
         """The accepted message sends (not read receipts, not refused requests)."""
         with self._lock:
             return [r for r in self.requests if r.is_message]
+
+    def requests_to(self, route: str) -> list[GraphRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.route == route]
 
     def wait_for(self, predicate: Callable[[list[GraphRequest]], bool], timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -121,20 +223,44 @@ class FakeGraph:
                 self._changed.wait(remaining)
         return True
 
-    def _answer(self, version: str, phone_number_id: str, authorization: str, raw: bytes) -> GraphRequest:
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
+    # -- answering -------------------------------------------------------------------------------
+
+    def _answer(
+        self, method: str, route: str, match: re.Match[str], *, headers: Any, raw: bytes, query: dict[str, list[str]]
+    ) -> tuple[GraphRequest, bytes | None]:
+        """Answer one request: (what was asked and answered, the bytes of a download)."""
+        version, object_id = (match[1], match[2]) if route != "download" else ("", match[1])
+        authorization = headers.get("Authorization", "")
+        body: Any = {}  # uploads are kept in `files`, other requests have none
+        if route == "messages":
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
         with self._lock:
             scripted = self._script.pop(0) if self._script else None
+        data: bytes | None = None
         if scripted is not None and not scripted.drop_reply:
             time.sleep(scripted.delay)
             status, response = scripted.status, scripted.body or {}
+        elif authorization != f"Bearer {self.access_token}":
+            status, response = (
+                (401, {}) if route == "download" else _error(190, "Error validating access token.", status=401)
+            )
+        elif route == "messages":
+            status, response = self._send(body)
+        elif route == "media":
+            status, response = self._upload(object_id, headers.get("Content-Type", ""), raw)
+        elif route == "media_info":
+            status, response = self._media_info(object_id)
+        elif route == "templates":
+            status, response = self._templates(query)
         else:
-            status, response = self._normal_answer(authorization, body)
+            status, response, data = self._download(object_id)
         dropped = scripted is not None and scripted.drop_reply
-        request = GraphRequest(version, phone_number_id, authorization, body, status, response, reply_dropped=dropped)
+        request = GraphRequest(
+            version, object_id, authorization, body, status, response, reply_dropped=dropped, method=method, route=route
+        )
         with self._changed:
             self.requests.append(request)
             self._changed.notify_all()
@@ -142,19 +268,19 @@ class FakeGraph:
             self.on_request(request)
         if request.is_message and self.on_accepted is not None:
             self.on_accepted(request)
-        return request
+        return request, data
 
-    def _normal_answer(self, authorization: str, body: Any) -> tuple[int, dict[str, Any]]:
-        if authorization != f"Bearer {self.access_token}":
-            return 401, graph_error(190, "Error validating access token: the session is invalid.").body or {}
+    def _send(self, body: Any) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
-            return 400, graph_error(100, "(#100) Invalid parameter", details="messaging_product is required").body or {}
+            return _error(100, "(#100) Invalid parameter", details="messaging_product is required")
         if body.get("status") == "read":
             return 200, {"success": True}
         if not body.get("to") or not body.get("type") or body["type"] not in body:
-            return 400, graph_error(
-                100, "(#100) Invalid parameter", details="to, type and the type's object"
-            ).body or {}
+            return _error(100, "(#100) Invalid parameter", details="to, type and the type's object")
+        media = body[body["type"]]
+        unknown_media = isinstance(media, dict) and "id" in media and str(media["id"]) not in self.files
+        if body["type"] in media_types.KINDS and unknown_media:
+            return _error(131009, "Parameter value is not valid", details=f"media id {media['id']} is unknown")
         wamid = "wamid." + base64.b64encode(b"FAKE" + uuid.uuid4().bytes).decode()
         digits = re.sub(r"[^0-9]", "", str(body["to"]))
         return 200, {
@@ -163,27 +289,97 @@ class FakeGraph:
             "messages": [{"id": wamid}],
         }
 
+    def _upload(self, phone_number_id: str, content_type: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        parser = email.parser.BytesParser(policy=email.policy.HTTP)
+        message = parser.parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+        fields: dict[str, bytes] = {}
+        file_type = ""
+        for part in message.iter_parts() if message.is_multipart() else []:
+            name = part.get_param("name", header="content-disposition")
+            fields[str(name)] = part.get_payload(decode=True) or b""
+            if name == "file":
+                file_type = part.get_content_type()
+        if fields.get("messaging_product") != b"whatsapp" or "file" not in fields:
+            return _error(100, "(#100) Invalid parameter", details="messaging_product and file are required")
+        if not any(file_type in kind.mime_types for kind in media_types.KINDS.values()):
+            return _error(131053, "Media upload error", details=f"unsupported file type {file_type}")
+        media_id = self.add_media(fields["file"], file_type, phone_number_id=phone_number_id)
+        return 200, {"id": media_id}
+
+    def _media_info(self, media_id: str) -> tuple[int, dict[str, Any]]:
+        stored = self.files.get(media_id)
+        if stored is None:
+            return _error(100, f"Unsupported get request. Object with ID '{media_id}' does not exist")
+        return 200, {
+            "messaging_product": "whatsapp",
+            "url": f"{self.url}/download/{media_id}",
+            "mime_type": stored.mime_type,
+            "sha256": stored.sha256,
+            "file_size": len(stored.data),
+            "id": media_id,
+        }
+
+    def _download(self, media_id: str) -> tuple[int, dict[str, Any], bytes | None]:
+        stored = self.files.get(media_id)
+        if stored is None:
+            return 404, {}, None
+        return 200, {"mime_type": stored.mime_type}, stored.data
+
+    def _templates(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        name = (query.get("name") or [None])[0]
+        chosen = [t for t in self.templates if name is None or name in t["name"]]
+        limit = int((query.get("limit") or ["25"])[0])
+        start = int((query.get("after") or ["0"])[0])
+        page: dict[str, Any] = {"data": chosen[start : start + limit]}
+        cursors = {"before": str(start), "after": str(start + limit)}
+        page["paging"] = {"cursors": cursors}
+        if start + limit < len(chosen):
+            page["paging"]["next"] = f"{self.url}/next?after={start + limit}"
+        return 200, page
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
+        routes = {
+            "POST": (("messages", _MESSAGES), ("media", _UPLOAD)),
+            "GET": (("templates", _TEMPLATES), ("media_info", _OBJECT), ("download", _DOWNLOAD)),
+        }
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                match = _PATH.match(self.path.split("?", 1)[0])
+                self._route("POST")
+
+            def do_GET(self) -> None:
+                self._route("GET")
+
+            def _route(self, method: str) -> None:
+                url = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                if not match:
+                raw = self.rfile.read(length) if length else b""
+                found = next(
+                    ((route, match) for route, pattern in routes[method] if (match := pattern.match(url.path))), None
+                )
+                if found is None:
                     self._send(404, {"error": {"message": "Unknown path", "code": 803}})
                     return
-                request = fake._answer(match[1], match[2], self.headers.get("Authorization", ""), raw)
+                request, data = fake._answer(
+                    method, found[0], found[1], headers=self.headers, raw=raw, query=parse_qs(url.query)
+                )
                 if request.reply_dropped:
                     self.close_connection = True
                     return
-                self._send(request.status, request.response)
+                if data is not None:
+                    self._send_bytes(
+                        request.status, data, request.response.get("mime_type", "application/octet-stream")
+                    )
+                else:
+                    self._send(request.status, request.response)
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
+                self._send_bytes(status, json.dumps(body).encode(), "application/json")
+
+            def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

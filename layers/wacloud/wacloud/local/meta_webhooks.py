@@ -1,5 +1,5 @@
-"""Webhook bodies shaped like Meta's, for the local run and the tests: a customer's text message,
-and the statuses of a message the business sent."""
+"""Webhook bodies shaped like Meta's, for the local run and the tests: a customer's message (text,
+media or any other type), and the statuses of a message the business sent."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def _envelope(phone_number_id: str, value: dict[str, Any], waba_id: str = DEFAUL
     }
 
 
-def text_message(
-    text: str,
+def customer_message(
+    message: dict[str, Any],
     *,
     phone_number_id: str,
     sender: str = "16505551234",
@@ -49,7 +49,8 @@ def text_message(
     wamid: str | None = None,
     timestamp: int | None = None,
 ) -> dict[str, Any]:
-    """A customer's text message to the business number."""
+    """A customer's message to the business number: `message` is its type and object
+    (`{"type": "text", "text": {...}}`), the envelope and the sender's contact are added."""
     return _envelope(
         phone_number_id,
         {
@@ -59,12 +60,28 @@ def text_message(
                     "from": sender,
                     "id": wamid or new_wamid(),
                     "timestamp": str(timestamp or int(time.time())),
-                    "type": "text",
-                    "text": {"body": text},
+                    **message,
                 }
             ],
         },
     )
+
+
+def text_message(text: str, *, phone_number_id: str, **sender: Any) -> dict[str, Any]:
+    """A customer's text message to the business number."""
+    return customer_message({"type": "text", "text": {"body": text}}, phone_number_id=phone_number_id, **sender)
+
+
+def media_message(
+    kind: str, media_id: str, *, phone_number_id: str, mime_type: str, sha256: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A customer's image, video, audio, document or sticker: Meta sends a media id, not the bytes.
+
+    `extra` takes the media object's own fields (`caption`, `filename`, `voice`, `animated`) and the
+    sender's (`sender`, `name`, `wamid`, `timestamp`)."""
+    own = {k: extra.pop(k) for k in ("caption", "filename", "voice", "animated") if k in extra}
+    media = {"id": media_id, "mime_type": mime_type, **({"sha256": sha256} if sha256 else {}), **own}
+    return customer_message({"type": kind, kind: media}, phone_number_id=phone_number_id, **extra)
 
 
 def status_update(

@@ -22,7 +22,7 @@ from wacloud.local import moto_fixes
 from wacloud.local.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.front_door import FrontDoor
 from wacloud.local.lambda_context import LocalContext
-from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.meta_webhooks import DEFAULT_WABA_ID, status_update, text_message
 from wacloud.local.pollers import PollResult, QueuePoller
 from wacloud.local.template import REGION, Stack, load_template, provision
 from wacloud.outbound import message_group_id
@@ -56,7 +56,7 @@ def reset_caches() -> None:
     """Forget every cached setting, client and provider (the environment has changed)."""
     from aws_lambda_powertools.utilities import parameters
 
-    from wacloud import config, ingest, processing, queues, sending, store
+    from wacloud import config, ingest, media_archive, media_upload, processing, queues, sending, store
 
     for cached in (
         config.get_settings,
@@ -65,6 +65,8 @@ def reset_caches() -> None:
         sending.get_sender,
         queues._sqs_client,
         store._table,
+        media_archive._s3_client,
+        media_upload._s3_client,
     ):
         cached.cache_clear()
     parameters.clear_caches()
@@ -118,6 +120,7 @@ class LocalPipeline:
         self.graph.start()
         parameters = {
             "PhoneNumberId": self.phone_number_id,
+            "WabaId": DEFAULT_WABA_ID,
             "LogLevel": options.log_level,
             "RetryBaseSeconds": str(options.retry_delay),
             **options.parameters,
@@ -280,6 +283,12 @@ class LocalPipeline:
         self.echo(f"  [webhook]   {method} /webhook -> {status} {data.decode('utf-8', 'replace')[:80]}")
 
     def _on_graph_request(self, request: GraphRequest) -> None:
+        if request.route != "messages":
+            answer = request.response.get("id") or request.response.get("error", {}).get("message", "")
+            self.echo(
+                f"  [graph]     {request.method} {request.route} {request.phone_number_id} -> {request.status} {answer}"
+            )
+            return
         body = request.body if isinstance(request.body, dict) else {}
         if body.get("status") == "read":
             what = f"read receipt for {str(body.get('message_id'))[:24]}..."

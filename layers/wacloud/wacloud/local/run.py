@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, wait_until
+from wacloud.local.state import LocalState, remove_state, write_state
 from wacloud.local.template import REGION
 
 
@@ -48,6 +49,7 @@ def run_local(*, port: int = 3000, demo: bool = False, verbose: bool = False, st
             print(f"Port {port} is in use: pass --port <free port> or set WACLOUD_LOCAL_PORT.", file=sys.stderr)
             return 2
         _banner(pipeline, os.environ["AWS_ENDPOINT_URL"])
+        write_state(pipeline.options.project_dir, _state(pipeline))
         print("Sending a first message as a customer would (signed like Meta signs it):", flush=True)
         body, (status, _) = pipeline.customer_says("Hello from the local run!")
         wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
@@ -61,8 +63,24 @@ def run_local(*, port: int = 3000, demo: bool = False, verbose: bool = False, st
         print("Stopped.")
         return 0
     finally:
+        remove_state(pipeline.options.project_dir)
         pipeline.stop()
         aws.stop()
+
+
+def _state(pipeline: LocalPipeline) -> LocalState:
+    assert pipeline.front_door is not None and pipeline.stack is not None
+    return LocalState(
+        pid=os.getpid(),
+        front_door=pipeline.front_door.url,
+        graph_url=pipeline.graph.url,
+        aws_endpoint=os.environ["AWS_ENDPOINT_URL"],
+        region=REGION,
+        table_name=pipeline.stack.table_names["MessagesTable"],
+        phone_number_id=pipeline.phone_number_id,
+        waba_id=pipeline.stack.parameters["WabaId"],
+        access_token=pipeline.secret["access_token"],
+    )
 
 
 def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
@@ -103,13 +121,18 @@ def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
     return 0 if ok else 1
 
 
-def _say_command(pipeline: LocalPipeline) -> str:
-    """The `wacloud say` command line for this run, with the path a user can paste."""
-    assert pipeline.front_door is not None
+def _command(arguments: str) -> str:
+    """A `wacloud` command line with the path a user can paste."""
     script = Path(sys.executable).parent / "wacloud"
     with contextlib.suppress(ValueError):
         script = script.relative_to(Path.cwd())
-    return f'{script} say "Hi there" --port {pipeline.front_door.url.rsplit(":", 1)[1]}'
+    return f"{script} {arguments}"
+
+
+def _say_command(pipeline: LocalPipeline) -> str:
+    """The `wacloud say` command line for this run."""
+    assert pipeline.front_door is not None
+    return _command(f'say "Hi there" --port {pipeline.front_door.url.rsplit(":", 1)[1]}')
 
 
 def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
@@ -125,6 +148,7 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         f"  Inbound queue                   {pipeline.stack.queue_urls['InboundQueue']}",
         f"  Outbound queue                  {pipeline.stack.queue_urls['OutboundQueue']}",
         f"  Messages table                  {pipeline.stack.table_names['MessagesTable']}",
+        f"  Media bucket                    {pipeline.stack.bucket_names['MediaBucket']}",
         f"  Phone number id                 {pipeline.phone_number_id}",
         f"  App secret / verify token       {secret['app_secret']} / {secret['verify_token']}  (local defaults)",
         "",
@@ -132,6 +156,8 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         f"    curl '{door}/webhook?hub.mode=subscribe&hub.verify_token={secret['verify_token']}&hub.challenge=42'",
         "  A customer message:",
         f"    {_say_command(pipeline)}",
+        "  The account's message templates (from the fake Graph API):",
+        f"    {_command('templates list --local')}",
         "",
     ]
     print("\n".join(lines), flush=True)

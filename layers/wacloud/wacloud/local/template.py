@@ -1,4 +1,4 @@
-"""Read template.yaml and create its queues, tables and secret in an AWS emulator (moto).
+"""Read template.yaml and create its queues, tables, buckets and secret in an AWS emulator (moto).
 
 The local run and the tests build their resources from the template itself, so what runs here has
 the template's FIFO settings, redrive policies, keys and indexes, and the functions get exactly the
@@ -55,6 +55,7 @@ class Stack:
     environments: dict[str, dict[str, str]] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)
     table_names: dict[str, str] = field(default_factory=dict)
+    bucket_names: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one return per intrinsic)
         """Evaluate the intrinsic functions this project's template uses."""
@@ -113,7 +114,7 @@ def provision(
     secret: dict[str, str] | None = None,
     queue_overrides: dict[str, str] | None = None,
 ) -> Stack:
-    """Create the template's queues, tables and secret with `session` (a boto3 session on moto).
+    """Create the template's queues, tables, buckets and secret with `session` (a boto3 session on moto).
 
     `queue_overrides` replaces queue attributes (the local run shortens VisibilityTimeout so a retry
     shows within seconds instead of the deployed 3 minutes).
@@ -131,6 +132,8 @@ def provision(
     for name, spec in resources.items():
         if spec["Type"] == "AWS::DynamoDB::Table":
             _create_table(stack, dynamodb, name, spec.get("Properties", {}))
+        elif spec["Type"] == "AWS::S3::Bucket":
+            _create_bucket(stack, session.client("s3"), name)
     if secret is not None:
         session.client("secretsmanager").create_secret(Name=params["SecretName"], SecretString=json.dumps(secret))
 
@@ -200,3 +203,12 @@ def _create_table(stack: Stack, dynamodb: Any, name: str, props: dict[str, Any])
     stack.refs[name] = table_name
     stack.table_names[name] = table_name
     stack.attributes.update({(name, "Arn"): arn})
+
+
+def _create_bucket(stack: Stack, s3: Any, name: str) -> None:
+    # CloudFormation names a bucket <stack>-<logical id>-<random>, in lower case.
+    bucket = f"{stack.name}-{name}".lower()
+    s3.create_bucket(Bucket=bucket)
+    stack.refs[name] = bucket
+    stack.bucket_names[name] = bucket
+    stack.attributes.update({(name, "Arn"): f"arn:aws:s3:::{bucket}"})

@@ -1,4 +1,4 @@
-"""Graph API responses: a send's success body and Meta's error body."""
+"""Graph API responses: a send's success body, media and template answers, Meta's error body."""
 
 from __future__ import annotations
 
@@ -50,3 +50,67 @@ class GraphErrorBody(_GraphModel):
     error_user_msg: str | None = None
     is_transient: bool | None = None
     fbtrace_id: str | None = None
+
+
+class MediaUploaded(_GraphModel):
+    """`POST /{phone-number-id}/media` answered: the id to send the media by (valid 30 days)."""
+
+    id: str = Field(min_length=1)
+
+
+class MediaInfo(_GraphModel):
+    """`GET /{media-id}`: where to download the media (the URL is valid for 5 minutes)."""
+
+    url: str = Field(min_length=1)
+    mime_type: str | None = None
+    sha256: str | None = None
+    file_size: int | None = None
+    id: str | None = None
+
+
+class TemplateButton(_GraphModel):
+    type: str = ""  # QUICK_REPLY, URL, PHONE_NUMBER, COPY_CODE, FLOW, OTP, CATALOG, MPM, ...
+    text: str | None = None
+    url: str | None = None
+    example: list[str] | str | None = None
+
+
+class TemplateComponentDefinition(_GraphModel):
+    type: str = ""  # HEADER, BODY, FOOTER, BUTTONS, CAROUSEL, ...
+    format: str | None = None  # a header's TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION
+    text: str | None = None
+    buttons: list[TemplateButton] | None = None
+
+
+class TemplateDefinition(_GraphModel):
+    """A message template as `GET /{waba-id}/message_templates` describes it."""
+
+    id: str | None = None
+    name: str = Field(min_length=1)
+    language: str = Field(min_length=1)
+    status: str | None = None  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED, ...
+    category: str | None = None
+    parameter_format: str | None = None  # POSITIONAL (the default) or NAMED
+    components: list[TemplateComponentDefinition] = Field(default_factory=list)
+
+
+class Cursors(_GraphModel):
+    before: str | None = None
+    after: str | None = None
+
+
+class Paging(_GraphModel):
+    cursors: Cursors | None = None
+    next: str | None = None
+
+
+class TemplatesPage(_GraphModel):
+    data: list[TemplateDefinition] = Field(default_factory=list)
+    paging: Paging | None = None
+
+    @property
+    def after(self) -> str | None:
+        """The cursor of the next page, or None on the last one."""
+        if self.paging is None or not self.paging.next or self.paging.cursors is None:
+            return None
+        return self.paging.cursors.after

@@ -69,6 +69,19 @@ class ErrorInfo(BaseModel):
     href: str | None = None
 
 
+class StoredMedia(BaseModel):
+    """Where an inbound message's media is archived (the stack's media bucket)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bucket: str
+    key: str
+    mime_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None  # hex digest of the bytes stored
+    media_id: str | None = None  # Meta's id of the media (downloadable from Meta for 7 days)
+
+
 class MessageRecord(BaseModel):
     """One WhatsApp message, inbound or outbound, keyed by its wamid."""
 
@@ -89,6 +102,8 @@ class MessageRecord(BaseModel):
     client_ref: str | None = None
     biz_opaque_callback_data: str | None = None
     payload: str | None = None  # inbound: the message JSON as Meta sent it
+    media: StoredMedia | None = None  # inbound media, once archived
+    media_error: ErrorInfo | None = None  # why inbound media could not be archived
     created_at: int | None = None
     updated_at: int | None = None
     expires_at: int | None = None

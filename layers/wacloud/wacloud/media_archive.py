@@ -1,0 +1,188 @@
+"""Inbound media archived to the stack's media bucket while Meta still has it.
+
+A customer's image, video, audio, document or sticker arrives as a media id. Meta's download URL
+(`GET /{media-id}`) lives 5 minutes and the media id 7 days, so the processor copies the bytes to S3
+at once: `inbound/<phone-number-id>/<yyyy>/<mm>/<dd>/<media id><ext>`, streamed (never whole in
+memory), checked against the SHA-256 Meta gives, and records where on the message record.
+
+- A failure retrying can fix (Graph 5xx or throttling, a timeout, S3 unavailable, a download that
+  does not match its digest) raises: SQS delivers the event again, and after the last attempt it
+  waits in the inbound DLQ (a redrive within Meta's 7 days still finds the media).
+- A failure for good (the media is gone, too large, refused) is recorded on the message
+  (`media_error`, Meta's code) and the event carries on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import IO, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from wacloud import media_types
+from wacloud.error_policy import Action, action_for
+from wacloud.errors import TransientError
+from wacloud.graph import GraphClient, GraphError, GraphTransportError
+from wacloud.masking import mask_wamid
+from wacloud.models.events import MessageEvent
+from wacloud.models.records import StoredMedia
+from wacloud.secrets import get_credentials, require
+from wacloud.store import MessageStore
+
+logger = Logger(child=True)
+metrics = Metrics()
+# Parts of 8 MiB, one at a time: a 100 MB document costs 8 MiB of memory, not 100.
+_TRANSFER = TransferConfig(multipart_chunksize=8 * 1024 * 1024, max_concurrency=1, use_threads=False)
+
+
+class MediaArchiveError(TransientError):
+    """The media could not be archived this time; the event is retried."""
+
+
+@cache
+def _s3_client() -> Any:
+    return boto3.client("s3")
+
+
+class _Digesting:
+    """A read-only stream that hashes and counts what passes through it."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self.sha256.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+
+def digest_matches(expected: str | None, actual: bytes) -> bool:
+    """Meta's `sha256` of a media file (base64; hex in some examples) against the bytes' digest."""
+    if not expected:
+        return True
+    text = expected.strip()
+    if text.lower() == actual.hex():
+        return True
+    padded = text + "=" * (-len(text) % 4)
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            if decode(padded) == actual:
+                return True
+        except (binascii.Error, ValueError):
+            continue
+    return False
+
+
+class MediaArchive:
+    def __init__(
+        self,
+        *,
+        graph: GraphClient,
+        store: MessageStore,
+        bucket: str,
+        s3: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.graph = graph
+        self.store = store
+        self.bucket = bucket
+        self._s3 = s3
+        self._clock = clock
+
+    @property
+    def s3(self) -> Any:
+        return self._s3 or _s3_client()
+
+    def archive(self, event: MessageEvent) -> StoredMedia | None:
+        """Copy the message's media to the bucket and record it; None when there is nothing to copy
+        or it cannot be copied for good (recorded as `media_error`)."""
+        message = event.message
+        media = message.media
+        if media is None or not media.id or not self.bucket:
+            return None
+        try:
+            stored = self._with_token(lambda token: self._copy(event, str(media.id), token))
+        except GraphError as exc:
+            if action_for(exc) is Action.RETRY:
+                raise MediaArchiveError(f"media {media.id}: {exc}") from exc
+            self.store.record_media_error(message.id, exc.info())
+            logger.warning(
+                "Inbound media cannot be archived", extra={"wamid": mask_wamid(message.id), "error_code": exc.code}
+            )
+            metrics.add_metric(name="MediaArchiveFailed", unit=MetricUnit.Count, value=1)
+            return None
+        except GraphTransportError as exc:
+            raise MediaArchiveError(f"media {media.id}: {exc}") from exc
+        self.store.record_media(message.id, stored)
+        logger.info(
+            "Inbound media archived",
+            extra={"wamid": mask_wamid(message.id), "bytes": stored.size, "mime_type": stored.mime_type},
+        )
+        metrics.add_metric(name="MediaArchived", unit=MetricUnit.Count, value=1)
+        return stored
+
+    def _with_token(self, call: Callable[[str], StoredMedia]) -> StoredMedia:
+        try:
+            return call(require(get_credentials(), "access_token"))
+        except GraphError as exc:
+            if action_for(exc) is not Action.REFRESH_TOKEN:
+                raise
+            return call(require(get_credentials(force_fetch=True), "access_token"))
+
+    def _copy(self, event: MessageEvent, media_id: str, token: str) -> StoredMedia:
+        message = event.message
+        info = self.graph.media_info(media_id, token=token, phone_number_id=event.phone_number_id or None)
+        declared = message.media.mime_type if message.media else None
+        mime_type = media_types.base_type(info.mime_type or declared) or "application/octet-stream"
+        day = time.strftime("%Y/%m/%d", time.gmtime(message.timestamp or self._clock()))
+        prefix = event.phone_number_id or "unknown-number"
+        key = f"inbound/{prefix}/{day}/{media_id}{media_types.extension_for(mime_type)}"
+        try:
+            response = self.graph.download(info.url, token=token)
+        except GraphError as exc:
+            if exc.code is None and exc.http_status == 404:
+                # The 5-minute URL expired already: the retry asks Meta for a new one.
+                raise MediaArchiveError(f"media {media_id}: the download URL has expired") from exc
+            raise
+        try:
+            response.raw.decode_content = True
+            stream = _Digesting(response.raw)
+            self._upload(stream, key, mime_type)
+        finally:
+            response.close()
+        expected = info.sha256 or (message.media.sha256 if message.media else None)
+        if not digest_matches(expected, stream.sha256.digest()) or (
+            info.file_size is not None and info.file_size != stream.size
+        ):
+            # A cut-off or corrupted download: the retry downloads again over the same key.
+            raise MediaArchiveError(f"media {media_id}: the download does not match Meta's size or SHA-256")
+        return StoredMedia(
+            bucket=self.bucket,
+            key=key,
+            mime_type=mime_type,
+            size=stream.size,
+            sha256=stream.sha256.hexdigest(),
+            media_id=media_id,
+        )
+
+    def _upload(self, stream: _Digesting, key: str, mime_type: str) -> None:
+        try:
+            self.s3.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": mime_type}, Config=_TRANSFER)
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
+            raise MediaArchiveError(f"s3://{self.bucket}/{key} could not be written: {exc}") from exc
+        except (OSError, Urllib3Error) as exc:  # the download broke off mid-stream
+            raise MediaArchiveError(f"media download interrupted: {exc}") from exc
