@@ -238,3 +238,107 @@ def test_client_uses_its_timeout() -> None:
     assert seen["timeout"] == (1.0, 2.0)
     assert seen["url"] == URL
     assert seen["method"] == "POST"
+
+
+# --- media and templates ------------------------------------------------------------------------------
+
+
+def test_upload_streams_a_multipart_body_and_returns_the_media_id(graph: responses.RequestsMock, client: GraphClient):
+    import io
+
+    graph.post(f"{GRAPH_URL}/{VERSION}/{PHONE_NUMBER_ID}/media", json={"id": "1013859600285441"})
+
+    media_id = client.upload_media(
+        PHONE_NUMBER_ID, io.BytesIO(b"%PDF-1.7"), length=8, filename="a.pdf", mime_type="application/pdf", token="T"
+    )
+
+    assert media_id == "1013859600285441"
+    request = graph.calls[0].request
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert int(request.headers["Content-Length"]) == len(request.body)
+    assert b'name="messaging_product"\r\n\r\nwhatsapp' in request.body
+    assert b'filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n' in request.body
+
+
+def test_an_upload_answer_without_an_id_is_an_error(graph: responses.RequestsMock, client: GraphClient):
+    import io
+
+    graph.post(f"{GRAPH_URL}/{VERSION}/{PHONE_NUMBER_ID}/media", json={"ok": True})
+
+    with pytest.raises(GraphError, match="upload answered without a media id"):
+        client.upload_media(PHONE_NUMBER_ID, io.BytesIO(b"x"), length=1, filename="a", mime_type="a/b", token="T")
+
+
+def test_upload_timeouts_never_mean_a_message_may_have_gone(client: GraphClient, monkeypatch):
+    import io
+
+    def slow(self, method, url, **kwargs):  # type: ignore[no-untyped-def]
+        raise requests.ReadTimeout("slow")
+
+    monkeypatch.setattr(requests.Session, "request", slow)
+
+    with pytest.raises(GraphTransportError) as caught:
+        client.upload_media(PHONE_NUMBER_ID, io.BytesIO(b"x"), length=1, filename="a", mime_type="a/b", token="T")
+
+    assert caught.value.maybe_sent is False
+
+
+def test_media_info_asks_for_the_number_and_reads_the_url(graph: responses.RequestsMock, client: GraphClient):
+    graph.get(
+        f"{GRAPH_URL}/{VERSION}/1013859600285441",
+        json={"url": "https://lookaside.fbsbx.com/x", "mime_type": "image/jpeg", "file_size": 10, "sha256": "abc"},
+        match=[matchers.query_param_matcher({"phone_number_id": PHONE_NUMBER_ID})],
+    )
+
+    info = client.media_info("1013859600285441", token="T", phone_number_id=PHONE_NUMBER_ID)
+
+    assert (info.url, info.mime_type, info.file_size) == ("https://lookaside.fbsbx.com/x", "image/jpeg", 10)
+
+
+def test_media_meta_no_longer_has_is_metas_error(graph: responses.RequestsMock, client: GraphClient):
+    graph.get(
+        f"{GRAPH_URL}/{VERSION}/42", json={"error": {"message": "Object does not exist", "code": 100}}, status=400
+    )
+
+    with pytest.raises(GraphError) as caught:
+        client.media_info("42", token="T")
+
+    assert (caught.value.code, caught.value.http_status) == (100, 400)
+
+
+def test_downloads_send_the_token_only_over_https(graph: responses.RequestsMock, client: GraphClient):
+    graph.get("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1", body=b"bytes")
+
+    with client.download("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1", token="T") as answer:
+        assert answer.raw.read() == b"bytes"
+    assert graph.calls[0].request.headers["Authorization"] == "Bearer T"
+    with pytest.raises(GraphError, match="not HTTPS"):
+        client.download("http://lookaside.fbsbx.com/x", token="T")
+    assert len(graph.calls) == 1  # the plain-HTTP URL was never requested
+
+
+def test_template_pages_are_asked_for_with_the_fields_the_check_needs(
+    graph: responses.RequestsMock, client: GraphClient
+):
+    graph.get(
+        f"{GRAPH_URL}/{VERSION}/102290129340398/message_templates",
+        json={
+            "data": [{"name": "hello_world", "language": "en_US", "status": "APPROVED", "components": []}],
+            "paging": {"cursors": {"before": "A", "after": "B"}, "next": "https://graph.facebook.com/next"},
+        },
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "limit": "100",
+                    "fields": "id,name,language,status,category,parameter_format,components",
+                    "name": "hello_world",
+                    "after": "A0",
+                }
+            )
+        ],
+    )
+
+    page = client.message_templates("102290129340398", token="T", name="hello_world", after="A0")
+
+    assert [t.name for t in page.data] == ["hello_world"]
+    assert page.after == "B"
