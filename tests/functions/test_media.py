@@ -227,10 +227,27 @@ def message_record(document: str) -> Any:
     return record
 
 
+def handle_message(processor, context, aws, document: str) -> str:
+    """The processor handles the message; its media is queued as an event of its own: return it."""
+    assert processor.lambda_handler(sqs_event(document, queue="inbound"), context) == {"batchItemFailures": []}
+    (queued,) = queue_bodies(aws, "InboundQueue")
+    assert queued["body"]["kind"] == "media"
+    assert queued["attributes"]["MessageGroupId"].startswith("media-")  # not the customer's group
+    return json.dumps(queued["body"])
+
+
+def archive(processor, context, media_event: str) -> dict[str, Any]:
+    return processor.lambda_handler(sqs_event(media_event, queue="inbound"), context)
+
+
 def test_a_customers_image_is_archived_and_the_record_says_where(processor, context, fake_graph, s3, bucket, aws):
     document = inbound_media(fake_graph, JPEG, "image/jpeg", caption="my receipt", timestamp=1764547200)
 
-    assert processor.lambda_handler(sqs_event(document, queue="inbound"), context) == {"batchItemFailures": []}
+    media_event = handle_message(processor, context, aws, document)
+    # The conversation goes on at once: read receipt and reply are queued before any download.
+    assert [q["body"]["idempotency_key"][:5] for q in queue_bodies(aws, "OutboundQueue")] == ["read:", "reply"]
+    assert fake_graph.requests == []
+    assert archive(processor, context, media_event) == {"batchItemFailures": []}
 
     media = message_record(document).media
     media_id = json.loads(document)["message"]["image"]["id"]
@@ -244,47 +261,78 @@ def test_a_customers_image_is_archived_and_the_record_says_where(processor, cont
         ("media_info", f"Bearer {ACCESS_TOKEN}"),
         ("download", f"Bearer {ACCESS_TOKEN}"),
     ]
-    assert [q["body"]["idempotency_key"][:5] for q in queue_bodies(aws, "OutboundQueue")] == ["read:", "reply"]
 
 
-def test_a_voice_note_keeps_its_base_type_and_extension(processor, context, fake_graph, bucket):
+def test_a_repeated_media_event_is_archived_once(processor, context, fake_graph, aws):
+    media_event = handle_message(processor, context, aws, inbound_media(fake_graph, JPEG, "image/jpeg"))
+
+    archive(processor, context, media_event)
+    archive(processor, context, media_event)
+
+    assert len(fake_graph.requests_to("download")) == 1
+
+
+def test_a_voice_note_keeps_its_base_type_and_extension(processor, context, fake_graph, aws):
     document = inbound_media(fake_graph, b"OggS" + b"\x00" * 500, "audio/ogg; codecs=opus", kind="audio", voice=True)
 
-    processor.lambda_handler(sqs_event(document, queue="inbound"), context)
+    archive(processor, context, handle_message(processor, context, aws, document))
 
     media = message_record(document).media
     assert media.key.endswith(".ogg") and media.mime_type == "audio/ogg"
 
 
-def test_media_meta_no_longer_has_is_recorded_and_the_message_still_handled(processor, context, aws):
+def test_media_meta_no_longer_has_is_recorded_for_good(processor, context, aws):
     body = media_message("document", "424242", phone_number_id=PHONE_NUMBER_ID, mime_type="application/pdf")
     document = dump_event(parse_webhook(body)[0])
 
-    assert processor.lambda_handler(sqs_event(document, queue="inbound"), context) == {"batchItemFailures": []}
+    assert archive(processor, context, handle_message(processor, context, aws, document)) == {"batchItemFailures": []}
 
     record = message_record(document)
     assert record.media is None
     assert record.media_error.code == 100
     assert "does not exist" in record.media_error.title
-    assert len(queue_bodies(aws, "OutboundQueue")) == 2  # read receipt and reply all the same
 
 
-def test_a_graph_outage_retries_the_event_until_the_media_is_archived(processor, context, fake_graph, aws):
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [graph_error(2, "Service temporarily unavailable", status=503)],
+        [graph_error(190, "Error validating access token", status=401)] * 2,  # refused even after re-reading
+        [ScriptedAnswer(status=502)],
+    ],
+    ids=["graph-503", "token-still-refused", "proxy-502"],
+)
+def test_a_failure_that_can_pass_retries_the_media_event_alone(processor, context, fake_graph, aws, faults):
     document = inbound_media(fake_graph, JPEG, "image/jpeg")
-    fake_graph.script(graph_error(2, "Service temporarily unavailable", status=503))
-    event = sqs_event(document, queue="inbound")
+    media_event = handle_message(processor, context, aws, document)
+    fake_graph.script(*faults)
 
-    assert processor.lambda_handler(event, context) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
-    assert message_record(document).media is None
-    assert queue_bodies(aws, "OutboundQueue") == []  # replies wait for the retry
+    assert archive(processor, context, media_event) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    record = message_record(document)
+    assert (record.media, record.media_error) == (None, None)  # not given up on
 
-    assert processor.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert archive(processor, context, media_event) == {"batchItemFailures": []}
     assert message_record(document).media is not None
-    assert len(queue_bodies(aws, "OutboundQueue")) == 2
 
 
-def test_a_download_that_does_not_match_metas_digest_is_retried(processor, context, fake_graph, s3, bucket):
+def test_a_rotated_token_is_picked_up_for_the_download(processor, context, fake_graph, aws):
     document = inbound_media(fake_graph, JPEG, "image/jpeg")
+    media_event = handle_message(processor, context, aws, document)
+    get_credentials()  # the old token is cached
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=aws.parameters["SecretName"], SecretString=json.dumps({**SECRET, "access_token": "rotated"})
+    )
+    fake_graph.access_token = "rotated"
+
+    assert archive(processor, context, media_event) == {"batchItemFailures": []}
+
+    assert [r.status for r in fake_graph.requests] == [401, 200, 200]
+    assert message_record(document).media is not None
+
+
+def test_a_download_that_does_not_match_metas_digest_is_retried(processor, context, fake_graph, s3, bucket, aws):
+    document = inbound_media(fake_graph, JPEG, "image/jpeg")
+    media_event = handle_message(processor, context, aws, document)
     media_id = json.loads(document)["message"]["image"]["id"]
     fake_graph.script(
         ScriptedAnswer(
@@ -298,51 +346,38 @@ def test_a_download_that_does_not_match_metas_digest_is_retried(processor, conte
             },
         )
     )
-    event = sqs_event(document, queue="inbound")
 
-    assert processor.lambda_handler(event, context) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert archive(processor, context, media_event) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert message_record(document).media is None
 
-    assert processor.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert archive(processor, context, media_event) == {"batchItemFailures": []}
     media = message_record(document).media
     assert s3.get_object(Bucket=bucket, Key=media.key)["Body"].read() == JPEG
 
 
-def test_an_expired_download_url_is_retried_with_a_new_one(processor, context, fake_graph):
+def test_an_expired_download_url_is_retried_with_a_new_one(processor, context, fake_graph, aws):
     document = inbound_media(fake_graph, JPEG, "image/jpeg")
+    media_event = handle_message(processor, context, aws, document)
     fake_graph.script(None, ScriptedAnswer(status=404))  # media info fine, then the URL has expired
-    event = sqs_event(document, queue="inbound")
 
-    assert processor.lambda_handler(event, context) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
-    assert processor.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert archive(processor, context, media_event) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert archive(processor, context, media_event) == {"batchItemFailures": []}
     assert message_record(document).media is not None
 
 
-def test_archiving_can_be_switched_off(fake_graph, context, monkeypatch):
-    monkeypatch.setenv("WACLOUD_ARCHIVE_MEDIA", "false")
-    from functions.processor import app
-
-    document = inbound_media(fake_graph, JPEG, "image/jpeg")
-    app.lambda_handler(sqs_event(document, queue="inbound"), context)
-
-    assert fake_graph.requests == []
-    assert message_record(document).media is None
-
-
-def test_no_download_starts_with_too_little_time_left(processor, fake_graph):
-    document = inbound_media(fake_graph, JPEG, "image/jpeg")
+def test_no_download_starts_with_too_little_time_left(processor, fake_graph, context, aws):
+    media_event = handle_message(processor, context, aws, inbound_media(fake_graph, JPEG, "image/jpeg"))
     hurried = LocalContext(function_name="test", timeout_seconds=20)  # less than a download may take
 
-    assert processor.lambda_handler(sqs_event(document, queue="inbound"), hurried) == {
-        "batchItemFailures": [{"itemIdentifier": "m0"}]
-    }
+    assert archive(processor, hurried, media_event) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert fake_graph.requests == []
 
 
-def test_the_token_is_never_sent_to_a_plain_http_media_url(processor, context, fake_graph, monkeypatch):
+def test_the_token_is_never_sent_to_a_plain_http_media_url(processor, context, fake_graph, aws, monkeypatch):
     import requests
 
     document = inbound_media(fake_graph, JPEG, "image/jpeg")
+    media_event = handle_message(processor, context, aws, document)
     media_id = json.loads(document)["message"]["image"]["id"]
     fake_graph.script(ScriptedAnswer(status=200, body={"url": f"http://cdn.example/{media_id}", "id": media_id}))
     sent_to: list[str] = []
@@ -353,7 +388,119 @@ def test_the_token_is_never_sent_to_a_plain_http_media_url(processor, context, f
         lambda self, method, url, **kw: sent_to.append(url) or real_request(self, method, url, **kw),
     )
 
-    assert processor.lambda_handler(sqs_event(document, queue="inbound"), context) == {"batchItemFailures": []}
+    assert archive(processor, context, media_event) == {"batchItemFailures": []}
 
     assert not any(url.startswith("http://cdn.example") for url in sent_to)
     assert "not HTTPS" in message_record(document).media_error.title
+
+
+def test_archiving_can_be_switched_off(fake_graph, context, monkeypatch, aws):
+    monkeypatch.setenv("WACLOUD_ARCHIVE_MEDIA", "false")
+    from functions.processor import app
+
+    document = inbound_media(fake_graph, JPEG, "image/jpeg")
+    assert app.lambda_handler(sqs_event(document, queue="inbound"), context) == {"batchItemFailures": []}
+
+    assert queue_bodies(aws, "InboundQueue") == []  # nothing queued to archive
+    assert fake_graph.requests == []
+    assert message_record(document).media is None
+
+
+# -- outbound: harder cases ------------------------------------------------------------------------------
+
+
+def carousel(key: str, *s3_keys: str) -> str:
+    cards = [
+        {
+            "card_index": i,
+            "components": [{"type": "header", "parameters": [{"type": "image", "image": {"s3_key": k}}]}],
+        }
+        for i, k in enumerate(s3_keys)
+    ]
+    template = {
+        "name": "winter_sale",
+        "language": {"code": "en_US"},
+        "components": [{"type": "carousel", "cards": cards}],
+    }
+    return json.dumps(
+        {"idempotency_key": key, "message": {"to": f"+{CUSTOMER}", "type": "template", "template": template}}
+    )
+
+
+def test_every_object_of_a_carousel_is_uploaded_within_one_invocation(sender, context, fake_graph, s3, bucket):
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"cards/{i}.png", Body=b"\x89PNG" + bytes([i]) * 100, ContentType="image/png")
+
+    assert sender.lambda_handler(sqs_event(carousel("sale", "cards/0.png", "cards/1.png", "cards/2.png")), context) == {
+        "batchItemFailures": []
+    }
+
+    assert len(fake_graph.requests_to("media")) == 3
+    (sent,) = fake_graph.messages()
+    cards = sent.body["template"]["components"][0]["cards"]
+    assert [c["components"][0]["parameters"][0]["image"]["id"] in fake_graph.files for c in cards] == [True] * 3
+    assert outbound("sale").state == "accepted"
+
+
+def test_customers_archived_media_cannot_be_forwarded(sender, context, fake_graph, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="inbound/1/2025/12/01/42.jpg", Body=JPEG, ContentType="image/jpeg")
+
+    sender.lambda_handler(sqs_event(carousel("forward", "inbound/1/2025/12/01/42.jpg")), context)
+
+    record = outbound("forward")
+    assert record.state == "rejected" and "inbound/ is customers' media" in record.reason
+    assert fake_graph.requests == []
+
+
+def test_a_reused_media_id_graph_refuses_is_uploaded_again(sender, context, fake_graph: FakeGraph, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="promo/banner.jpg", Body=JPEG, ContentType="image/jpeg")
+    sender.lambda_handler(sqs_event(media_document("first", "image", {"s3_key": "promo/banner.jpg"})), context)
+    fake_graph.files.clear()  # Meta no longer has the media it was given: it answers 131009
+
+    second = media_document("second", "image", {"s3_key": "promo/banner.jpg"}, to="16505550002")
+    assert sender.lambda_handler(sqs_event(second), context) == {"batchItemFailures": []}
+
+    assert len(fake_graph.requests_to("media")) == 2  # uploaded again
+    assert [r.status for r in fake_graph.requests_to("messages")] == [200, 400, 200]
+    assert outbound("second").state == "accepted"
+
+
+def test_an_s3_read_that_breaks_during_the_upload_is_retried_and_recorded(
+    sender, context, fake_graph, s3, bucket, monkeypatch
+):
+    from botocore.exceptions import ResponseStreamingError
+
+    from wacloud import media_upload
+
+    s3.put_object(Bucket=bucket, Key="docs/manual.pdf", Body=PDF, ContentType="application/pdf")
+
+    class Broken:
+        def __init__(self, body: Any) -> None:
+            self.body, self.reads = body, 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.reads += 1
+            if self.reads > 1:
+                raise ResponseStreamingError(error="connection reset by S3")
+            return self.body.read(size)
+
+        def close(self) -> None:
+            self.body.close()
+
+    real_call = media_upload.MediaUploader._call
+
+    def breaking(self, operation, key, **kwargs):  # type: ignore[no-untyped-def]
+        answer = real_call(self, operation, key, **kwargs)
+        return {**answer, "Body": Broken(answer["Body"])} if operation == "get_object" else answer
+
+    monkeypatch.setattr(media_upload.MediaUploader, "_call", breaking)
+
+    event = sqs_event(media_document("manual", "document", {"s3_key": "docs/manual.pdf"}))
+    assert sender.lambda_handler(event, context) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    record = outbound("manual")
+    assert (record.state, record.error.title) == ("retrying", "MediaSourceError")
+    assert "could not be read to the end" in record.error.details
+
+    monkeypatch.setattr(media_upload.MediaUploader, "_call", real_call)
+    assert sender.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert outbound("manual").state == "accepted"

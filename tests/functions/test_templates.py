@@ -205,3 +205,51 @@ def test_customers_in_the_window_still_get_free_form_messages(waba: FakeGraph):
 
     assert MessageStore().get_outbound("hi").state == "accepted"
     assert template_fetches(waba) == 0
+
+
+def test_a_cached_definition_is_checked_again_at_graph_before_it_refuses(waba: FakeGraph):
+    from functions.sender import app
+
+    # The table still has last hour's definition: before the template gained {{total}}.
+    old = TemplateDefinition.model_validate(
+        {**waba.templates[1], "components": [{"type": "BODY", "text": "Order {{order_id}} shipped."}]}
+    )
+    MessageStore().put_template(old, ttl_seconds=3600)
+
+    app.lambda_handler(
+        sqs_event(order_update("edited", "order_id", "total")), LocalContext(function_name="s", timeout_seconds=90)
+    )
+
+    assert MessageStore().get_outbound("edited").state == "accepted"
+    assert template_fetches(waba) == 1  # the refusal was checked against Meta's current definition
+    assert MessageStore().get_template("order_update", "en_US")[0].components[0].text.endswith("Total: {{total}}.")
+
+
+def test_dropping_a_template_without_a_language_drops_every_language(waba: FakeGraph):
+    shared = catalog()
+    waba.templates.append({**waba.templates[1], "id": "900000000000009", "language": "es"})
+    shared.definition("order_update", "en_US", token=token)
+    assert MessageStore().get_template("order_update", "es") is not None
+    (event,) = parse_webhook(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": DEFAULT_WABA_ID,
+                    "changes": [
+                        {
+                            "field": "template_category_update",
+                            "value": {"message_template_name": "order_update", "new_category": "MARKETING"},
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+    assert shared.on_change(event) is True
+
+    assert MessageStore().get_template("order_update", "en_US") is None
+    assert MessageStore().get_template("order_update", "es") is None
+    shared.definition("order_update", "en_US", token=token)
+    assert template_fetches(waba) == 2  # memory forgot it too

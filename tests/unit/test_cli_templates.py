@@ -23,6 +23,7 @@ def stack(aws, fake_graph: FakeGraph, monkeypatch):
     parameters = {"WabaId": DEFAULT_WABA_ID, "GraphApiVersion": "v25.0", "TemplateCacheSeconds": "600"}
     described = deployed.DeployedStack("whatsapp-cloud", outputs, parameters)
     monkeypatch.setattr(deployed, "describe_stack", lambda name, client=None: described)
+    monkeypatch.setattr("wacloud.config.DEFAULT_GRAPH_BASE_URL", fake_graph.url)  # stands in for Meta
     return described
 
 
@@ -44,6 +45,15 @@ def test_a_stacks_templates_are_listed_with_their_parameters(stack, fake_graph: 
     (request,) = fake_graph.requests_to("templates")
     assert (request.phone_number_id, request.authorization) == (DEFAULT_WABA_ID, f"Bearer {ACCESS_TOKEN}")
     assert ACCESS_TOKEN not in out
+
+
+def test_a_plain_http_graph_endpoint_never_gets_the_stacks_token(stack, fake_graph: FakeGraph, capsys, monkeypatch):
+    monkeypatch.setenv("WACLOUD_GRAPH_BASE_URL", "http://127.0.0.1:9")  # e.g. left over from a local run
+
+    code, _, _ = run(capsys, "templates", "list", "--stack", "whatsapp-cloud")
+
+    assert code == 0
+    assert len(fake_graph.requests_to("templates")) == 1  # went to the real (here: stand-in) Graph API
 
 
 def test_sync_caches_the_definitions_where_the_sender_looks(stack, capsys):

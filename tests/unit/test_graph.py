@@ -342,3 +342,32 @@ def test_template_pages_are_asked_for_with_the_fields_the_check_needs(
 
     assert [t.name for t in page.data] == ["hello_world"]
     assert page.after == "B"
+
+
+def test_an_upload_streams_over_a_real_socket_in_chunks():
+    """Outside moto (which reads request bodies whole): urllib3 reads the file in chunks."""
+    import io
+
+    from wacloud.local.fake_graph import FakeGraph
+
+    data = bytes(range(256)) * 4096  # 1 MiB
+
+    class Recording:
+        def __init__(self) -> None:
+            self.stream, self.sizes = io.BytesIO(data), []
+
+        def read(self, size: int = -1) -> bytes:
+            chunk = self.stream.read(size)
+            self.sizes.append(len(chunk))
+            return chunk
+
+    fake = FakeGraph(access_token="T").start()
+    try:
+        file = Recording()
+        media_id = GraphClient(base_url=fake.url, api_version=VERSION).upload_media(
+            PHONE_NUMBER_ID, file, length=len(data), filename="big.pdf", mime_type="application/pdf", token="T"
+        )
+        assert fake.files[media_id].data == data
+        assert max(file.sizes) < len(data) // 4  # many reads, never the whole file at once
+    finally:
+        fake.stop()

@@ -232,3 +232,35 @@ def test_a_status_fills_in_the_wamid_of_an_acceptance_without_one():
     assert store.confirm_outbound("no-wamid", "wamid.LATER") is True
     outbound = store.get_outbound("no-wamid")
     assert outbound is not None and outbound.wamid == "wamid.LATER"
+
+
+# --- media -----------------------------------------------------------------------------------------
+
+
+def test_an_upload_is_reused_for_29_days_and_not_a_second_longer():
+    clock = [1_800_000_000]
+    store = MessageStore(clock=lambda: clock[0])
+    store.put_uploaded_media("pnid|bucket|key|etag", "1013859600285441")
+
+    clock[0] += 29 * 86400
+    assert store.get_uploaded_media("pnid|bucket|key|etag") == "1013859600285441"
+    assert store.get_uploaded_media("pnid|bucket|key|other-etag") is None
+    clock[0] += 1
+    assert store.get_uploaded_media("pnid|bucket|key|etag") is None
+
+
+def test_archived_media_is_kept_on_the_message_and_a_later_error_does_not_hide_it():
+    from wacloud.models.records import StoredMedia
+
+    event = message_event()
+    store = MessageStore()
+    store.record_inbound(event)
+    store.record_media_error(event.message.id, ErrorInfo(code=131000, title="Something went wrong"))
+    media = StoredMedia(bucket="b", key="inbound/1/2025/12/01/9.jpg", mime_type="image/jpeg", size=10, sha256="ab")
+
+    store.record_media(event.message.id, media)
+    store.record_media_error(event.message.id, ErrorInfo(code=100, title="Object does not exist"))  # a late replay
+
+    record = store.get_message(event.message.id)
+    assert (record.media, record.media_error) == (media, None)
+    assert record.type == "text" and record.direction == "in"

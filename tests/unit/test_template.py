@@ -107,6 +107,7 @@ ALLOWED = {
         ("sqs:DeleteMessage", "InboundQueue"),
         ("sqs:GetQueueAttributes", "InboundQueue"),
         ("sqs:SendMessage", "OutboundQueue"),
+        ("sqs:SendMessage", "InboundQueue"),  # media to archive, as an event of its own
         ("dynamodb:PutItem", "MessagesTable"),
         ("dynamodb:UpdateItem", "MessagesTable"),
         # Drops a template's cached definitions when Meta says it changed.
@@ -159,6 +160,8 @@ def test_function_roles_are_least_privilege(function):
     granted = set()
     for policy in role["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny":
+                continue
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             for action in actions:
                 for resource in resource_names(statement["Resource"]):
@@ -193,6 +196,10 @@ def test_media_bucket_is_private_encrypted_and_expires_inbound_media():
     processor = RESOURCES["ProcessorFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     archive = next(s for s in processor if s["Sid"] == "ArchiveInboundMedia")
     assert archive["Resource"] == {"Fn::Sub": "${MediaBucket.Arn}/inbound/*"}
+    # The sender reads outbound files, never what customers sent.
+    sender = RESOURCES["SenderFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in sender if s["Effect"] == "Deny"]
+    assert (deny["Action"], deny["Resource"]) == ("s3:GetObject", {"Fn::Sub": "${MediaBucket.Arn}/inbound/*"})
 
 
 def test_alarms_watch_every_dlq_and_function():

@@ -295,9 +295,11 @@ def _template_source(args: argparse.Namespace) -> _TemplateSource:
     if not token:
         raise ValueError(f"secret {stack.outputs['SecretName']} has no access_token")
     version = stack.parameters.get("GraphApiVersion") or "v25.0"
+    # Another Graph endpoint (a proxy) only over HTTPS: the production token goes with every call.
+    base_url = os.environ.get("WACLOUD_GRAPH_BASE_URL", "")
     return _TemplateSource(
         graph=GraphClient(
-            base_url=os.environ.get("WACLOUD_GRAPH_BASE_URL", DEFAULT_GRAPH_BASE_URL), api_version=version
+            base_url=base_url if base_url.startswith("https://") else DEFAULT_GRAPH_BASE_URL, api_version=version
         ),
         token=token,
         waba_id=args.waba_id or stack.parameters.get("WabaId", ""),

@@ -133,9 +133,9 @@ def describe_body(body: str) -> str:
 
 def _describe_event(event: dict[str, Any]) -> str:
     kind = event.get("kind")
-    if kind == "message" and isinstance(event.get("message"), dict):
+    if kind in ("message", "media") and isinstance(event.get("message"), dict):
         message = event["message"]
-        return f"kind=message type={_plain(message.get('type'))} wamid={mask_wamid(_plain(message.get('id')))}"
+        return f"kind={kind} type={_plain(message.get('type'))} wamid={mask_wamid(_plain(message.get('id')))}"
     if kind == "status" and isinstance(event.get("status"), dict):
         status = event["status"]
         return f"kind=status status={_plain(status.get('status'))} wamid={mask_wamid(_plain(status.get('id')))}"

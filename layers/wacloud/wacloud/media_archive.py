@@ -2,12 +2,14 @@
 
 A customer's image, video, audio, document or sticker arrives as a media id. Meta's download URL
 (`GET /{media-id}`) lives 5 minutes and the media id 7 days, so the processor copies the bytes to S3
-at once: `inbound/<phone-number-id>/<yyyy>/<mm>/<dd>/<media id><ext>`, streamed (never whole in
-memory), checked against the SHA-256 Meta gives, and records where on the message record.
+within seconds (a `MediaEvent` queued after the message is handled, in a group of its own):
+`inbound/<phone-number-id>/<yyyy>/<mm>/<dd>/<media id><ext>`, streamed (never whole in memory),
+checked against the size and SHA-256 Meta gives, and records where on the message record.
 
-- A failure retrying can fix (Graph 5xx or throttling, a timeout, S3 unavailable, a download that
-  does not match its digest) raises: SQS delivers the event again, and after the last attempt it
-  waits in the inbound DLQ (a redrive within Meta's 7 days still finds the media).
+- A failure retrying can fix (Graph 5xx or throttling, a timeout, a token refused even after the
+  secret is re-read, S3 unavailable, a download that does not match its digest) raises: SQS delivers
+  the event again, and after the last attempt it waits in the inbound DLQ (a redrive within Meta's
+  7 days still finds the media). The conversation is not held back meanwhile.
 - A failure for good (the media is gone, too large, refused) is recorded on the message
   (`media_error`, Meta's code) and the event carries on.
 """
@@ -35,7 +37,7 @@ from wacloud.error_policy import Action, action_for
 from wacloud.errors import TransientError
 from wacloud.graph import GraphClient, GraphError, GraphTransportError
 from wacloud.masking import mask_wamid
-from wacloud.models.events import MessageEvent
+from wacloud.models.events import MediaEvent, MessageEvent
 from wacloud.models.records import StoredMedia
 from wacloud.secrets import get_credentials, require
 from wacloud.store import MessageStore
@@ -107,7 +109,7 @@ class MediaArchive:
     def s3(self) -> Any:
         return self._s3 or _s3_client()
 
-    def archive(self, event: MessageEvent) -> StoredMedia | None:
+    def archive(self, event: MediaEvent | MessageEvent) -> StoredMedia | None:
         """Copy the message's media to the bucket and record it; None when there is nothing to copy
         or it cannot be copied for good (recorded as `media_error`)."""
         message = event.message
@@ -117,7 +119,9 @@ class MediaArchive:
         try:
             stored = self._with_token(lambda token: self._copy(event, str(media.id), token))
         except GraphError as exc:
-            if action_for(exc) is Action.RETRY:
+            if action_for(exc) is not Action.FAIL:
+                # Retried later, also a token still refused after re-reading the secret: Meta keeps
+                # the media 7 days, long enough for the secret to be fixed and the DLQ redriven.
                 raise MediaArchiveError(f"media {media.id}: {exc}") from exc
             self.store.record_media_error(message.id, exc.info())
             logger.warning(
@@ -143,7 +147,7 @@ class MediaArchive:
                 raise
             return call(require(get_credentials(force_fetch=True), "access_token"))
 
-    def _copy(self, event: MessageEvent, media_id: str, token: str) -> StoredMedia:
+    def _copy(self, event: MediaEvent | MessageEvent, media_id: str, token: str) -> StoredMedia:
         message = event.message
         info = self.graph.media_info(media_id, token=token, phone_number_id=event.phone_number_id or None)
         declared = message.media.mime_type if message.media else None

@@ -1,7 +1,8 @@
 """The processor: what happens to each inbound event taken off the inbound queue.
 
-Messages are stored once per wamid, the contact's profile and last inbound time are updated, their
-media is archived to S3, and the replies (read receipt, auto-reply) go to the outbound queue.
+Messages are stored once per wamid, the contact's profile and last inbound time are updated, and
+the replies (read receipt, auto-reply) go to the outbound queue; media is then queued as an event of
+its own and archived to S3 when that event comes back.
 Statuses move message records forward only. Other changes are recorded (a template change also
 drops the template's cached definition). Input that is not a valid event is recorded as rejected
 with the reason, and acknowledged (retrying it cannot help).
@@ -26,9 +27,12 @@ from wacloud.media_archive import MediaArchive, MediaArchiveError
 from wacloud.models.events import (
     ChangeEvent,
     InboundEvent,
+    MediaEvent,
     MessageEvent,
     StatusEvent,
     UnparsedEvent,
+    digest,
+    dump_event,
     load_event,
 )
 from wacloud.models.outbound import CALLBACK_PREFIX
@@ -53,11 +57,13 @@ class InboundProcessor:
         store: MessageStore,
         outbound: FifoQueue,
         settings: Settings,
+        inbound: FifoQueue | None = None,
         media: MediaArchive | None = None,
         templates: TemplateCatalog | None = None,
     ) -> None:
         self.store = store
         self.outbound = outbound
+        self.inbound = inbound  # where media to archive is queued (with `media`)
         self.settings = settings
         self.media = media
         self.templates = templates
@@ -86,6 +92,8 @@ class InboundProcessor:
     def _handle(self, *, key: str, event: InboundEvent) -> dict[str, Any]:
         if isinstance(event, MessageEvent):
             return self._on_message(event)
+        if isinstance(event, MediaEvent):
+            return self._on_media(event)
         if isinstance(event, StatusEvent):
             return self._on_status(event)
         if isinstance(event, ChangeEvent):
@@ -112,11 +120,6 @@ class InboundProcessor:
             self.store.set_opt_out([message.from_, user_id or ""], choice == "out", at=message.timestamp, keyword=word)
             logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
             metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
-        if self.media is not None and event.message.media is not None:
-            # While Meta's copy is still there; a transient failure retries the whole (idempotent) event.
-            if self._context is not None and self._context.get_remaining_time_in_millis() < ARCHIVE_MIN_MS:
-                raise MediaArchiveError("not enough time left in this invocation to archive media")
-            self.media.archive(event)
         # Replies are queued even when the record already existed: a previous run may have stored
         # it and then failed before queueing. Their keys make a second queueing harmless.
         documents = replies_for(event, self.settings, auto_reply=keyword is None or keyword[0] != "out")
@@ -131,6 +134,7 @@ class InboundProcessor:
                 for document in documents
             ]
         )
+        self._queue_media(event)
         logger.info(
             "Inbound message handled",
             extra={
@@ -143,6 +147,24 @@ class InboundProcessor:
         )
         metrics.add_metric(name="MessageReceived" if is_new else "DuplicateMessage", unit=MetricUnit.Count, value=1)
         return {"outcome": "stored" if is_new else "duplicate", "queued": len(documents)}
+
+    def _queue_media(self, event: MessageEvent) -> None:
+        """Archive the message's media as an event of its own: its retries hold back nothing else."""
+        if self.media is None or self.inbound is None or event.message.media is None:
+            return
+        media = MediaEvent(waba_id=event.waba_id, phone_number_id=event.phone_number_id, message=event.message)
+        self.inbound.send(
+            [QueueEntry(body=dump_event(media), group_id=media.group, deduplication_id=digest(media.key))]
+        )
+
+    def _on_media(self, event: MediaEvent) -> dict[str, Any]:
+        if self.media is None:
+            return {"outcome": "skipped"}  # archiving was switched off after this was queued
+        if self._context is not None and self._context.get_remaining_time_in_millis() < ARCHIVE_MIN_MS:
+            raise MediaArchiveError("not enough time left in this invocation to archive media")
+        # While Meta's copy is still there; a transient failure raises and SQS delivers the event again.
+        stored = self.media.archive(event)
+        return {"outcome": "archived" if stored is not None else "not archived"}
 
     def _on_status(self, event: StatusEvent) -> dict[str, Any]:
         change = self.store.apply_status(event)
@@ -181,6 +203,7 @@ def get_processor() -> InboundProcessor:
     return InboundProcessor(
         store=store,
         outbound=FifoQueue(settings.outbound_queue_url),
+        inbound=FifoQueue(settings.inbound_queue_url),
         settings=settings,
         media=MediaArchive(graph=graph, store=store, bucket=settings.media_bucket) if archive else None,
         templates=TemplateCatalog(store=store, graph=graph, settings=settings),

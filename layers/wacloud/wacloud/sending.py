@@ -50,7 +50,7 @@ from wacloud.errors import ConfigurationError, TransientError, WacloudError
 from wacloud.graph import UPLOAD_TIMEOUT, GraphClient, GraphError, GraphTransportError
 from wacloud.idempotency import make_idempotent, new_config, register_context
 from wacloud.masking import mask_key, mask_phone, mask_wamid
-from wacloud.media_upload import MediaRejectedError, MediaUploader, s3_media
+from wacloud.media_upload import MediaRejectedError, MediaUploader, ResolvedBody, s3_media
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage, TemplateMessage
 from wacloud.models.records import ErrorInfo, OutboundState
@@ -65,6 +65,8 @@ logger = Logger(child=True)
 metrics = Metrics()
 _FINAL = (OutboundState.ACCEPTED, OutboundState.FAILED, OutboundState.UNCONFIRMED, OutboundState.REJECTED)
 PAIR_RATE_MIN_SECONDS = 6  # Meta's pair rate: about one message per 6 s to the same user
+# What Graph answers when a media id is not (or no longer) one it knows.
+REUSED_MEDIA_ERRORS = frozenset({100, 131009, 131053})
 
 
 class SendRetryableError(TransientError):
@@ -322,12 +324,28 @@ class Sender:
         if document.recipient is not None and "biz_opaque_callback_data" not in body:
             # Comes back in this message's status webhooks: confirms a send whose answer was lost.
             body["biz_opaque_callback_data"] = CALLBACK_PREFIX + document.idempotency_key
-        uploads = len(list(s3_media(body)))
+        has_media = next(s3_media(body), None) is not None
 
-        def deliver(token: str) -> SendResponse:
-            self._check_time_left(uploads=uploads)
-            ready = self.media.resolve(body, phone_number_id=phone_number_id, token=token) if uploads else body
-            return self.graph.send_message(phone_number_id, ready, token=token)
+        def deliver(token: str, *, reupload: bool = False) -> SendResponse:
+            ready = ResolvedBody(body)
+            if has_media:
+                ready = self.media.resolve(
+                    body,
+                    phone_number_id=phone_number_id,
+                    token=token,
+                    before_upload=lambda: self._check_time_left(uploads=1),
+                    reupload=reupload,
+                )
+            self._check_time_left()
+            try:
+                return self.graph.send_message(phone_number_id, ready.body, token=token)
+            except GraphError as exc:
+                if not ready.reused or reupload or exc.code not in REUSED_MEDIA_ERRORS:
+                    raise
+                # Graph refused an id uploaded days ago (it may have dropped it): the message was not
+                # sent, so upload afresh and send once more.
+                logger.warning("Graph refused a reused media id; uploading again", extra={"error_code": exc.code})
+                return deliver(token, reupload=True)
 
         try:
             return deliver(require(get_credentials(), "access_token"))

@@ -206,23 +206,39 @@ class TemplateCatalog:
         self._memory: dict[tuple[str, str], tuple[TemplateDefinition | None, float]] = {}
 
     def refusal(self, template: TemplateBody, *, token: Callable[[], str]) -> str | None:
-        """Why this template document would be refused, when its definition is known; else None."""
-        definition = self.definition(template.name, template.language.code, token=token)
-        return mismatch(template, definition) if definition is not None else None
+        """Why this template document would be refused, when its definition is known; else None.
+
+        A refusal is final, so a definition from a cache is fetched afresh before it refuses anything
+        (the template may have been edited or resumed since)."""
+        name, language = template.name, template.language.code
+        definition, fresh = self._lookup(name, language, token=token)
+        reason = mismatch(template, definition) if definition is not None else None
+        if reason is not None and not fresh and self.settings.waba_id:
+            definition = self._fetch(name, language, token=token, now=self._clock())
+            reason = mismatch(template, definition) if definition is not None else None
+        return reason
 
     def definition(self, name: str, language: str, *, token: Callable[[], str]) -> TemplateDefinition | None:
+        """The template's definition from memory, the table or Graph; None when it is not known."""
+        return self._lookup(name, language, token=token)[0]
+
+    def _lookup(self, name: str, language: str, *, token: Callable[[], str]) -> tuple[TemplateDefinition | None, bool]:
+        """(definition, fetched from Graph just now)."""
         ttl = self.settings.template_cache_seconds
         if ttl <= 0:
-            return None  # the check is switched off
+            return None, False  # the check is switched off
         now = self._clock()
         remembered = self._memory.get((name, language))
         if remembered is not None and now - remembered[1] < min(MEMORY_SECONDS, ttl):
-            return remembered[0]
+            return remembered[0], False
         cached = self.store.get_template(name, language)
         if cached is not None and now - cached[1] < ttl:
-            return self._remember(name, language, cached[0], now)
+            return self._remember(name, language, cached[0], now), False
         if not self.settings.waba_id:
-            return self._remember(name, language, None, now)
+            return self._remember(name, language, None, now), False
+        return self._fetch(name, language, token=token, now=now), True
+
+    def _fetch(self, name: str, language: str, *, token: Callable[[], str], now: float) -> TemplateDefinition | None:
         try:
             definitions = fetch_templates(self.graph, self.settings.waba_id, token=token(), name=name)
         except (GraphError, GraphTransportError) as exc:
@@ -230,7 +246,7 @@ class TemplateCatalog:
             logger.warning("Could not fetch the template definition", extra={"template": name, "error": str(exc)})
             return self._remember(name, language, None, now)
         for definition in definitions:
-            self.store.put_template(definition, ttl_seconds=ttl)
+            self.store.put_template(definition, ttl_seconds=self.settings.template_cache_seconds)
             self._remember(definition.name, definition.language, definition, now)
         found = next((d for d in definitions if d.language == language), None)
         return self._remember(name, language, found, now)

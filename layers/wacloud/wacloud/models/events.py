@@ -105,6 +105,22 @@ class ChangeEvent(_Event):
         return group_id(f"change-{self.waba_id or 'account'}", fallback="change")
 
 
+class MediaEvent(_Event):
+    """Archive an inbound message's media: queued by the processor after the message itself is handled,
+    in a group of its own, so a Meta media outage holds back no conversation."""
+
+    kind: Literal["media"] = "media"
+    message: InboundMessage
+
+    @property
+    def key(self) -> str:
+        return f"media:{self.message.id}"
+
+    @property
+    def group(self) -> str:
+        return "media-" + digest(self.message.id)[:40]
+
+
 class UnparsedEvent(_Event):
     """A signed body (or part of one) that is not what Meta documents: kept, never dropped."""
 
@@ -122,7 +138,9 @@ class UnparsedEvent(_Event):
         return "unparsed"
 
 
-InboundEvent = Annotated[MessageEvent | StatusEvent | ChangeEvent | UnparsedEvent, Field(discriminator="kind")]
+InboundEvent = Annotated[
+    MessageEvent | StatusEvent | ChangeEvent | MediaEvent | UnparsedEvent, Field(discriminator="kind")
+]
 _EVENT_ADAPTER: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)
 
 

@@ -20,7 +20,8 @@ class _Strict(BaseModel):
 
 
 # An object key in the stack's media bucket; the sender uploads the object and sends it by id.
-S3_KEY = r"^[^/\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,1023}$"
+# Not under inbound/: that is customers' archived media, which no document may forward.
+S3_KEY = r"^(?!inbound/)[^/\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,1023}$"
 MEDIA_SOURCES = ("id", "link", "s3_key")
 
 
@@ -30,12 +31,15 @@ class MediaLink(_Strict):
 
     model_config = ConfigDict(
         json_schema_extra={"oneOf": [{"required": [source]} for source in MEDIA_SOURCES]},
+        regex_engine="python-re",  # S3_KEY's look-ahead (the default engine has none)
     )
 
     id: str | None = Field(None, min_length=1)
     link: str | None = Field(None, pattern=HTTPS_URL)
     s3_key: str | None = Field(
-        None, pattern=S3_KEY, description="Key of an object in the stack's media bucket (MediaBucketName output)"
+        None,
+        pattern=S3_KEY,
+        description="Key of an object in the stack's media bucket (MediaBucketName output), not under inbound/",
     )
 
     @model_validator(mode="after")
