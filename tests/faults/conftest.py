@@ -7,11 +7,17 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from wacloud.local.graph_rules import RuleSettings
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions
+
+# The faults here are injected one by one; Graph's own limits and window would add others.
+NO_GRAPH_LIMITS = RuleSettings(enforce_window=False, throughput_per_second=None, pair_limit=None)
 
 
 def start_pipeline(**parameters: str) -> LocalPipeline:
-    options = PipelineOptions(background=False, retry_delay=0, status_webhooks=True, parameters=parameters)
+    options = PipelineOptions(
+        background=False, retry_delay=0, status_webhooks=True, parameters=parameters, rules=NO_GRAPH_LIMITS
+    )
     return LocalPipeline(options).start()
 
 

@@ -44,7 +44,7 @@ def test_invariants_hold_under_any_interleaving(scenario):
     keys = [f"k{i}" for i in range(len(recipients))]
     with mock_aws():
         pipeline = start_pipeline(EnforceCustomerServiceWindow="false")
-        pipeline.options.status_webhooks = False  # the test delivers statuses itself, shuffled
+        pipeline.simulator.status_webhooks = False  # the test delivers statuses itself, shuffled
         try:
             pipeline.graph.script(*(FAULTS[name] for name in faults))
             for key, to in zip(keys, recipients, strict=True):

@@ -40,7 +40,7 @@ def snapshot(pipeline) -> dict[str, dict[str, Any]]:
 def run(replay: bool) -> dict[str, dict[str, Any]]:
     with mock_aws():
         pipeline = start_pipeline()
-        pipeline.options.status_webhooks = False  # statuses are posted by the test, in its order
+        pipeline.simulator.status_webhooks = False  # statuses are posted by the test, in its order
         try:
             bodies = [
                 text_message(

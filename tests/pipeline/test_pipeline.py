@@ -85,7 +85,7 @@ def test_batched_webhook_from_two_customers_is_answered_per_message(pipeline):
 def test_shuffled_duplicated_statuses_end_like_a_clean_run(pipeline):
     # A message sent by another system through the outbound contract, then its statuses arriving
     # duplicated and out of order.
-    pipeline.options.status_webhooks = False
+    pipeline.simulator.status_webhooks = False
     _, (status, _) = pipeline.customer_says("hi", sender=CUSTOMER)  # opens the conversation
     assert status == 200
     pipeline.drain()

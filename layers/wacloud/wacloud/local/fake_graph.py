@@ -9,7 +9,9 @@
 - `GET /{version}/{waba-id}/message_templates`: the account's templates, in pages.
 
 It remembers every request and can be scripted to fail: the scripted answers are used, in order,
-for the next API requests (downloads included) before normal service resumes.
+for the next API requests (downloads included) before normal service resumes. Given `rules`, it
+refuses sends as Graph does (`graph_rules`); `error_rate` and `latency` make sends fail or wait at
+random. Any other path goes to `app` (the simulator's chat view and API).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import email.parser
 import email.policy
 import hashlib
 import json
+import random
 import re
 import threading
 import time
@@ -30,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wacloud import media_types
+from wacloud.local.graph_rules import GraphRules
 
 _MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
 _UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")
@@ -90,6 +94,10 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
         "components": [{"type": "BODY", "text": "Spring sale: {{1}} off everything."}],
     },
 ]
+
+
+# (method, path, query, headers, raw body) -> (status, content type, body)
+App = Callable[[str, str, dict[str, list[str]], Any, bytes], tuple[int, str, bytes]]
 
 
 @dataclass
@@ -164,8 +172,16 @@ class FakeGraph:
         on_accepted: Callable[[GraphRequest], None] | None = None,
         on_request: Callable[[GraphRequest], None] | None = None,
         templates: list[dict[str, Any]] | None = None,
+        rules: GraphRules | None = None,
+        app: App | None = None,
+        seed: int | None = None,
     ) -> None:
         self.access_token = access_token
+        self.rules = rules
+        self.app = app
+        self.error_rate = 0.0  # the share of sends answered with a transient error
+        self.latency = 0.0  # seconds before every send and upload is answered
+        self._random = random.Random(seed)  # noqa: S311 (fault injection, not cryptography)
         self.on_accepted = on_accepted
         self.on_request = on_request
         self.templates = list(DEFAULT_TEMPLATES if templates is None else templates)
@@ -248,9 +264,9 @@ class FakeGraph:
                 (401, {}) if route == "download" else _error(190, "Error validating access token.", status=401)
             )
         elif route == "messages":
-            status, response = self._send(body)
+            status, response = self._faulty() or (self.rules and self.rules.check(object_id, body)) or self._send(body)
         elif route == "media":
-            status, response = self._upload(object_id, headers.get("Content-Type", ""), raw)
+            status, response = self._faulty() or self._upload(object_id, headers.get("Content-Type", ""), raw)
         elif route == "media_info":
             status, response = self._media_info(object_id)
         elif route == "templates":
@@ -269,6 +285,14 @@ class FakeGraph:
         if request.is_message and self.on_accepted is not None:
             self.on_accepted(request)
         return request, data
+
+    def _faulty(self) -> tuple[int, dict[str, Any]] | None:
+        """The injected faults: a wait, and now and then a transient error."""
+        if self.latency:
+            time.sleep(self.latency)
+        if self.error_rate and self._random.random() < self.error_rate:
+            return _error(131000, "Something went wrong", status=500, details="injected by the simulator")
+        return None
 
     def _send(self, body: Any) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
@@ -358,6 +382,10 @@ class FakeGraph:
                 found = next(
                     ((route, match) for route, pattern in routes[method] if (match := pattern.match(url.path))), None
                 )
+                if found is None and fake.app is not None:
+                    status, content_type, data = fake.app(method, url.path, parse_qs(url.query), self.headers, raw)
+                    self._send_bytes(status, data, content_type)
+                    return
                 if found is None:
                     self._send(404, {"error": {"message": "Unknown path", "code": 803}})
                     return

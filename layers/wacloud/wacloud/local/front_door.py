@@ -1,5 +1,7 @@
 """An HTTP server on localhost standing in for API Gateway: each request becomes a REST API proxy
-event for the webhook function, and the function's answer becomes the HTTP response."""
+event for the function its path routes to, and the function's answer becomes the HTTP response.
+
+Unlike API Gateway it checks no IAM signature on the messages API: only this machine can reach it."""
 
 from __future__ import annotations
 
@@ -46,10 +48,12 @@ def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes, 
 
 
 class FrontDoor:
-    """Routes `GET|POST /webhook` to the webhook function; anything else is a 404 (as API Gateway)."""
+    """Routes each path prefix (`/webhook`, `/messages`) to its function; anything else is a 404."""
 
-    def __init__(self, invoke: Invoke, *, host: str = "127.0.0.1", port: int = 0, on_request: Any = None) -> None:
-        self.invoke = invoke
+    def __init__(
+        self, routes: dict[str, Invoke], *, host: str = "127.0.0.1", port: int = 0, on_request: Any = None
+    ) -> None:
+        self.routes = routes
         self.on_request = on_request
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -80,16 +84,20 @@ class FrontDoor:
             def _route(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                if urlsplit(self.path).path.rstrip("/") != "/webhook":
+                path = urlsplit(self.path).path.rstrip("/")
+                invoke = next(
+                    (f for prefix, f in door.routes.items() if path == prefix or path.startswith(prefix + "/")), None
+                )
+                if invoke is None:
                     self._reply(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
                     return
                 headers = {k: v for k, v in self.headers.items()}
-                result = door.invoke(proxy_event(method, self.path, headers, body, self.client_address[0]))
+                result = invoke(proxy_event(method, self.path, headers, body, self.client_address[0]))
                 payload = result.get("body") or ""
                 data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
                 status = int(result.get("statusCode", 502))
                 if door.on_request is not None:
-                    door.on_request(method, status, data)
+                    door.on_request(method, path, status, data)
                 headers = dict(result.get("headers") or {})
                 for name, values in (result.get("multiValueHeaders") or {}).items():
                     headers[name] = ", ".join(str(v) for v in values)

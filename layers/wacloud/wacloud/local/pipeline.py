@@ -1,5 +1,6 @@
 """The whole pipeline on this machine: template resources in moto, the three functions in-process,
-the front door, the pollers and the fake Graph API (which answers sends with status webhooks)."""
+the front door, the pollers, and the simulated Meta side: the fake Graph API, its rules, and the
+simulator's customers (who write, and get status webhooks for what the business sends them)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ import boto3
 from wacloud.local import moto_fixes
 from wacloud.local.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.front_door import FrontDoor
+from wacloud.local.graph_rules import GraphRules, RuleSettings
 from wacloud.local.lambda_context import LocalContext
-from wacloud.local.meta_webhooks import DEFAULT_WABA_ID, status_update, text_message
+from wacloud.local.meta_webhooks import DEFAULT_WABA_ID
 from wacloud.local.pollers import PollResult, QueuePoller
+from wacloud.local.simulator import Simulator
 from wacloud.local.template import REGION, Stack, load_template, provision
 from wacloud.outbound import message_group_id
 from wacloud.signature import sign
@@ -35,8 +38,12 @@ LOCAL_DEFAULTS = {
     "verify_token": ("WACLOUD_LOCAL_VERIFY_TOKEN", "local-verify-token"),
     "phone_number_id": ("WACLOUD_LOCAL_PHONE_NUMBER_ID", "100000000000001"),
 }
-FUNCTIONS = {"WebhookFunction": "webhook", "ProcessorFunction": "processor", "SenderFunction": "sender"}
-STATUS_SEQUENCE = ("sent", "delivered", "read")
+FUNCTIONS = {
+    "WebhookFunction": "webhook",
+    "ProcessorFunction": "processor",
+    "SenderFunction": "sender",
+    "ApiFunction": "api",
+}
 
 
 def local_setting(name: str) -> str:
@@ -77,12 +84,15 @@ def reset_caches() -> None:
 class PipelineOptions:
     project_dir: Path = field(default_factory=find_project_dir)
     port: int = 0
+    graph_port: int = 0  # the simulated Meta side: Graph API, chat view, simulator API
     # Seconds before a failed record is received again: the inbound queue's visibility timeout and
     # the sender's first retry delay (deployed: 180 s and RetryBaseSeconds).
     retry_delay: int = 5
     status_webhooks: bool = True
     status_delays: tuple[float, ...] = (0.3, 0.6, 1.2)
     background: bool = True  # pollers and status webhooks on threads; False: call drain()
+    # What Graph refuses: outside the 24-hour window, past the throughput or the pair rate limit.
+    rules: RuleSettings = field(default_factory=RuleSettings)
     log_level: str = "WARNING"
     auto_reply_text: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
@@ -94,11 +104,25 @@ class LocalPipeline:
         self.echo = echo or (lambda line: None)
         self.secret = {name: local_setting(name) for name in ("access_token", "app_secret", "verify_token")}
         self.phone_number_id = local_setting("phone_number_id")
+        self.rules = GraphRules(self.options.rules)
         self.graph = FakeGraph(
             access_token=self.secret["access_token"],
-            on_accepted=self._on_graph_accept,
+            port=self.options.graph_port,
             on_request=self._on_graph_request,
+            rules=self.rules,
         )
+        self.simulator = Simulator(
+            graph=self.graph,
+            rules=self.rules,
+            post=self._post,
+            phone_number_id=self.phone_number_id,
+            status_delays=self.options.status_delays,
+            status_webhooks=self.options.status_webhooks,
+            background=self.options.background,
+            rotate_token=self.rotate_token,
+            echo=self.echo,
+        )
+        self.graph.app = self.simulator.http_app
         self.stack: Stack | None = None
         self.front_door: FrontDoor | None = None
         self.pollers: list[QueuePoller] = []
@@ -107,7 +131,7 @@ class LocalPipeline:
         self._timeouts: dict[str, float] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._pending_statuses: list[dict[str, Any]] = []
+        self._token_rotations = 0
         self._saved_env: dict[str, str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -141,7 +165,12 @@ class LocalPipeline:
         reset_caches()
         self._load_functions(template)
         self.front_door = FrontDoor(
-            lambda event: self.invoke("WebhookFunction", event), port=options.port, on_request=self._on_request
+            {
+                "/webhook": lambda event: self.invoke("WebhookFunction", event),
+                "/messages": lambda event: self.invoke("ApiFunction", event),
+            },
+            port=options.port,
+            on_request=self._on_request,
         ).start()
         sqs = boto3.client("sqs", region_name=REGION)
         for queue, function in (("InboundQueue", "ProcessorFunction"), ("OutboundQueue", "SenderFunction")):
@@ -164,6 +193,7 @@ class LocalPipeline:
 
     def stop(self) -> None:
         self._stop.set()
+        self.simulator.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         if self.front_door is not None:
@@ -173,6 +203,12 @@ class LocalPipeline:
             os.environ.clear()
             os.environ.update(self._saved_env)
             reset_caches()
+
+    def outputs(self) -> dict[str, str]:
+        """The stack's outputs, as a deployed stack would have them, for what runs here."""
+        assert self.stack is not None and self.front_door is not None
+        template = load_template(self.options.project_dir / "template.yaml")
+        return {**self.stack.outputs(template), "WebhookUrl": f"{self.front_door.url}/webhook"}
 
     def __enter__(self) -> LocalPipeline:
         return self.start()
@@ -208,13 +244,37 @@ class LocalPipeline:
     # -- driving it ------------------------------------------------------------------------------
 
     def post_webhook(self, body: dict[str, Any] | bytes, *, signature: str | None = "sign") -> tuple[int, str]:
-        """POST a body to the front door, signed with the local app secret unless told otherwise."""
+        """POST a body to the front door, signed with the local app secret unless told otherwise; the
+        simulator sees the customers' messages in it (their windows open, their conversations grow)."""
+        if isinstance(body, dict) and signature == "sign":
+            self.simulator.observe(body)
+        return self._post(body, signature=signature)
+
+    def _post(self, body: dict[str, Any] | bytes, *, signature: str | None = "sign") -> tuple[int, str]:
         assert self.front_door is not None
         return post_signed(self.front_door.url, body, self.secret["app_secret"], signature=signature)
 
-    def customer_says(self, text: str, **kwargs: Any) -> tuple[dict[str, Any], tuple[int, str]]:
-        body = text_message(text, phone_number_id=self.phone_number_id, **kwargs)
-        return body, self.post_webhook(body)
+    def customer_says(
+        self, text: str, *, sender: str = "16505551234", name: str = "Local Customer", wamid: str | None = None
+    ) -> tuple[dict[str, Any], tuple[int, str]]:
+        """A simulated customer's text message, posted as Meta would."""
+        body, status, answer = self.simulator.customer_sends(
+            sender, {"type": "text", "text": {"body": text}}, name=name, wamid=wamid
+        )
+        return body, (status, answer)
+
+    def rotate_token(self) -> str:
+        """Rotate the access token as an operator would: Meta takes only the new one, the secret holds it."""
+        assert self.stack is not None
+        self._token_rotations += 1
+        token = f"{local_setting('access_token')}-rotated-{self._token_rotations}"
+        self.graph.access_token = token
+        self.secret["access_token"] = token
+        boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+            SecretId=self.stack.parameters["SecretName"], SecretString=json.dumps(self.secret)
+        )
+        self.echo("  [meta]      access token rotated; the secret holds the new one")
+        return token
 
     def send_outbound(self, document: dict[str, Any], *, deduplication_id: str | None = None) -> None:
         """Put a document on the outbound queue as another system would (group = the recipient)."""
@@ -231,7 +291,7 @@ class LocalPipeline:
     def drain(self, *, max_rounds: int = 50) -> None:
         """Without background threads: deliver queued work until nothing moves any more."""
         for _ in range(max_rounds):
-            moved = self._post_pending_statuses()
+            moved = self.simulator.drain()
             for poller in self.pollers:
                 while poller.poll_once().received:
                     moved = True
@@ -239,50 +299,14 @@ class LocalPipeline:
                 return
         raise RuntimeError("the pipeline did not settle")
 
-    # -- status webhooks from the fake Graph API -------------------------------------------------
-
-    def _on_graph_accept(self, request: GraphRequest) -> None:
-        if not self.options.status_webhooks or request.wamid is None:
-            return
-        recipient = str(request.body.get("to", "")).lstrip("+")
-        callback = request.body.get("biz_opaque_callback_data")
-        bodies = [
-            status_update(
-                request.wamid,
-                status,
-                phone_number_id=request.phone_number_id,
-                recipient=recipient,
-                callback_data=callback,
-            )
-            for status in STATUS_SEQUENCE
-        ]
-        if not self.options.background:
-            self._pending_statuses.extend(bodies)
-            return
-        for delay, body in zip(self.options.status_delays, bodies, strict=False):
-            timer = threading.Timer(delay, self._post_status, args=(body,))
-            timer.daemon = True
-            timer.start()
-
-    def _post_status(self, body: dict[str, Any]) -> None:
-        if self._stop.is_set():
-            return
-        status = body["entry"][0]["changes"][0]["value"]["statuses"][0]
-        self.echo(f"  [meta]      status webhook: {status['status']:<9} {status['id'][:24]}...")
-        self.post_webhook(body)
-
-    def _post_pending_statuses(self) -> bool:
-        pending, self._pending_statuses = self._pending_statuses, []
-        for body in pending:
-            self.post_webhook(body)
-        return bool(pending)
-
     # -- what the terminal shows -----------------------------------------------------------------
 
-    def _on_request(self, method: str, status: int, data: bytes) -> None:
-        self.echo(f"  [webhook]   {method} /webhook -> {status} {data.decode('utf-8', 'replace')[:80]}")
+    def _on_request(self, method: str, path: str, status: int, data: bytes) -> None:
+        name = "webhook" if path == "/webhook" else "api"
+        self.echo(f"  [{name:<9}] {method} {path[:40]} -> {status} {data.decode('utf-8', 'replace')[:80]}")
 
     def _on_graph_request(self, request: GraphRequest) -> None:
+        self.simulator.on_graph_request(request)
         if request.route != "messages":
             answer = request.response.get("id") or request.response.get("error", {}).get("message", "")
             self.echo(

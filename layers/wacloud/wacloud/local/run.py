@@ -16,6 +16,9 @@ from wacloud.local.pipeline import LocalPipeline, PipelineOptions, wait_until
 from wacloud.local.state import LocalState, remove_state, write_state
 from wacloud.local.template import REGION
 
+SAY_HI = 'say "Hi there"'
+SEND_TEXT = 'send --to +16505551234 --text "Your order shipped" --wait'
+
 
 def start_aws_emulator() -> Any:
     """A moto server on a free localhost port; every boto3 client of this process goes to it."""
@@ -35,21 +38,40 @@ def start_aws_emulator() -> Any:
     return server
 
 
-def run_local(*, port: int = 3000, demo: bool = False, verbose: bool = False, status_webhooks: bool = True) -> int:
+def run_local(
+    *,
+    port: int = 3000,
+    simulator_port: int = 3001,
+    demo: bool = False,
+    verbose: bool = False,
+    status_webhooks: bool = True,
+) -> int:
+    print("Starting the AWS emulator (moto)...", flush=True)
     aws = start_aws_emulator()
     # Without --verbose the functions' own JSON logs are kept to errors; the lines printed here tell the story.
-    options = PipelineOptions(port=port, log_level="INFO" if verbose else "ERROR", status_webhooks=status_webhooks)
-    pipeline = LocalPipeline(options, echo=lambda line: print(line, flush=True))
+    options = PipelineOptions(
+        port=port,
+        graph_port=simulator_port,
+        log_level="INFO" if verbose else "ERROR",
+        status_webhooks=status_webhooks,
+    )
+    pipeline: LocalPipeline | None = None
     try:
         try:
+            pipeline = LocalPipeline(options, echo=lambda line: print(line, flush=True))
+            print("Creating the template's queues, tables, bucket and secret; loading the functions...", flush=True)
             pipeline.start()
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
-            print(f"Port {port} is in use: pass --port <free port> or set WACLOUD_LOCAL_PORT.", file=sys.stderr)
+            print(
+                f"Port {port} or {simulator_port} is in use: pass --port / --simulator-port <free port> "
+                "(or set WACLOUD_LOCAL_PORT / WACLOUD_SIMULATOR_PORT).",
+                file=sys.stderr,
+            )
             return 2
         _banner(pipeline, os.environ["AWS_ENDPOINT_URL"])
-        write_state(pipeline.options.project_dir, _state(pipeline))
+        write_state(pipeline.options.project_dir, local_state(pipeline))
         print("Sending a first message as a customer would (signed like Meta signs it):", flush=True)
         body, (status, _) = pipeline.customer_says("Hello from the local run!")
         wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
@@ -57,29 +79,32 @@ def run_local(*, port: int = 3000, demo: bool = False, verbose: bool = False, st
             return _finish_demo(pipeline, wamid, status)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print(f"\nRunning. Type as a customer: {_say_command(pipeline)}   (Ctrl-C stops)\n", flush=True)
+        print(
+            f"\nRunning. Open {pipeline.graph.url}/ to chat as a customer, or: {_command(SAY_HI)}   (Ctrl-C stops)\n",
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         print("Stopped.")
         return 0
     finally:
-        remove_state(pipeline.options.project_dir)
-        pipeline.stop()
+        if pipeline is not None:
+            remove_state(pipeline.options.project_dir)
+            pipeline.stop()
         aws.stop()
 
 
-def _state(pipeline: LocalPipeline) -> LocalState:
+def local_state(pipeline: LocalPipeline) -> LocalState:
+    """What the other `wacloud` commands need to know of this run."""
     assert pipeline.front_door is not None and pipeline.stack is not None
     return LocalState(
         pid=os.getpid(),
-        front_door=pipeline.front_door.url,
-        graph_url=pipeline.graph.url,
-        aws_endpoint=os.environ["AWS_ENDPOINT_URL"],
         region=REGION,
-        table_name=pipeline.stack.table_names["MessagesTable"],
-        phone_number_id=pipeline.phone_number_id,
-        waba_id=pipeline.stack.parameters["WabaId"],
-        access_token=pipeline.secret["access_token"],
+        aws_endpoint=os.environ["AWS_ENDPOINT_URL"],
+        simulator_url=pipeline.graph.url,
+        outputs=pipeline.outputs(),
+        parameters=pipeline.stack.parameters,
+        environments=pipeline.stack.environments,
     )
 
 
@@ -129,12 +154,6 @@ def _command(arguments: str) -> str:
     return f"{script} {arguments}"
 
 
-def _say_command(pipeline: LocalPipeline) -> str:
-    """The `wacloud say` command line for this run."""
-    assert pipeline.front_door is not None
-    return _command(f'say "Hi there" --port {pipeline.front_door.url.rsplit(":", 1)[1]}')
-
-
 def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
     assert pipeline.front_door is not None and pipeline.stack is not None
     door, secret = pipeline.front_door.url, pipeline.secret
@@ -142,8 +161,9 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         "",
         "WhatsApp Cloud API pipeline, running locally (no Docker, no AWS, no Meta)",
         "",
+        f"  Chat view (simulated customers) {pipeline.graph.url}/",
         f"  Webhook (API Gateway stand-in)  {door}/webhook",
-        f"  Fake Graph API                  {pipeline.graph.url}/<version>/<phone-number-id>/messages",
+        f"  Graph API (simulated)           {pipeline.graph.url}/<version>/<phone-number-id>/messages",
         f"  AWS emulator (moto)             {aws_url}",
         f"  Inbound queue                   {pipeline.stack.queue_urls['InboundQueue']}",
         f"  Outbound queue                  {pipeline.stack.queue_urls['OutboundQueue']}",
@@ -154,10 +174,14 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         "",
         "  Meta's subscription check:",
         f"    curl '{door}/webhook?hub.mode=subscribe&hub.verify_token={secret['verify_token']}&hub.challenge=42'",
-        "  A customer message:",
-        f"    {_say_command(pipeline)}",
-        "  The account's message templates (from the fake Graph API):",
-        f"    {_command('templates list --local')}",
+        "  As a customer (or in the chat view):",
+        f"    {_command(SAY_HI)}",
+        f"    {_command('say --location 37.4847,-122.1477,HQ')}",
+        "  As the business (any producer does the same through the outbound queue):",
+        f"    {_command(SEND_TEXT)}",
+        f"    {_command('status <idempotency key or wamid>')}",
+        f"    {_command('templates list')}",
+        f"    {_command('invoke webhook -e events/webhook-post-text.json')}",
         "",
     ]
     print("\n".join(lines), flush=True)

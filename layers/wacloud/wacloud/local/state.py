@@ -1,5 +1,6 @@
 """Where a running local pipeline is: written by `wacloud local` beside template.yaml, read by the
-other `wacloud` commands given `--local`, removed when the run stops."""
+other `wacloud` commands (the local run is their target when no `--stack` is given), removed when
+the run stops."""
 
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ STATE_FILE = ".wacloud-local.json"
 
 class LocalState(BaseModel):
     pid: int
-    front_door: str
-    graph_url: str
-    aws_endpoint: str
     region: str
-    table_name: str
-    phone_number_id: str
-    waba_id: str
-    access_token: str  # the local run's made-up token, not a secret
+    aws_endpoint: str  # the moto server
+    simulator_url: str  # the simulated Meta side: Graph API, chat view, simulator API
+    outputs: dict[str, str]  # as a deployed stack's outputs; WebhookUrl is the front door's
+    parameters: dict[str, str]
+    environments: dict[str, dict[str, str]]  # each function's environment, for `wacloud invoke`
 
     def alive(self) -> bool:
         try:
@@ -30,6 +29,12 @@ class LocalState(BaseModel):
         except PermissionError:
             return True
         return True
+
+    def activate(self) -> None:
+        """Point this process's AWS clients at the local run's moto server."""
+        os.environ.update(AWS_ENDPOINT_URL=self.aws_endpoint, AWS_DEFAULT_REGION=self.region)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 
 def state_path(project_dir: Path) -> Path:

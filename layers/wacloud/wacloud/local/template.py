@@ -76,6 +76,16 @@ class Stack:
             return arg[0].join(str(self.resolve(v)) for v in arg[1])
         return {name: self.resolve(arg)}
 
+    def outputs(self, template: dict[str, Any]) -> dict[str, str]:
+        """The template's outputs that name something created here (not the API, say)."""
+        found: dict[str, str] = {}
+        for name, spec in (template.get("Outputs") or {}).items():
+            try:
+                found[name] = str(self.resolve(spec["Value"]))
+            except KeyError:
+                continue
+        return found
+
     def _ref(self, name: str) -> str:
         pseudo = {
             "AWS::StackName": self.name,

@@ -218,6 +218,13 @@ def _message_kind(value: Any) -> str:
     return "read_receipt" if isinstance(value, ReadReceipt) else "message"
 
 
+# What `POST /{phone-number-id}/messages` takes: a message, or a read receipt.
+MessageBody = Annotated[
+    Annotated[GraphMessage, Tag("message")] | Annotated[ReadReceipt, Tag("read_receipt")],
+    Discriminator(_message_kind),
+]
+
+
 class OutboundMessage(_Strict):
     """One outbound queue document (schema version 1).
 
@@ -415,10 +422,7 @@ class OutboundMessage(_Strict):
     phone_number_id: str | None = Field(
         None, pattern=r"^[0-9]{1,32}$", description="Sending number; defaults to the stack's PhoneNumberId"
     )
-    message: Annotated[
-        Annotated[GraphMessage, Tag("message")] | Annotated[ReadReceipt, Tag("read_receipt")],
-        Discriminator(_message_kind),
-    ]
+    message: MessageBody
 
     @property
     def kind(self) -> str:

@@ -1,0 +1,141 @@
+"""What Graph refuses a send for, simulated: a malformed body (100), a free-form message outside the
+customer's 24-hour window (131047), a number pushed past its throughput (130429), too many messages
+to one customer in a short time (131056). Each answer is Meta's error body with Meta's code.
+
+Reference: ../shared/reference/whatsapp-cloud-api.md (error codes, throughput, pair rate, windows).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from wacloud.media_upload import s3_media
+from wacloud.models.outbound import MessageBody
+from wacloud.validation import describe
+
+WINDOW_SECONDS = 24 * 3600
+PAIR_WINDOW_SECONDS = 6.0
+
+_BODY: TypeAdapter[Any] = TypeAdapter(MessageBody)
+
+
+def graph_error_body(code: int, message: str, details: str | None = None) -> dict[str, Any]:
+    """An error body as Graph answers it."""
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "SIMULATED"}
+    if details:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    return {"error": error}
+
+
+@dataclass
+class RuleSettings:
+    enforce_window: bool = True
+    throughput_per_second: float | None = 80.0  # a number's default tier
+    pair_limit: int | None = 45  # messages to one customer within 6 s (bursts borrow future quota)
+
+
+class GraphRules:
+    """The checks, with the state they need (when each customer last wrote, recent sends)."""
+
+    def __init__(
+        self,
+        settings: RuleSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings or RuleSettings()
+        self._clock = clock
+        self._wall = wall_clock
+        self._lock = threading.Lock()
+        self._last_wrote: dict[str, float] = {}
+        self._tokens: dict[str, tuple[float, float]] = {}  # phone number id -> (tokens, at)
+        self._pairs: dict[str, deque[float]] = {}
+
+    def customer_wrote(self, customer: str, at: float | None = None) -> None:
+        """A customer's message opens (or renews) their 24-hour window."""
+        key = _digits(customer)
+        with self._lock:
+            self._last_wrote[key] = max(self._last_wrote.get(key, 0.0), at or self._wall())
+
+    def check(self, phone_number_id: str, body: Any) -> tuple[int, dict[str, Any]] | None:
+        """Graph's answer when it would refuse this send, or None when it would take it."""
+        if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
+            return 400, graph_error_body(100, "(#100) Invalid parameter", "messaging_product must be 'whatsapp'")
+        if next(s3_media(body), None) is not None:  # our contract's, not Graph's
+            return 400, graph_error_body(100, "(#100) Param s3_key is not a valid parameter", "unexpected key s3_key")
+        candidate = {k: v for k, v in body.items() if k != "biz_opaque_callback_data"}
+        try:
+            _BODY.validate_python(candidate)
+        except ValidationError as exc:
+            return 400, graph_error_body(100, "(#100) Invalid parameter", describe(exc))
+        if body.get("status") == "read":
+            return None
+        recipient = str(body.get("to", ""))
+        refusal = self._window(recipient, body.get("type")) or self._throughput(phone_number_id)
+        return refusal or self._pair_rate(phone_number_id, recipient)
+
+    def _window(self, recipient: str, kind: Any) -> tuple[int, dict[str, Any]] | None:
+        if not self.settings.enforce_window or kind == "template":
+            return None
+        with self._lock:
+            last = self._last_wrote.get(_digits(recipient))
+        if last is not None and self._wall() - last <= WINDOW_SECONDS:
+            return None
+        return 400, graph_error_body(
+            131047,
+            "Re-engagement message",
+            "Message failed to send because more than 24 hours have passed since the customer last replied "
+            "to this number.",
+        )
+
+    def _throughput(self, phone_number_id: str) -> tuple[int, dict[str, Any]] | None:
+        rate = self.settings.throughput_per_second
+        if not rate:
+            return None
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._tokens.get(phone_number_id, (rate, now))
+            tokens = min(rate, tokens + (now - at) * rate)  # a bucket of one second's worth
+            if tokens < 1:
+                self._tokens[phone_number_id] = (tokens, now)
+                refused = True
+            else:
+                self._tokens[phone_number_id] = (tokens - 1, now)
+                refused = False
+        if not refused:
+            return None
+        return 400, graph_error_body(
+            130429, "(#130429) Rate limit hit", f"Cloud API message throughput ({rate:g} messages/s) has been reached."
+        )
+
+    def _pair_rate(self, phone_number_id: str, recipient: str) -> tuple[int, dict[str, Any]] | None:
+        limit = self.settings.pair_limit
+        if not limit:
+            return None
+        now = self._clock()
+        with self._lock:
+            sent = self._pairs.setdefault(f"{phone_number_id}|{_digits(recipient)}", deque())
+            while sent and now - sent[0] > PAIR_WINDOW_SECONDS:
+                sent.popleft()
+            if len(sent) < limit:
+                sent.append(now)
+                return None
+        return 400, graph_error_body(
+            131056,
+            "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+            "Too many messages sent from the sender phone number to the same recipient phone number in a short "
+            "period of time.",
+        )
+
+
+def _digits(address: str) -> str:
+    return re.sub(r"[^0-9]", "", address) or address

@@ -1,0 +1,457 @@
+"""The simulated Meta side of the local run: customers with phones, and their conversations with the
+business as Meta would carry them.
+
+- A customer's message (typed in the chat view, `wacloud say`, or a test) becomes a webhook signed
+  with the app secret and posted to the local webhook; it opens the customer's 24-hour window.
+- Every message Graph accepts appears in its customer's conversation, and its statuses come back as
+  signed webhooks: sent, delivered and read after the configured delays, or failed with Meta's error
+  for a customer set as unreachable.
+- A read receipt from the business turns the customer's messages read; the typing indicator shows.
+- Faults on request: an error rate and latency on sends, rate limits, a token rotation.
+
+`http_app` serves the chat view (`/`) and the simulator's own API (`/_sim/...`) beside the fake
+Graph API, on the same port.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+from urllib.parse import unquote
+
+from wacloud.local.fake_graph import FakeGraph, GraphRequest
+from wacloud.local.graph_rules import GraphRules
+from wacloud.local.meta_webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, new_wamid, status_update
+
+STATUS_SEQUENCE = ("sent", "delivered", "read")
+TYPING_SECONDS = 25  # Meta dismisses the indicator after 25 s or at the reply
+UNDELIVERABLE = {"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+Post = Callable[[dict[str, Any]], tuple[int, str]]
+
+
+@dataclass
+class Bubble:
+    """One message in a conversation, as the chat view draws it."""
+
+    id: str
+    direction: str  # "in": the customer wrote it; "out": the business sent it
+    type: str
+    message: dict[str, Any]
+    at: float
+    status: str  # out: accepted, sent, delivered, read or failed; in: sent, delivered (to the webhook), read
+    error: dict[str, Any] | None = None
+    rendered: dict[str, Any] | None = None  # a template's text with its parameters filled in
+    reaction: str | None = None  # the other side's reaction
+
+
+@dataclass
+class Customer:
+    wa_id: str
+    name: str
+    bubbles: list[Bubble] = field(default_factory=list)
+    typing_until: float = 0.0
+    unreachable: int | None = None  # deliveries to this customer fail with this Meta code
+
+    def find(self, wamid: str | None) -> Bubble | None:
+        return next((b for b in self.bubbles if b.id == wamid), None) if wamid else None
+
+
+class Simulator:
+    def __init__(
+        self,
+        *,
+        graph: FakeGraph,
+        rules: GraphRules,
+        post: Post,
+        phone_number_id: str,
+        status_delays: tuple[float, ...] = (0.3, 0.6, 1.2),
+        status_webhooks: bool = True,
+        background: bool = True,
+        rotate_token: Callable[[], str] | None = None,
+        echo: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.graph = graph
+        self.rules = rules
+        self.post = post
+        self.phone_number_id = phone_number_id
+        self.status_delays = status_delays
+        self.status_webhooks = status_webhooks
+        self.background = background
+        self._rotate_token = rotate_token
+        self.echo = echo
+        self.customers: dict[str, Customer] = {}
+        self.version = 0
+        self._changed = threading.Condition()
+        self._pending: list[tuple[str, str, str, dict[str, Any] | None]] = []  # (wa_id, wamid, status, error)
+        self._timers: list[threading.Timer] = []
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+        for timer in self._timers:
+            timer.cancel()
+
+    # -- customers ---------------------------------------------------------------------------------
+
+    def customer(self, wa_id: str, name: str | None = None) -> Customer:
+        wa_id = re.sub(r"[^0-9A-Za-z.]", "", wa_id)
+        with self._changed:
+            customer = self.customers.get(wa_id)
+            if customer is None:
+                customer = self.customers[wa_id] = Customer(wa_id, name or f"Customer {wa_id[-4:]}")
+            elif name:
+                customer.name = name
+            return customer
+
+    def customer_sends(
+        self, wa_id: str, message: dict[str, Any], *, name: str | None = None, wamid: str | None = None
+    ) -> tuple[dict[str, Any], int, str]:
+        """A customer's message of any type (`{"type": "text", "text": {...}}`, optionally with a
+        `context`), signed and posted to the webhook: (the webhook body, its HTTP status, its answer)."""
+        customer = self.customer(wa_id, name)
+        body = customer_message(
+            message, phone_number_id=self.phone_number_id, sender=customer.wa_id, name=customer.name, wamid=wamid
+        )
+        self.observe(body)
+        status, answer = self.post(body)
+        sent = body["entry"][0]["changes"][0]["value"]["messages"][0]
+        with self._changed:
+            bubble = customer.find(sent["id"])
+            if bubble is not None and bubble.status == "sent":
+                bubble.status = "delivered" if status == 200 else "failed"
+                bubble.error = None if status == 200 else {"title": f"the webhook answered {status}", "message": answer}
+            self._touch()
+        return body, status, answer
+
+    def observe(self, body: dict[str, Any]) -> None:
+        """A webhook body on its way to the business: its customers' messages join their conversations."""
+        for entry in body.get("entry") or []:
+            for change in entry.get("changes") or [] if isinstance(entry, dict) else []:
+                value = change.get("value") if isinstance(change, dict) else None
+                if not isinstance(value, dict):
+                    continue
+                names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
+                for message in value.get("messages") or []:
+                    self._record_inbound(message, names.get(message.get("from")))
+
+    def _record_inbound(self, message: dict[str, Any], name: str | None) -> None:
+        sender = str(message.get("from") or message.get("from_user_id") or "")
+        if not sender:
+            return
+        self.rules.customer_wrote(sender)
+        customer = self.customer(sender, name)
+        with self._changed:
+            if message.get("type") == "reaction":
+                target = customer.find((message.get("reaction") or {}).get("message_id"))
+                if target is not None:
+                    target.reaction = (message.get("reaction") or {}).get("emoji") or None
+            elif customer.find(message.get("id")) is None:
+                bubble = Bubble(str(message.get("id")), "in", str(message.get("type")), message, time.time(), "sent")
+                customer.bubbles.append(bubble)
+            self._touch()
+
+    def configure_customer(self, wa_id: str, *, name: str | None = None, unreachable: int | None = None) -> Customer:
+        customer = self.customer(wa_id, name)
+        with self._changed:
+            customer.unreachable = unreachable
+            self._touch()
+        return customer
+
+    # -- the business side, seen through Graph -----------------------------------------------------
+
+    def on_graph_request(self, request: GraphRequest) -> None:
+        """Every request Graph answered: accepted messages join their conversations."""
+        body = request.body if isinstance(request.body, dict) else {}
+        if request.route != "messages" or request.status != 200:
+            return
+        if body.get("status") == "read":
+            self._read_receipt(body)
+            return
+        if request.wamid is None:
+            return
+        customer = self.customer(str(body.get("to", "")))
+        kind = str(body.get("type"))
+        with self._changed:
+            customer.typing_until = 0.0
+            if kind == "reaction":
+                target = customer.find((body.get("reaction") or {}).get("message_id"))
+                if target is not None:
+                    target.reaction = (body.get("reaction") or {}).get("emoji") or None
+            bubble = Bubble(request.wamid, "out", kind, body, time.time(), "accepted")
+            if kind == "template":
+                bubble.rendered = render_template(body.get("template") or {}, self.graph.templates)
+            if kind != "reaction":
+                customer.bubbles.append(bubble)
+            self._touch()
+        self._schedule_statuses(customer, request.wamid, body)
+
+    def _read_receipt(self, body: dict[str, Any]) -> None:
+        """The business read a message: it and every earlier one of its conversation are read."""
+        with self._changed:
+            for customer in self.customers.values():
+                target = customer.find(str(body.get("message_id")))
+                if target is None:
+                    continue
+                for bubble in customer.bubbles[: customer.bubbles.index(target) + 1]:
+                    if bubble.direction == "in" and bubble.status in ("sent", "delivered"):
+                        bubble.status = "read"
+                if body.get("typing_indicator"):
+                    customer.typing_until = time.time() + TYPING_SECONDS
+                self._touch()
+
+    def _schedule_statuses(self, customer: Customer, wamid: str, body: dict[str, Any]) -> None:
+        if not self.status_webhooks:
+            return
+        if customer.unreachable is not None:
+            error = {**UNDELIVERABLE, "code": customer.unreachable}
+            steps: list[tuple[str, dict[str, Any] | None]] = [("failed", error)]
+        elif body.get("type") == "reaction":
+            steps = [("sent", None)]  # Meta sends nothing more for a reaction
+        else:
+            steps = [(status, None) for status in STATUS_SEQUENCE]
+        for delay, (status, error) in zip(self.status_delays, steps, strict=False):
+            item = (customer.wa_id, wamid, status, error)
+            if not self.background:
+                self._pending.append(item)
+                continue
+            timer = threading.Timer(delay, self._send_status, args=item)
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+
+    def drain(self) -> bool:
+        """Without background threads: send the status webhooks waiting; True when there were some."""
+        pending, self._pending = self._pending, []
+        for item in pending:
+            self._send_status(*item)
+        return bool(pending)
+
+    def _send_status(self, wa_id: str, wamid: str, status: str, error: dict[str, Any] | None) -> None:
+        if self._stopped:
+            return
+        customer = self.customers.get(wa_id)
+        bubble = customer.find(wamid) if customer else None
+        callback = bubble.message.get("biz_opaque_callback_data") if bubble else None
+        webhook = status_update(
+            wamid,
+            status,
+            phone_number_id=self.phone_number_id,
+            recipient=wa_id,
+            error=error,
+            callback_data=callback,
+        )
+        with self._changed:
+            if bubble is not None and (status == "failed" or STATUS_SEQUENCE.index(status) >= _rank(bubble.status)):
+                bubble.status = status
+                bubble.error = error
+            self._touch()
+        self.echo(f"  [meta]      status webhook: {status:<9} {wamid[:24]}...")
+        self.post(webhook)
+
+    # -- faults ------------------------------------------------------------------------------------
+
+    def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Change how Meta behaves: error rate, latency, limits, status delays. Unknown keys are refused."""
+        known = {
+            "error_rate",
+            "latency_ms",
+            "throughput_per_second",
+            "pair_limit",
+            "enforce_window",
+            "status_delays",
+        }
+        unknown = set(settings) - known
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        if "error_rate" in settings:
+            rate = float(settings["error_rate"])
+            if not 0 <= rate <= 1:
+                raise ValueError("error_rate is a fraction between 0 and 1")
+            self.graph.error_rate = rate
+        if "latency_ms" in settings:
+            self.graph.latency = max(0.0, float(settings["latency_ms"]) / 1000)
+        if "throughput_per_second" in settings:
+            value = settings["throughput_per_second"]
+            self.rules.settings.throughput_per_second = float(value) if value else None
+        if "pair_limit" in settings:
+            self.rules.settings.pair_limit = int(settings["pair_limit"]) if settings["pair_limit"] else None
+        if "enforce_window" in settings:
+            self.rules.settings.enforce_window = bool(settings["enforce_window"])
+        if "status_delays" in settings:
+            self.status_delays = tuple(float(d) for d in settings["status_delays"])
+        with self._changed:
+            self._touch()
+        return self.settings()
+
+    def settings(self) -> dict[str, Any]:
+        rules = self.rules.settings
+        return {
+            "error_rate": self.graph.error_rate,
+            "latency_ms": round(self.graph.latency * 1000),
+            "throughput_per_second": rules.throughput_per_second,
+            "pair_limit": rules.pair_limit,
+            "enforce_window": rules.enforce_window,
+            "status_delays": list(self.status_delays),
+        }
+
+    def rotate_token(self) -> None:
+        """Meta now accepts only a new token; the local secret holds it, the functions' caches do not."""
+        if self._rotate_token is None:
+            raise ValueError("token rotation is not available here")
+        self._rotate_token()
+        with self._changed:
+            self._touch()
+
+    # -- what the chat view reads ------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        now = time.time()
+        with self._changed:
+            return {
+                "version": self.version,
+                "phone_number_id": self.phone_number_id,
+                "business_number": DEFAULT_DISPLAY_NUMBER,
+                "settings": self.settings(),
+                "customers": [
+                    {
+                        "wa_id": c.wa_id,
+                        "name": c.name,
+                        "typing": c.typing_until > now,
+                        "unreachable": c.unreachable,
+                        "bubbles": [bubble.__dict__ for bubble in c.bubbles],
+                    }
+                    for c in self.customers.values()
+                ],
+            }
+
+    def wait_for_change(self, since: int, timeout: float) -> dict[str, Any]:
+        with self._changed:
+            self._changed.wait_for(lambda: self.version != since or self._stopped, timeout=timeout)
+        return self.state()
+
+    def _touch(self) -> None:
+        """Called with the lock held: something the chat view shows changed."""
+        self.version += 1
+        self._changed.notify_all()
+
+    # -- HTTP: the chat view and the simulator's API -------------------------------------------------
+
+    def http_app(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes
+    ) -> tuple[int, str, bytes]:
+        """(status, content type, body) for the chat view (`/`) and the simulator's API (`/_sim/...`)."""
+        try:
+            if method == "GET":
+                return self._get(path, query)
+            if method == "POST":
+                return self._post(path, headers, raw)
+        except ValueError as exc:
+            return _json(400, {"error": str(exc)})
+        return _json(405, {"error": "method not allowed"})
+
+    def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+        if path in ("/", "/index.html"):
+            return 200, "text/html; charset=utf-8", resources.files("wacloud.local").joinpath("chat.html").read_bytes()
+        if path == "/_sim/state":
+            since = int((query.get("since") or ["-1"])[0])
+            wait = min(20.0, float((query.get("wait") or ["0"])[0]))
+            return _json(200, self.wait_for_change(since, wait) if wait else self.state())
+        media = re.fullmatch(r"/_sim/media/([0-9]+)", path)
+        stored = self.graph.files.get(media[1]) if media else None
+        if stored is None:
+            return _json(404, {"error": "not found"})
+        return 200, stored.mime_type, stored.data
+
+    def _post(self, path: str, headers: Any, raw: bytes) -> tuple[int, str, bytes]:
+        if path == "/_sim/settings":
+            return _json(200, self.configure(_body(raw)))
+        if path == "/_sim/rotate-token":
+            self.rotate_token()
+            return _json(200, {"rotated": True})
+        target = re.fullmatch(r"/_sim/customers/([^/]+)(/messages|/media)?", path)
+        if target is None:
+            return _json(404, {"error": "not found"})
+        wa_id = unquote(target[1])
+        if target[2] == "/media":
+            content_type = headers.get("Content-Type", "application/octet-stream").split(";")[0]
+            return _json(200, {"id": self.graph.add_media(raw, content_type, phone_number_id=self.phone_number_id)})
+        document = _body(raw)
+        if target[2] == "/messages":
+            message = document.get("message") or {"type": "text", "text": {"body": str(document.get("text", ""))}}
+            if not isinstance(message, dict) or not message.get("type"):
+                raise ValueError("give 'text', or a 'message' with its 'type'")
+            body, status, answer = self.customer_sends(
+                wa_id, message, name=document.get("name"), wamid=document.get("wamid") or new_wamid()
+            )
+            wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+            return _json(200, {"wamid": wamid, "webhook_status": status, "webhook_answer": answer})
+        unreachable = document.get("unreachable")
+        customer = self.configure_customer(
+            wa_id, name=document.get("name"), unreachable=int(unreachable) if unreachable else None
+        )
+        return _json(200, {"wa_id": customer.wa_id, "name": customer.name, "unreachable": customer.unreachable})
+
+
+def render_template(template: dict[str, Any], definitions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A template message's text as the customer's phone shows it: the definition's texts with the
+    document's parameters filled in (positional or named), and its buttons."""
+    language = (template.get("language") or {}).get("code")
+    definition = next(
+        (d for d in definitions if d.get("name") == template.get("name") and d.get("language") == language), None
+    )
+    if definition is None:
+        return None
+    given = {c.get("type"): c.get("parameters") or [] for c in template.get("components") or []}
+    rendered: dict[str, Any] = {"buttons": []}
+    for component in definition.get("components") or []:
+        kind = str(component.get("type", "")).upper()
+        if kind == "HEADER":
+            fmt = str(component.get("format") or "TEXT").upper()
+            parameters = given.get("header", [])
+            if fmt == "TEXT":
+                rendered["header"] = _fill(component.get("text", ""), parameters)
+            else:
+                media = parameters[0].get(fmt.lower(), {}) if parameters else {}
+                rendered["header_media"] = {"type": fmt.lower(), **media}
+        elif kind in ("BODY", "FOOTER"):
+            rendered[kind.lower()] = _fill(component.get("text", ""), given.get(kind.lower(), []))
+        elif kind == "BUTTONS":
+            buttons = component.get("buttons") or []
+            rendered["buttons"] = [{"type": b.get("type"), "text": b.get("text"), "url": b.get("url")} for b in buttons]
+    return rendered
+
+
+def _fill(text: str, parameters: list[dict[str, Any]]) -> str:
+    values: dict[str, str] = {}
+    for position, parameter in enumerate(parameters, start=1):
+        kind = parameter.get("type")
+        value = parameter.get(kind) if kind in ("currency", "date_time") else parameter.get("text")
+        if isinstance(value, dict):
+            value = value.get("fallback_value")
+        values[str(parameter.get("parameter_name") or position)] = str(value)
+    return _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), text)
+
+
+def _rank(status: str) -> int:
+    return STATUS_SEQUENCE.index(status) if status in STATUS_SEQUENCE else -1
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise ValueError("the body is not JSON") from exc
+    if not isinstance(document, dict):
+        raise ValueError("the body is not a JSON object")
+    return document
+
+
+def _json(status: int, document: dict[str, Any]) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps(document).encode()

@@ -1,0 +1,217 @@
+"""The simulated Meta side of the local run, driven through the whole pipeline: customers who write
+any message type, Graph refusing what Graph refuses, statuses (failed too), faults on request, a
+token rotation, and what the chat view reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from wacloud.local.graph_rules import RuleSettings
+from wacloud.local.pipeline import LocalPipeline, PipelineOptions
+from wacloud.store import MessageStore
+
+CUSTOMER = "16505551234"
+
+
+def start(**options: Any) -> LocalPipeline:
+    return LocalPipeline(PipelineOptions(**{"background": False, "retry_delay": 0, **options})).start()
+
+
+@pytest.fixture
+def pipeline() -> Iterator[LocalPipeline]:
+    with mock_aws():
+        local = start()
+        try:
+            yield local
+        finally:
+            local.stop()
+
+
+def send(pipeline: LocalPipeline, key: str, to: str = CUSTOMER, **message: Any) -> None:
+    body = message or {"type": "text", "text": {"body": key}}
+    pipeline.send_outbound({"idempotency_key": key, "message": {"to": f"+{to}", **body}})
+
+
+def outbound(key: str) -> Any:
+    record = MessageStore().get_outbound(key)
+    assert record is not None, key
+    return record
+
+
+def conversation(pipeline: LocalPipeline, wa_id: str = CUSTOMER) -> list[dict[str, Any]]:
+    customer = next(c for c in pipeline.simulator.state()["customers"] if c["wa_id"] == wa_id)
+    return customer["bubbles"]
+
+
+def inbound_types(pipeline: LocalPipeline) -> list[str]:
+    return [b["type"] for b in conversation(pipeline) if b["direction"] == "in"]
+
+
+def test_a_customer_can_send_every_kind_of_message_and_the_processor_stores_it(pipeline):
+    photo = pipeline.graph.add_media(b"\xff\xd8\xff\xe0 photo", "image/jpeg")
+    messages = [
+        {"type": "text", "text": {"body": "Hi"}},
+        {"type": "image", "image": {"id": photo, "mime_type": "image/jpeg", "caption": "receipt"}},
+        {"type": "location", "location": {"latitude": 37.48, "longitude": -122.14, "name": "HQ"}},
+        {"type": "contacts", "contacts": [{"name": {"formatted_name": "Ana"}, "phones": [{"phone": "+1 650"}]}]},
+        {"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "y", "title": "Yes"}}},
+        {"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "Row"}}},
+        {"type": "button", "button": {"payload": "STOP_PROMOS", "text": "Stop promotions"}},
+    ]
+    wamids = []
+    for message in messages:
+        body, status, _ = pipeline.simulator.customer_sends(CUSTOMER, message, name="Ana")
+        assert status == 200
+        wamids.append(body["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
+    pipeline.drain()
+
+    store = MessageStore()
+    assert [store.get_message(w).type for w in wamids] == [m["type"] for m in messages]
+    assert store.get_message(wamids[1]).media is not None  # the photo was archived from the simulator
+    assert inbound_types(pipeline) == [m["type"] for m in messages]
+    # The business read them (read receipts): the customer sees blue ticks on every message.
+    assert {b["status"] for b in conversation(pipeline) if b["direction"] == "in"} == {"read"}
+
+
+def test_a_reaction_lands_on_the_message_it_reacts_to(pipeline):
+    send(pipeline, "hello-ana")
+    pipeline.simulator.customer_sends(CUSTOMER, {"type": "text", "text": {"body": "hi"}})  # opens the window
+    pipeline.drain()
+    sent = next(b for b in conversation(pipeline) if b["direction"] == "out" and b["type"] == "text")
+
+    pipeline.simulator.customer_sends(
+        CUSTOMER, {"type": "reaction", "reaction": {"message_id": sent["id"], "emoji": "👍"}}
+    )
+    pipeline.drain()
+
+    assert next(b for b in conversation(pipeline) if b["id"] == sent["id"])["reaction"] == "👍"
+    assert "reaction" not in inbound_types(pipeline)  # a reaction is not a message of its own
+
+
+def test_graph_refuses_free_form_messages_outside_the_window_with_131047():
+    with mock_aws():
+        local = start(parameters={"EnforceCustomerServiceWindow": "false"})  # the sender does not refuse first
+        try:
+            send(local, "cold-outreach", to="447700900123")
+            local.drain()
+            record = outbound("cold-outreach")
+            assert (record.state, record.error.code) == ("failed", 131047)
+            assert "24 hours" in record.error.details
+        finally:
+            local.stop()
+
+
+def test_past_the_numbers_throughput_sends_are_retried_and_none_is_lost():
+    import time
+
+    with mock_aws():
+        local = start(
+            rules=RuleSettings(enforce_window=False, throughput_per_second=2, pair_limit=None),
+            parameters={"EnforceCustomerServiceWindow": "false"},
+            retry_delay=1,  # the sender backs off (1 s, then 2 s, ...) as it does deployed (30 s, ...)
+        )
+        try:
+            for i in range(5):
+                send(local, f"campaign-{i}", to=f"44770090{i:04d}")
+            deadline = time.monotonic() + 30
+            while len(local.graph.messages()) < 5 and time.monotonic() < deadline:
+                local.drain()
+                time.sleep(0.3)
+            refused = [r for r in local.graph.requests_to("messages") if r.status == 400]
+            assert refused and {r.response["error"]["code"] for r in refused} == {130429}
+            assert sorted(r.body["to"] for r in local.graph.messages()) == [f"+44770090{i:04d}" for i in range(5)]
+            assert all(outbound(f"campaign-{i}").state == "accepted" for i in range(5))
+        finally:
+            local.stop()
+
+
+def test_an_unreachable_customer_gets_a_failed_status_with_metas_error(pipeline):
+    pipeline.simulator.customer_sends(CUSTOMER, {"type": "text", "text": {"body": "hi"}})
+    pipeline.drain()
+    pipeline.simulator.configure_customer(CUSTOMER, unreachable=131026)
+
+    send(pipeline, "to-a-lost-phone")
+    pipeline.drain()
+
+    record = MessageStore().get_message(outbound("to-a-lost-phone").wamid)
+    assert (record.status, record.error.code, record.error.title) == ("failed", 131026, "Message undeliverable")
+    bubble = next(b for b in conversation(pipeline) if b["id"] == record.wamid)
+    assert (bubble["status"], bubble["error"]["code"]) == ("failed", 131026)
+
+
+def test_an_error_rate_makes_sends_fail_and_retry_until_it_is_lifted(pipeline):
+    pipeline.simulator.customer_sends(CUSTOMER, {"type": "text", "text": {"body": "hi"}})
+    pipeline.drain()
+    pipeline.simulator.configure({"error_rate": 1.0})
+
+    send(pipeline, "during-outage")
+    for _ in range(3):
+        pipeline.pollers[1].poll_once()
+    assert (outbound("during-outage").state, outbound("during-outage").error.code) == ("retrying", 131000)
+
+    pipeline.simulator.configure({"error_rate": 0})
+    pipeline.drain()
+    assert outbound("during-outage").state == "accepted"
+
+
+def test_a_token_rotation_is_picked_up_by_the_sender(pipeline):
+    pipeline.simulator.customer_sends(CUSTOMER, {"type": "text", "text": {"body": "hi"}})
+    pipeline.drain()
+    before = len(pipeline.graph.requests_to("messages"))
+
+    pipeline.simulator.rotate_token()
+    send(pipeline, "after-rotation")
+    pipeline.drain()
+
+    statuses = [r.status for r in pipeline.graph.requests_to("messages")[before:]]
+    assert statuses[:2] == [401, 200]  # the cached token refused once, the secret re-read
+    assert outbound("after-rotation").state == "accepted"
+
+
+def test_a_template_shows_with_its_parameters_filled_in(pipeline):
+    template = {
+        "name": "order_update",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "parameter_name": "order_id", "text": "1234"},
+                    {"type": "text", "parameter_name": "total", "text": "$12.50"},
+                ],
+            },
+            {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "1234"}]},
+        ],
+    }
+    send(pipeline, "template-1", type="template", template=template)
+    pipeline.drain()
+
+    (bubble,) = [b for b in conversation(pipeline) if b["type"] == "template"]
+    assert bubble["rendered"]["body"] == "Your order 1234 is on its way. Total: $12.50."
+    assert bubble["rendered"]["buttons"] == [{"type": "URL", "text": "Track it", "url": "https://example.com/t/{{1}}"}]
+    assert bubble["status"] == "read"
+
+
+def test_the_simulator_api_over_http(pipeline):
+    import requests
+
+    base = pipeline.graph.url
+    page = requests.get(f"{base}/", timeout=5)
+    assert page.status_code == 200 and "WhatsApp simulator" in page.text
+    answer = requests.post(f"{base}/_sim/customers/{CUSTOMER}/messages", json={"text": "Hi", "name": "Ana"}, timeout=5)
+    assert answer.status_code == 200 and answer.json()["webhook_status"] == 200
+    uploaded = requests.post(
+        f"{base}/_sim/customers/{CUSTOMER}/media", data=b"\x89PNG...", headers={"Content-Type": "image/png"}, timeout=5
+    ).json()
+    assert requests.get(f"{base}/_sim/media/{uploaded['id']}", timeout=5).content == b"\x89PNG..."
+    refused = requests.post(f"{base}/_sim/settings", json={"error_rat": 1}, timeout=5)
+    assert refused.status_code == 400 and "unknown setting" in refused.json()["error"]
+    assert requests.post(f"{base}/_sim/settings", json={"latency_ms": 0}, timeout=5).json()["latency_ms"] == 0
+    state = requests.get(f"{base}/_sim/state", timeout=5).json()
+    assert [c["name"] for c in state["customers"]] == ["Ana"]
+    assert json.dumps(state)  # all of it is JSON

@@ -1,0 +1,98 @@
+"""What the simulated Graph refuses, with Meta's codes: a malformed body (100), outside the 24-hour
+window (131047), past the number's throughput (130429), past the pair rate (131056)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wacloud.local.graph_rules import GraphRules, RuleSettings
+
+PNID = "100000000000001"
+
+
+class Clock:
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def text(to: str = "+16505551234", body: str = "hi") -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": body}}
+
+
+def template(to: str = "+16505551234") -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "to": to,
+        "type": "template",
+        "template": {"name": "hello_world", "language": {"code": "en_US"}},
+    }
+
+
+def rules(**settings: Any) -> tuple[GraphRules, Clock, Clock]:
+    monotonic, wall = Clock(), Clock(1_800_000_000.0)
+    return GraphRules(RuleSettings(**settings), clock=monotonic, wall_clock=wall), monotonic, wall
+
+
+def code(answer: tuple[int, dict[str, Any]] | None) -> int | None:
+    return None if answer is None else answer[1]["error"]["code"]
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"to": "+1650", "type": "text", "text": {"body": "x"}}, "messaging_product"),
+        ({**text(), "text": {"body": "x" * 4097}}, "text.body"),
+        ({**text(), "type": "hologram"}, "hologram"),
+        ({**text(), "unexpected": 1}, "unexpected"),
+        ({"messaging_product": "whatsapp", "to": "+1", "type": "image", "image": {"s3_key": "a.jpg"}}, "s3_key"),
+    ],
+    ids=["no-product", "too-long", "unknown-type", "unknown-key", "our-s3-key"],
+)
+def test_a_malformed_body_is_100_with_the_details(body, detail):
+    graph_rules, _, _ = rules(enforce_window=False)
+    answer = graph_rules.check(PNID, body)
+    assert answer is not None and answer[0] == 400 and code(answer) == 100
+    assert detail in str(answer[1]["error"]), answer
+
+
+def test_free_form_messages_need_the_customer_to_have_written_in_the_last_24_hours():
+    graph_rules, _, wall = rules()
+    assert code(graph_rules.check(PNID, text())) == 131047  # never wrote
+    assert graph_rules.check(PNID, template()) is None  # templates may always go
+
+    graph_rules.customer_wrote("16505551234")
+    assert graph_rules.check(PNID, text("+1 (650) 555-1234")) is None  # any format of the number
+    wall.now += 24 * 3600
+    assert graph_rules.check(PNID, text()) is None
+    wall.now += 1
+    answer = graph_rules.check(PNID, text())
+    assert code(answer) == 131047 and "24 hours" in answer[1]["error"]["error_data"]["details"]
+
+
+def test_read_receipts_are_never_limited():
+    graph_rules, _, _ = rules(throughput_per_second=1)
+    receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
+    assert all(graph_rules.check(PNID, receipt) is None for _ in range(5))
+
+
+def test_the_numbers_throughput_refuses_what_goes_past_it_then_recovers():
+    graph_rules, clock, _ = rules(enforce_window=False, throughput_per_second=3, pair_limit=None)
+    answers = [code(graph_rules.check(PNID, text(f"+1650555{i:04d}"))) for i in range(5)]
+    assert answers == [None, None, None, 130429, 130429]
+    clock.now += 1 / 3  # a third of a second: room for one more
+    assert graph_rules.check(PNID, text("+16505559999")) is None
+    assert code(graph_rules.check(PNID, text("+16505559998"))) == 130429
+    assert graph_rules.check("200000000000002", text("+16505559997")) is None  # per number
+
+
+def test_the_pair_rate_limits_messages_to_one_customer():
+    graph_rules, clock, _ = rules(enforce_window=False, throughput_per_second=None, pair_limit=2)
+    assert [code(graph_rules.check(PNID, text())) for _ in range(3)] == [None, None, 131056]
+    assert graph_rules.check(PNID, text("+16505550000")) is None  # another customer is fine
+    clock.now += 6.1
+    assert graph_rules.check(PNID, text()) is None
