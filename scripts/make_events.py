@@ -103,6 +103,20 @@ def main() -> None:
         "webhook-post-text.json": signed_post(text),
         "webhook-post-status.json": signed_post(delivered),
         "webhook-post-image.json": signed_post(photo),
+        "api-post-message.json": proxy_event(
+            "POST",
+            "/messages",
+            {"Content-Type": "application/json"},
+            json.dumps(
+                {
+                    "idempotency_key": "order-1234-shipped",
+                    "client_reference": "order-1234",
+                    "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "Your order 1234 has shipped."}},
+                }
+            ).encode(),
+            "10.0.0.1",
+        ),
+        "api-get-message.json": proxy_event("GET", "/messages/order-1234-shipped", {}, b"", "10.0.0.1"),
         "processor-sqs-events.json": sqs_event(
             [(dump_event(e), e.group, digest(e.key)) for e in [*parse_webhook(text), *parse_webhook(delivered)]],
             INBOUND_QUEUE_ARN,

@@ -14,6 +14,7 @@ FUNCTIONS = {
     "webhook": "functions.webhook.app",
     "processor": "functions.processor.app",
     "sender": "functions.sender.app",
+    "api": "functions.api.app",
 }
 SAMPLES = sorted(path.name for path in EVENTS.glob("*.json"))
 
@@ -36,6 +37,10 @@ def test_sample_event_succeeds(name, lambda_context):
         result = handler(load_event(name), lambda_context)
     if name == "webhook-get-verify.json":
         assert (result["statusCode"], result["body"]) == (200, "1158201444")
+    elif name == "api-post-message.json":
+        assert (result["statusCode"], json.loads(result["body"])["idempotency_key"]) == (202, "order-1234-shipped")
+    elif name == "api-get-message.json":
+        assert result["statusCode"] == 404  # nothing sent yet under this key in a new stack
     elif name.startswith("webhook-"):
         assert (result["statusCode"], json.loads(result["body"])) == (200, {"ok": True, "events": 1})
     else:

@@ -109,21 +109,22 @@ def test_local_reads_the_local_runs_fake_graph(aws, fake_graph: FakeGraph, tmp_p
     (tmp_path / "template.yaml").write_text("Resources: {}\n")
     (tmp_path / "functions").mkdir()
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "")  # restored after the test; the command sets its own
+    for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):  # restored after the test; the command sets them
+        monkeypatch.setenv(name, os.environ.get(name, ""))
     state = LocalState(
         pid=os.getpid(),
-        front_door="http://127.0.0.1:1",
-        graph_url=fake_graph.url,
-        aws_endpoint="http://127.0.0.1:1",
         region="us-east-1",
-        table_name=aws.table_names["MessagesTable"],
-        phone_number_id="1",
-        waba_id=DEFAULT_WABA_ID,
-        access_token=ACCESS_TOKEN,
+        aws_endpoint="",  # moto in this process
+        simulator_url=fake_graph.url,
+        outputs={"SecretName": aws.parameters["SecretName"], "MessagesTableName": aws.table_names["MessagesTable"]},
+        parameters={"WabaId": DEFAULT_WABA_ID},
+        environments={},
     )
     write_state(tmp_path, state)
 
-    code, out, _ = run(capsys, "templates", "list", "--local", "--name", "hello_world")
+    code, out, _ = run(capsys, "templates", "list", "--name", "hello_world")  # no --stack: the local run
 
     assert code == 0
     assert out.splitlines()[1].split(None, 1)[0] == "hello_world"
+    (request,) = fake_graph.requests_to("templates")
+    assert request.authorization == f"Bearer {ACCESS_TOKEN}"  # from the local run's secret

@@ -138,6 +138,12 @@ ALLOWED = {
         ("logs:PutLogEvents", "SenderLogGroup"),
     },
 }
+ALLOWED["ApiFunction"] = {
+    ("dynamodb:GetItem", "MessagesTable"),
+    ("sqs:SendMessage", "OutboundQueue"),
+    ("logs:CreateLogStream", "ApiLogGroup"),
+    ("logs:PutLogEvents", "ApiLogGroup"),
+}
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
@@ -177,6 +183,16 @@ def test_webhook_is_routed_for_get_and_post():
         ("GET", "/webhook"),
         ("POST", "/webhook"),
     ]
+    assert all("Auth" not in e["Properties"] for e in events)  # Meta cannot sign with AWS credentials
+
+
+def test_the_messages_api_is_iam_authorized():
+    events = FUNCTIONS["ApiFunction"]["Properties"]["Events"].values()
+    assert sorted((e["Properties"]["Method"], e["Properties"]["Path"]) for e in events) == [
+        ("GET", "/messages/{id}"),
+        ("POST", "/messages"),
+    ]
+    assert all(e["Properties"]["Auth"] == {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"} for e in events)
 
 
 def test_media_bucket_is_private_encrypted_and_expires_inbound_media():

@@ -1,0 +1,270 @@
+"""`wacloud send` (an outbound document onto the queue, as any producer would) and `wacloud status`
+(what happened to it: the outbound record and the message's status history)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wacloud.cli.targets import CommandError, Target, UsageError, add_target_arguments, resolve_target
+
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+FINAL_STATES = ("failed", "rejected", "unconfirmed")
+WAIT_STEP_SECONDS = 0.5
+
+
+def register(commands: Any) -> None:
+    send = commands.add_parser(
+        "send",
+        help="put an outbound message on the queue and print its idempotency key",
+        description="Builds an outbound document (docs/OUTBOUND_CONTRACT.md) from the options or a JSON file, "
+        "checks it against the contract, and puts it on the outbound queue with the recipient as its "
+        "group. A local file given as media is put in the media bucket first and named by its key.",
+    )
+    add_target_arguments(send)
+    send.add_argument("--to", help="the recipient: a phone number (+16505551234) or a business-scoped user id")
+    what = send.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="a text message")
+    what.add_argument("--template", metavar="NAME", help="a message template (see `wacloud templates list`)")
+    for kind in MEDIA_KINDS:
+        what.add_argument(
+            f"--{kind}",
+            metavar="SRC",
+            help=f"a{'n' if kind[0] in 'aei' else ''} {kind}: a file, an https link, a media id or a bucket key",
+        )
+    what.add_argument("--file", metavar="JSON", help="a whole document (or just its message) from a JSON file")
+    send.add_argument("--caption", help="the media's caption")
+    send.add_argument("--filename", help="the document's file name")
+    send.add_argument("--language", default="en_US", help="the template's language (default en_US)")
+    send.add_argument(
+        "--param", action="append", default=[], metavar="VALUE", help="a body parameter, in order ({{1}}, {{2}}, ...)"
+    )
+    send.add_argument(
+        "--named", action="append", default=[], metavar="NAME=VALUE", help="a named body parameter ({{NAME}})"
+    )
+    send.add_argument("--preview-url", action="store_true", help="show a preview of the text's first link")
+    send.add_argument("--reply-to", metavar="WAMID", help="quote this message")
+    send.add_argument("--key", help="the idempotency key (default: a new one)")
+    send.add_argument("--client-ref", help="your own reference, to find the message by later")
+    send.add_argument("--phone-number-id", help="the sending number (default: the stack's PhoneNumberId)")
+    send.add_argument(
+        "--wait",
+        type=float,
+        nargs="?",
+        const=60.0,
+        metavar="SECONDS",
+        help="follow the message until it is read or fails (default 60 s)",
+    )
+    send.set_defaults(run=run_send)
+
+    status = commands.add_parser(
+        "status",
+        help="what happened to a message: by idempotency key or wamid",
+        description="The outbound record (state, error, reason, attempts) and the message's status history.",
+    )
+    add_target_arguments(status)
+    status.add_argument("id", metavar="KEY|WAMID", help="an outbound document's idempotency key, or a wamid")
+    status.add_argument("--json", action="store_true", help="print the records as JSON")
+    status.set_defaults(run=run_status)
+
+
+def run_send(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from wacloud.outbound import OutboundMessage
+    from wacloud.validation import describe
+
+    target = resolve_target(args)
+    document = _document(args, target)
+    try:
+        model = OutboundMessage.model_validate(document)
+    except ValidationError as exc:
+        raise UsageError(f"the message breaks the contract: {describe(exc)}") from exc
+    _enqueue(target, model)
+    print(model.idempotency_key)
+    if args.wait is None:
+        return 0
+    return _follow(target, model.idempotency_key, args.wait)
+
+
+def _document(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    if args.file:
+        try:
+            loaded = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read {args.file}: {exc}") from exc
+        document = loaded if isinstance(loaded, dict) and "message" in loaded else {"message": loaded}
+    else:
+        if not args.to:
+            raise UsageError("--to is required (the recipient's number or user id)")
+        document = {"message": {"to": args.to, **_message(args, target)}}
+    if args.reply_to:
+        document["message"]["context"] = {"message_id": args.reply_to}
+    document.setdefault("idempotency_key", args.key or _new_key())
+    for field, value in (("client_reference", args.client_ref), ("phone_number_id", args.phone_number_id)):
+        if value:
+            document[field] = value
+    return document
+
+
+def _message(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    if args.text is not None:
+        return {"type": "text", "text": {"body": args.text, **({"preview_url": True} if args.preview_url else {})}}
+    if args.template:
+        return {"type": "template", "template": _template(args)}
+    kind = next(k for k in MEDIA_KINDS if getattr(args, k))
+    media = _media_source(getattr(args, kind), target)
+    if args.caption:
+        media["caption"] = args.caption
+    if args.filename:
+        media["filename"] = args.filename
+    return {"type": kind, kind: media}
+
+
+def _template(args: argparse.Namespace) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [{"type": "text", "text": value} for value in args.param]
+    for pair in args.named:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise UsageError(f"--named takes NAME=VALUE, not {pair!r}")
+        parameters.append({"type": "text", "parameter_name": name, "text": value})
+    template: dict[str, Any] = {"name": args.template, "language": {"code": args.language}}
+    if parameters:
+        template["components"] = [{"type": "body", "parameters": parameters}]
+    return template
+
+
+def _media_source(source: str, target: Target) -> dict[str, Any]:
+    """A link, a media id, a key in the media bucket, or a local file put there first."""
+    if source.startswith("https://"):
+        return {"link": source}
+    path = Path(source)
+    if path.is_file():
+        return {"s3_key": _put_in_bucket(path, target)}
+    if re.fullmatch(r"[0-9]{6,}", source):
+        return {"id": source}
+    return {"s3_key": source}
+
+
+def _put_in_bucket(path: Path, target: Target) -> str:
+    import boto3
+
+    from wacloud import media_types
+
+    data = path.read_bytes()
+    key = f"outbound/cli/{hashlib.sha256(data).hexdigest()[:16]}/{path.name}"
+    mime_type = media_types.mime_type_for(path.name, None) or "application/octet-stream"
+    bucket = target.output("MediaBucketName")
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=mime_type)
+    print(f"put {path} in s3://{bucket}/{key}", file=sys.stderr)
+    return key
+
+
+def _new_key() -> str:
+    return f"cli-{datetime.now(UTC):%Y%m%dT%H%M%S}-{hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:8]}"
+
+
+def _enqueue(target: Target, model: Any) -> None:
+    import boto3
+
+    from wacloud.outbound import deduplication_id, message_group_id
+
+    boto3.client("sqs").send_message(
+        QueueUrl=target.output("OutboundQueueUrl"),
+        MessageBody=model.model_dump_json(exclude_none=True),
+        MessageGroupId=message_group_id(model.recipient or model.idempotency_key),
+        MessageDeduplicationId=deduplication_id(model.idempotency_key),
+    )
+
+
+def _follow(target: Target, key: str, seconds: float) -> int:
+    """Print each change of the document's state and its message's status, until it settles."""
+    store = target.store()
+    deadline = time.monotonic() + seconds
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        outbound = store.get_outbound(key)
+        message = store.get_message(outbound.wamid) if outbound is not None and outbound.wamid else None
+        step = _step(outbound, message)
+        if step and (not seen or seen[-1] != step):
+            seen.append(step)
+            print(f"  {datetime.now():%H:%M:%S}  {step}", flush=True)
+        if message is not None and message.status in ("read", "played", "failed"):
+            return 1 if message.status == "failed" else 0
+        if outbound is not None and outbound.state in FINAL_STATES:
+            return 1
+        time.sleep(WAIT_STEP_SECONDS)
+    print(f"  still waiting after {seconds:g} s: `wacloud status {key}` shows what happens next", flush=True)
+    return 1
+
+
+def _step(outbound: Any, message: Any) -> str:
+    if outbound is None:
+        return "queued"
+    if message is not None and message.status is not None:
+        error = f": {_error(message.error)}" if message.error else ""
+        return f"{message.status}{error}"
+    detail = outbound.reason or (_error(outbound.error) if outbound.error else "")
+    return f"{outbound.state}{': ' + detail if detail else ''}"
+
+
+def _error(error: Any) -> str:
+    parts = [str(error.code) if error.code is not None else "", error.title or "", error.details or ""]
+    return " ".join(part for part in parts if part)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    target = resolve_target(args)
+    store = target.store()
+    outbound = store.get_outbound(args.id)
+    wamid = (outbound.wamid or outbound.confirmed_wamid) if outbound is not None else args.id
+    message = store.get_message(wamid) if wamid else None
+    if outbound is None and message is None:
+        raise CommandError(f"no outbound document with key {args.id!r} and no message with that wamid")
+    if args.json:
+        records = {"outbound": outbound, "message": message}
+        print(json.dumps({k: v.model_dump(mode="json", exclude_none=True) for k, v in records.items() if v}, indent=2))
+        return 0
+    if outbound is not None:
+        print(f"Outbound document {outbound.idempotency_key}")
+        _rows(
+            ("state", outbound.state),
+            ("to", outbound.recipient),
+            ("type", outbound.type),
+            ("client ref", outbound.client_ref),
+            ("attempts", outbound.attempts),
+            ("reason", outbound.reason),
+            ("error", _error(outbound.error) if outbound.error else None),
+            ("wamid", outbound.wamid or outbound.confirmed_wamid),
+            ("updated", _time(outbound.updated_at)),
+        )
+    if message is not None:
+        print(f"Message {message.wamid}")
+        _rows(
+            ("direction", {"in": "from the customer", "out": "to the customer"}.get(str(message.direction))),
+            ("customer", message.customer),
+            ("type", message.type),
+            ("status", message.status),
+            ("error", _error(message.error) if message.error else None),
+            ("media", f"s3://{message.media.bucket}/{message.media.key}" if message.media else None),
+        )
+        for status, at in sorted(message.status_history.items(), key=lambda item: item[1]):
+            print(f"    {_time(at)}  {status}")
+    return 0
+
+
+def _rows(*rows: tuple[str, Any]) -> None:
+    for name, value in rows:
+        if value not in (None, ""):
+            print(f"  {name:<11} {value}")
+
+
+def _time(at: int | None) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else ""

@@ -1,0 +1,85 @@
+"""The messages API (IAM-authorized, beside the webhook): `POST /messages` puts an outbound document on
+the queue as any producer would; `GET /messages/{id}` tells what happened to it, by idempotency key
+or by wamid (inbound messages too).
+
+The document is checked against the contract first, so a producer hears at once (400, with the
+reason) what the sender would only have recorded as `rejected`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
+
+from wacloud.config import get_settings
+from wacloud.errors import WacloudError
+from wacloud.masking import mask_key
+from wacloud.outbound import OutboundMessage, deduplication_id, message_group_id
+from wacloud.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
+from wacloud.store import MessageStore
+from wacloud.validation import describe
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+class InvalidDocumentError(WacloudError):
+    """The document breaks the outbound contract: 400 with the reason."""
+
+
+class DocumentTooLargeError(WacloudError):
+    """Larger than one SQS message: 413."""
+
+
+class MessagesApi:
+    def __init__(self, *, store: MessageStore, queue: FifoQueue) -> None:
+        self.store = store
+        self.queue = queue
+
+    def submit(self, body: str | None) -> dict[str, Any]:
+        """Check a document and queue it; what to answer (202)."""
+        raw = body or ""
+        if len(raw.encode("utf-8")) > MAX_BATCH_BYTES:
+            raise DocumentTooLargeError(f"a document is at most {MAX_BATCH_BYTES} bytes (one SQS message)")
+        try:
+            document = OutboundMessage.model_validate_json(raw)
+        except ValidationError as exc:
+            raise InvalidDocumentError(describe(exc)) from exc
+        key = document.idempotency_key
+        self.queue.send(
+            [
+                QueueEntry(
+                    body=document.model_dump_json(exclude_none=True),
+                    group_id=message_group_id(document.recipient or key),
+                    deduplication_id=deduplication_id(key),
+                )
+            ]
+        )
+        logger.info("Outbound document queued", extra={"idempotency_key": mask_key(key), "type": document.kind})
+        metrics.add_metric(name="ApiDocumentQueued", unit=MetricUnit.Count, value=1)
+        return {"idempotency_key": key, "status": "queued", "status_path": f"/messages/{key}"}
+
+    def status(self, identifier: str) -> dict[str, Any] | None:
+        """The outbound record (by key) and the message (by its wamid, or `identifier` as a wamid)."""
+        identifier = unquote(identifier)
+        outbound = self.store.get_outbound(identifier)
+        wamid = (outbound.wamid or outbound.confirmed_wamid) if outbound is not None else identifier
+        message = self.store.get_message(wamid) if wamid else None
+        if outbound is None and message is None:
+            return None
+        answer: dict[str, Any] = {"id": identifier}
+        if outbound is not None:
+            answer["outbound"] = outbound.model_dump(mode="json", exclude_none=True)
+        if message is not None:
+            answer["message"] = message.model_dump(mode="json", exclude_none=True)
+        return answer
+
+
+@cache
+def get_messages_api() -> MessagesApi:
+    return MessagesApi(store=MessageStore(), queue=FifoQueue(get_settings().outbound_queue_url))

@@ -1,0 +1,161 @@
+"""The `wacloud` commands as a user runs them, against a live local run: a customer says things, the
+business sends, `status` tells what happened, `invoke` runs a handler, the DLQs list, errors are clear."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from wacloud import cli
+from wacloud.local.pipeline import LocalPipeline, wait_until
+from wacloud.store import MessageStore
+
+CUSTOMER = "16505551234"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    # The local run shares this process: leave out its functions' own (EMF metric) lines.
+    out = "".join(line for line in out.splitlines(keepends=True) if not line.startswith('{"_aws"'))
+    return code, out, err
+
+
+def replies_to(live: LocalPipeline, wamid: str) -> list[Any]:
+    return [r for r in live.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid]
+
+
+def test_a_customer_says_hi_and_gets_the_auto_reply(live, capsys):
+    code, out, _ = run(capsys, "say", "Hi, where is my order?", "--name", "Ana")
+
+    assert code == 0
+    wamid = out.split()[0]
+    assert out.split()[1:4] == ["webhook", "answered", "200"], out
+    assert wait_until(lambda: bool(replies_to(live, wamid)), timeout=20)
+    record = MessageStore().get_message(wamid)
+    assert (record.type, json.loads(record.payload)["text"]["body"]) == ("text", "Hi, where is my order?")
+
+
+def test_a_customer_taps_a_button_shares_a_location_and_sends_a_photo(live, capsys, tmp_path):
+    photo = tmp_path / "receipt.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"jpeg" * 100)
+    said = {
+        "button": run(capsys, "say", "--button-reply", "tomorrow:Tomorrow", "--reply-to", "wamid.BUSINESS"),
+        "location": run(capsys, "say", "--location", "37.4847,-122.1477,HQ"),
+        "photo": run(capsys, "say", "my receipt", "--image", str(photo)),
+    }
+    assert {name: answer[0] for name, answer in said.items()} == {"button": 0, "location": 0, "photo": 0}
+    wamids = {name: answer[1].split()[0] for name, answer in said.items()}
+
+    store = MessageStore()
+    assert wait_until(lambda: (m := store.get_message(wamids["photo"])) is not None and m.media is not None, 20)
+    button = json.loads(store.get_message(wamids["button"]).payload)
+    assert button["interactive"]["button_reply"] == {"id": "tomorrow", "title": "Tomorrow"}
+    assert button["context"]["id"] == "wamid.BUSINESS"
+    assert json.loads(store.get_message(wamids["location"]).payload)["location"]["name"] == "HQ"
+    assert store.get_message(wamids["photo"]).media.size == photo.stat().st_size
+
+
+def test_the_business_sends_and_waits_until_the_message_is_read(live, capsys):
+    run(capsys, "say", "hello")  # the customer's window is open
+    code, out, _ = run(capsys, "send", "--to", f"+{CUSTOMER}", "--text", "Your order shipped", "--wait", "30")
+
+    assert code == 0, out
+    key, *progress = out.splitlines()
+    assert [line.split()[-1] for line in progress][-1] == "read"
+    code, out, _ = run(capsys, "status", key)
+    assert code == 0
+    assert "state       accepted" in out and "status      read" in out
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("    ")] == [
+        "accepted",
+        "sent",
+        "delivered",
+        "read",
+    ]
+
+
+def test_a_local_file_is_put_in_the_media_bucket_and_sent(live, capsys, tmp_path):
+    run(capsys, "say", "send me the invoice")
+    invoice = tmp_path / "invoice-42.pdf"
+    invoice.write_bytes(b"%PDF-1.7 the invoice")
+
+    code, out, err = run(
+        capsys, "send", "--to", f"+{CUSTOMER}", "--document", str(invoice), "--key", "invoice-42", "--wait", "30"
+    )
+
+    assert code == 0, out + err
+    assert "outbound/cli/" in err and err.strip().endswith("invoice-42.pdf")
+    (sent,) = [r for r in live.graph.messages() if r.body["type"] == "document"]
+    assert live.graph.files[sent.body["document"]["id"]].data == b"%PDF-1.7 the invoice"
+    assert sent.body["document"]["filename"] == "invoice-42.pdf"
+
+
+def test_a_template_that_does_not_fit_is_rejected_with_the_reason(live, capsys):
+    code, out, _ = run(
+        capsys, "send", "--to", f"+{CUSTOMER}", "--template", "appointment_reminder", "--param", "Ana", "--wait", "20"
+    )
+
+    assert code == 1
+    assert "rejected: template 'appointment_reminder' (en_US): the header takes a image parameter" in out
+
+
+def test_a_document_the_contract_refuses_is_refused_before_it_is_queued(live, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["send", "--to", "not-a-number", "--text", "hi"])
+
+    assert exited.value.code == 2
+    assert "message.text.to: String should match pattern" in capsys.readouterr().err
+
+
+def test_status_of_an_unknown_id_is_an_error(live, capsys):
+    code, _, err = run(capsys, "status", "never-sent")
+
+    assert code == 1
+    assert "no outbound document with key 'never-sent'" in err
+
+
+def test_the_dead_letter_queues_of_the_local_run(live, capsys):
+    code, out, _ = run(capsys, "dlq", "list", "outbound", "--local")
+
+    assert code == 0
+    assert "0 message(s) shown from the outbound DLQ" in out and "wacloud-local-outbound-dlq.fifo" in out
+
+
+def test_invoke_runs_a_handler_with_a_sample_event_in_a_fresh_process(live):
+    result = subprocess.run(
+        [sys.executable, "-m", "wacloud.cli", "invoke", "webhook", "-e", "events/webhook-post-text.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=os.environ.copy(),
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    answer = json.loads(result.stdout[result.stdout.index("{\n") :])
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"ok": True, "events": 1})
+    assert "invoking WebhookFunction (the local run) with events/webhook-post-text.json" in result.stderr
+
+
+def test_every_command_explains_itself(capsys):
+    for command in ([], ["local"], ["say"], ["send"], ["status"], ["invoke"], ["dlq", "list"], ["templates", "list"]):
+        with pytest.raises(SystemExit) as exited:
+            cli.main([*command, "--help"])
+        assert exited.value.code == 0
+        assert "usage: wacloud" in capsys.readouterr().out
+
+
+def test_without_a_local_run_the_commands_say_how_to_start_one(capsys, tmp_path, monkeypatch):
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+    (tmp_path / "functions").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = run(capsys, "say", "hi")
+
+    assert code == 1
+    assert "no local pipeline is running here: start one with `make local`, or pass --stack NAME" in err

@@ -1,0 +1,115 @@
+"""schemas/openapi.yaml and the stack agree: the same routes, IAM exactly where the template puts
+it, and the functions' real answers fit the documented response schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from tests.conftest import TEMPLATE
+from wacloud.local.front_door import proxy_event
+
+ROOT = Path(__file__).resolve().parents[2]
+OPENAPI = yaml.safe_load((ROOT / "schemas" / "openapi.yaml").read_text(encoding="utf-8"))
+OUTBOUND = json.loads((ROOT / "schemas" / "outbound-message.schema.json").read_text(encoding="utf-8"))
+BASE = "https://wacloud.local/schemas/"
+# OpenAPI 3.1 schemas are JSON Schema 2020-12: the document itself resolves their $refs.
+REGISTRY = Registry().with_resources(
+    [
+        (BASE + "openapi.yaml", DRAFT202012.create_resource(OPENAPI)),
+        (BASE + "outbound-message.schema.json", DRAFT202012.create_resource(OUTBOUND)),
+    ]
+)
+
+
+def template_routes() -> dict[tuple[str, str], dict[str, Any]]:
+    routes = {}
+    for spec in TEMPLATE["Resources"].values():
+        if spec["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in spec["Properties"].get("Events", {}).values():
+            if event["Type"] == "Api":
+                props = event["Properties"]
+                routes[(props["Method"].lower(), props["Path"])] = props
+    return routes
+
+
+def test_the_document_lists_exactly_the_stacks_routes():
+    documented = {(method, path) for path, methods in OPENAPI["paths"].items() for method in methods}
+    assert OPENAPI["openapi"].startswith("3.1")
+    assert documented == set(template_routes())
+
+
+def test_iam_is_documented_exactly_where_the_template_requires_it():
+    for (method, path), props in template_routes().items():
+        operation = OPENAPI["paths"][path][method]
+        iam = props.get("Auth", {}).get("Authorizer") == "AWS_IAM"
+        assert (operation.get("security") == [{"sigv4": []}]) is iam, (method, path)
+
+
+def test_the_messages_body_is_the_outbound_contract():
+    body = OPENAPI["paths"]["/messages"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "outbound-message.schema.json"}
+    assert (ROOT / "schemas" / body["$ref"]).is_file()
+
+
+def fits(document: Any, path: str, method: str, status: int) -> None:
+    """Validate an answer against the documented schema of that response."""
+    response = OPENAPI["paths"][path][method]["responses"][str(status)]
+    pointer = f"/paths/{path.replace('/', '~1')}/{method}/responses/{status}"
+    if "$ref" in response:
+        pointer = response["$ref"].removeprefix("#")
+    schema = {"$ref": f"{BASE}openapi.yaml#{pointer}/content/application~1json/schema"}
+    jsonschema.Draft202012Validator(schema, registry=REGISTRY).validate(document)
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_messages_apis_answers_fit_the_documented_schemas(lambda_context):
+    from functions.api import app
+
+    def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        raw = json.dumps(body).encode() if body is not None else b""
+        result = app.lambda_handler(proxy_event(method, path, {}, raw, "10.0.0.1"), lambda_context)
+        return result["statusCode"], json.loads(result["body"])
+
+    document = OUTBOUND["examples"][0]
+    accepted = call("POST", "/messages", document)
+    refused = call("POST", "/messages", {"idempotency_key": "k"})
+    missing = call("GET", "/messages/unknown")
+
+    from wacloud.outbound import OutboundMessage
+    from wacloud.store import MessageStore
+
+    MessageStore().record_accepted(OutboundMessage.model_validate(document), "wamid.X", "100000000000001")
+    found = call("GET", f"/messages/{document['idempotency_key']}")
+
+    assert (accepted[0], refused[0], missing[0], found[0]) == (202, 400, 404, 200)
+    fits(accepted[1], "/messages", "post", 202)
+    fits(refused[1], "/messages", "post", 400)
+    fits(missing[1], "/messages/{id}", "get", 404)
+    fits(found[1], "/messages/{id}", "get", 200)
+    with pytest.raises(jsonschema.ValidationError):  # the schemas do say something
+        fits({**found[1], "outbound": {"state": "teleported"}}, "/messages/{id}", "get", 200)
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_webhooks_answers_fit_the_documented_schemas(lambda_context):
+    from functions.webhook import app
+    from tests.conftest import load_event
+
+    answer = app.lambda_handler(load_event("webhook-post-text.json"), lambda_context)
+    unsigned = load_event("webhook-post-text.json")
+    unsigned["headers"] = {k: v for k, v in unsigned["headers"].items() if k.lower() != "x-hub-signature-256"}
+    unsigned["multiValueHeaders"] = {}
+    refused = app.lambda_handler(unsigned, lambda_context)
+
+    assert (answer["statusCode"], refused["statusCode"]) == (200, 401)
+    fits(json.loads(answer["body"]), "/webhook", "post", 200)
+    fits(json.loads(refused["body"]), "/webhook", "post", 401)
