@@ -1,6 +1,6 @@
 # WhatsApp Cloud API on AWS serverless - developer and CI entry points.
 #
-#   make test    venvs + lint + sam build + unit tests (what CI runs through .ci/run)
+#   make test    venvs + lint + sam build + chromium + the tests (what CI runs through .ci/run)
 #   make local   run the whole pipeline locally (moto as AWS, fake Graph API)
 #
 # Every target bootstraps what it needs from nothing (python3 >= 3.11 and PyPI) and is idempotent.
@@ -32,14 +32,15 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam lint build unit test local events schema errors-doc clean distclean
+.PHONY: help venv venv-sam lint build browser unit test local events schema errors-doc clean distclean
 
 help:
-	@echo "make test       venv + venv-sam + lint + build + unit (the CI command)"
+	@echo "make test       venv + venv-sam + lint + build + browser + unit (the CI command)"
 	@echo "make venv       app/test venv .venv (pip install -e '.[dev]')"
 	@echo "make venv-sam   SAM CLI + cfn-lint venv .venv-sam (requirements-sam.txt)"
 	@echo "make lint       ruff, sam validate --lint, cfn-lint (+ serverless rules)"
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
+	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
 	@echo "make unit       pytest (PYTEST_ARGS=... to pass options)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
 	@echo "make events     regenerate the sample events in events/"
@@ -78,12 +79,24 @@ lint: venv venv-sam
 build: venv-sam
 	bash scripts/sam-build.sh $(SAM)
 
+# The chat view's test drives Debian's Chromium through Playwright (browsers are not downloaded).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the chat view test"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else \
+	  echo "no chromium and no root to install it: the chat view test is skipped (sudo apt-get install chromium)"; \
+	fi
+
 unit: venv
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.
-test: venv venv-sam lint build unit
+test: venv venv-sam lint build browser unit
 
 local: venv
 	$(VENV)/bin/python -m wacloud.local
