@@ -109,3 +109,18 @@ def test_an_unknown_id_is_404(api, lambda_context):
 def test_other_routes_are_404(api, lambda_context):
     assert call(api, lambda_context, "DELETE", "/messages/x")[0] in (404, 405)
     assert call(api, lambda_context, "GET", "/messages")[0] in (404, 405)
+
+
+def test_the_status_path_works_for_any_key(api, lambda_context):
+    from wacloud.outbound import OutboundMessage
+
+    key = "campaign/2026%Q4?x=1"  # printable ASCII: '/', '%', '?' and '=' are allowed in keys
+    status, answer = call(api, lambda_context, "POST", "/messages", {**DOCUMENT, "idempotency_key": key})
+    assert status == 202 and answer["status_path"] == "/messages/campaign%2F2026%25Q4%3Fx%3D1"
+    MessageStore().record_accepted(
+        OutboundMessage.model_validate({**DOCUMENT, "idempotency_key": key}), "wamid.K", "100000000000001"
+    )
+
+    found = call(api, lambda_context, "GET", answer["status_path"])
+
+    assert found[0] == 200 and found[1]["outbound"]["idempotency_key"] == key

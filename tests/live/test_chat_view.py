@@ -142,7 +142,7 @@ def test_a_customer_chats_taps_replies_and_sees_the_ticks(page, live):
 
     # A phone that cannot be reached: the delivery fails, with Meta's reason.
     page.check("[data-testid=unreachable]")
-    wait_until(lambda: live.simulator.customers[MARIA].unreachable == 131026, timeout=5)
+    assert wait_until(lambda: live.simulator.customers[MARIA].unreachable == 131026, timeout=5)
     business_sends(live, "lost", {"type": "text", "text": {"body": "Are you there?"}})
     failed = page.locator("[data-testid=bubble-out][data-status=failed]", has_text="Are you there?")
     failed.wait_for()
@@ -152,3 +152,14 @@ def test_a_customer_chats_taps_replies_and_sees_the_ticks(page, live):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-view.png"))
     assert (ARTIFACTS / "chat-view.png").stat().st_size > 10_000
+
+
+def test_what_a_customer_types_is_shown_as_text_never_run(page, live):
+    live.simulator.customer_sends(
+        "16505550999", {"type": "text", "text": {"body": "<img src=x onerror=window.pwned=1>"}}, name="Eve"
+    )
+    page.click("[data-testid=customer] >> text=Eve")
+    bubble = page.locator("[data-testid=bubble-in]", has_text="<img src=x onerror=window.pwned=1>")
+    bubble.wait_for()
+    assert page.evaluate("window.pwned") is None
+    assert bubble.locator("img").count() == 0

@@ -63,7 +63,9 @@ def test_a_customer_taps_a_button_shares_a_location_and_sends_a_photo(live, caps
 
 def test_the_business_sends_and_waits_until_the_message_is_read(live, capsys):
     run(capsys, "say", "hello")  # the customer's window is open
-    code, out, _ = run(capsys, "send", "--to", f"+{CUSTOMER}", "--text", "Your order shipped", "--wait", "30")
+    code, out, _ = run(
+        capsys, "send", "--to", f"+{CUSTOMER}", "--text", "Your order shipped", "--wait", "30", "--until", "read"
+    )
 
     assert code == 0, out
     key, *progress = out.splitlines()
@@ -159,3 +161,48 @@ def test_without_a_local_run_the_commands_say_how_to_start_one(capsys, tmp_path,
 
     assert code == 1
     assert "no local pipeline is running here: start one with `make local`, or pass --stack NAME" in err
+
+
+def test_a_customer_reacts_to_the_businesss_message(live, capsys):
+    run(capsys, "say", "hello again")
+    assert wait_until(lambda: bool(live.graph.messages()), timeout=20)
+    business = live.graph.messages()[-1].wamid
+
+    code, out, _ = run(capsys, "say", "--reaction", "👍", "--reply-to", business)
+
+    assert code == 0
+    customer = live.simulator.customers[CUSTOMER]
+    assert wait_until(lambda: customer.find(business).reaction == "👍", timeout=10)
+    store = MessageStore()
+    assert wait_until(lambda: store.get_message(out.split()[0]) is not None, timeout=20)
+    assert json.loads(store.get_message(out.split()[0]).payload)["reaction"] == {"message_id": business, "emoji": "👍"}
+
+
+def test_the_messages_api_is_served_by_the_local_front_door(live):
+    import requests
+
+    base = live.front_door.url
+    document = {
+        "idempotency_key": "via-http-1",
+        "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "Sent over HTTP"}},
+    }
+    run_hi = requests.post(
+        f"{live.graph.url}/_sim/customers/{CUSTOMER}/messages",
+        json={"text": "hi"},
+        headers={"X-Wacloud-Simulator": "1"},
+        timeout=10,
+    )
+    assert run_hi.status_code == 200
+
+    queued = requests.post(f"{base}/messages", json=document, timeout=10)
+    assert queued.status_code == 202 and queued.json()["status_path"] == "/messages/via-http-1"
+    assert wait_until(
+        lambda: (
+            requests.get(f"{base}/messages/via-http-1", timeout=10).json().get("message", {}).get("status")
+            in ("delivered", "read")
+        ),
+        timeout=20,
+    )
+    # A cross-site form could post text/plain; the local door wants JSON (the deployed API wants SigV4).
+    forged = requests.post(f"{base}/messages", data="{}", headers={"Content-Type": "text/plain"}, timeout=10)
+    assert forged.status_code == 403

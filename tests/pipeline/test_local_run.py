@@ -11,11 +11,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_local_run_demo_goes_from_webhook_to_read_reply():
+def test_local_run_demo_goes_from_webhook_to_read_reply(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WACLOUD_", "POWERTOOLS_"))}
+    # A folder of its own (the run leaves its state file there), free ports: a local run the developer
+    # has going in the checkout is not disturbed, nor does it disturb this.
+    for name in ("template.yaml", "functions"):
+        (tmp_path / name).symlink_to(ROOT / name)
     result = subprocess.run(
-        [sys.executable, "-m", "wacloud.local", "--demo", "--port", "0"],
-        cwd=ROOT,
+        [sys.executable, "-m", "wacloud.local", "--demo", "--port", "0", "--simulator-port", "0"],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
@@ -28,3 +32,4 @@ def test_local_run_demo_goes_from_webhook_to_read_reply():
     assert "status webhook: read" in out
     assert '"status": "read"' in out
     assert "Demo passed" in out
+    assert not (tmp_path / ".wacloud-local.json").exists()  # removed when the run ended

@@ -193,25 +193,77 @@ def test_a_template_shows_with_its_parameters_filled_in(pipeline):
 
     (bubble,) = [b for b in conversation(pipeline) if b["type"] == "template"]
     assert bubble["rendered"]["body"] == "Your order 1234 is on its way. Total: $12.50."
-    assert bubble["rendered"]["buttons"] == [{"type": "URL", "text": "Track it", "url": "https://example.com/t/{{1}}"}]
+    assert bubble["rendered"]["buttons"] == [{"type": "URL", "text": "Track it", "url": "https://example.com/t/1234"}]
     assert bubble["status"] == "read"
 
 
 def test_the_simulator_api_over_http(pipeline):
     import requests
 
-    base = pipeline.graph.url
+    base, ours = pipeline.graph.url, {"X-Wacloud-Simulator": "1"}
     page = requests.get(f"{base}/", timeout=5)
     assert page.status_code == 200 and "WhatsApp simulator" in page.text
-    answer = requests.post(f"{base}/_sim/customers/{CUSTOMER}/messages", json={"text": "Hi", "name": "Ana"}, timeout=5)
+    answer = requests.post(
+        f"{base}/_sim/customers/{CUSTOMER}/messages", json={"text": "Hi", "name": "Ana"}, headers=ours, timeout=5
+    )
     assert answer.status_code == 200 and answer.json()["webhook_status"] == 200
     uploaded = requests.post(
-        f"{base}/_sim/customers/{CUSTOMER}/media", data=b"\x89PNG...", headers={"Content-Type": "image/png"}, timeout=5
+        f"{base}/_sim/customers/{CUSTOMER}/media",
+        data=b"\x89PNG...",
+        headers={"Content-Type": "image/png", **ours},
+        timeout=5,
     ).json()
     assert requests.get(f"{base}/_sim/media/{uploaded['id']}", timeout=5).content == b"\x89PNG..."
-    refused = requests.post(f"{base}/_sim/settings", json={"error_rat": 1}, timeout=5)
+    refused = requests.post(f"{base}/_sim/settings", json={"error_rat": 1}, headers=ours, timeout=5)
     assert refused.status_code == 400 and "unknown setting" in refused.json()["error"]
-    assert requests.post(f"{base}/_sim/settings", json={"latency_ms": 0}, timeout=5).json()["latency_ms"] == 0
+    wrong = requests.post(f"{base}/_sim/settings", json={"latency_ms": 5, "pair_limit": [1]}, headers=ours, timeout=5)
+    assert wrong.status_code == 400 and "wrong type" in wrong.json()["error"]
+    assert pipeline.simulator.settings()["latency_ms"] == 0  # all or nothing
+    assert (
+        requests.post(f"{base}/_sim/settings", json={"enforce_window": "false"}, headers=ours, timeout=5).json()[
+            "enforce_window"
+        ]
+        is False
+    )
     state = requests.get(f"{base}/_sim/state", timeout=5).json()
     assert [c["name"] for c in state["customers"]] == ["Ana"]
     assert json.dumps(state)  # all of it is JSON
+
+
+def test_the_simulator_refuses_cross_site_and_rebound_requests(pipeline):
+    import requests
+
+    base = pipeline.graph.url
+    # A page elsewhere can POST text/plain without a preflight, but it cannot add the header.
+    forged = requests.post(f"{base}/_sim/rotate-token", data="{}", headers={"Content-Type": "text/plain"}, timeout=5)
+    assert forged.status_code == 403
+    # DNS rebinding: the same port, reached under another name.
+    rebound = requests.get(f"{base}/_sim/state", headers={"Host": "evil.example"}, timeout=5)
+    assert rebound.status_code == 403
+    assert pipeline.graph.access_token == pipeline.secret["access_token"]  # nothing rotated
+
+
+def test_a_message_that_reached_the_webhook_without_the_simulator_opens_the_window_too(pipeline):
+    import boto3
+
+    from wacloud.inbound import dump_event, parse_webhook
+    from wacloud.local.meta_webhooks import text_message
+
+    # Straight to the front door (curl, another client): Meta would have delivered it.
+    direct = text_message("from curl", phone_number_id=pipeline.phone_number_id, sender="447700900001")
+    assert pipeline._post(direct)[0] == 200
+    # Straight onto the inbound queue (as `wacloud invoke webhook` does): the store knows of it.
+    (event,) = parse_webhook(
+        text_message("from invoke", phone_number_id=pipeline.phone_number_id, sender="447700900002")
+    )
+    boto3.client("sqs", region_name="us-east-1").send_message(
+        QueueUrl=pipeline.stack.queue_urls["InboundQueue"],
+        MessageBody=dump_event(event),
+        MessageGroupId=event.group,
+        MessageDeduplicationId="invoke-1",
+    )
+    pipeline.drain()
+
+    replies = {r.body["to"]: r.status for r in pipeline.graph.requests_to("messages") if r.body.get("type") == "text"}
+    assert replies == {"+447700900001": 200, "+447700900002": 200}  # no 131047
+    assert "447700900001" in pipeline.simulator.customers  # and the chat view shows the conversation

@@ -90,9 +90,19 @@ def test_the_numbers_throughput_refuses_what_goes_past_it_then_recovers():
     assert graph_rules.check("200000000000002", text("+16505559997")) is None  # per number
 
 
-def test_the_pair_rate_limits_messages_to_one_customer():
-    graph_rules, clock, _ = rules(enforce_window=False, throughput_per_second=None, pair_limit=2)
-    assert [code(graph_rules.check(PNID, text())) for _ in range(3)] == [None, None, 131056]
+def test_the_pair_rate_allows_a_burst_then_one_message_per_6_seconds():
+    graph_rules, clock, _ = rules(enforce_window=False, throughput_per_second=None, pair_limit=3)
+    assert [code(graph_rules.check(PNID, text())) for _ in range(4)] == [None, None, None, 131056]
     assert graph_rules.check(PNID, text("+16505550000")) is None  # another customer is fine
-    clock.now += 6.1
+    clock.now += 5.9
+    assert code(graph_rules.check(PNID, text())) == 131056
+    clock.now += 0.2  # 6 s: one more
     assert graph_rules.check(PNID, text()) is None
+    assert code(graph_rules.check(PNID, text())) == 131056
+
+
+def test_the_window_also_counts_messages_the_store_knows_of():
+    known = {"16505551234": 1_800_000_000.0 - 3600}
+    graph_rules = GraphRules(RuleSettings(), clock=Clock(), wall_clock=Clock(1_800_000_000.0), last_inbound=known.get)
+    assert graph_rules.check(PNID, text()) is None
+    assert code(graph_rules.check(PNID, text("+447700900123"))) == 131047

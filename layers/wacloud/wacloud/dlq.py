@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -253,7 +253,14 @@ def inspect(dlq_url: str, *, limit: int = 100, client: Any = None) -> list[DeadL
     return letters
 
 
-def redrive(dlq_url: str, target_url: str, *, limit: int | None = None, client: Any = None) -> RedriveResult:
+def redrive(
+    dlq_url: str,
+    target_url: str,
+    *,
+    limit: int | None = None,
+    client: Any = None,
+    on_progress: Callable[[list[RedriveOutcome]], None] | None = None,
+) -> RedriveResult:
     """Move up to `limit` (default: all) messages from a DLQ back to `target_url`, its source queue.
 
     Messages are sent in the order received, with their `MessageGroupId` and message attributes and
@@ -264,10 +271,11 @@ def redrive(dlq_url: str, target_url: str, *, limit: int | None = None, client: 
     A group's order is kept: a send batch holds at most one message of each group, and once a
     message of a group is not moved, the group's later messages are not sent in this run either.
     Everything not moved stays on the DLQ (visible again when this returns) and is counted as failed.
+    `on_progress` hears each batch's outcomes as they happen.
     """
     if dlq_url == target_url:
         raise DlqError("the target queue is the dead-letter queue itself")
-    return _Redrive(_client(client, dlq_url), dlq_url, target_url).run(limit)
+    return _Redrive(_client(client, dlq_url), dlq_url, target_url, on_progress).run(limit)
 
 
 def _failures(exc: Exception, count: int) -> dict[str, Any]:
@@ -280,6 +288,7 @@ class _Redrive:
     sqs: Any
     dlq_url: str
     target_url: str
+    on_progress: Callable[[list[RedriveOutcome]], None] | None = None
     received: set[str] = field(default_factory=set)  # message ids received in this run
     held: dict[str, str] = field(default_factory=dict)  # message id -> latest receipt handle, until deleted
     stuck: set[str] = field(default_factory=set)  # groups with a message that was not moved
@@ -305,7 +314,10 @@ class _Redrive:
                         fresh.append(_Received(DeadLetter.from_sqs(message), attributes))
                 if not fresh:
                     break
-                outcomes.extend(self._move(fresh))
+                moved = self._move(fresh)
+                outcomes.extend(moved)
+                if self.on_progress is not None:
+                    self.on_progress(moved)
         finally:
             _release(self.sqs, self.dlq_url, self.held.values())
         return RedriveResult(tuple(outcomes))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -62,7 +62,7 @@ class MessagesApi:
         )
         logger.info("Outbound document queued", extra={"idempotency_key": mask_key(key), "type": document.kind})
         metrics.add_metric(name="ApiDocumentQueued", unit=MetricUnit.Count, value=1)
-        return {"idempotency_key": key, "status": "queued", "status_path": f"/messages/{key}"}
+        return {"idempotency_key": key, "status": "queued", "status_path": f"/messages/{quote(key, safe='')}"}
 
     def status(self, identifier: str) -> dict[str, Any] | None:
         """The outbound record (by key) and the message (by its wamid, or `identifier` as a wamid)."""

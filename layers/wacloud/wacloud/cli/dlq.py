@@ -102,12 +102,15 @@ def redrive_letters(args: argparse.Namespace) -> int:
     refused = None if args.yes else _confirm(dlq_url, target_url, args)
     if refused is not None:
         return refused
-    result = dlq.redrive(dlq_url, target_url, limit=args.limit)
-    now = datetime.now(UTC)
-    for outcome in result.outcomes:
-        state = "moved " if outcome.moved else "FAILED"
-        error = f"  ({outcome.error})" if outcome.error else ""
-        print(f"{state} {_line(outcome.letter, now)}{error}")
+
+    def progress(outcomes: list[Any]) -> None:  # printed batch by batch, as they move
+        now = datetime.now(UTC)
+        for outcome in outcomes:
+            state = "moved " if outcome.moved else "FAILED"
+            error = f"  ({outcome.error})" if outcome.error else ""
+            print(f"{state} {_line(outcome.letter, now)}{error}", flush=True)
+
+    result = dlq.redrive(dlq_url, target_url, limit=args.limit, on_progress=progress)
     if result.stopped:
         print(f"Stopped early: {result.stopped}")
     print(

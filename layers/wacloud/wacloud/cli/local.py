@@ -10,6 +10,8 @@ from typing import Any
 
 from wacloud.cli.targets import CommandError, UsageError, local_target
 
+SIMULATOR_HEADER = "X-Wacloud-Simulator"  # the simulator refuses POSTs without it (cross-site requests)
+
 DEFAULT_PORT = 3000
 DEFAULT_SIMULATOR_PORT = 3001
 
@@ -82,7 +84,12 @@ def run_say(args: argparse.Namespace) -> int:
     customer = f"{simulator}/_sim/customers/{args.sender}"
     message = _message(args, lambda path, kind: _upload(f"{customer}/media", path, kind))
     try:
-        answer = requests.post(f"{customer}/messages", json={"name": args.name, "message": message}, timeout=30)
+        answer = requests.post(
+            f"{customer}/messages",
+            json={"name": args.name, "message": message},
+            headers={SIMULATOR_HEADER: "1"},
+            timeout=30,
+        )
     except requests.RequestException as exc:
         raise CommandError(f"the local run's simulator did not answer at {simulator}: {exc}") from exc
     result = answer.json()
@@ -169,7 +176,7 @@ def _upload(url: str, path: Path, kind: str) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
     mime_type = media_types.mime_type_for(path.name, None) or "application/octet-stream"
-    answer = requests.post(url, data=data, headers={"Content-Type": mime_type}, timeout=30)
+    answer = requests.post(url, data=data, headers={"Content-Type": mime_type, SIMULATOR_HEADER: "1"}, timeout=30)
     if answer.status_code != 200:
         raise CommandError(f"the simulator refused the file: {answer.text}")
     return {"id": answer.json()["id"], "mime_type": mime_type}

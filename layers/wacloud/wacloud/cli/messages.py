@@ -16,7 +16,8 @@ from typing import Any
 from wacloud.cli.targets import CommandError, Target, UsageError, add_target_arguments, resolve_target
 
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
-FINAL_STATES = ("failed", "rejected", "unconfirmed")
+FINAL_STATES = ("failed", "rejected", "unconfirmed", "dead_lettered")
+PROGRESS = ("accepted", "sent", "delivered", "read", "played")
 WAIT_STEP_SECONDS = 0.5
 
 
@@ -60,7 +61,13 @@ def register(commands: Any) -> None:
         nargs="?",
         const=60.0,
         metavar="SECONDS",
-        help="follow the message until it is read or fails (default 60 s)",
+        help="follow the message until it is delivered (see --until) or fails (default 60 s)",
+    )
+    send.add_argument(
+        "--until",
+        choices=("accepted", "sent", "delivered", "read"),
+        default="delivered",
+        help="with --wait: the status to wait for (default delivered; read needs the customer to read it)",
     )
     send.set_defaults(run=run_send)
 
@@ -91,7 +98,7 @@ def run_send(args: argparse.Namespace) -> int:
     print(model.idempotency_key)
     if args.wait is None:
         return 0
-    return _follow(target, model.idempotency_key, args.wait)
+    return _follow(target, model.idempotency_key, args.wait, until=args.until)
 
 
 def _document(args: argparse.Namespace, target: Target) -> dict[str, Any]:
@@ -184,8 +191,9 @@ def _enqueue(target: Target, model: Any) -> None:
     )
 
 
-def _follow(target: Target, key: str, seconds: float) -> int:
-    """Print each change of the document's state and its message's status, until it settles."""
+def _follow(target: Target, key: str, seconds: float, *, until: str) -> int:
+    """Print each change of the document's state and its message's status, until it reaches
+    `until` (0), ends otherwise (1: failed, rejected, unconfirmed, in the DLQ) or time runs out (1)."""
     store = target.store()
     deadline = time.monotonic() + seconds
     seen: list[str] = []
@@ -196,9 +204,16 @@ def _follow(target: Target, key: str, seconds: float) -> int:
         if step and (not seen or seen[-1] != step):
             seen.append(step)
             print(f"  {datetime.now():%H:%M:%S}  {step}", flush=True)
-        if message is not None and message.status in ("read", "played", "failed"):
-            return 1 if message.status == "failed" else 0
+        status = message.status.value if message is not None and message.status is not None else None
+        if status == "failed":
+            return 1
+        if status in PROGRESS and PROGRESS.index(status) >= PROGRESS.index(until):
+            return 0
+        if outbound is not None and outbound.state == "accepted" and outbound.type == "read_receipt":
+            return 0  # a read receipt has no message of its own to follow
         if outbound is not None and outbound.state in FINAL_STATES:
+            if outbound.state == "dead_lettered":
+                print("  in the outbound DLQ: `wacloud dlq redrive outbound` once the cause is fixed", flush=True)
             return 1
         time.sleep(WAIT_STEP_SECONDS)
     print(f"  still waiting after {seconds:g} s: `wacloud status {key}` shows what happens next", flush=True)

@@ -6,6 +6,7 @@ Unlike API Gateway it checks no IAM signature on the messages API: only this mac
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -45,6 +46,19 @@ def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes, 
         "body": text if body else None,
         "isBase64Encoded": is_base64,
     }
+
+
+def _refusal(method: str, path: str, headers: Any) -> str | None:
+    """What a page in the developer's browser must not do to the local run (it has no IAM check):
+    reach it under another host name (DNS rebinding), or POST to the messages API without a JSON
+    content type (a cross-site form could)."""
+    host = str(headers.get("Host", "")).rsplit(":", 1)[0]
+    if host not in ("127.0.0.1", "localhost", "[::1]"):
+        return "the local front door answers only requests to 127.0.0.1 or localhost"
+    content_type = str(headers.get("Content-Type", "")).split(";")[0].strip().lower()
+    if method == "POST" and path.startswith("/messages") and content_type != "application/json":
+        return "POST /messages takes Content-Type: application/json"
+    return None
 
 
 class FrontDoor:
@@ -91,13 +105,17 @@ class FrontDoor:
                 if invoke is None:
                     self._reply(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
                     return
+                refusal = _refusal(method, path, self.headers)
+                if refusal is not None:
+                    self._reply(403, {"Content-Type": "application/json"}, json.dumps({"error": refusal}).encode())
+                    return
                 headers = {k: v for k, v in self.headers.items()}
                 result = invoke(proxy_event(method, self.path, headers, body, self.client_address[0]))
                 payload = result.get("body") or ""
                 data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
                 status = int(result.get("statusCode", 502))
                 if door.on_request is not None:
-                    door.on_request(method, path, status, data)
+                    door.on_request(method, path, status, body, data)
                 headers = dict(result.get("headers") or {})
                 for name, values in (result.get("multiValueHeaders") or {}).items():
                     headers[name] = ", ".join(str(v) for v in values)

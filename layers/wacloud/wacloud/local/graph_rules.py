@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from wacloud.models.outbound import MessageBody
 from wacloud.validation import describe
 
 WINDOW_SECONDS = 24 * 3600
-PAIR_WINDOW_SECONDS = 6.0
+PAIR_SECONDS = 6.0  # one message to the same customer per 6 s, after a burst
 
 _BODY: TypeAdapter[Any] = TypeAdapter(MessageBody)
 
@@ -39,7 +38,8 @@ def graph_error_body(code: int, message: str, details: str | None = None) -> dic
 class RuleSettings:
     enforce_window: bool = True
     throughput_per_second: float | None = 80.0  # a number's default tier
-    pair_limit: int | None = 45  # messages to one customer within 6 s (bursts borrow future quota)
+    # Messages to one customer: a burst of this many, then one per 6 s (bursts borrow future quota).
+    pair_limit: int | None = 45
 
 
 class GraphRules:
@@ -51,14 +51,18 @@ class GraphRules:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        last_inbound: Callable[[str], float | None] | None = None,
     ) -> None:
         self.settings = settings or RuleSettings()
         self._clock = clock
         self._wall = wall_clock
+        # Where else a customer's last message may be known (the local run's store: a message that
+        # reached the webhook some other way than through the simulator still opens the window).
+        self._last_inbound = last_inbound
         self._lock = threading.Lock()
         self._last_wrote: dict[str, float] = {}
         self._tokens: dict[str, tuple[float, float]] = {}  # phone number id -> (tokens, at)
-        self._pairs: dict[str, deque[float]] = {}
+        self._pairs: dict[str, tuple[float, float]] = {}  # pair -> (tokens, at)
 
     def customer_wrote(self, customer: str, at: float | None = None) -> None:
         """A customer's message opens (or renews) their 24-hour window."""
@@ -88,6 +92,8 @@ class GraphRules:
             return None
         with self._lock:
             last = self._last_wrote.get(_digits(recipient))
+        if last is None and self._last_inbound is not None:
+            last = self._last_inbound(_digits(recipient))
         if last is not None and self._wall() - last <= WINDOW_SECONDS:
             return None
         return 400, graph_error_body(
@@ -121,14 +127,14 @@ class GraphRules:
         limit = self.settings.pair_limit
         if not limit:
             return None
-        now = self._clock()
+        now, pair = self._clock(), f"{phone_number_id}|{_digits(recipient)}"
         with self._lock:
-            sent = self._pairs.setdefault(f"{phone_number_id}|{_digits(recipient)}", deque())
-            while sent and now - sent[0] > PAIR_WINDOW_SECONDS:
-                sent.popleft()
-            if len(sent) < limit:
-                sent.append(now)
+            tokens, at = self._pairs.get(pair, (float(limit), now))
+            tokens = min(float(limit), tokens + (now - at) / PAIR_SECONDS)
+            if tokens >= 1:
+                self._pairs[pair] = (tokens - 1, now)
                 return None
+            self._pairs[pair] = (tokens, now)
         return 400, graph_error_body(
             131056,
             "(#131056) (Business Account, Consumer Account) pair rate limit hit",

@@ -4,6 +4,7 @@ simulator's customers (who write, and get status webhooks for what the business 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.local import moto_fixes
 from wacloud.local.fake_graph import FakeGraph, GraphRequest
@@ -104,7 +106,7 @@ class LocalPipeline:
         self.echo = echo or (lambda line: None)
         self.secret = {name: local_setting(name) for name in ("access_token", "app_secret", "verify_token")}
         self.phone_number_id = local_setting("phone_number_id")
-        self.rules = GraphRules(self.options.rules)
+        self.rules = GraphRules(self.options.rules, last_inbound=self._last_inbound)
         self.graph = FakeGraph(
             access_token=self.secret["access_token"],
             port=self.options.graph_port,
@@ -263,6 +265,26 @@ class LocalPipeline:
         )
         return body, (status, answer)
 
+    def _last_inbound(self, customer: str) -> float | None:
+        """When the store last heard from a customer (a message that reached the webhook without the
+        simulator, e.g. `wacloud invoke webhook`)."""
+        if self.stack is None:
+            return None
+        try:
+            item = (
+                boto3.client("dynamodb", region_name=REGION)
+                .get_item(
+                    TableName=self.stack.table_names["MessagesTable"],
+                    Key={"pk": {"S": f"CONTACT#{customer}"}, "sk": {"S": "PROFILE"}},
+                    ConsistentRead=True,
+                )
+                .get("Item", {})
+            )
+        except (ClientError, BotoCoreError):  # a lookup that fails only means "not known"
+            return None
+        value = item.get("last_inbound_at", {}).get("N")
+        return float(value) if value else None
+
     def rotate_token(self) -> str:
         """Rotate the access token as an operator would: Meta takes only the new one, the secret holds it."""
         assert self.stack is not None
@@ -301,7 +323,14 @@ class LocalPipeline:
 
     # -- what the terminal shows -----------------------------------------------------------------
 
-    def _on_request(self, method: str, path: str, status: int, data: bytes) -> None:
+    def _on_request(self, method: str, path: str, status: int, body: bytes, data: bytes) -> None:
+        if method == "POST" and path == "/webhook" and status == 200:
+            # Whoever posted it (the simulator, curl, a test), Meta would have delivered it: its
+            # customers' messages join their conversations and open their windows.
+            with contextlib.suppress(ValueError):
+                document = json.loads(body)
+                if isinstance(document, dict):
+                    self.simulator.observe(document)
         name = "webhook" if path == "/webhook" else "api"
         self.echo(f"  [{name:<9}] {method} {path[:40]} -> {status} {data.decode('utf-8', 'replace')[:80]}")
 

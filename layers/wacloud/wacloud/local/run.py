@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from wacloud.local.pipeline import LocalPipeline, PipelineOptions, wait_until
-from wacloud.local.state import LocalState, remove_state, write_state
+from wacloud.local.pipeline import LocalPipeline, PipelineOptions, find_project_dir, wait_until
+from wacloud.local.state import LocalState, read_state, remove_state, write_state
 from wacloud.local.template import REGION
 
 SAY_HI = 'say "Hi there"'
@@ -46,6 +46,14 @@ def run_local(
     verbose: bool = False,
     status_webhooks: bool = True,
 ) -> int:
+    running = read_state(find_project_dir())
+    if running is not None:
+        print(
+            f"A local run is already going here (process {running.pid}, chat view {running.simulator_url}/): "
+            "stop it first, or use it.",
+            file=sys.stderr,
+        )
+        return 2
     print("Starting the AWS emulator (moto)...", flush=True)
     aws = start_aws_emulator()
     # Without --verbose the functions' own JSON logs are kept to errors; the lines printed here tell the story.

@@ -30,6 +30,7 @@ from wacloud.local.graph_rules import GraphRules
 from wacloud.local.meta_webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, new_wamid, status_update
 
 STATUS_SEQUENCE = ("sent", "delivered", "read")
+SIMULATOR_HEADER = "X-Wacloud-Simulator"
 TYPING_SECONDS = 25  # Meta dismisses the indicator after 25 s or at the reply
 UNDELIVERABLE = {"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -49,6 +50,7 @@ class Bubble:
     error: dict[str, Any] | None = None
     rendered: dict[str, Any] | None = None  # a template's text with its parameters filled in
     reaction: str | None = None  # the other side's reaction
+    phone_number_id: str | None = None  # the business number it went out from (outbound)
 
 
 @dataclass
@@ -97,6 +99,8 @@ class Simulator:
         self._stopped = True
         for timer in self._timers:
             timer.cancel()
+        with self._changed:
+            self._changed.notify_all()  # long polls answer now
 
     # -- customers ---------------------------------------------------------------------------------
 
@@ -184,7 +188,9 @@ class Simulator:
                 target = customer.find((body.get("reaction") or {}).get("message_id"))
                 if target is not None:
                     target.reaction = (body.get("reaction") or {}).get("emoji") or None
-            bubble = Bubble(request.wamid, "out", kind, body, time.time(), "accepted")
+            bubble = Bubble(
+                request.wamid, "out", kind, body, time.time(), "accepted", phone_number_id=request.phone_number_id
+            )
             if kind == "template":
                 bubble.rendered = render_template(body.get("template") or {}, self.graph.templates)
             if kind != "reaction":
@@ -223,7 +229,7 @@ class Simulator:
                 continue
             timer = threading.Timer(delay, self._send_status, args=item)
             timer.daemon = True
-            self._timers.append(timer)
+            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
             timer.start()
 
     def drain(self) -> bool:
@@ -242,7 +248,7 @@ class Simulator:
         webhook = status_update(
             wamid,
             status,
-            phone_number_id=self.phone_number_id,
+            phone_number_id=(bubble.phone_number_id if bubble else None) or self.phone_number_id,
             recipient=wa_id,
             error=error,
             callback_data=callback,
@@ -258,34 +264,25 @@ class Simulator:
     # -- faults ------------------------------------------------------------------------------------
 
     def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """Change how Meta behaves: error rate, latency, limits, status delays. Unknown keys are refused."""
-        known = {
-            "error_rate",
-            "latency_ms",
-            "throughput_per_second",
-            "pair_limit",
-            "enforce_window",
-            "status_delays",
-        }
-        unknown = set(settings) - known
+        """Change how Meta behaves: error rate, latency, limits, status delays. All or nothing: a
+        setting that is unknown or out of range changes none."""
+        unknown = set(settings) - set(_SETTINGS)
         if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-        if "error_rate" in settings:
-            rate = float(settings["error_rate"])
-            if not 0 <= rate <= 1:
-                raise ValueError("error_rate is a fraction between 0 and 1")
-            self.graph.error_rate = rate
-        if "latency_ms" in settings:
-            self.graph.latency = max(0.0, float(settings["latency_ms"]) / 1000)
-        if "throughput_per_second" in settings:
-            value = settings["throughput_per_second"]
-            self.rules.settings.throughput_per_second = float(value) if value else None
-        if "pair_limit" in settings:
-            self.rules.settings.pair_limit = int(settings["pair_limit"]) if settings["pair_limit"] else None
-        if "enforce_window" in settings:
-            self.rules.settings.enforce_window = bool(settings["enforce_window"])
-        if "status_delays" in settings:
-            self.status_delays = tuple(float(d) for d in settings["status_delays"])
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(_SETTINGS)}")
+        try:
+            parsed = {name: _SETTINGS[name](value) for name, value in settings.items()}
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"a setting has the wrong type or range: {exc}") from exc
+        rules = self.rules.settings
+        for name, value in parsed.items():
+            if name == "error_rate":
+                self.graph.error_rate = value
+            elif name == "latency_ms":
+                self.graph.latency = value / 1000
+            elif name == "status_delays":
+                self.status_delays = value
+            else:
+                setattr(rules, name, value)
         with self._changed:
             self._touch()
         return self.settings()
@@ -346,13 +343,21 @@ class Simulator:
     def http_app(
         self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes
     ) -> tuple[int, str, bytes]:
-        """(status, content type, body) for the chat view (`/`) and the simulator's API (`/_sim/...`)."""
+        """(status, content type, body) for the chat view (`/`) and the simulator's API (`/_sim/...`).
+
+        Only for this machine: a request must name a loopback host (no DNS rebinding), and a POST must
+        carry the simulator's header (which a cross-site form or `text/plain` fetch cannot send)."""
+        host = str(headers.get("Host", "")).rsplit(":", 1)[0]
+        if host not in ("127.0.0.1", "localhost", "[::1]"):
+            return _json(403, {"error": "the simulator answers only requests to 127.0.0.1 or localhost"})
+        if method == "POST" and headers.get(SIMULATOR_HEADER) != "1":
+            return _json(403, {"error": f"POSTs to the simulator carry the header {SIMULATOR_HEADER}: 1"})
         try:
             if method == "GET":
                 return self._get(path, query)
             if method == "POST":
                 return self._post(path, headers, raw)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             return _json(400, {"error": str(exc)})
         return _json(405, {"error": "method not allowed"})
 
@@ -399,6 +404,41 @@ class Simulator:
         return _json(200, {"wa_id": customer.wa_id, "name": customer.name, "unreachable": customer.unreachable})
 
 
+def _fraction(value: Any) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("error_rate is a fraction between 0 and 1")
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "yes", "on"):
+        return True
+    if str(value).lower() in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"not a true/false value: {value!r}")
+
+
+def _delays(value: Any) -> tuple[float, ...]:
+    delays = tuple(float(d) for d in value)
+    if any(d < 0 for d in delays):
+        raise ValueError("status delays are seconds, 0 or more")
+    return delays
+
+
+# What `configure` takes, and how each value is read (None or 0 turns a limit off).
+_SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "error_rate": _fraction,
+    "latency_ms": lambda v: max(0.0, float(v)),
+    "throughput_per_second": lambda v: float(v) if v else None,
+    "pair_limit": lambda v: int(v) if v else None,
+    "enforce_window": _flag,
+    "status_delays": _delays,
+}
+
+
 def render_template(template: dict[str, Any], definitions: list[dict[str, Any]]) -> dict[str, Any] | None:
     """A template message's text as the customer's phone shows it: the definition's texts with the
     document's parameters filled in (positional or named), and its buttons."""
@@ -423,8 +463,19 @@ def render_template(template: dict[str, Any], definitions: list[dict[str, Any]])
         elif kind in ("BODY", "FOOTER"):
             rendered[kind.lower()] = _fill(component.get("text", ""), given.get(kind.lower(), []))
         elif kind == "BUTTONS":
-            buttons = component.get("buttons") or []
-            rendered["buttons"] = [{"type": b.get("type"), "text": b.get("text"), "url": b.get("url")} for b in buttons]
+            suffixes = {
+                str(c.get("index")): c.get("parameters") or []
+                for c in template.get("components") or []
+                if c.get("type") == "button"
+            }
+            rendered["buttons"] = [
+                {
+                    "type": b.get("type"),
+                    "text": b.get("text"),
+                    "url": _fill(b.get("url") or "", suffixes.get(str(i), [])) or None,
+                }
+                for i, b in enumerate(component.get("buttons") or [])
+            ]
     return rendered
 
 

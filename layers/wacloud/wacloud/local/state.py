@@ -42,7 +42,11 @@ def state_path(project_dir: Path) -> Path:
 
 
 def write_state(project_dir: Path, state: LocalState) -> None:
-    state_path(project_dir).write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    """Written whole or not at all: a command reading it never sees half a file."""
+    path = state_path(project_dir)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
 
 
 def read_state(project_dir: Path) -> LocalState | None:
@@ -56,4 +60,11 @@ def read_state(project_dir: Path) -> LocalState | None:
 
 
 def remove_state(project_dir: Path) -> None:
-    state_path(project_dir).unlink(missing_ok=True)
+    """Remove this process's state file (never another run's)."""
+    path = state_path(project_dir)
+    try:
+        mine = LocalState.model_validate_json(path.read_text(encoding="utf-8")).pid == os.getpid()
+    except (OSError, ValueError):
+        return
+    if mine:
+        path.unlink(missing_ok=True)
