@@ -226,3 +226,13 @@ def test_duplicates_are_counted_once_as_skipped(processor, lambda_context, capsy
 
     assert (metric(first, "MessageReceived"), metric(first, "DuplicateEventSkipped")) == (1, 0)
     assert (metric(second, "MessageReceived"), metric(second, "DuplicateEventSkipped")) == (0, 2)
+
+
+def test_a_sender_graph_would_not_take_gets_no_auto_reply_and_the_event_is_not_retried(processor, lambda_context, aws):
+    # Meta's `from` is digits, but "12" is no number Graph sends to: the reply is left out, not retried forever.
+    body = events_of(text_message("hi", phone_number_id="1", sender="12", wamid="wamid.SHORT"))[0]
+
+    assert processor.lambda_handler(sqs_event(body, group="12"), lambda_context) == {"batchItemFailures": []}
+
+    assert [q["body"]["idempotency_key"] for q in queue_bodies(aws, "OutboundQueue")] == ["read:wamid.SHORT"]
+    assert MessageStore().get_message("wamid.SHORT") is not None

@@ -111,7 +111,7 @@ def test_a_document_the_contract_refuses_is_refused_before_it_is_queued(live, ca
         cli.main(["send", "--to", "not-a-number", "--text", "hi"])
 
     assert exited.value.code == 2
-    assert "message.text.to: String should match pattern" in capsys.readouterr().err
+    assert "message.to: should be a phone number such as +16505551234" in capsys.readouterr().err
 
 
 def test_status_of_an_unknown_id_is_an_error(live, capsys):
@@ -206,3 +206,37 @@ def test_the_messages_api_is_served_by_the_local_front_door(live):
     # A cross-site form could post text/plain; the local door wants JSON (the deployed API wants SigV4).
     forged = requests.post(f"{base}/messages", data="{}", headers={"Content-Type": "text/plain"}, timeout=10)
     assert forged.status_code == 403
+
+
+def test_invoke_sender_talks_to_the_simulated_graph_api(live, capsys):
+    run(capsys, "say", "hi")  # the sample's customer has written
+    before = len(live.graph.requests_to("messages"))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "wacloud.cli", "invoke", "sender", "-e", "events/sender-sqs-messages.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=os.environ.copy(),
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout[result.stdout.index("{\n") :]) == {"batchItemFailures": []}
+    assert len(live.graph.requests_to("messages")) > before  # not graph.facebook.com
+    assert "graph.facebook.com" not in result.stderr
+
+
+def test_mistakes_are_said_plainly(live, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["say", "hi", "--from", "12"])
+    assert exited.value.code == 2
+    assert "'12' is not a phone number" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["send", "--to", f"+{CUSTOMER}", "--document", "missing-invoice.pdf"])
+    assert exited.value.code == 2
+    assert (
+        "no file missing-invoice.pdf here, and no key missing-invoice.pdf in the media bucket"
+        in capsys.readouterr().err
+    )

@@ -612,7 +612,6 @@ def test_cli_finds_the_queues_by_stack_name(
     [
         ["dlq", "redrive", "outbound", "--dlq-url", "https://dlq"],  # no target
         ["dlq", "redrive", "outbound", "--stack", "s", "--target-url", "https://q"],
-        ["dlq", "inspect", "outbound"],  # neither stack nor URL
         ["dlq", "inspect", "sideways", "--stack", "s"],
         ["dlq", "inspect", "outbound", "--stack", "s", "--limit", "0"],
     ],
@@ -621,3 +620,14 @@ def test_cli_refuses_incomplete_arguments(argv: list[str], capsys: pytest.Captur
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+
+
+def test_cli_without_a_stack_or_url_works_on_the_local_run(
+    capsys: pytest.CaptureFixture[str], tmp_path, monkeypatch
+) -> None:
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+    (tmp_path / "functions").mkdir()
+    monkeypatch.chdir(tmp_path)  # a folder with no local run going
+
+    assert main(["dlq", "list", "outbound"]) == 1
+    assert "no local pipeline is running here" in capsys.readouterr().err

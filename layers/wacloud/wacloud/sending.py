@@ -40,6 +40,7 @@ from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
@@ -360,10 +361,12 @@ class Sender:
 
 def _count_error(exc: GraphError) -> None:
     """Count Graph errors by code (a dimension: codes are few), and those a person must fix."""
-    with single_metric(name="GraphError", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
-        metric.add_dimension(name="error_code", value=str(exc.code if exc.code is not None else exc.http_status))
     if rule_for(exc).needs_human:
         metrics.add_metric(name="SendNeedsAttention", unit=MetricUnit.Count, value=1)
+    if is_metrics_disabled():
+        return  # single_metric prints whatever POWERTOOLS_METRICS_DISABLED says
+    with single_metric(name="GraphError", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+        metric.add_dimension(name="error_code", value=str(exc.code if exc.code is not None else exc.http_status))
 
 
 def _idempotency_key_of(body: str) -> str | None:

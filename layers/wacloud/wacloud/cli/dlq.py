@@ -48,9 +48,9 @@ def register(commands: Any) -> None:
 
 
 def _where(parser: argparse.ArgumentParser, stack_help: str, url_help: str) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group()  # none: the local run, like the other commands
     where.add_argument("--stack", metavar="NAME", help=f"a deployed stack: {stack_help}")
-    where.add_argument("--local", action="store_true", help="the running local pipeline (`wacloud local`)")
+    where.add_argument("--local", action="store_true", help="the running local pipeline (the default)")
     where.add_argument("--dlq-url", help=url_help)
 
 

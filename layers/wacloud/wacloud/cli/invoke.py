@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ def run_invoke(args: argparse.Namespace) -> int:
     environment = _environment(target, logical, args)
     os.environ.update(environment)
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+    warnings.filterwarnings("ignore", "No application metrics to publish")
     handler = _load_handler(project / _folder(functions[logical]) / "app.py", project)
     context = LocalContext(function_name=logical, timeout_seconds=float(functions[logical].get("Timeout", 30)))
     print(f"invoking {logical} ({target.label}) with {args.event}", file=sys.stderr)

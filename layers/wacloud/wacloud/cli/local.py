@@ -46,7 +46,13 @@ def register(commands: Any) -> None:
         "webhook; it shows in the chat view too. Without options it is a text.",
     )
     say.add_argument("text", nargs="?", help="the text (or the caption of --image/--document)")
-    say.add_argument("--from", dest="sender", default="16505551234", help="the customer's number")
+    say.add_argument(
+        "--from",
+        dest="sender",
+        type=_customer,
+        default="16505551234",
+        help="the customer's number (default 16505551234)",
+    )
     say.add_argument("--name", default="Local Customer", help="the customer's profile name")
     kind = say.add_mutually_exclusive_group()
     kind.add_argument("--button-reply", metavar="ID[:TITLE]", help="tap a reply button")
@@ -60,6 +66,13 @@ def register(commands: Any) -> None:
     kind.add_argument("--message", metavar="JSON", help='any message object, e.g. \'{"type": "order", ...}\'')
     say.add_argument("--reply-to", metavar="WAMID", help="the business's message this answers (quoted)")
     say.set_defaults(run=run_say)
+
+
+def _customer(value: str) -> str:
+    digits = "".join(c for c in value if c.isdigit())
+    if not 6 <= len(digits) <= 15 or not all(c.isdigit() or c in "+ -()" for c in value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a phone number (6 to 15 digits, e.g. 16505551234)")
+    return digits
 
 
 def run_local(args: argparse.Namespace) -> int:

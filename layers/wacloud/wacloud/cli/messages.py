@@ -157,7 +157,22 @@ def _media_source(source: str, target: Target) -> dict[str, Any]:
         return {"s3_key": _put_in_bucket(path, target)}
     if re.fullmatch(r"[0-9]{6,}", source):
         return {"id": source}
+    if source.startswith(("/", "./", "../", "~")):
+        raise UsageError(f"no file {source}")
+    if not _in_bucket(source, target):
+        raise UsageError(f"no file {source} here, and no key {source} in the media bucket")
     return {"s3_key": source}
+
+
+def _in_bucket(key: str, target: Target) -> bool:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    try:
+        boto3.client("s3").head_object(Bucket=target.output("MediaBucketName"), Key=key)
+    except ClientError:
+        return False
+    return True
 
 
 def _put_in_bucket(path: Path, target: Target) -> str:
@@ -226,7 +241,7 @@ def _step(outbound: Any, message: Any) -> str:
     if message is not None and message.status is not None:
         error = f": {_error(message.error)}" if message.error else ""
         return f"{message.status}{error}"
-    detail = outbound.reason or (_error(outbound.error) if outbound.error else "")
+    detail = outbound.reason or (_error(outbound.error) if outbound.error else "") or outbound.wamid or ""
     return f"{outbound.state}{': ' + detail if detail else ''}"
 
 

@@ -406,11 +406,14 @@ class FakeGraph:
                 self._send_bytes(status, json.dumps(body).encode(), "application/json")
 
             def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the browser went away (a closed tab, a long poll)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

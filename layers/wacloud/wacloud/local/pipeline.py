@@ -344,16 +344,16 @@ class LocalPipeline:
             return
         body = request.body if isinstance(request.body, dict) else {}
         if body.get("status") == "read":
-            what = f"read receipt for {str(body.get('message_id'))[:24]}..."
+            what = f"read receipt for {body.get('message_id')}"
         else:
             kind = body.get("type", "?")
             text = (body.get("text") or {}).get("body", "") if kind == "text" else ""
             what = f"{kind} to {body.get('to')}" + (f' "{text[:40]}"' if text else "")
-        answer = f"wamid {request.wamid[:24]}..." if request.wamid else json.dumps(request.response)[:60]
+        answer = f"wamid {request.wamid}" if request.wamid else json.dumps(request.response)[:60]
         self.echo(f"  [graph]     {what} -> {request.status} {answer}")
 
     def _on_batch(self, name: str, result: PollResult) -> None:
-        failed = f", {result.failed} failed (will retry)" if result.failed else ""
+        failed = f", {result.failed} failed (will retry; `wacloud local --verbose` shows why)" if result.failed else ""
         self.echo(f"  [{name:<9}] {result.received} record(s){failed}")
 
 

@@ -112,7 +112,11 @@ def local_state(pipeline: LocalPipeline) -> LocalState:
         simulator_url=pipeline.graph.url,
         outputs=pipeline.outputs(),
         parameters=pipeline.stack.parameters,
-        environments=pipeline.stack.environments,
+        # The functions here talk to the simulated Graph API: so does a handler `wacloud invoke` runs.
+        environments={
+            name: {**environment, "WACLOUD_GRAPH_BASE_URL": pipeline.graph.url}
+            for name, environment in pipeline.stack.environments.items()
+        },
     )
 
 

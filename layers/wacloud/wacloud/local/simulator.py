@@ -258,7 +258,7 @@ class Simulator:
                 bubble.status = status
                 bubble.error = error
             self._touch()
-        self.echo(f"  [meta]      status webhook: {status:<9} {wamid[:24]}...")
+        self.echo(f"  [meta]      status webhook: {status:<9} {wamid}")
         self.post(webhook)
 
     # -- faults ------------------------------------------------------------------------------------
@@ -364,6 +364,8 @@ class Simulator:
     def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         if path in ("/", "/index.html"):
             return 200, "text/html; charset=utf-8", resources.files("wacloud.local").joinpath("chat.html").read_bytes()
+        if path == "/favicon.ico":
+            return 204, "image/x-icon", b""
         if path == "/_sim/state":
             since = int((query.get("since") or ["-1"])[0])
             wait = min(20.0, float((query.get("wait") or ["0"])[0]))
