@@ -26,6 +26,18 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def invoke_in_a_fresh_process(function: str, event: str) -> subprocess.CompletedProcess[str]:
+    """`wacloud invoke` as a user runs it: its own process, this run's state file."""
+    return subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
+        [sys.executable, "-m", "wacloud.cli", "invoke", function, "-e", event],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=os.environ.copy(),
+    )
+
+
 def replies_to(live: LocalPipeline, wamid: str) -> list[Any]:
     return [r for r in live.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid]
 
@@ -129,14 +141,7 @@ def test_the_dead_letter_queues_of_the_local_run(live, capsys):
 
 
 def test_invoke_runs_a_handler_with_a_sample_event_in_a_fresh_process(live):
-    result = subprocess.run(
-        [sys.executable, "-m", "wacloud.cli", "invoke", "webhook", "-e", "events/webhook-post-text.json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=os.environ.copy(),
-    )
+    result = invoke_in_a_fresh_process("webhook", "events/webhook-post-text.json")
 
     assert result.returncode == 0, result.stderr[-2000:]
     answer = json.loads(result.stdout[result.stdout.index("{\n") :])
@@ -212,14 +217,7 @@ def test_invoke_sender_talks_to_the_simulated_graph_api(live, capsys):
     run(capsys, "say", "hi")  # the sample's customer has written
     before = len(live.graph.requests_to("messages"))
 
-    result = subprocess.run(
-        [sys.executable, "-m", "wacloud.cli", "invoke", "sender", "-e", "events/sender-sqs-messages.json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=os.environ.copy(),
-    )
+    result = invoke_in_a_fresh_process("sender", "events/sender-sqs-messages.json")
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout[result.stdout.index("{\n") :]) == {"batchItemFailures": []}
