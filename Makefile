@@ -18,6 +18,8 @@ VENV := .venv
 VENV_SAM := .venv-sam
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core (PYTEST_WORKERS=0 runs the tests in this process, for a debugger).
+PYTEST_WORKERS ?= auto
 
 # Stamp files live inside each venv and are named after a hash of the file that defines it (not
 # its mtime, so a git checkout that only touches the file does not reinstall): a rerun with
@@ -41,7 +43,7 @@ help:
 	@echo "make lint       ruff, sam validate --lint, cfn-lint (+ serverless rules)"
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
 	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
-	@echo "make unit       pytest (PYTEST_ARGS=... to pass options)"
+	@echo "make unit       pytest, one worker per core (PYTEST_ARGS=... to pass options, PYTEST_WORKERS=0 for one process)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
 	@echo "make events     regenerate the sample events in events/"
 	@echo "make schema     regenerate schemas/outbound-message.schema.json"
@@ -92,7 +94,7 @@ browser:
 	fi
 
 unit: venv
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from tests.conftest import load_event, queue_bodies
+from tests.conftest import load_event, queue_bodies, sqs_batch
 from wacloud.inbound import dump_event, parse_webhook
 from wacloud.local.meta_webhooks import status_update, text_message
-from wacloud.local.pollers import lambda_record
 from wacloud.models.events import digest
 from wacloud.store import MessageStore
 
@@ -26,20 +25,7 @@ def processor():
 
 
 def sqs_event(*bodies: str, group: str = CUSTOMER) -> dict:
-    return {
-        "Records": [
-            lambda_record(
-                {
-                    "MessageId": f"m{i}",
-                    "ReceiptHandle": f"r{i}",
-                    "Body": body,
-                    "Attributes": {"MessageGroupId": group, "ApproximateReceiveCount": "1"},
-                },
-                "arn:aws:sqs:us-east-1:123456789012:inbound.fifo",
-            )
-            for i, body in enumerate(bodies)
-        ]
-    }
+    return sqs_batch(*bodies, queue="inbound", group=group)
 
 
 def events_of(body: dict) -> list[str]:
