@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wacloud import media_types
-from wacloud.local.graph_rules import GraphRules
+from wacloud.local.graph_rules import GraphRules, graph_error_body
 
 _MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
 _UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")
@@ -152,14 +152,11 @@ def lost_reply() -> ScriptedAnswer:
 
 def graph_error(code: int, message: str, *, status: int = 400, details: str | None = None) -> ScriptedAnswer:
     """A Graph error answer as Meta shapes it."""
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "FAKE"}
-    if details:
-        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
-    return ScriptedAnswer(status=status, body={"error": error})
+    return ScriptedAnswer(status=status, body=graph_error_body(code, message, details))
 
 
 def _error(code: int, message: str, *, status: int = 400, details: str | None = None) -> tuple[int, dict[str, Any]]:
-    return status, graph_error(code, message, status=status, details=details).body or {}
+    return status, graph_error_body(code, message, details)
 
 
 class FakeGraph:

@@ -134,6 +134,7 @@ class LocalPipeline:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._token_rotations = 0
+        self._dynamodb: Any = None  # for the simulated Graph's lookups, made once at start
         self._saved_env: dict[str, str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -175,6 +176,7 @@ class LocalPipeline:
             on_request=self._on_request,
         ).start()
         sqs = boto3.client("sqs", region_name=REGION)
+        self._dynamodb = boto3.client("dynamodb", region_name=REGION)
         for queue, function in (("InboundQueue", "ProcessorFunction"), ("OutboundQueue", "SenderFunction")):
             self.pollers.append(
                 QueuePoller(
@@ -268,18 +270,14 @@ class LocalPipeline:
     def _last_inbound(self, customer: str) -> float | None:
         """When the store last heard from a customer (a message that reached the webhook without the
         simulator, e.g. `wacloud invoke webhook`)."""
-        if self.stack is None:
+        if self.stack is None or self._dynamodb is None:
             return None
         try:
-            item = (
-                boto3.client("dynamodb", region_name=REGION)
-                .get_item(
-                    TableName=self.stack.table_names["MessagesTable"],
-                    Key={"pk": {"S": f"CONTACT#{customer}"}, "sk": {"S": "PROFILE"}},
-                    ConsistentRead=True,
-                )
-                .get("Item", {})
-            )
+            item = self._dynamodb.get_item(
+                TableName=self.stack.table_names["MessagesTable"],
+                Key={"pk": {"S": f"CONTACT#{customer}"}, "sk": {"S": "PROFILE"}},
+                ConsistentRead=True,
+            ).get("Item", {})
         except (ClientError, BotoCoreError):  # a lookup that fails only means "not known"
             return None
         value = item.get("last_inbound_at", {}).get("N")
