@@ -2,11 +2,15 @@
 
 Run with `make events` after changing a shape. Webhook POSTs are signed with the local run's
 default app secret, `local-app-secret`: put that secret in the secret you invoke against.
+Messages are dated 2025-11-24, past the processor's replay window (it records them without
+replying); `NOW=1 make events` dates them now instead.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 from wacloud.inbound import parse_webhook
@@ -25,7 +29,7 @@ PHONE_NUMBER_ID = LOCAL_DEFAULTS["phone_number_id"][1]
 CUSTOMER = "16505551234"
 INBOUND_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"
 OUTBOUND_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
-TIMESTAMP = 1764000000
+TIMESTAMP = int(time.time()) if os.environ.get("NOW") else 1764000000
 INBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-inbound.fifo"
 OUTBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-outbound.fifo"
 

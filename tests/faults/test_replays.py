@@ -4,6 +4,7 @@ as after a clean run."""
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import boto3
@@ -13,6 +14,8 @@ from tests.faults.conftest import start_pipeline
 from wacloud.local.meta_webhooks import status_update, text_message
 
 CUSTOMERS = ("16505550001", "16505550002")
+# Recent enough to be inside the replay window; the same for both runs.
+BASE = int(time.time()) - 3600
 VOLATILE = {"created_at", "updated_at", "expires_at", "at_accepted", "attempts", "last_inbound_at"}
 
 
@@ -48,7 +51,7 @@ def run(replay: bool) -> dict[str, dict[str, Any]]:
                     phone_number_id=pipeline.phone_number_id,
                     sender=customer,
                     wamid=f"wamid.IN{i}",
-                    timestamp=1_700_000_000 + i,
+                    timestamp=BASE + i,
                     name=f"Customer {i}",
                 )
                 for i, customer in enumerate(CUSTOMERS)
@@ -67,7 +70,7 @@ def run(replay: bool) -> dict[str, dict[str, Any]]:
                             name,
                             phone_number_id=pipeline.phone_number_id,
                             recipient=request.body["to"].lstrip("+"),
-                            timestamp=1_700_000_100 + rank,
+                            timestamp=BASE + 100 + rank,
                             callback_data=request.body.get("biz_opaque_callback_data"),
                         )
                     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from typing import Any
 
 import boto3
@@ -241,7 +242,8 @@ def archive(processor, context, media_event: str) -> dict[str, Any]:
 
 
 def test_a_customers_image_is_archived_and_the_record_says_where(processor, context, fake_graph, s3, bucket, aws):
-    document = inbound_media(fake_graph, JPEG, "image/jpeg", caption="my receipt", timestamp=1764547200)
+    sent_at = int(time.time()) - 60
+    document = inbound_media(fake_graph, JPEG, "image/jpeg", caption="my receipt", timestamp=sent_at)
 
     media_event = handle_message(processor, context, aws, document)
     # The conversation goes on at once: read receipt and reply are queued before any download.
@@ -251,7 +253,8 @@ def test_a_customers_image_is_archived_and_the_record_says_where(processor, cont
 
     media = message_record(document).media
     media_id = json.loads(document)["message"]["image"]["id"]
-    assert media.key == f"inbound/{PHONE_NUMBER_ID}/2025/12/01/{media_id}.jpg"
+    day = time.strftime("%Y/%m/%d", time.gmtime(sent_at))
+    assert media.key == f"inbound/{PHONE_NUMBER_ID}/{day}/{media_id}.jpg"
     assert (media.bucket, media.mime_type, media.size, media.media_id) == (bucket, "image/jpeg", len(JPEG), media_id)
     assert media.sha256 == hashlib.sha256(JPEG).hexdigest()
     stored = s3.get_object(Bucket=bucket, Key=media.key)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
+import boto3
 import pytest
 
 from tests.conftest import load_event, queue_bodies, sqs_batch
@@ -32,7 +34,19 @@ def events_of(body: dict) -> list[str]:
     return [dump_event(event) for event in parse_webhook(body)]
 
 
-def test_sample_event_stores_message_and_contact_and_queues_read_receipt_then_reply(processor, lambda_context, aws):
+def widen_replay_window(monkeypatch) -> None:
+    """The sample's message is dated 2025: let it count as recent."""
+    from wacloud.local.pipeline import reset_caches
+
+    monkeypatch.setenv("WACLOUD_MAX_EVENT_AGE_SECONDS", str(100 * 365 * 86400))
+    monkeypatch.setenv("WACLOUD_IDEMPOTENCY_TTL_SECONDS", str(100 * 365 * 86400))
+    reset_caches()
+
+
+def test_sample_event_stores_message_and_contact_and_queues_read_receipt_then_reply(
+    processor, lambda_context, aws, monkeypatch
+):
+    widen_replay_window(monkeypatch)
     response = processor.lambda_handler(load_event("processor-sqs-events.json"), lambda_context)
     assert response == {"batchItemFailures": []}
 
@@ -222,3 +236,56 @@ def test_a_sender_graph_would_not_take_gets_no_auto_reply_and_the_event_is_not_r
 
     assert [q["body"]["idempotency_key"] for q in queue_bodies(aws, "OutboundQueue")] == ["read:wamid.SHORT"]
     assert MessageStore().get_message("wamid.SHORT") is not None
+
+
+# --- The replay window: an old message is recorded but never acted on -------------------------
+
+
+def test_message_older_than_the_replay_window_is_recorded_without_any_reply(processor, lambda_context, aws):
+    response = processor.lambda_handler(load_event("processor-sqs-events.json"), lambda_context)  # dated 2025
+
+    assert response == {"batchItemFailures": []}
+    record = MessageStore().get_message(INBOUND_WAMID)
+    assert record is not None
+    assert record.direction == "in"
+    assert queue_bodies(aws, "OutboundQueue") == []
+
+
+def test_a_replayed_stop_past_the_window_does_not_change_the_opt_out(processor, lambda_context, aws):
+    old = int(time.time()) - 8 * 86400
+    body = events_of(text_message("STOP", phone_number_id="1", sender=CUSTOMER, wamid="wamid.OLD", timestamp=old))[0]
+
+    processor.lambda_handler(sqs_event(body), lambda_context)
+
+    contact = MessageStore().get_contact(CUSTOMER)
+    assert contact is not None and not contact.opted_out
+    assert MessageStore().get_message("wamid.OLD") is not None
+    assert queue_bodies(aws, "OutboundQueue") == []
+
+
+def test_a_replay_after_its_idempotency_record_expired_is_not_answered_twice(processor, lambda_context, aws):
+    from wacloud.processing import get_processor
+
+    body = events_of(text_message("hello", phone_number_id="1", sender=CUSTOMER, wamid="wamid.REPLAYED"))[0]
+    processor.lambda_handler(sqs_event(body), lambda_context)
+    assert len(queue_bodies(aws, "OutboundQueue")) == 2  # read receipt and reply, once
+
+    # Eight days on, the idempotency record has expired and someone posts the same signed body.
+    table = boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"])
+    for item in table.scan()["Items"]:
+        table.delete_item(Key={"id": item["id"]})
+    processor_now = get_processor()
+    processor_now._clock = lambda: time.time() + 8 * 86400
+    response = processor.lambda_handler(sqs_event(body), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    assert queue_bodies(aws, "OutboundQueue") == []
+
+
+def test_the_replay_window_cannot_outlast_idempotency():
+    from wacloud.config import Settings
+
+    with pytest.raises(ValueError, match="must not exceed"):
+        Settings.model_validate(
+            {"WACLOUD_MAX_EVENT_AGE_SECONDS": "700000", "WACLOUD_IDEMPOTENCY_TTL_SECONDS": "600000"}
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
 
@@ -51,6 +51,17 @@ class Settings(BaseModel):
     max_receive_count: int = Field(5, alias="WACLOUD_MAX_RECEIVE_COUNT", ge=1)
     # Meta retries a webhook for up to 7 days, so remember processed events a little longer.
     idempotency_ttl_seconds: int = Field(8 * 24 * 3600, alias="WACLOUD_IDEMPOTENCY_TTL_SECONDS", gt=0)
+    # The replay window: a message older than this (by Meta's timestamp) is recorded but not acted
+    # on (no reply, no read receipt, no opt-out change, no media download). Meta stops redelivering
+    # after 7 days, so an older body is a replay.
+    max_event_age_seconds: int = Field(7 * 24 * 3600, alias="WACLOUD_MAX_EVENT_AGE_SECONDS", gt=0)
+
+    @model_validator(mode="after")
+    def _replays_cannot_slip_between_windows(self) -> Settings:
+        # An event is either still remembered by idempotency or too old to act on: never acted on twice.
+        if self.max_event_age_seconds > self.idempotency_ttl_seconds:
+            raise ValueError("WACLOUD_MAX_EVENT_AGE_SECONDS must not exceed WACLOUD_IDEMPOTENCY_TTL_SECONDS")
+        return self
 
 
 def keywords(value: str) -> frozenset[str]:

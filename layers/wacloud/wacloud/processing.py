@@ -11,6 +11,8 @@ with the reason, and acknowledged (retrying it cannot help).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -60,6 +62,7 @@ class InboundProcessor:
         inbound: FifoQueue | None = None,
         media: MediaArchive | None = None,
         templates: TemplateCatalog | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.outbound = outbound
@@ -67,6 +70,7 @@ class InboundProcessor:
         self.settings = settings
         self.media = media
         self.templates = templates
+        self._clock = clock
         self._context: LambdaContext | None = None
         self.idempotency_config = new_config("DuplicateEventSkipped")
         self._handle_once = make_idempotent(
@@ -113,6 +117,16 @@ class InboundProcessor:
         message = event.message
         self.store.upsert_contact(event)
         is_new = self.store.record_inbound(event)
+        age = self._clock() - message.timestamp if message.timestamp else 0
+        if age > self.settings.max_event_age_seconds:
+            # Past the replay window: its idempotency record may be gone, so acting on it could
+            # answer the same message twice. Keep the record, do nothing else.
+            logger.warning(
+                "Message older than the replay window recorded, not acted on",
+                extra={"wamid": mask_wamid(message.id), "age_seconds": int(age), "new": is_new},
+            )
+            metrics.add_metric(name="StaleMessageIgnored", unit=MetricUnit.Count, value=1)
+            return {"outcome": "stale", "queued": 0}
         keyword = opt_keyword(message, self.settings)
         if keyword is not None:
             choice, word = keyword
