@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wacloud.masking import MaskingFormatter
 from wacloud.processing import get_processor
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())
 tracer = Tracer()
 metrics = Metrics()
 # A failed event holds back only its own customer's later events, not other customers'.

@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wacloud.masking import MaskingFormatter
 from wacloud.sending import get_sender
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())
 tracer = Tracer()
 metrics = Metrics()
 # A failed send holds back only its own recipient's later messages (order per recipient).

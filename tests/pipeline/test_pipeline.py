@@ -4,29 +4,13 @@ Graph API, its status webhooks back, and what DynamoDB holds at the end."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
-from moto import mock_aws
 
 from wacloud.local.fake_graph import ScriptedAnswer
 from wacloud.local.meta_webhooks import status_update, text_message
-from wacloud.local.pipeline import LocalPipeline, PipelineOptions
+from wacloud.local.pipeline import LocalPipeline
 from wacloud.store import MessageStore
 
 CUSTOMER = "16505551234"
-
-
-@pytest.fixture
-def pipeline() -> Iterator[LocalPipeline]:
-    """The local pipeline without threads: `drain()` moves everything that is queued."""
-    with mock_aws():
-        local = LocalPipeline(PipelineOptions(background=False, retry_delay=0))
-        local.start()
-        try:
-            yield local
-        finally:
-            local.stop()
 
 
 def replies_to(pipeline: LocalPipeline, wamid: str) -> list:
