@@ -11,7 +11,9 @@ TARGET = Path(__file__).resolve().parents[1] / "schemas" / "outbound-message.sch
 
 
 def render() -> str:
-    return json.dumps(schema(), indent=2, sort_keys=False) + "\n"
+    # Characters as themselves, not \u escapes: YAML loaders (OpenAPI tools following the $ref from
+    # openapi.yaml) refuse JSON's surrogate-pair escapes such as "\ud83d\udc4d".
+    return json.dumps(schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.http_answers import add_error_answers, json_response
+from wacloud.masking import MaskingFormatter
 from wacloud.messages_api import DocumentTooLargeError, InvalidDocumentError, get_messages_api
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
@@ -20,7 +21,8 @@ app = APIGatewayRestResolver()
 
 @app.post("/messages")
 def submit() -> Response:
-    return json_response(202, get_messages_api().submit(app.current_event.decoded_body))
+    event = app.current_event
+    return json_response(202, get_messages_api().submit(event.body, is_base64_encoded=event.is_base64_encoded))
 
 
 @app.get("/messages/<identifier>")

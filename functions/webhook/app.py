@@ -10,10 +10,11 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.errors import SignatureError
-from wacloud.http_answers import add_error_answers, json_response
-from wacloud.ingest import BadRequestError, ForbiddenError, PayloadTooLargeError, get_ingest, raw_body
+from wacloud.http_answers import add_error_answers, json_response, raw_body
+from wacloud.ingest import BadRequestError, ForbiddenError, PayloadTooLargeError, get_ingest
+from wacloud.masking import MaskingFormatter
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()

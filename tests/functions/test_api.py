@@ -56,8 +56,14 @@ def test_a_document_is_queued_for_its_recipient(api, lambda_context, aws):
         ({"message": DOCUMENT["message"]}, "idempotency_key: Field required"),
         ({**DOCUMENT, "priority": "high"}, "priority: Extra inputs are not permitted"),
         (b"not json", "Invalid JSON"),
+        (b'{"idempotency_key": "k\xff"}', "Invalid JSON"),  # not UTF-8: API Gateway hands it over base64
+        # Strict JSON types, as the published schema says: 1 is not a boolean.
+        (
+            {**DOCUMENT, "message": {**DOCUMENT["message"], "text": {"body": "x", "preview_url": 1}}},
+            "message.text.preview_url: Input should be a valid boolean",
+        ),
     ],
-    ids=["text-too-long", "no-key", "unknown-field", "not-json"],
+    ids=["text-too-long", "no-key", "unknown-field", "not-json", "not-utf8", "int-for-bool"],
 )
 def test_a_document_the_contract_refuses_is_answered_400_with_the_reason(api, lambda_context, aws, body, reason):
     status, answer = call(api, lambda_context, "POST", "/messages", body)

@@ -193,6 +193,34 @@ def test_expired_token_rereads_the_secret_once_and_sends(sender, lambda_context,
     assert record is not None and record.wamid == "wamid.NEW"
 
 
+def test_a_rotated_token_is_picked_up_once_the_cache_ttl_passes_without_any_190(
+    sender, lambda_context, graph, monkeypatch
+):
+    from datetime import datetime, timedelta
+
+    from aws_lambda_powertools.utilities.parameters import base
+
+    # GIVEN the sender cached the token (POWERTOOLS_PARAMETERS_MAX_AGE, the template's SecretCacheSeconds)
+    monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "300")
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.ANY"))
+    sender.lambda_handler(sqs_event(document("before-rotation")), lambda_context)
+    secrets = boto3.client("secretsmanager")
+    current = json.loads(secrets.get_secret_value(SecretId="whatsapp/cloud-api")["SecretString"])
+    secrets.put_secret_value(
+        SecretId="whatsapp/cloud-api", SecretString=json.dumps({**current, "access_token": "rotated"})
+    )
+
+    # WHEN it sends within the TTL, and again after it (Graph takes both tokens: no 190 to force it)
+    sender.lambda_handler(sqs_event(document("within-ttl")), lambda_context)
+    later = datetime.now() + timedelta(seconds=301)
+    monkeypatch.setattr(base, "datetime", type("Later", (datetime,), {"now": staticmethod(lambda tz=None: later)}))
+    sender.lambda_handler(sqs_event(document("after-ttl")), lambda_context)
+
+    # THEN the old token until the TTL passed, the new version from then on
+    tokens = [call.request.headers["Authorization"] for call in graph.calls]
+    assert tokens == [f"Bearer {ACCESS_TOKEN}", f"Bearer {ACCESS_TOKEN}", "Bearer rotated"]
+
+
 @pytest.mark.parametrize(
     ("body", "key", "reason"),
     [

@@ -117,6 +117,39 @@ def test_bad_signature_is_refused_and_nothing_is_queued(webhook, lambda_context,
     assert queue_bodies(aws, "InboundQueue") == []
 
 
+def test_a_reset_app_secret_is_picked_up_at_the_first_mismatch_but_forgeries_cost_no_extra_reads(
+    webhook, lambda_context, aws, monkeypatch
+):
+    import boto3
+
+    from wacloud import secrets
+
+    reads = []
+    real = secrets.parameters.get_secret
+    monkeypatch.setattr(
+        secrets.parameters, "get_secret", lambda *a, **k: reads.append(k.get("force_fetch")) or real(*a, **k)
+    )
+    body = json.dumps(text_message("hi", phone_number_id="1")).encode()
+    assert webhook.lambda_handler(post(body), lambda_context)["statusCode"] == 200  # the secret is cached
+    # GIVEN the app secret was reset in Meta and in the secret
+    client = boto3.client("secretsmanager")
+    current = json.loads(client.get_secret_value(SecretId="whatsapp/cloud-api")["SecretString"])
+    client.put_secret_value(
+        SecretId="whatsapp/cloud-api", SecretString=json.dumps({**current, "app_secret": "new-app-secret"})
+    )
+
+    # WHEN Meta signs with the new secret: the mismatch re-reads the secret and the body is accepted
+    fresh = json.dumps(text_message("after reset", phone_number_id="1")).encode()
+    assert webhook.lambda_handler(post(fresh, sign(fresh, "new-app-secret")), lambda_context)["statusCode"] == 200
+    # AND forged requests right after are refused without reading the secret again
+    for _ in range(5):
+        forged = webhook.lambda_handler(post(body, "sha256=" + "0" * 64), lambda_context)
+        assert forged["statusCode"] == 403
+
+    assert reads.count(True) == 1
+    assert len(queue_bodies(aws, "InboundQueue")) == 2
+
+
 def test_tampered_body_is_refused(webhook, lambda_context, aws):
     event = load_event("webhook-post-text.json")
     event["body"] = event["body"].replace("order", "ORDER")

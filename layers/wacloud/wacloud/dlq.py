@@ -116,7 +116,7 @@ def describe_body(body: str) -> str:
     """
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"body is not JSON ({len(body.encode('utf-8', 'surrogatepass'))} bytes)"
     if not isinstance(document, dict):
         return "JSON document of an unknown shape"

@@ -3,13 +3,31 @@ and nothing internal, and the same mapping of the errors they share."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
-from wacloud.errors import ConfigurationError, TransientError
+from wacloud.errors import ConfigurationError, TransientError, WacloudError
+
+
+class UndecodableBodyError(WacloudError):
+    """API Gateway said the body is base64 (it is not UTF-8) and it is not valid base64: 400."""
+
+
+def raw_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
+    """The exact bytes the caller sent, as API Gateway hands them over (base64 when not UTF-8)."""
+    if not body:
+        return b""
+    if is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise UndecodableBodyError("body is not valid base64") from exc
+    return body.encode("utf-8", "surrogateescape")
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response:
@@ -17,9 +35,14 @@ def json_response(status: int, body: dict[str, Any]) -> Response:
 
 
 def add_error_answers(app: APIGatewayRestResolver, logger: Logger, *, name: str) -> None:
-    """503 for a dependency that may come back (the caller retries: Meta does), 500 for a broken
-    deployment or anything unexpected (logged with the stack trace, never answered with it), and
-    Powertools' own 404/405 as API Gateway would answer them."""
+    """400 for a body API Gateway could not have encoded, 503 for a dependency that may come back
+    (the caller retries: Meta does), 500 for a broken deployment or anything unexpected (logged with
+    the stack trace, never answered with it), and Powertools' own 404/405 as API Gateway would
+    answer them."""
+
+    @app.exception_handler(UndecodableBodyError)
+    def _undecodable(exc: UndecodableBodyError) -> Response:
+        return json_response(400, {"error": str(exc)})
 
     @app.exception_handler(TransientError)
     def _unavailable(exc: TransientError) -> Response:

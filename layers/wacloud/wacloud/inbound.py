@@ -41,6 +41,9 @@ __all__ = [
 MAX_RAW_CHARS = 64 * 1024
 # An event's queue document must fit in one SQS message (256 KiB, with room for the envelope).
 MAX_EVENT_BYTES = 240 * 1024
+# Meta's bodies nest about ten levels deep; far deeper JSON is hostile (Python's parser and every
+# recursive step after it would hit the interpreter's recursion limit).
+MAX_DEPTH = 64
 # JSON can carry UTF-16 surrogates that pair with nothing; no UTF-8 store or queue accepts them.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
@@ -49,12 +52,18 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 def parse_webhook(body: bytes | str | dict[str, Any]) -> list[InboundEvent]:
     """Return the events of a webhook body, in the order Meta listed them."""
     if isinstance(body, dict):
+        if _too_deep(body):
+            return [_unparsed(json.dumps(body, default=str)[:MAX_RAW_CHARS], _DEEP)]
         document: Any = _without_lone_surrogates(body)
     else:
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return [_unparsed(body, f"body is not JSON: {exc}")]
+        except RecursionError:
+            return [_unparsed(body, _DEEP)]
+        if _too_deep(document):
+            return [_unparsed(body, _DEEP)]
         raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
         if _SURROGATE_ESCAPE.search(raw):
             document = _without_lone_surrogates(document)
@@ -128,6 +137,23 @@ def _without_lone_surrogates(value: Any) -> Any:
     if isinstance(value, dict):
         return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
     return value
+
+
+_DEEP = f"body nests more than {MAX_DEPTH} levels deep"
+
+
+def _too_deep(document: Any) -> bool:
+    """Whether arrays and objects nest deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= MAX_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _phone_number_id(value: dict[str, Any]) -> str:

@@ -7,9 +7,8 @@ delivers the body again (the events' deduplication ids make that harmless).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
+import time
 from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics
@@ -27,6 +26,10 @@ logger = Logger(child=True)
 metrics = Metrics()
 
 
+# A signature mismatch re-reads the app secret at most this often per environment.
+SECRET_RECHECK_SECONDS = 60
+
+
 class BadRequestError(WacloudError):
     """The request is malformed (missing parameters, undecodable body): 400."""
 
@@ -39,22 +42,11 @@ class PayloadTooLargeError(WacloudError):
     """A body larger than Meta ever sends: 413."""
 
 
-def raw_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
-    """The exact bytes Meta signed, as API Gateway hands them over."""
-    if body is None:
-        return b""
-    if is_base64_encoded:
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise BadRequestError("body is not valid base64") from exc
-    return body.encode("utf-8", "surrogateescape")
-
-
 class Ingest:
     def __init__(self, *, queue: FifoQueue, settings: Settings) -> None:
         self.queue = queue
         self.settings = settings
+        self._last_recheck = float("-inf")
 
     def subscribe(self, mode: str | None, verify_token: str | None, challenge: str | None) -> str:
         """Meta's GET check: the challenge to echo if mode and token are right."""
@@ -71,9 +63,8 @@ class Ingest:
         """Verify, split and queue a POST body; return the events queued."""
         if len(body) > self.settings.max_webhook_bytes:
             raise PayloadTooLargeError(f"body of {len(body)} bytes is over {self.settings.max_webhook_bytes}")
-        app_secret = require(get_credentials(), "app_secret")
         try:
-            verify_signature(body, signature, app_secret)
+            self._verify(body, signature)
         except SignatureError:
             metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
             raise
@@ -89,6 +80,25 @@ class Ingest:
         logger.info("Webhook events queued", extra={"events": kinds})
         metrics.add_metric(name="WebhookEventsQueued", unit=MetricUnit.Count, value=len(events))
         return events
+
+    def _verify(self, body: bytes, signature: str | None) -> None:
+        """Check the signature; on a mismatch, re-read the secret first if it may have been rotated.
+
+        After an app secret reset Meta signs with the new secret at once, while this environment
+        still caches the old one. A mismatch re-reads the secret, but at most once per
+        SECRET_RECHECK_SECONDS: forged requests cannot turn into a Secrets Manager call each.
+        """
+        try:
+            verify_signature(body, signature, require(get_credentials(), "app_secret"))
+        except SignatureError as exc:
+            now = time.monotonic()
+            if exc.missing or now - self._last_recheck < SECRET_RECHECK_SECONDS:
+                raise
+            self._last_recheck = now
+            fresh = require(get_credentials(force_fetch=True), "app_secret")
+            verify_signature(body, signature, fresh)
+            logger.info("Webhook signature verified with a re-read app secret (rotated)")
+            metrics.add_metric(name="AppSecretRefreshed", unit=MetricUnit.Count, value=1)
 
 
 @cache

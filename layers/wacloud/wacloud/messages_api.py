@@ -18,8 +18,9 @@ from pydantic import ValidationError
 
 from wacloud.config import get_settings
 from wacloud.errors import WacloudError
+from wacloud.http_answers import raw_body
 from wacloud.masking import mask_key
-from wacloud.outbound import OutboundMessage, deduplication_id, message_group_id
+from wacloud.outbound import deduplication_id, message_group_id, parse_document
 from wacloud.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
 from wacloud.store import MessageStore
 from wacloud.validation import describe
@@ -41,13 +42,13 @@ class MessagesApi:
         self.store = store
         self.queue = queue
 
-    def submit(self, body: str | None) -> dict[str, Any]:
-        """Check a document and queue it; what to answer (202)."""
-        raw = body or ""
-        if len(raw.encode("utf-8")) > MAX_BATCH_BYTES:
+    def submit(self, body: str | None, *, is_base64_encoded: bool = False) -> dict[str, Any]:
+        """Check a document (the body as API Gateway hands it over) and queue it; what to answer (202)."""
+        raw = raw_body(body, is_base64_encoded=is_base64_encoded)
+        if len(raw) > MAX_BATCH_BYTES:
             raise DocumentTooLargeError(f"a document is at most {MAX_BATCH_BYTES} bytes (one SQS message)")
         try:
-            document = OutboundMessage.model_validate_json(raw)
+            document = parse_document(raw)
         except ValidationError as exc:
             raise InvalidDocumentError(describe(exc)) from exc
         key = document.idempotency_key

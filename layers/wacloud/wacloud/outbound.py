@@ -31,8 +31,15 @@ __all__ = [
     "TextMessage",
     "deduplication_id",
     "message_group_id",
+    "parse_document",
     "schema",
 ]
+
+
+def parse_document(body: str | bytes) -> OutboundMessage:
+    """A queue or API document, checked as the published JSON Schema says: strict JSON types, so
+    `false` is not an index and `"5"` is not a number (lax pydantic would coerce both)."""
+    return OutboundMessage.model_validate_json(body, strict=True)
 
 
 def message_group_id(recipient: str) -> str:

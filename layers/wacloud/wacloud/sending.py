@@ -55,6 +55,7 @@ from wacloud.media_upload import MediaRejectedError, MediaUploader, ResolvedBody
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage, TemplateMessage
 from wacloud.models.records import ErrorInfo, OutboundState
+from wacloud.outbound import parse_document
 from wacloud.policy import refusal
 from wacloud.queues import FifoQueue
 from wacloud.secrets import get_credentials, require
@@ -127,7 +128,7 @@ class Sender:
     def process_document(self, body: str, *, message_id: str, attempt: int = 1) -> dict[str, Any]:
         """Handle one outbound queue document; raise to have SQS deliver it again."""
         try:
-            document = OutboundMessage.model_validate_json(body)
+            document = parse_document(body)
         except ValidationError as exc:
             return self._reject(body, message_id, describe(exc))
         phone_number_id = document.phone_number_id or self.settings.phone_number_id
@@ -201,7 +202,7 @@ class Sender:
     def _record_held_back(self, body: str, attempt: int) -> None:
         """A document not tried because an earlier one to the same recipient failed."""
         try:
-            document = OutboundMessage.model_validate_json(body)
+            document = parse_document(body)
         except ValidationError:
             return  # it will be rejected with its reason when its turn comes
         error = ErrorInfo(
@@ -373,7 +374,7 @@ def _idempotency_key_of(body: str) -> str | None:
     """The producer's key from a document that failed validation, if it has a usable one."""
     try:
         key = json.loads(body).get("idempotency_key")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: hostile nesting
         return None
     return key if isinstance(key, str) and re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key) else None
 

@@ -61,6 +61,21 @@ def _refusal(method: str, path: str, headers: Any) -> str | None:
     return None
 
 
+def allowed_methods(path: str) -> tuple[str, ...]:
+    """The methods template.yaml routes for a path (HTTP's 405 answer lists them in `Allow`)."""
+    if path == "/webhook":
+        return ("GET", "POST")
+    if path == "/messages":
+        return ("POST",)
+    if path.startswith("/messages/"):
+        return ("GET",)
+    return ()
+
+
+# API Gateway refuses a request body over 10 MB before any function runs.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+
 class FrontDoor:
     """Routes each path prefix (`/webhook`, `/messages`) to its function; anything else is a 404."""
 
@@ -86,51 +101,78 @@ class FrontDoor:
         self._server.server_close()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        door = self
+        return type("Handler", (_Handler,), {"door": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._route("GET")
 
-            def do_POST(self) -> None:
-                self._route("POST")
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the front door: routed to its function, or refused as API Gateway would."""
 
-            def _route(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path = urlsplit(self.path).path.rstrip("/")
-                invoke = next(
-                    (f for prefix, f in door.routes.items() if path == prefix or path.startswith(prefix + "/")), None
-                )
-                if invoke is None:
-                    self._reply(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
-                    return
-                refusal = _refusal(method, path, self.headers)
-                if refusal is not None:
-                    self._reply(403, {"Content-Type": "application/json"}, json.dumps({"error": refusal}).encode())
-                    return
-                headers = {k: v for k, v in self.headers.items()}
-                result = invoke(proxy_event(method, self.path, headers, body, self.client_address[0]))
-                payload = result.get("body") or ""
-                data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
-                status = int(result.get("statusCode", 502))
-                if door.on_request is not None:
-                    door.on_request(method, path, status, body, data)
-                headers = dict(result.get("headers") or {})
-                for name, values in (result.get("multiValueHeaders") or {}).items():
-                    headers[name] = ", ".join(str(v) for v in values)
-                self._reply(status, headers, data)
+    door: FrontDoor
 
-            def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    if name.lower() != "content-length":
-                        self.send_header(name, str(value))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def do_GET(self) -> None:
+        self._route("GET")
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+    def do_POST(self) -> None:
+        self._route("POST")
 
-        return Handler
+    def _not_allowed(self) -> None:
+        data = b"" if self.command == "HEAD" else b'{"error":"method not allowed"}'
+        allow = ", ".join(allowed_methods(urlsplit(self.path).path.rstrip("/")))
+        self._reply(405, {"Content-Type": "application/json", "Allow": allow}, data)
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD>: every method but GET and POST is answered 405.
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _route(self, method: str) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._reply(400, {"Content-Type": "application/json"}, b'{"error":"bad Content-Length"}')
+            return
+        if length > MAX_REQUEST_BYTES:  # API Gateway's own limit, refused before reading
+            self._reply(413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path.rstrip("/")
+        invoke = next(
+            (f for prefix, f in self.door.routes.items() if path == prefix or path.startswith(prefix + "/")), None
+        )
+        if invoke is None:
+            self._reply(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+            return
+        if method not in allowed_methods(path):
+            self._not_allowed()
+            return
+        refusal = _refusal(method, path, self.headers)
+        if refusal is not None:
+            self._reply(403, {"Content-Type": "application/json"}, json.dumps({"error": refusal}).encode())
+            return
+        headers = {k: v for k, v in self.headers.items()}
+        result = invoke(proxy_event(method, self.path, headers, body, self.client_address[0]))
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
+        status = int(result.get("statusCode", 502))
+        if self.door.on_request is not None:
+            self.door.on_request(method, path, status, body, data)
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(str(v) for v in values)
+        self._reply(status, headers, data)
+
+    def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, str(value))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return

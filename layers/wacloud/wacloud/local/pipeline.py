@@ -325,7 +325,7 @@ class LocalPipeline:
         if method == "POST" and path == "/webhook" and status == 200:
             # Whoever posted it (the simulator, curl, a test), Meta would have delivered it: its
             # customers' messages join their conversations and open their windows.
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):  # hostile bodies are the webhook's business
                 document = json.loads(body)
                 if isinstance(document, dict):
                     self.simulator.observe(document)

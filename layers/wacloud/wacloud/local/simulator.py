@@ -25,6 +25,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import unquote
 
+from wacloud.inbound import MessageEvent, parse_webhook
 from wacloud.local.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.graph_rules import GraphRules
 from wacloud.local.meta_webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, new_wamid, status_update
@@ -135,15 +136,15 @@ class Simulator:
         return body, status, answer
 
     def observe(self, body: dict[str, Any]) -> None:
-        """A webhook body on its way to the business: its customers' messages join their conversations."""
-        for entry in body.get("entry") or []:
-            for change in entry.get("changes") or [] if isinstance(entry, dict) else []:
-                value = change.get("value") if isinstance(change, dict) else None
-                if not isinstance(value, dict):
-                    continue
-                names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
-                for message in value.get("messages") or []:
-                    self._record_inbound(message, names.get(message.get("from")))
+        """A webhook body on its way to the business: its customers' messages join their conversations.
+
+        Read through the webhook's own parser, so whatever a body holds, only well-formed messages
+        show up (and nothing a hostile body holds can break the simulator)."""
+        for event in parse_webhook(body):
+            if isinstance(event, MessageEvent):
+                message = event.message.model_dump(mode="json", by_alias=True, exclude_none=True)
+                name = event.contact.profile.name if event.contact and event.contact.profile else None
+                self._record_inbound(message, name)
 
     def _record_inbound(self, message: dict[str, Any], name: str | None) -> None:
         sender = str(message.get("from") or message.get("from_user_id") or "")
