@@ -16,6 +16,7 @@ MAKEFLAGS += --no-builtin-rules
 PYTHON ?= python3
 VENV := .venv
 VENV_SAM := .venv-sam
+VENV_SCAN := .venv-scan
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
 # pytest-xdist workers: one per core (PYTEST_WORKERS=0 runs the tests in this process, for a debugger).
@@ -27,20 +28,23 @@ PYTEST_WORKERS ?= auto
 # and deleting a venv (or `make distclean`) starts over.
 APP_KEY := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 SAM_KEY := $(shell cat requirements-sam.txt | sha256sum | cut -c1-16)
+SCAN_KEY := $(shell cat requirements-scan.txt | sha256sum | cut -c1-16)
 APP_STAMP := $(VENV)/.deps-$(APP_KEY)
 SAM_STAMP := $(VENV_SAM)/.deps-$(SAM_KEY)
+SCAN_STAMP := $(VENV_SCAN)/.deps-$(SCAN_KEY)
 
 OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam lint build browser unit test local events schema errors-doc clean distclean
+.PHONY: help venv venv-sam venv-scan lint scan build browser unit test local events schema errors-doc clean distclean
 
 help:
-	@echo "make test       venv + venv-sam + lint + build + browser + unit (the CI command)"
+	@echo "make test       venv + venv-sam + lint + scan + build + browser + unit (the CI command)"
 	@echo "make venv       app/test venv .venv (pip install -e '.[dev]')"
 	@echo "make venv-sam   SAM CLI + cfn-lint venv .venv-sam (requirements-sam.txt)"
 	@echo "make lint       ruff, sam validate --lint, cfn-lint (+ serverless rules)"
+	@echo "make scan       checkov: template.yaml and committed secrets (.checkov.yaml, venv .venv-scan)"
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
 	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
 	@echo "make unit       pytest, one worker per core (PYTEST_ARGS=... to pass options, PYTEST_WORKERS=0 for one process)"
@@ -72,11 +76,26 @@ $(SAM_STAMP):
 	$(VENV_SAM)/bin/python -m pip install $(PIP_FLAGS) -r requirements-sam.txt
 	touch $@
 
+venv-scan: $(SCAN_STAMP)
+
+$(SCAN_STAMP):
+	@if ! $(VENV_SCAN)/bin/python -c '' 2>/dev/null; then \
+	  echo "creating $(VENV_SCAN) with $$($(PYTHON) --version)"; \
+	  rm -rf $(VENV_SCAN); $(PYTHON) -m venv $(VENV_SCAN); \
+	fi
+	rm -f $(VENV_SCAN)/.deps-*
+	$(VENV_SCAN)/bin/python -m pip install $(PIP_FLAGS) -r requirements-scan.txt
+	touch $@
+
 lint: venv venv-sam
 	$(VENV)/bin/ruff check .
 	$(OFFLINE) $(SAM) validate --lint --template-file template.yaml
 	$(OFFLINE) $(CFN_LINT) template.yaml
 	$(OFFLINE) $(CFN_LINT) --append-rules cfn_lint_serverless.rules -- template.yaml
+
+# Every finding fails the run unless .checkov.yaml skips it, with its reason in docs/SECURITY.md.
+scan: venv-scan
+	$(OFFLINE) $(VENV_SCAN)/bin/checkov --config-file .checkov.yaml
 
 build: venv-sam
 	bash scripts/sam-build.sh $(SAM)
@@ -98,7 +117,7 @@ unit: venv
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.
-test: venv venv-sam lint build browser unit
+test: venv venv-sam lint scan build browser unit
 
 local: venv
 	$(VENV)/bin/python -m wacloud.local
@@ -118,4 +137,4 @@ clean:
 	  -type d -name __pycache__ -print0 | xargs -0 rm -rf
 
 distclean: clean
-	rm -rf $(VENV) $(VENV_SAM)
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_SCAN)

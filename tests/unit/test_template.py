@@ -83,6 +83,7 @@ def test_tables_match_what_the_store_and_powertools_expect():
     assert messages["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert [i["IndexName"] for i in messages["GlobalSecondaryIndexes"]] == ["by-client-ref"]
     idempotency = RESOURCES["IdempotencyTable"]["Properties"]
+    assert messages["SSESpecification"] == idempotency["SSESpecification"] == {"SSEEnabled": True}
     assert [k["AttributeName"] for k in idempotency["KeySchema"]] == ["id"]
     assert idempotency["TimeToLiveSpecification"]["AttributeName"] == "expiration"
 
@@ -184,6 +185,26 @@ def test_webhook_is_routed_for_get_and_post():
         ("POST", "/webhook"),
     ]
     assert all("Auth" not in e["Properties"] for e in events)  # Meta cannot sign with AWS credentials
+
+
+def test_the_webhook_stage_is_throttled():
+    (settings,) = RESOURCES["WebhookApi"]["Properties"]["MethodSettings"]
+    assert (settings["HttpMethod"], settings["ResourcePath"]) == ("*", "/*")
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_no_function_may_use_a_wildcard_action_or_resource(function):
+    role = RESOURCES[FUNCTIONS[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not [a for a in actions if "*" in a], statement
+            if statement["Resource"] == "*":
+                assert set(actions) <= XRAY, statement  # X-Ray has no resource-level permissions
 
 
 def test_the_messages_api_is_iam_authorized():
