@@ -4,6 +4,7 @@ context, sample events. Nothing here reaches the network or needs real credentia
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,11 @@ def customers_wrote(*numbers: str, at: int | None = None) -> None:
             "hi", phone_number_id=PHONE_NUMBER_ID, sender=number.lstrip("+"), timestamp=at or int(time.time())
         )
         store.upsert_contact(parse_webhook(body)[0])  # type: ignore[arg-type]
+
+
+def rotate_secret(**changes: str) -> None:
+    """Write a new version of the app's secret with some values changed (a rotation)."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    name = os.environ.get("WACLOUD_SECRET_NAME", "whatsapp/cloud-api")
+    current = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
+    client.put_secret_value(SecretId=name, SecretString=json.dumps({**current, **changes}))

@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event
+from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event, rotate_secret
 from wacloud.local.pollers import lambda_record
 from wacloud.store import MessageStore
 
@@ -175,10 +175,7 @@ def test_expired_token_rereads_the_secret_once_and_sends(sender, lambda_context,
     # GIVEN the token was rotated in Secrets Manager after the sender cached the old one
     graph.add(responses.POST, SEND_URL, json=ok("wamid.WARM"))
     sender.lambda_handler(sqs_event(document("warm-cache")), lambda_context)
-    secrets = boto3.client("secretsmanager")
-    name = "whatsapp/cloud-api"
-    current = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
-    secrets.put_secret_value(SecretId=name, SecretString=json.dumps({**current, "access_token": "rotated"}))
+    rotate_secret(access_token="rotated")
     graph.add(responses.POST, SEND_URL, status=401, json=meta_error(190, "Error validating access token"))
     graph.add(responses.POST, SEND_URL, json=ok("wamid.NEW"))
 
@@ -204,11 +201,7 @@ def test_a_rotated_token_is_picked_up_once_the_cache_ttl_passes_without_any_190(
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "300")
     graph.add(responses.POST, SEND_URL, json=ok("wamid.ANY"))
     sender.lambda_handler(sqs_event(document("before-rotation")), lambda_context)
-    secrets = boto3.client("secretsmanager")
-    current = json.loads(secrets.get_secret_value(SecretId="whatsapp/cloud-api")["SecretString"])
-    secrets.put_secret_value(
-        SecretId="whatsapp/cloud-api", SecretString=json.dumps({**current, "access_token": "rotated"})
-    )
+    rotate_secret(access_token="rotated")
 
     # WHEN it sends within the TTL, and again after it (Graph takes both tokens: no 190 to force it)
     sender.lambda_handler(sqs_event(document("within-ttl")), lambda_context)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wacloud.local.fake_graph import ScriptedAnswer
+from wacloud.local.fake_graph import ScriptedAnswer, graph_error
 from wacloud.masking import MaskingFormatter
 
 CUSTOMER = "15557654321"
@@ -71,7 +71,9 @@ def test_a_conversation_with_failures_logs_nothing_personal(pipeline, logs):
             "error_data": {"messaging_product": "whatsapp", "details": f"+{CUSTOMER} is not a test number"},
         }
     }
-    pipeline.graph.script(ScriptedAnswer(status=400, body=refusal))
+    # A transient failure whose text quotes the number: the batch processor logs the exception.
+    outage = graph_error(2, f"Service unavailable for +{CUSTOMER}", status=503)
+    pipeline.graph.script(outage, ScriptedAnswer(status=400, body=refusal))
     pipeline.send_outbound(
         {"idempotency_key": "masking-1", "message": {"type": "text", "to": f"+{CUSTOMER}", "text": {"body": TEXT}}}
     )
@@ -85,6 +87,8 @@ def test_a_conversation_with_failures_logs_nothing_personal(pipeline, logs):
     # The failures were logged (the test would prove nothing otherwise), masked.
     assert any(line["level"] == "WARNING" and line.get("error_code") == 131030 for line in lines)
     assert any(line["message"] == "Outbound document rejected" for line in lines)
+    # The outage's text reached a line, the number in it masked by the formatter.
+    assert any("Service unavailable for +155******21" in json.dumps(line) for line in lines)
     assert_nothing_personal(logs.getvalue())
 
 

@@ -25,6 +25,10 @@ TEXT = "my secret phrase is swordfish"
         f"message {WAMID} failed",
         f"{{'from': '{PHONE}', 'text': {{'body': '{TEXT}'}}}}",
         json.dumps({"from": PHONE, "text": {"body": TEXT}}),
+        json.dumps(json.dumps({"text": {"body": TEXT}})),  # JSON inside a JSON string
+        f"Text(body='{TEXT}')",  # a model's repr
+        "call +1 (650) 555-1234 back",
+        f"input_value={{'a': {{'b': 1}}, 'payload': '{TEXT}'}}, input_type=dict",
     ],
 )
 def test_free_text_loses_numbers_wamids_and_quoted_text(text: str) -> None:
@@ -43,6 +47,36 @@ def test_pydantic_errors_lose_the_input_they_quote() -> None:
     assert TEXT not in mask_text(str(caught.value))
 
 
+def test_credentials_are_redacted_wherever_a_logged_event_carries_them() -> None:
+    event = {
+        "queryStringParameters": {"hub.verify_token": "the-verify-token", "hub.challenge": "42"},
+        "headers": {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIA", "X-Amz-Security-Token": "session"},
+        "secret": {"access_token": "EAAG", "app_secret": "s3cr3t"},
+        "message": "GET https://graph.facebook.com with Bearer EAAGtoken123",
+    }
+    masked = json.dumps(mask_log(event))
+    for secret in ("the-verify-token", "AKIA", "session", "EAAG", "s3cr3t"):
+        assert secret not in masked
+    assert mask_log(event)["queryStringParameters"]["hub.challenge"] == "42"
+
+
+def test_contact_cards_and_locations_are_masked() -> None:
+    record = {
+        "contacts": [
+            {
+                "name": {"formatted_name": "Zelda Quintessa", "first_name": "Zelda"},
+                "emails": [{"email": "zelda@example.com"}],
+                "phones": [{"phone": "+1 (650) 555-1234", "wa_id": PHONE}],
+            }
+        ],
+        "location": {"latitude": 37.48, "longitude": -122.15, "name": "Zelda's home", "address": "1 Hacker Way"},
+        PHONE: "a number as a key",
+    }
+    masked = json.dumps(mask_log(record))
+    for secret in ("Zelda", "zelda@example.com", "555-1234", "37.48", "-122.15", "Hacker Way", PHONE):
+        assert secret not in masked
+
+
 def test_structured_fields_are_masked_by_what_they_hold() -> None:
     record = {
         "to": f"+{PHONE}",
@@ -58,11 +92,28 @@ def test_structured_fields_are_masked_by_what_they_hold() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "1-5759e988-bd862e3fe1be46a994272793", "code 131030", "v25.0"],
+    [
+        "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+        "1-5759e988-bd862e3fe1be46a994272793",
+        "code 131030",
+        "v25.0",
+        "template {'name': 'order_update'}",
+    ],
 )
 def test_what_is_not_customer_data_is_left_alone(value: str) -> None:
     assert mask_log({"message": value}) == {"message": value}
     assert mask_log({"age_seconds": 1764000000}) == {"age_seconds": 1764000000}
+
+
+def test_ids_a_reader_needs_survive_masking() -> None:
+    record = {
+        "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:wacloud-sender",
+        "phone_number_id": "100000000000001",
+        "message": "queue arn:aws:sqs:us-east-1:123456789012:outbound.fifo, at 1764000000, media 1234567890123456",
+        "request": "12345678-1234-1234-1234-123456789012",
+        "template": "order_update",
+    }
+    assert mask_log(record) == record
 
 
 def test_a_logged_exception_with_its_traceback_is_masked() -> None:

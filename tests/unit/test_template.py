@@ -187,6 +187,12 @@ def test_webhook_is_routed_for_get_and_post():
     assert all("Auth" not in e["Properties"] for e in events)  # Meta cannot sign with AWS credentials
 
 
+def test_traces_carry_no_responses_or_error_texts():
+    variables = GLOBALS["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
+
+
 def test_the_webhook_stage_is_throttled():
     (settings,) = RESOURCES["WebhookApi"]["Properties"]["MethodSettings"]
     assert (settings["HttpMethod"], settings["ResourcePath"]) == ("*", "/*")
@@ -194,17 +200,31 @@ def test_the_webhook_stage_is_throttled():
     assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
 
 
-@pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_no_function_may_use_a_wildcard_action_or_resource(function):
-    role = RESOURCES[FUNCTIONS[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
-    for policy in role["Policies"]:
+# The only wildcards a resource may hold: objects under a bucket prefix, the secret's random suffix.
+ALLOWED_RESOURCE_WILDCARDS = re.compile(r"^\$\{MediaBucket\.Arn\}(/inbound)?/\*$|:secret:\$\{SecretName\}-\?{6}$")
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("role", sorted(n for n, r in RESOURCES.items() if r["Type"] == "AWS::IAM::Role"))
+def test_no_role_may_use_a_wildcard_action_or_resource(role):
+    props = RESOURCES[role]["Properties"]
+    # Only API Gateway's account-wide logging role uses a managed policy (AWS's own, for that purpose).
+    assert all("AmazonAPIGatewayPushToCloudWatchLogs" in str(arn) for arn in props.get("ManagedPolicyArns", []))
+    for policy in props.get("Policies", []):
         for statement in policy["PolicyDocument"]["Statement"]:
             if statement["Effect"] != "Allow":
                 continue
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = as_list(statement["Action"])
             assert not [a for a in actions if "*" in a], statement
-            if statement["Resource"] == "*":
-                assert set(actions) <= XRAY, statement  # X-Ray has no resource-level permissions
+            for resource in as_list(statement["Resource"]):
+                text = resource if isinstance(resource, str) else str(next(iter(resource.values())))
+                if text == "*":
+                    assert set(actions) <= XRAY, statement  # X-Ray has no resource-level permissions
+                elif "*" in text or "?" in text:
+                    assert ALLOWED_RESOURCE_WILDCARDS.search(text), statement
 
 
 def test_the_messages_api_is_iam_authorized():
