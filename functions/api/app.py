@@ -3,7 +3,7 @@ answers what happened to it (by idempotency key or wamid)."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from wacloud.http_answers import add_error_answers, json_response
 from wacloud.masking import MaskingFormatter
 from wacloud.messages_api import DocumentTooLargeError, InvalidDocumentError, get_messages_api
+from wacloud.tracing import trace_handler
 
 logger = Logger(logger_formatter=MaskingFormatter())
-tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
@@ -49,7 +49,7 @@ add_error_answers(app, logger, name="Messages API")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

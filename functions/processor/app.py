@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.masking import MaskingFormatter
 from wacloud.processing import get_processor
+from wacloud.tracing import trace_handler, trace_method
 
 logger = Logger(logger_formatter=MaskingFormatter())
-tracer = Tracer()
 metrics = Metrics()
 # A failed event holds back only its own customer's later events, not other customers'.
 batch = SqsFifoPartialProcessor(skip_group_on_error=True, logger=logger)
@@ -23,13 +23,13 @@ batch = SqsFifoPartialProcessor(skip_group_on_error=True, logger=logger)
 batch.raise_on_entire_batch_failure = False
 
 
-@tracer.capture_method
+@trace_method
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     return get_processor().process_document(record.body, message_id=record.message_id)
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     get_processor().register_context(context)

@@ -3,7 +3,7 @@ signature and puts each event of the body on the inbound queue."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -13,9 +13,9 @@ from wacloud.errors import SignatureError
 from wacloud.http_answers import add_error_answers, json_response, raw_body
 from wacloud.ingest import BadRequestError, ForbiddenError, PayloadTooLargeError, get_ingest
 from wacloud.masking import MaskingFormatter
+from wacloud.tracing import trace_handler
 
 logger = Logger(logger_formatter=MaskingFormatter())
-tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
@@ -64,7 +64,7 @@ add_error_answers(app, logger, name="Webhook")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@trace_handler
 @metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

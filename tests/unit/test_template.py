@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEMPLATE
+from tests.conftest import ROOT, TEMPLATE
 from wacloud.config import Settings
 
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -34,7 +34,11 @@ def test_runtime_is_python313_everywhere():
     assert GLOBALS["Runtime"] == "python3.13"
     assert all("Runtime" not in spec["Properties"] for spec in FUNCTIONS.values())
     layer = RESOURCES["WacloudLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # layers/wacloud/Makefile builds it, fetching wheels for the runtime's interpreter and architecture.
+    assert (layer["Metadata"]["BuildMethod"], layer["Metadata"]["BuildArchitecture"]) == ("makefile", "arm64")
+    assert GLOBALS["Architectures"] == ["arm64"]
+    build = (ROOT / "layers" / "wacloud" / "Makefile").read_text(encoding="utf-8")
+    assert "--platform manylinux2014_aarch64 --implementation cp --python-version 3.13" in build
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
 
 
