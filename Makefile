@@ -37,7 +37,7 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam venv-scan lint scan build browser unit test local events schema errors-doc clean distclean
+.PHONY: help venv venv-sam venv-scan lint scan build browser unit test bench local events schema errors-doc clean distclean
 
 help:
 	@echo "make test       venv + venv-sam + lint + scan + build + browser + unit (the CI command)"
@@ -49,6 +49,7 @@ help:
 	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
 	@echo "make unit       pytest, one worker per core (PYTEST_ARGS=... to pass options, PYTEST_WORKERS=0 for one process)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
+	@echo "make bench      measure speed, size and cost beside baselines (bench/results.json, docs/PERFORMANCE.md)"
 	@echo "make events     regenerate the sample events in events/"
 	@echo "make schema     regenerate schemas/outbound-message.schema.json"
 	@echo "make errors-doc regenerate the error table in docs/ERRORS.md"
@@ -121,6 +122,10 @@ test: venv venv-sam lint scan build browser unit
 
 local: venv
 	$(VENV)/bin/python -m wacloud.local
+
+# Not part of `make test`: figures, not pass/fail. The package sizes come from `make build`'s output.
+bench: venv build
+	$(VENV)/bin/python -m bench.run
 
 events: venv
 	$(VENV)/bin/python scripts/make_events.py

@@ -1,0 +1,91 @@
+"""`make bench`: every figure of docs/PERFORMANCE.md, measured in one run on this machine, written to
+bench/results.json and printed as a table. Not part of the tests: figures, not pass/fail."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import cost, figures
+from bench.env import FakeGraph, aws
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+TARGETS = {
+    "ingest_ratio": ("<=", 1.2),
+    "coldstart_ratio.webhook": ("<=", 1.3),
+    "coldstart_ratio.processor": ("<=", 1.6),
+    "coldstart_ratio.sender": ("<=", 1.6),
+    "package_mb.layer_mb": ("<", 25.0),
+    "sender_batch_ratio": ("<=", 2.0),
+    "sender_overhead_ratio": ("<=", 1.15),
+}
+
+
+def timed(name: str, measure: Any, *args: Any) -> Any:
+    start = time.perf_counter()
+    print(f"{name}...", end=" ", flush=True)
+    result = measure(*args)
+    print(f"{time.perf_counter() - start:.0f} s", flush=True)
+    return result
+
+
+def measure() -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    graph = FakeGraph()
+    try:
+        with aws() as stack:
+            results["ingest"] = timed("ingest", figures.ingest, stack, graph)
+            results["coldstart"] = timed("cold starts", figures.coldstart, stack, graph)
+            results["sender"] = timed("sender", figures.sender, stack, graph)
+    finally:
+        graph.stop()
+    results["package_mb"] = figures.package()
+    results["e2e"] = timed("end to end", figures.end_to_end)
+    results["cost"] = cost.per_million(results["e2e"])
+    return results
+
+
+def headline(results: dict[str, Any]) -> dict[str, Any]:
+    cold = results["coldstart"]
+    return {
+        "ingest_ratio": results["ingest"]["ingest_ratio"],
+        **{f"coldstart_ms.{name}": cold[name]["coldstart_ms"] for name in cold},
+        **{f"coldstart_ratio.{name}": cold[name]["coldstart_ratio"] for name in cold},
+        **{f"package_mb.{name}": value for name, value in results["package_mb"].items()},
+        "sender_batch_ratio": results["sender"]["sender_batch_ratio"],
+        "sender_overhead_ratio": results["sender"]["sender_overhead_ratio"],
+        "throttle_efficiency": results.get("throttle", {}).get("throttle_efficiency", "not measured"),
+        "e2e_ms_p50": results["e2e"]["e2e_ms_p50"],
+        "e2e_ms_p99": results["e2e"]["e2e_ms_p99"],
+        "cost_per_million_usd": results["cost"]["cost_per_million_usd"],
+    }
+
+
+def verdict(name: str, value: Any) -> str:
+    if name not in TARGETS or not isinstance(value, int | float):
+        return ""
+    op, target = TARGETS[name]
+    ok = value <= target if op == "<=" else value < target
+    return f"{op} {target}  {'met' if ok else 'MISSED'}"
+
+
+def main() -> int:
+    results = measure()
+    results["headline"] = headline(results)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\n{'figure':<34} {'value':>12}  target")
+    for name, value in results["headline"].items():
+        print(f"{name:<34} {value!s:>12}  {verdict(name, value)}")
+    print(f"\nwrote {RESULTS.relative_to(RESULTS.parents[1])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
