@@ -462,3 +462,18 @@ def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
     # AND its retry is answered from the stored outcome, without a second call
     assert senders[1].process_document(document("concurrent"), message_id="m")["state"] == "accepted"
     assert len(graph.calls) == 1
+
+
+def test_shared_clients_are_created_on_the_handlers_thread_before_the_recipients_threads(lambda_context):
+    # boto3 sessions are not thread-safe: the recipients' threads must find them already made.
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    from wacloud import store
+    from wacloud.sending import get_sender
+
+    DEFAULT_PROVIDERS.clear()
+    store._table.cache_clear()
+    get_sender().register_context(lambda_context)
+
+    assert "secrets" in DEFAULT_PROVIDERS
+    assert store._table.cache_info().currsize == 1

@@ -45,8 +45,9 @@ class Settings(BaseModel):
     record_ttl_days: int = Field(90, alias="WACLOUD_RECORD_TTL_DAYS", ge=1)
     # Meta sends at most 3 MB; anything larger is not Meta.
     max_webhook_bytes: int = Field(3 * 1024 * 1024, alias="WACLOUD_MAX_WEBHOOK_BYTES", gt=0)
-    # Recipients (FIFO groups) of one sender batch sent to side by side; 1 sends one after the other.
-    send_concurrency: int = Field(10, alias="WACLOUD_SEND_CONCURRENCY", ge=1, le=10)
+    # Recipients (FIFO groups) of one sender batch sent to side by side (template: SendConcurrency);
+    # 1 sends one after the other.
+    send_concurrency: int = Field(1, alias="WACLOUD_SEND_CONCURRENCY", ge=1, le=10)
     # Transient send failures are retried after base x 2^(attempt-1) seconds (jittered), capped.
     retry_base_seconds: int = Field(30, alias="WACLOUD_RETRY_BASE_SECONDS", ge=0)
     retry_max_seconds: int = Field(900, alias="WACLOUD_RETRY_MAX_SECONDS", ge=0, le=43_200)
@@ -54,7 +55,8 @@ class Settings(BaseModel):
     max_receive_count: int = Field(5, alias="WACLOUD_MAX_RECEIVE_COUNT", ge=1)
     # Meta retries a webhook for up to 7 days, so remember processed events a little longer.
     idempotency_ttl_seconds: int = Field(8 * 24 * 3600, alias="WACLOUD_IDEMPOTENCY_TTL_SECONDS", gt=0)
-    # X-Ray for the functions (template parameter Tracing); read by wacloud.tracing at import.
+    # X-Ray for the functions (template parameter Tracing). wacloud.tracing reads the variable
+    # itself, at import, before any settings exist; this field validates it at the first settings read.
     tracing: Literal["Active", "PassThrough"] = Field("PassThrough", alias="WACLOUD_TRACING")
     # The replay window: a message older than this (by Meta's timestamp) is recorded but not acted
     # on (no reply, no read receipt, no opt-out change, no media download). Meta stops redelivering

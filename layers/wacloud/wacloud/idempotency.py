@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -20,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.config import get_settings
+from wacloud.counting import count
 
 F = TypeVar("F", bound=Callable[..., Any])
 metrics = Metrics()
@@ -31,6 +31,10 @@ def make_idempotent(function: F, *, key_prefix: str, config: IdempotencyConfig) 
     The persistence layer (and its boto3 client) is created here, on first use, not at import.
     """
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    # Configured here, once: Powertools configures on first use and marks itself configured before
+    # it sets the expiry, so two sender threads racing through the first call could store a record
+    # with the default expiry instead of this one.
+    persistence.configure(config, f"{function.__module__}.{function.__qualname__}", key_prefix)
     return idempotent_function(
         function,
         data_keyword_argument="key",
@@ -44,7 +48,7 @@ def new_config(duplicate_metric: str) -> IdempotencyConfig:
     """The config; each duplicate answered from a stored result is counted as `duplicate_metric`."""
 
     def count_duplicate(response: Any, record: DataRecord) -> Any:
-        metrics.add_metric(name=duplicate_metric, unit=MetricUnit.Count, value=1)
+        count(duplicate_metric)
         return response
 
     return IdempotencyConfig(

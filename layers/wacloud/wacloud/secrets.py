@@ -52,3 +52,14 @@ def require(credentials: Credentials, field: str) -> str:
     if not value:
         raise ConfigurationError(f"secret {get_settings().secret_name!r} has no {field!r}")
     return value
+
+
+def prepare_provider() -> None:
+    """Create Powertools' secrets provider (and its boto3 client) now, on this thread.
+
+    Powertools creates it on the first read; the sender's recipient threads would race to.
+    """
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    if "secrets" not in DEFAULT_PROVIDERS:
+        DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider()

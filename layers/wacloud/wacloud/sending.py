@@ -46,6 +46,7 @@ from pydantic import ValidationError
 
 from wacloud.addresses import customer_key
 from wacloud.config import Settings, get_settings
+from wacloud.counting import count
 from wacloud.error_policy import Action, action_for, rule_for
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
 from wacloud.graph import UPLOAD_TIMEOUT, GraphClient, GraphError, GraphTransportError
@@ -58,7 +59,7 @@ from wacloud.models.records import ErrorInfo, OutboundState
 from wacloud.outbound import parse_document
 from wacloud.policy import refusal
 from wacloud.queues import FifoQueue
-from wacloud.secrets import get_credentials, require
+from wacloud.secrets import get_credentials, prepare_provider, require
 from wacloud.store import MessageStore, StoreError
 from wacloud.template_catalog import TemplateCatalog
 from wacloud.validation import describe
@@ -109,11 +110,16 @@ class Sender:
         )
 
     def register_context(self, context: LambdaContext | None) -> None:
-        """Start of an invocation."""
+        """Start of an invocation, on the handler's thread: shared clients are created here, not
+        by the first of the recipients' threads to need them (boto3 sessions are not thread-safe)."""
         self._context = context
         self._retry_after = {}
         self._handled = set()
         register_context(self.idempotency_config, context)
+        prepare_provider()
+        _ = self.store.table
+        if self.settings.media_bucket:
+            _ = self.media.s3
 
     def process_record(self, *, body: str, message_id: str, group_id: str | None, attempt: int) -> dict[str, Any]:
         """Handle one SQS record; on a transient failure, remember how long its group should wait."""
@@ -147,7 +153,7 @@ class Sender:
             if not isinstance(exc, SendRetryableError):  # a Graph failure is recorded where it happens
                 error = ErrorInfo(title=type(exc).__name__, details=str(exc))
                 if last_attempt:
-                    metrics.add_metric(name="SendDeadLettered", unit=MetricUnit.Count, value=1)
+                    count("SendDeadLettered")
                 self._record_retry(document, error, phone_number_id, last_attempt=last_attempt)
             raise
         # Recorded outside the idempotent call: if this write fails, SQS delivers the document again
@@ -211,14 +217,14 @@ class Sender:
         phone_number_id = document.phone_number_id or self.settings.phone_number_id
         last_attempt = attempt >= self.settings.max_receive_count
         if last_attempt:
-            metrics.add_metric(name="SendDeadLettered", unit=MetricUnit.Count, value=1)
+            count("SendDeadLettered")
         self._record_retry(document, error, phone_number_id, last_attempt=last_attempt)
 
     def _reject(self, body: str, message_id: str, reason: str) -> dict[str, Any]:
         key = _idempotency_key_of(body) or f"sqs:{message_id}"
         self.store.record_rejected(key, f"invalid document: {reason}", raw=body)
         logger.warning("Outbound document rejected", extra={"idempotency_key": mask_key(key), "reason": reason})
-        metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
+        count("SendRejected")
         return {"state": OutboundState.REJECTED.value, "idempotency_key": key}
 
     def _send(self, *, key: str, document: OutboundMessage, phone_number_id: str, last_attempt: bool) -> dict[str, Any]:
@@ -236,22 +242,22 @@ class Sender:
             except GraphTransportError as exc:
                 if exc.maybe_sent and document.recipient is not None:
                     logger.warning("Send outcome unknown; not retried", extra={**log, "error": str(exc)})
-                    metrics.add_metric(name="SendUnconfirmed", unit=MetricUnit.Count, value=1)
+                    count("SendUnconfirmed")
                     return {"state": OutboundState.UNCONFIRMED.value, "error": exc.info().model_dump(exclude_none=True)}
                 self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
             except GraphError as exc:
                 _count_error(exc)
                 if action_for(exc) is Action.FAIL:
                     logger.warning("Send failed permanently", extra={**log, "error_code": exc.code})
-                    metrics.add_metric(name="SendFailed", unit=MetricUnit.Count, value=1)
+                    count("SendFailed")
                     return {"state": OutboundState.FAILED.value, "error": exc.info().model_dump(exclude_none=True)}
                 self._retrying(document, exc, phone_number_id, log, last_attempt=last_attempt)
         if reason is not None:
             logger.info("Send refused before any Graph call", extra={**log, "reason": reason})
-            metrics.add_metric(name="SendRejected", unit=MetricUnit.Count, value=1)
+            count("SendRejected")
             return {"state": OutboundState.REJECTED.value, "reason": reason}
         logger.info("Message accepted by Graph", extra={**log, "wamid": mask_wamid(response.wamid)})
-        metrics.add_metric(name="MessageSent", unit=MetricUnit.Count, value=1)
+        count("MessageSent")
         return {"state": OutboundState.ACCEPTED.value, "wamid": response.wamid}
 
     def _settled(self, key: str, log: dict[str, Any]) -> dict[str, Any] | None:
@@ -260,7 +266,7 @@ class Sender:
         if previous is not None and previous.state in _FINAL:
             # Completed long ago (its idempotency record has expired, the stored outcome has not).
             logger.info("Document already sent; not sending again", extra={**log, "state": previous.state})
-            metrics.add_metric(name="DuplicateSendSkipped", unit=MetricUnit.Count, value=1)
+            count("DuplicateSendSkipped")
             outcome: dict[str, Any] = {
                 "state": previous.state.value,
                 "wamid": previous.wamid,
@@ -270,7 +276,7 @@ class Sender:
         if previous is not None and previous.confirmed_wamid:
             # A status webhook already named this document: Meta has it (e.g. a redrive after a lost reply).
             logger.info("Document already taken by Meta; not sending again", extra=log)
-            metrics.add_metric(name="DuplicateSendSkipped", unit=MetricUnit.Count, value=1)
+            count("DuplicateSendSkipped")
             return {"state": OutboundState.ACCEPTED.value, "wamid": previous.confirmed_wamid}
         return None
 
@@ -298,9 +304,7 @@ class Sender:
             "Send failed, will retry" if not last_attempt else "Send failed on the last attempt",
             extra={**log, "error_code": code},
         )
-        metrics.add_metric(
-            name="SendRetried" if not last_attempt else "SendDeadLettered", unit=MetricUnit.Count, value=1
-        )
+        count("SendRetried" if not last_attempt else "SendDeadLettered")
         self._record_retry(document, exc.info(), phone_number_id, last_attempt=last_attempt)
         raise SendRetryableError(str(exc), code=code) from exc
 
@@ -356,14 +360,14 @@ class Sender:
                 raise
             # The token expired or was rotated: read the secret again (bypassing the cache), once.
             logger.warning("Graph rejected the token; re-reading the secret", extra={"error_code": exc.code})
-            metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
+            count("TokenRefreshed")
             return deliver(require(get_credentials(force_fetch=True), "access_token"))
 
 
 def _count_error(exc: GraphError) -> None:
     """Count Graph errors by code (a dimension: codes are few), and those a person must fix."""
     if rule_for(exc).needs_human:
-        metrics.add_metric(name="SendNeedsAttention", unit=MetricUnit.Count, value=1)
+        count("SendNeedsAttention")
     if is_metrics_disabled():
         return  # single_metric prints whatever POWERTOOLS_METRICS_DISABLED says
     with single_metric(name="GraphError", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
