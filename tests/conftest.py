@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +154,17 @@ def rotate_secret(**changes: str) -> None:
     name = os.environ.get("WACLOUD_SECRET_NAME", "whatsapp/cloud-api")
     current = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
     client.put_secret_value(SecretId=name, SecretString=json.dumps({**current, **changes}))
+
+
+def fresh_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a new interpreter of this venv, from the project root, with only `env` (and a
+    region and PATH): what a cold Lambda environment imports, nothing this test process loaded."""
+    return subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"AWS_DEFAULT_REGION": REGION, "PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

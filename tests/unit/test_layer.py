@@ -4,12 +4,9 @@ cannot be imported."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, fresh_python
 
 LEFT_OUT = ("wacloud.local", "wacloud.cli")
 BLOCKER = """
@@ -25,11 +22,7 @@ import functions.{function}.app
 
 @pytest.mark.parametrize("function", ["webhook", "processor", "sender", "api"])
 def test_no_function_imports_what_the_layer_leaves_out(function):
-    code = BLOCKER.format(left_out=LEFT_OUT, function=function)
-    env = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    result = fresh_python(BLOCKER.format(left_out=LEFT_OUT, function=function))
     assert result.returncode == 0, result.stderr[-2000:]
 
 

@@ -3,12 +3,9 @@ about 160 ms of every cold start; on, every handler is captured by Powertools' T
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT, TEMPLATE
+from tests.conftest import TEMPLATE, fresh_python
 
 CHECK = """
 import sys
@@ -19,16 +16,8 @@ print("xray" if "aws_xray_sdk" in sys.modules else "no-xray", tracing._tracer.ca
 
 
 def run(function: str, **env: str) -> str:
-    base = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin", **env}
-    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", CHECK.format(function=function)],
-        cwd=ROOT,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = fresh_python(CHECK.format(function=function), **env)
+    assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.strip()
 
 
