@@ -214,3 +214,28 @@ def test_mask_wamid_hides_the_number_inside_and_is_stable() -> None:
 )
 def test_mask_key_masks_only_keys_made_of_a_wamid(key: str, expected: str) -> None:
     assert mask_key(key) == expected
+
+
+def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A boto3 session of their own would read the service models again: ~150 ms of a cold start.
+    import boto3
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    from wacloud.aws_session import default_session
+    from wacloud.idempotency import make_idempotent, new_config
+
+    default_session()
+    created: list[int] = []
+    real_init = boto3.session.Session.__init__
+
+    def counted(self: boto3.session.Session, *args: object, **kwargs: object) -> None:
+        created.append(1)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(boto3.session.Session, "__init__", counted)
+    DEFAULT_PROVIDERS.clear()
+
+    get_credentials()
+    make_idempotent(lambda *, key: key, key_prefix="session-test", config=new_config("SessionTest"))
+
+    assert created == []

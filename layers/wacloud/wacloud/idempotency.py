@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wacloud.aws_session import default_session
 from wacloud.config import get_settings
 from wacloud.counting import count
 
@@ -30,7 +31,9 @@ def make_idempotent(function: F, *, key_prefix: str, config: IdempotencyConfig) 
 
     The persistence layer (and its boto3 client) is created here, on first use, not at import.
     """
-    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table_name, boto3_session=default_session()
+    )
     # Configured here, once: Powertools configures on first use and marks itself configured before
     # it sets the expiry, so two sender threads racing through the first call could store a record
     # with the default expiry instead of this one.

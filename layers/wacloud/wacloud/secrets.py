@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
+from wacloud.aws_session import default_session
 from wacloud.config import get_settings
 from wacloud.errors import ConfigurationError, TransientError
 
@@ -32,6 +33,7 @@ def get_credentials(*, force_fetch: bool = False) -> Credentials:
     so a rotated token is picked up at once.
     """
     name = get_settings().secret_name
+    prepare_provider()
     try:
         value = parameters.get_secret(name, transform="json", force_fetch=force_fetch)
     except parameters.exceptions.TransformParameterError as exc:
@@ -55,11 +57,12 @@ def require(credentials: Credentials, field: str) -> str:
 
 
 def prepare_provider() -> None:
-    """Create Powertools' secrets provider (and its boto3 client) now, on this thread.
+    """Create Powertools' secrets provider now, on this thread, on the process's boto3 session.
 
-    Powertools creates it on the first read; the sender's recipient threads would race to.
+    Powertools would create it on the first read, with a session of its own (the service models
+    read again), and the sender's recipient threads would race to create it.
     """
     from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 
     if "secrets" not in DEFAULT_PROVIDERS:
-        DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider()
+        DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_session=default_session())
