@@ -13,7 +13,6 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -120,14 +119,18 @@ def drain(queue_url: str) -> int:
 
 @dataclass
 class FakeGraph:
-    """POST /{version}/{phone number id}/messages answered after `latency` seconds; with
-    `rate_per_second`, a request over the limit (a sliding one-second window) gets Meta's 130429."""
+    """POST /{version}/{phone number id}/messages answered after `latency` seconds. With
+    `limit(rate)`, Meta's throughput limit: a token bucket refilled at `rate` per second that holds
+    one second's worth; a request finding it empty gets 130429 (and is not delivered)."""
 
     latency: float = 0.0
     rate_per_second: float | None = None
     accepted: int = 0
     throttled: int = 0
-    _window: deque[float] = field(default_factory=deque)
+    delivered_keys: set[str] = field(default_factory=set)  # biz_opaque_callback_data of accepted sends
+    accepted_at: list[float] = field(default_factory=list)
+    _tokens: float = 0.0
+    _refilled: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -143,9 +146,9 @@ class FakeGraph:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 time.sleep(graph.latency)
-                status, body = graph.answer()
+                status, body = graph.answer(raw)
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -165,20 +168,42 @@ class FakeGraph:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def answer(self) -> tuple[int, dict[str, Any]]:
+    def limit(self, rate_per_second: float | None) -> None:
+        """Enforce a throughput limit from now on (the bucket starts full), or none; counts reset."""
+        with self._lock:
+            self.rate_per_second = rate_per_second
+            self._tokens, self._refilled = rate_per_second or 0.0, time.monotonic()
+            self.accepted, self.throttled = 0, 0
+            self.delivered_keys, self.accepted_at = set(), []
+
+    def answer(self, raw: bytes = b"") -> tuple[int, dict[str, Any]]:
         with self._lock:
             now = time.monotonic()
             if self.rate_per_second is not None:
-                while self._window and self._window[0] <= now - 1.0:
-                    self._window.popleft()
-                if len(self._window) >= self.rate_per_second:
+                rate = self.rate_per_second
+                self._tokens = min(rate, self._tokens + (now - self._refilled) * rate)
+                self._refilled = now
+                if self._tokens < 1:
                     self.throttled += 1
                     error = {"message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429}
                     return 400, {"error": error}
-                self._window.append(now)
+                self._tokens -= 1
             self.accepted += 1
+            self.accepted_at.append(now)
+            key = _callback_data(raw)
+            if key:
+                self.delivered_keys.add(key)
         return 200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.{uuid.uuid4().hex}"}]}
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _callback_data(raw: bytes) -> str | None:
+    """The document's idempotency key, from the callback data the sender attaches to each send."""
+    try:
+        data = json.loads(raw).get("biz_opaque_callback_data")
+    except (ValueError, AttributeError):
+        return None
+    return data.removeprefix("wacloud-key:") if isinstance(data, str) else None

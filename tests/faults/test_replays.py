@@ -29,6 +29,8 @@ def snapshot(pipeline) -> dict[str, dict[str, Any]]:
             names[item["wamid"]] = f"<out:{item['idempotency_key']}>"
     result = {}
     for item in items:
+        if item["sk"] == "RATE":
+            continue  # the shared send-rate counters: time slots, not outcomes
         clean = {k: v for k, v in item.items() if k not in VOLATILE}
         text = repr(sorted(clean.items()))
         for wamid, name in names.items():

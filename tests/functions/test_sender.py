@@ -477,3 +477,58 @@ def test_shared_clients_are_created_on_the_handlers_thread_before_the_recipients
 
     assert "secrets" in DEFAULT_PROVIDERS
     assert store._table.cache_info().currsize == 1
+
+
+def test_sends_take_their_turn_in_the_numbers_shared_rate(sender, lambda_context, graph, monkeypatch):
+    # GIVEN a throughput tier of 10 messages/s (one send per 100 ms slot, shared by every sender),
+    # on a clock that moves only while the sender waits for the rate
+    from wacloud import rate_limit
+    from wacloud.local.pipeline import reset_caches
+
+    monkeypatch.setenv("WACLOUD_SEND_RATE_PER_SECOND", "10")
+    reset_caches()
+    limiter = sender.get_sender().rate_limit
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(limiter, "_clock", lambda: now[0])
+    monkeypatch.setattr(limiter, "_sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    waits: list[str] = []
+    monkeypatch.setattr(rate_limit, "count", waits.append)
+    sent_at: list[float] = []
+    send_message = sender.get_sender().graph.send_message
+    monkeypatch.setattr(
+        sender.get_sender().graph, "send_message", lambda *a, **k: (sent_at.append(now[0]), send_message(*a, **k))[1]
+    )
+    for i in range(3):
+        graph.add(responses.POST, SEND_URL, json=ok(f"wamid.R{i}"))
+    # WHEN one batch sends three documents
+    response = sender.lambda_handler(sqs_event(*(document(f"rate-{i}") for i in range(3))), lambda_context)
+    # THEN all three went out, each in its own slot (the second and third waited for theirs)
+    assert response == {"batchItemFailures": []}
+    assert len(graph.calls) == 3
+    assert len({int(at // rate_limit.SLOT_SECONDS) for at in sent_at}) == 3, sent_at
+    assert waits == ["SendRateWaited", "SendRateWaited"]
+
+
+def test_a_send_waiting_for_the_rate_goes_back_to_the_queue_when_time_runs_out(sender, graph, monkeypatch):
+    # GIVEN a number whose budget is spent for good (another sender took it all) and an invocation
+    # with just enough time for one Graph call
+    from wacloud.errors import TransientError
+    from wacloud.local.lambda_context import LocalContext
+    from wacloud.sending import NotEnoughTimeError
+
+    sent = sender.get_sender()
+    monkeypatch.setattr(sent.rate_limit, "_reserve", lambda *args: 0)
+    clock = {"left_ms": 60_000}
+    context = LocalContext(function_name="sender", timeout_seconds=60)
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: clock["left_ms"])
+    monkeypatch.setattr(sent.rate_limit, "_sleep", lambda seconds: clock.update(left_ms=clock["left_ms"] - 20_000))
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.NEVER"))
+    # WHEN the sender waits for the rate
+    response = sender.lambda_handler(sqs_event(document("rate-late")), context)
+    # THEN it gives the document back before the invocation ends, sends nothing, and says why
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert len(graph.calls) == 0
+    record = MessageStore().get_outbound("rate-late")
+    assert record is not None and record.state == "retrying"
+    assert record.error is not None and record.error.title == NotEnoughTimeError.__name__
+    assert issubclass(NotEnoughTimeError, TransientError)

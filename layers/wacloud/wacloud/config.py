@@ -48,6 +48,9 @@ class Settings(BaseModel):
     # Recipients (FIFO groups) of one sender batch sent to side by side (template: SendConcurrency);
     # 1 sends one after the other.
     send_concurrency: int = Field(1, alias="WACLOUD_SEND_CONCURRENCY", ge=1, le=10)
+    # The phone number's throughput tier (Meta: 80 messages/s by default, up to 1,000), shared by
+    # every sender through a counter in DynamoDB (`rate_limit`); 0 turns the shared limit off.
+    send_rate_per_second: float = Field(80, alias="WACLOUD_SEND_RATE_PER_SECOND", ge=0, le=1000)
     # Transient send failures are retried after base x 2^(attempt-1) seconds (jittered), capped.
     retry_base_seconds: int = Field(30, alias="WACLOUD_RETRY_BASE_SECONDS", ge=0)
     retry_max_seconds: int = Field(900, alias="WACLOUD_RETRY_MAX_SECONDS", ge=0, le=43_200)

@@ -44,7 +44,6 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from wacloud.addresses import customer_key
 from wacloud.config import Settings, get_settings
 from wacloud.counting import count
 from wacloud.error_policy import Action, action_for, rule_for
@@ -55,10 +54,11 @@ from wacloud.masking import mask_key, mask_phone, mask_wamid
 from wacloud.media_upload import MediaRejectedError, MediaUploader, ResolvedBody, s3_media
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage, TemplateMessage
-from wacloud.models.records import ErrorInfo, OutboundState
+from wacloud.models.records import ContactRecord, ErrorInfo, OutboundRecord, OutboundState
 from wacloud.outbound import parse_document
 from wacloud.policy import refusal
 from wacloud.queues import FifoQueue
+from wacloud.rate_limit import SendRateLimiter
 from wacloud.secrets import get_credentials, prepare_provider, require
 from wacloud.store import MessageStore, StoreError
 from wacloud.template_catalog import TemplateCatalog
@@ -101,6 +101,7 @@ class Sender:
         self.settings = settings
         self.media = media or MediaUploader(graph=graph, store=store, bucket=settings.media_bucket)
         self.templates = templates or TemplateCatalog(store=store, graph=graph, settings=settings)
+        self.rate_limit = SendRateLimiter(table=lambda: self.store.table, rate_per_second=settings.send_rate_per_second)
         self.idempotency_config = new_config("DuplicateSendSkipped")
         self._context: LambdaContext | None = None
         self._retry_after: dict[str, int] = {}  # FIFO group -> seconds, for this invocation's failures
@@ -230,10 +231,12 @@ class Sender:
     def _send(self, *, key: str, document: OutboundMessage, phone_number_id: str, last_attempt: bool) -> dict[str, Any]:
         """Call Graph once and classify the answer; runs at most once to completion per key."""
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
-        settled = self._settled(key, log)
+        # The document's own record and its recipient's contact, in one round trip.
+        previous, contact = self.store.get_send_context(key, document.recipient)
+        settled = self._settled(previous, log)
         if settled is not None:
             return settled
-        reason = self._refusal(document)
+        reason = self._refusal(document, contact)
         if reason is None:
             try:
                 response = self._call_graph(phone_number_id, document)
@@ -260,9 +263,8 @@ class Sender:
         count("MessageSent")
         return {"state": OutboundState.ACCEPTED.value, "wamid": response.wamid}
 
-    def _settled(self, key: str, log: dict[str, Any]) -> dict[str, Any] | None:
+    def _settled(self, previous: OutboundRecord | None, log: dict[str, Any]) -> dict[str, Any] | None:
         """The outcome of a document already sent (or known to be taken by Meta), or None."""
-        previous = self.store.get_outbound(key)
         if previous is not None and previous.state in _FINAL:
             # Completed long ago (its idempotency record has expired, the stored outcome has not).
             logger.info("Document already sent; not sending again", extra={**log, "state": previous.state})
@@ -280,9 +282,8 @@ class Sender:
             return {"state": OutboundState.ACCEPTED.value, "wamid": previous.confirmed_wamid}
         return None
 
-    def _refusal(self, document: OutboundMessage) -> str | None:
+    def _refusal(self, document: OutboundMessage, contact: ContactRecord | None) -> str | None:
         """Why the document must not be sent (sending rules, its template's definition), or None."""
-        contact = self.store.get_contact(customer_key(document.recipient)) if document.recipient else None
         reason = refusal(document, contact, self.settings, int(time.time()))
         if reason is None and isinstance(document.message, TemplateMessage):
             reason = self.templates.refusal(
@@ -343,6 +344,7 @@ class Sender:
                     reupload=reupload,
                 )
             self._check_time_left()
+            self.rate_limit.acquire(phone_number_id, before_wait=self._check_time_left)
             try:
                 return self.graph.send_message(phone_number_id, ready.body, token=token)
             except GraphError as exc:

@@ -254,14 +254,12 @@ class MessageStore:
     def record_accepted(self, document: OutboundMessage, wamid: str | None, phone_number_id: str) -> None:
         """Graph took the document: the outbound record points at the wamid, which carries the status."""
         now = self._now()
-        self._set_outbound(
-            document,
-            OutboundState.ACCEPTED,
-            phone_number_id=phone_number_id,
-            extra={"wamid": wamid} if wamid else {},
+        outbound = self._outbound_update(
+            document, OutboundState.ACCEPTED, phone_number_id=phone_number_id, extra={"wamid": wamid} if wamid else {}
         )
         if not wamid:
-            return  # read receipts have no message of their own
+            self._write(outbound)  # read receipts have no message of their own
+            return
         sets = [
             "wamid = :wamid",
             "direction = :dir",
@@ -291,12 +289,16 @@ class MessageStore:
         if document.client_reference:
             sets.append("client_ref = :ref")
             values[":ref"] = document.client_reference
-        self._update(
+        message = _update_request(
             {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
             "SET " + ", ".join(sets),
             values,
             names={"#type": "type", "#status": "status"},
         )
+        # Both items in one round trip (the sender waits on it). The outbound record keeps a final
+        # state it already has (a duplicate's success); the message record is written either way.
+        if not self._write_together(outbound, message):
+            self._write(message)
 
     def record_policy_rejection(self, document: OutboundMessage, reason: str, phone_number_id: str) -> None:
         """We refused a valid document before any Graph call: it breaks a sending rule."""
@@ -499,19 +501,19 @@ class MessageStore:
         return OutboundRecord.model_validate(item) if item else None
 
     def get_contact(self, customer: str) -> ContactRecord | None:
-        """The contact's profile and opt-out choice (one query: both items share the partition)."""
-        try:
-            response = self.table.query(
-                KeyConditionExpression=Key("pk").eq(f"CONTACT#{customer_key(customer)}"), ConsistentRead=True
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"Query failed: {exc}") from exc
-        items = {item["sk"]: item for item in response.get("Items", [])}
-        if not items:
-            return None
-        profile, opt = items.get("PROFILE", {}), items.get("OPT", {})
-        merged = {**profile, **{k: opt[k] for k in ("opted_out", "opt_changed_at", "opt_keyword") if k in opt}}
-        return ContactRecord.model_validate({"wa_id": customer_key(customer), **merged})
+        """The contact's profile and opt-out choice (two items of one partition, one round trip)."""
+        return _contact(customer, self._batch_get(_contact_item_keys(customer)))
+
+    def get_send_context(
+        self, idempotency_key: str, customer: str | None
+    ) -> tuple[OutboundRecord | None, ContactRecord | None]:
+        """What the sender checks before a send, in one round trip: the document's outbound record
+        and its recipient's contact."""
+        outbound_key = {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"}
+        items = self._batch_get([outbound_key, *(_contact_item_keys(customer) if customer else [])])
+        outbound = next((i for i in items if i["pk"] == outbound_key["pk"] and i["sk"] == "OUTBOUND"), None)
+        contact = _contact(customer, [i for i in items if i["pk"].startswith("CONTACT#")]) if customer else None
+        return (OutboundRecord.model_validate(outbound) if outbound else None), contact
 
     def get_rejection(self, source: str, ref: str) -> RejectionRecord | None:
         item = self._get(f"REJECT#{source}#{ref}", "REJECTION")
@@ -541,6 +543,28 @@ class MessageStore:
         unless_confirmed: bool = False,
     ) -> bool:
         """Write an outbound state unless a final one is there; False when nothing was written."""
+        return self._write(
+            self._outbound_update(
+                document,
+                state,
+                phone_number_id=phone_number_id,
+                error=error,
+                extra=extra,
+                unless_confirmed=unless_confirmed,
+            )
+        )
+
+    def _outbound_update(
+        self,
+        document: OutboundMessage,
+        state: OutboundState,
+        *,
+        phone_number_id: str,
+        error: ErrorInfo | None = None,
+        extra: dict[str, Any] | None = None,
+        unless_confirmed: bool = False,
+    ) -> dict[str, Any]:
+        """The UpdateItem request of `_set_outbound`."""
         now = self._now()
         names = {"#state": "state", "#type": "type"}
         values: dict[str, Any] = {
@@ -579,7 +603,7 @@ class MessageStore:
         condition = "(attribute_not_exists(#state) OR #state IN (:open1, :open2))"
         if unless_confirmed:
             condition += " AND attribute_not_exists(confirmed_wamid)"
-        return self._update(
+        return _update_request(
             {"pk": f"OUT#{document.idempotency_key}", "sk": "OUTBOUND"},
             "SET " + ", ".join(sets),
             values,
@@ -610,24 +634,52 @@ class MessageStore:
         extra_values: dict[str, Any] | None = None,
     ) -> bool:
         """UpdateItem; False when the condition did not hold (nothing written)."""
-        kwargs: dict[str, Any] = {
-            "Key": key,
-            "UpdateExpression": expression,
-            "ExpressionAttributeValues": {**values, **(extra_values or {})},
-        }
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if condition:
-            kwargs["ConditionExpression"] = condition
+        return self._write(
+            _update_request(key, expression, values, names=names, condition=condition, extra_values=extra_values)
+        )
+
+    def _write(self, request: dict[str, Any]) -> bool:
+        """Run an UpdateItem request; False when its condition did not hold (nothing written)."""
         try:
-            self.table.update_item(**kwargs)
+            self.table.update_item(**request)
         except ClientError as exc:
-            if condition and _is_condition_failure(exc):
+            if "ConditionExpression" in request and _is_condition_failure(exc):
                 return False
             raise StoreError(f"UpdateItem failed: {_code(exc)}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"UpdateItem failed: {exc}") from exc
         return True
+
+    def _write_together(self, first: dict[str, Any], second: dict[str, Any]) -> bool:
+        """Both updates in one transaction; False (nothing written) when the first one's condition
+        did not hold. The second has no condition."""
+        items = [{"Update": {"TableName": self.table.name, **request}} for request in (first, second)]
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+            if _code(exc) == "TransactionCanceledException" and reasons[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise StoreError(f"TransactWriteItems failed: {_code(exc)} {reasons or ''}".rstrip()) from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"TransactWriteItems failed: {exc}") from exc
+        return True
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """Several items in one round trip (strongly consistent), whatever DynamoDB left for later."""
+        request = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
+        found: list[dict[str, Any]] = []
+        for attempt in range(5):
+            try:
+                response = self.table.meta.client.batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"BatchGetItem failed: {exc}") from exc
+            found.extend(response.get("Responses", {}).get(self.table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            time.sleep(0.02 * 2**attempt)  # throttled: back off a little, as the SDK does
+        raise StoreError("BatchGetItem: keys still unprocessed after 5 attempts")
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         try:
@@ -648,6 +700,42 @@ def contact_keys(*addresses: str | None) -> list[str]:
         if key and key not in keys:
             keys.append(key)
     return keys
+
+
+def _contact_item_keys(customer: str) -> list[dict[str, str]]:
+    pk = f"CONTACT#{customer_key(customer)}"
+    return [{"pk": pk, "sk": "PROFILE"}, {"pk": pk, "sk": "OPT"}]
+
+
+def _contact(customer: str, items: list[dict[str, Any]]) -> ContactRecord | None:
+    """A contact from its PROFILE and OPT items (either may be missing)."""
+    by_sk = {item["sk"]: item for item in items}
+    if not by_sk:
+        return None
+    profile, opt = by_sk.get("PROFILE", {}), by_sk.get("OPT", {})
+    merged = {**profile, **{k: opt[k] for k in ("opted_out", "opt_changed_at", "opt_keyword") if k in opt}}
+    return ContactRecord.model_validate({"wa_id": customer_key(customer), **merged})
+
+
+def _update_request(
+    key: dict[str, str],
+    expression: str,
+    values: dict[str, Any],
+    *,
+    names: dict[str, str] | None = None,
+    condition: str | None = None,
+    extra_values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "Key": key,
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": {**values, **(extra_values or {})},
+    }
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if condition:
+        request["ConditionExpression"] = condition
+    return request
 
 
 def _truncate(text: str) -> str:

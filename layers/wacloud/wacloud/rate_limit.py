@@ -1,0 +1,123 @@
+"""Meta's throughput limit per phone number, shared by every sender invocation.
+
+Graph answers 130429 above a number's throughput tier (80 messages/s by default). Each concurrent
+sender (Lambda invocations x recipients sent to side by side) counts against the same limit, so
+they share one budget in DynamoDB: time is cut into 100 ms slots, each allowed its share of the
+rate, and an atomic `ADD` on the slot's counter item reserves sends from it. One call reserves for
+every send of the process waiting at that moment (a sender's recipient threads share it); what a
+slot cannot give is waited for in the next one. Only sends about to start are reserved for, so a
+slow sender does not sit on budget others could use, and a reservation is good until its slot ends
+plus a short grace: over any interval of T seconds at most rate x (T + slot + grace) messages go
+out, within the one second's worth of burst a token bucket allowing `rate` per second lets through.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from wacloud.counting import count
+from wacloud.store import StoreError
+
+SLOT_SECONDS = 0.1
+GRACE_SECONDS = 0.4  # slot + grace <= 1 s: a burst never exceeds one second's worth of the rate
+COUNTER_TTL_SECONDS = 120
+
+
+@dataclass
+class _Reserved:
+    sends: int
+    good_until: float
+
+
+class SendRateLimiter:
+    """`acquire(phone_number_id)` before each Graph send; blocks until the shared budget allows it."""
+
+    def __init__(
+        self,
+        *,
+        table: Callable[[], Any],
+        rate_per_second: float,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._table = table
+        self.rate = rate_per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._reserved: dict[str, _Reserved] = {}
+        self._waiting_lock = threading.Lock()
+        self._waiting = 0  # threads of this process waiting to send: one reservation covers them all
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def acquire(self, phone_number_id: str, *, before_wait: Callable[[], None] | None = None) -> None:
+        """Take one send from the shared budget, waiting for a later slot if this one is spent.
+
+        `before_wait` runs before each wait (the sender raises there when the invocation's time is
+        nearly up, so the document goes back to the queue instead of being cut off mid-send).
+        """
+        if not self.enabled:
+            return
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._take(phone_number_id, before_wait)
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+
+    def _take(self, phone_number_id: str, before_wait: Callable[[], None] | None) -> None:
+        # One reservation at a time per process: the threads wait for it, then share it.
+        with self._lock:
+            waited = False
+            while True:
+                now = self._clock()
+                reserved = self._reserved.get(phone_number_id)
+                if reserved is not None and reserved.sends > 0 and now <= reserved.good_until:
+                    reserved.sends -= 1
+                    if waited:
+                        count("SendRateWaited")  # sends held back by the shared limit
+                    return
+                slot = math.floor(now / SLOT_SECONDS)
+                granted = self._reserve(phone_number_id, slot, self._waiting)
+                if granted:
+                    self._reserved[phone_number_id] = _Reserved(granted, (slot + 1) * SLOT_SECONDS + GRACE_SECONDS)
+                    continue
+                waited = True
+                if before_wait is not None:
+                    before_wait()
+                self._sleep(max(0.0, (slot + 1) * SLOT_SECONDS - now) + 0.001)
+
+    def slot_budget(self, slot: int) -> int:
+        """Sends allowed in this slot: the rate spread over the slots, fractions carried to the next."""
+        return math.floor(self.rate * (slot + 1) * SLOT_SECONDS + 1e-9) - math.floor(
+            self.rate * slot * SLOT_SECONDS + 1e-9
+        )
+
+    def _reserve(self, phone_number_id: str, slot: int, wanted: int) -> int:
+        """Atomically add `wanted` to the slot's counter; what was still free of its budget is ours."""
+        budget = self.slot_budget(slot)
+        if budget == 0:
+            return 0
+        wanted = max(1, min(wanted, budget))
+        try:
+            answer = self._table().update_item(
+                Key={"pk": f"RATE#{phone_number_id}#{slot}", "sk": "RATE"},
+                UpdateExpression="ADD used :n SET expires_at = if_not_exists(expires_at, :exp)",
+                ExpressionAttributeValues={":n": wanted, ":exp": int(self._clock()) + COUNTER_TTL_SECONDS},
+                ReturnValues="UPDATED_NEW",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"rate limit counter update failed: {exc}") from exc
+        used_before = int(answer["Attributes"]["used"]) - wanted
+        return max(0, min(wanted, budget - used_before))

@@ -1,0 +1,150 @@
+"""Every AWS call each function makes in the pipeline is one its role in template.yaml allows.
+
+moto does not enforce IAM, so a new call (say a BatchGetItem where there was a GetItem) would pass
+every other test here and fail only in a deployed stack. This test records, per function, each API
+call as the IAM action and resource it needs, and checks it against the role's statements.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.client
+import pytest
+import requests
+
+from tests.unit.test_template import granted
+from wacloud.local.meta_webhooks import media_message, status_update
+from wacloud.local.pipeline import LocalPipeline
+
+CUSTOMER = "16505551234"
+# API operations whose IAM action has another name.
+ACTION_OF = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:CreateMultipartUpload": "s3:PutObject",
+    "s3:UploadPart": "s3:PutObject",
+    "s3:CompleteMultipartUpload": "s3:PutObject",
+}
+
+
+def needed(pipeline: LocalPipeline, service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (IAM action, resource) pairs an API call needs, named as `granted` names them."""
+    stack = pipeline.stack
+    tables = {name: logical for logical, name in stack.table_names.items()}
+    queues = {url.rsplit("/", 1)[-1]: logical for logical, url in stack.queue_urls.items()}  # by name: hosts vary
+    if operation == "TransactWriteItems":  # authorized item by item, as the actions inside it
+        return [
+            (f"dynamodb:{kind}Item", tables[item[kind]["TableName"]])
+            for item in params["TransactItems"]
+            for kind in ("Update", "Put", "Delete")
+            if kind in item
+        ]
+    if operation == "BatchGetItem":
+        return [("dynamodb:BatchGetItem", tables[name]) for name in params["RequestItems"]]
+    action = ACTION_OF.get(f"{service}:{operation}", f"{service}:{operation}")
+    resource_of = {
+        "dynamodb": lambda: tables[params["TableName"]],
+        "sqs": lambda: queues[params["QueueUrl"].rsplit("/", 1)[-1]],
+        "secretsmanager": lambda: "secret",
+        "s3": lambda: "MediaBucket" if action == "s3:ListBucket" else f"${{MediaBucket.Arn}}/{params['Key']}",
+    }
+    if service not in resource_of:
+        raise AssertionError(f"no IAM mapping for {service}:{operation}")
+    return [(action, resource_of[service]())]
+
+
+def allows(grants: set[tuple[str, str]], action: str, resource: str) -> bool:
+    """Whether a grant covers the pair (an object ARN pattern ending in `*` covers what it prefixes)."""
+    return any(
+        action == granted_action
+        and (resource == pattern or (pattern.endswith("*") and resource.startswith(pattern[:-1])))
+        for granted_action, pattern in grants
+    )
+
+
+@pytest.fixture
+def calls(pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str, dict]]]:
+    """(function, service, operation, params) of every AWS call made while a function runs."""
+    recorded: list[tuple[str, str, str, dict]] = []
+    running: list[str] = []
+    original_invoke, original_call = pipeline.invoke, botocore.client.BaseClient._make_api_call
+
+    def invoke(logical_id: str, event: dict[str, Any]) -> Any:
+        running.append(logical_id)
+        try:
+            return original_invoke(logical_id, event)
+        finally:
+            running.pop()
+
+    def call(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if running:
+            recorded.append((running[-1], self.meta.service_model.service_name, operation, params))
+        return original_call(self, operation, params)
+
+    monkeypatch.setattr(pipeline, "invoke", invoke)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    yield recorded
+
+
+def test_every_call_of_every_function_is_allowed_by_its_role(pipeline, calls):
+    # GIVEN a conversation that touches every path: a text and a photo in, replies, read
+    # receipts and statuses out, a document from the media bucket, a send through the API
+    pipeline.customer_says("Where is my order?", sender=CUSTOMER, name="Ana")
+    photo = b"\xff\xd8\xff\xe0" + b"photo" * 200
+    media_id = pipeline.graph.add_media(photo, "image/jpeg")
+    sha = base64.b64encode(hashlib.sha256(photo).digest()).decode()
+    pipeline.post_webhook(
+        media_message(
+            "image",
+            media_id,
+            phone_number_id=pipeline.phone_number_id,
+            mime_type="image/jpeg",
+            sha256=sha,
+            sender=CUSTOMER,
+        )
+    )
+    pipeline.drain()
+    bucket = pipeline.stack.bucket_names["MediaBucket"]
+    boto3.client("s3").put_object(Bucket=bucket, Key="outbound/a.pdf", Body=b"%PDF-1.7", ContentType="application/pdf")
+    pipeline.send_outbound(
+        {
+            "idempotency_key": "doc-1",
+            "message": {"to": f"+{CUSTOMER}", "type": "document", "document": {"s3_key": "outbound/a.pdf"}},
+        }
+    )
+    answer = requests.post(
+        pipeline.outputs()["WebhookUrl"].replace("/webhook", "/messages"),
+        json={"idempotency_key": "api-1", "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "hi"}}},
+        timeout=10,
+    )
+    assert answer.status_code == 202, answer.text
+    pipeline.drain()
+    sent = pipeline.graph.messages()[-1]
+    requests.get(pipeline.outputs()["WebhookUrl"].replace("/webhook", "/messages/api-1"), timeout=10)
+    pipeline.post_webhook(
+        status_update(sent.wamid, "delivered", phone_number_id=pipeline.phone_number_id, recipient=CUSTOMER)
+    )
+    pipeline.drain()
+
+    # THEN every function ran, and each call it made is one its role allows
+    assert {function for function, *_ in calls} == {
+        "WebhookFunction",
+        "ProcessorFunction",
+        "SenderFunction",
+        "ApiFunction",
+    }
+    refused = set()
+    for function, service, operation, params in calls:
+        grants = granted(function)
+        for action, resource in needed(pipeline, service, operation, params):
+            if not allows(grants, action, resource):
+                refused.add((function, action, resource))
+    assert refused == set()
