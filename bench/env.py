@@ -85,7 +85,7 @@ def aws() -> Iterator[Stack]:
         os.environ.clear()
         os.environ.update(saved)
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
 
 
 def function_environment(stack: Stack, logical_id: str, graph_url: str) -> dict[str, str]:

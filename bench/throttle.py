@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import boto3
@@ -60,12 +61,12 @@ def throttle(
     stack: Stack,
     graph: FakeGraph,
     *,
-    limit: float = 20.0,
+    limit: float = 5.0,
     messages: int = 2000,
     senders: int = 3,
     send_concurrency: int = 10,
     latency: float = 0.05,
-    timeout: float = 600.0,
+    timeout: float = 900.0,
 ) -> dict[str, Any]:
     """Drain `messages` documents with `senders` worker processes against a Graph limited to `limit`/s."""
     keys = enqueue(stack, messages, recipients=max(50, messages // 10))
@@ -78,12 +79,19 @@ def throttle(
         # that loses nothing also ends.
         "WACLOUD_RETRY_BASE_SECONDS": "2",
         "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "ERROR"),
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "wacloud")]),
     }
     graph.latency = latency
     graph.limit(limit)
-    workers = [subprocess.Popen([sys.executable, "-m", "bench.throttle"], cwd=ROOT, env=env) for _ in range(senders)]
+    # The workers' logs (BENCH_WORKER_LOG_LEVEL=WARNING shows why a send failed) go to BENCH_WORKER_LOG.
+    log = open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "a")  # noqa: SIM115 - closed below
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.throttle"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        for _ in range(senders)
+    ]
     deadline = time.monotonic() + timeout
     try:
         while len(graph.delivered_keys & keys) < len(keys) and time.monotonic() < deadline:
@@ -94,6 +102,7 @@ def throttle(
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=30)
+        log.close()
     delivered = graph.delivered_keys & keys
     first, last = graph.accepted_at[0], graph.accepted_at[-1]
     seconds = last - first
@@ -113,9 +122,26 @@ def throttle(
         "left_on_queue": queue_depth(stack, "OutboundQueue"),
         "dead_lettered": queue_depth(stack, "OutboundDLQ"),
     }
+    figures["not_accepted"] = not_accepted(stack)
     graph.limit(None)
     graph.latency = 0.0
     return figures
+
+
+def not_accepted(stack: Stack) -> dict[str, int]:
+    """Outbound records not (yet) accepted, counted by state and error: why a document did not arrive."""
+    table = boto3.resource("dynamodb", region_name=REGION).Table(stack.table_names["MessagesTable"])
+    reasons: Counter[str] = Counter()
+    scan: dict[str, Any] = {}
+    while True:
+        page = table.scan(**scan)
+        for item in page["Items"]:
+            if item["sk"] == "OUTBOUND" and item.get("state") != "accepted":
+                error = item.get("error") or {}
+                reasons[f"{item.get('state')}: {error.get('title', '')} {error.get('details', '')}".strip()] += 1
+        if "LastEvaluatedKey" not in page:
+            return dict(reasons)
+        scan = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 def worker() -> None:

@@ -136,8 +136,7 @@ ALLOWED = {
         # The document's outbound record and its recipient's contact, in one round trip.
         ("dynamodb:BatchGetItem", "MessagesTable"),
         ("dynamodb:PutItem", "MessagesTable"),
-        # Outcomes (an accepted send writes two items in one TransactWriteItems, authorized as
-        # UpdateItem) and the shared send rate's counters.
+        # Outcomes, and the shared send rate's counters.
         ("dynamodb:UpdateItem", "MessagesTable"),
         # Media named by s3_key; ListBucket so that a missing key answers 404, not 403.
         ("s3:GetObject", "${MediaBucket.Arn}/*"),

@@ -7,8 +7,9 @@ rate, and an atomic `ADD` on the slot's counter item reserves sends from it. One
 every send of the process waiting at that moment (a sender's recipient threads share it); what a
 slot cannot give is waited for in the next one. Only sends about to start are reserved for, so a
 slow sender does not sit on budget others could use, and a reservation is good until its slot ends
-plus a short grace: over any interval of T seconds at most rate x (T + slot + grace) messages go
-out, within the one second's worth of burst a token bucket allowing `rate` per second lets through.
+plus a short grace: over any interval of T seconds at most rate x (T + 0.3 s) messages go out,
+within the one second's worth of burst a token bucket allowing `rate` per second lets through, with
+0.7 s to spare for sends that reach Graph late (a busy sender, network jitter, clocks a little apart).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from wacloud.counting import count
 from wacloud.store import StoreError
 
 SLOT_SECONDS = 0.1
-GRACE_SECONDS = 0.4  # slot + grace <= 1 s: a burst never exceeds one second's worth of the rate
+GRACE_SECONDS = 0.2  # slot + grace well under 1 s: room for sends to reach Graph late
 COUNTER_TTL_SECONDS = 120
 
 

@@ -13,6 +13,9 @@
   free-form message outside the 24-hour customer service window, is recorded as `rejected` with
   the reason, and never sent; so is a template document that does not fit its template's known
   definition (`template_catalog`).
+- Every Graph send first takes its turn in the phone number's throughput tier, shared with every
+  other sender (`rate_limit`, `SendRatePerSecond`); a send that cannot get one before the
+  invocation's time runs out goes back to the queue unsent.
 - Media named by `s3_key` is uploaded from the media bucket first and sent by id (`media_upload`);
   an object WhatsApp cannot take is `rejected` with the reason.
 - Anything else that stops a send (the secret unreadable, too little time left) is recorded as

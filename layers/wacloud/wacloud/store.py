@@ -254,12 +254,11 @@ class MessageStore:
     def record_accepted(self, document: OutboundMessage, wamid: str | None, phone_number_id: str) -> None:
         """Graph took the document: the outbound record points at the wamid, which carries the status."""
         now = self._now()
-        outbound = self._outbound_update(
+        self._set_outbound(
             document, OutboundState.ACCEPTED, phone_number_id=phone_number_id, extra={"wamid": wamid} if wamid else {}
         )
         if not wamid:
-            self._write(outbound)  # read receipts have no message of their own
-            return
+            return  # read receipts have no message of their own
         sets = [
             "wamid = :wamid",
             "direction = :dir",
@@ -289,16 +288,15 @@ class MessageStore:
         if document.client_reference:
             sets.append("client_ref = :ref")
             values[":ref"] = document.client_reference
-        message = _update_request(
+        # Written whether or not the outbound record already had a final state (a duplicate's success).
+        # Not in one transaction with it: a status webhook updating this item at the same moment
+        # would cancel the transaction, and transactional writes cost twice as much.
+        self._update(
             {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
             "SET " + ", ".join(sets),
             values,
             names={"#type": "type", "#status": "status"},
         )
-        # Both items in one round trip (the sender waits on it). The outbound record keeps a final
-        # state it already has (a duplicate's success); the message record is written either way.
-        if not self._write_together(outbound, message):
-            self._write(message)
 
     def record_policy_rejection(self, document: OutboundMessage, reason: str, phone_number_id: str) -> None:
         """We refused a valid document before any Graph call: it breaks a sending rule."""
@@ -648,21 +646,6 @@ class MessageStore:
             raise StoreError(f"UpdateItem failed: {_code(exc)}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"UpdateItem failed: {exc}") from exc
-        return True
-
-    def _write_together(self, first: dict[str, Any], second: dict[str, Any]) -> bool:
-        """Both updates in one transaction; False (nothing written) when the first one's condition
-        did not hold. The second has no condition."""
-        items = [{"Update": {"TableName": self.table.name, **request}} for request in (first, second)]
-        try:
-            self.table.meta.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-            if _code(exc) == "TransactionCanceledException" and reasons[:1] == ["ConditionalCheckFailed"]:
-                return False
-            raise StoreError(f"TransactWriteItems failed: {_code(exc)} {reasons or ''}".rstrip()) from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"TransactWriteItems failed: {exc}") from exc
         return True
 
     def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
