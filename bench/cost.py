@@ -20,7 +20,9 @@ MEMORY_GB = 256 / 1024  # template.yaml Globals MemorySize
 # Graph answers in a few hundred milliseconds; the sender waits for it and is billed for the wait.
 GRAPH_LATENCY_SECONDS = 0.25
 WRITES = ("PutItem", "UpdateItem", "DeleteItem")
-READS = ("GetItem", "Query")
+# Read units per call: a BatchGetItem is billed per key; the sender's asks for a reply's outbound
+# record and its recipient's two contact items (3), or a read receipt's outbound record (1).
+READ_UNITS = {"GetItem": 1, "Query": 1, "BatchGetItem": 2}
 
 
 def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +34,8 @@ def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
     def count(service: str, operations: tuple[str, ...]) -> float:
         return sum(n for name, n in calls.items() if name.split(":")[0] == service and name.split(":")[1] in operations)
 
+    read_units = sum(n * READ_UNITS.get(name.removeprefix("dynamodb:"), 0) for name, n in calls.items())
+
     seconds = sum(function_ms.values()) / 1000 + graph_calls * GRAPH_LATENCY_SECONDS
     sqs_requests = count("sqs", ("SendMessage", "SendMessageBatch"))
     # The event source mappings receive and delete (in batches, as the local pollers do).
@@ -42,7 +46,7 @@ def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
         "api_gateway": invocations.get("WebhookFunction", 0) * PRICES["api_gateway_rest_request"],
         "sqs_fifo": sqs_requests * PRICES["sqs_fifo_request"],
         "dynamodb_writes": count("dynamodb", WRITES) * PRICES["dynamodb_write_unit"],
-        "dynamodb_reads": count("dynamodb", READS) * PRICES["dynamodb_read_unit"],
+        "dynamodb_reads": read_units * PRICES["dynamodb_read_unit"],
         "secrets_manager": count("secretsmanager", ("GetSecretValue",)) * PRICES["secrets_manager_call"],
     }
     usd = {name: round(value * 1e6, 2) for name, value in lines.items()}
@@ -55,13 +59,13 @@ def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
             "webhook_posts": invocations.get("WebhookFunction", 0),
             "sqs_requests": round(sqs_requests, 2),
             "dynamodb_writes": count("dynamodb", WRITES),
-            "dynamodb_reads": count("dynamodb", READS),
+            "dynamodb_reads": round(read_units, 2),
             "secrets_manager_calls": count("secretsmanager", ("GetSecretValue",)),
             "graph_calls": graph_calls,
         },
         "assumptions": {
             "memory_gb": MEMORY_GB,
             "graph_latency_seconds": GRAPH_LATENCY_SECONDS,
-            "dynamodb": "1 write unit per write and 1 read unit per read (items under 1 KB)",
+            "dynamodb": "1 write unit per write, 1 read unit per item read (items under 1 KB)",
         },
     }

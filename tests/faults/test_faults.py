@@ -166,7 +166,7 @@ def test_dynamodb_outage_delays_but_loses_nothing(pipeline, monkeypatch):
     body, _ = pipeline.customer_says("hello during an outage")
     pipeline.drain()
     wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
-    replies = [r for r in pipeline.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid]
+    replies = pipeline.graph.replies_to(wamid)
     assert len(replies) == 1
     record = MessageStore().get_message(replies[0].wamid)
     assert record is not None and record.status == "read"

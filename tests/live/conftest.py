@@ -35,7 +35,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPipeline]:
     server = start_aws_emulator()  # sets AWS_ENDPOINT_URL and fake credentials for this process
     reset_aws = f"{os.environ['AWS_ENDPOINT_URL']}/moto-api/reset"
     requests.post(reset_aws, timeout=10)  # moto's state is this process's: start from nothing
-    options = PipelineOptions(project_dir=project, retry_delay=1, status_delays=(0.1, 0.2, 0.3), log_level="ERROR")
+    # These tests drive the chat view and the commands; the plain AutoReplyText (one quoting reply
+    # to every message) keeps their expectations simple. The rules file has its own scenario test.
+    options = PipelineOptions(
+        project_dir=project,
+        retry_delay=1,
+        status_delays=(0.1, 0.2, 0.3),
+        log_level="ERROR",
+        parameters={"ConversationRules": ""},
+    )
     pipeline = LocalPipeline(options).start()
     write_state(project, local_state(pipeline))
     os.chdir(project)

@@ -39,7 +39,7 @@ def invoke_in_a_fresh_process(function: str, event: str) -> subprocess.Completed
 
 
 def replies_to(live: LocalPipeline, wamid: str) -> list[Any]:
-    return [r for r in live.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid]
+    return live.graph.replies_to(wamid)
 
 
 def test_a_customer_says_hi_and_gets_the_auto_reply(live, capsys):

@@ -47,8 +47,8 @@ def needed(pipeline: LocalPipeline, service: str, operation: str, params: dict[s
             for kind in ("Update", "Put", "Delete")
             if kind in item
         ]
-    if operation == "BatchGetItem":
-        return [("dynamodb:BatchGetItem", tables[name]) for name in params["RequestItems"]]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{operation}", tables[name]) for name in params["RequestItems"]]
     action = ACTION_OF.get(f"{service}:{operation}", f"{service}:{operation}")
     resource_of = {
         "dynamodb": lambda: tables[params["TableName"]],

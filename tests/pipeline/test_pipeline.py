@@ -14,7 +14,7 @@ CUSTOMER = "16505551234"
 
 
 def replies_to(pipeline: LocalPipeline, wamid: str) -> list:
-    return [r for r in pipeline.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid]
+    return pipeline.graph.replies_to(wamid)
 
 
 def test_customer_message_gets_read_receipt_and_reply_whose_statuses_come_back(pipeline):

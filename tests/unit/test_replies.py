@@ -1,4 +1,4 @@
-"""wacloud.replies.replies_for: the read receipt and auto-reply queued for an inbound message."""
+"""wacloud.replies.replies_for: the read receipt and the answers queued for an inbound message."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from wacloud.config import Settings
+from wacloud.conversation.engine import fallback_rules
+from wacloud.conversation.rules import Facts, decide
 from wacloud.models.events import MessageEvent
-from wacloud.models.outbound import ReadReceipt, TextMessage
+from wacloud.models.outbound import InteractiveMessage, ReadReceipt, TextMessage
 from wacloud.models.webhook import InboundMessage
 from wacloud.outbound import OutboundMessage, message_group_id
 from wacloud.replies import replies_for
@@ -21,6 +23,19 @@ REPLY_TEXT = "Thanks for your message! We will get back to you shortly."
 
 def settings(**env: Any) -> Settings:
     return Settings.model_validate({"WACLOUD_AUTO_REPLY_TEXT": REPLY_TEXT, "WACLOUD_MARK_READ": "true", **env})
+
+
+def auto_reply(message_event: MessageEvent) -> list[dict[str, Any]]:
+    """What the AutoReplyText answers (the conversation without a rules file)."""
+    rules = fallback_rules(REPLY_TEXT)
+    assert rules is not None
+    decision = decide(rules, Facts(message_event.message))
+    assert decision is not None
+    return decision.replies
+
+
+def queued(message_event: MessageEvent, config: Settings | None = None) -> list[OutboundMessage]:
+    return replies_for(message_event, config or settings(), auto_reply(message_event))
 
 
 def event(message_type: str = "text", *, phone_number_id: str = PHONE_NUMBER_ID, **message: Any) -> MessageEvent:
@@ -36,7 +51,7 @@ def event(message_type: str = "text", *, phone_number_id: str = PHONE_NUMBER_ID,
 
 
 def test_read_receipt_then_reply() -> None:
-    documents = replies_for(event(), settings())
+    documents = queued(event())
 
     assert [type(d.message) for d in documents] == [ReadReceipt, TextMessage]
     receipt, reply = documents
@@ -45,15 +60,20 @@ def test_read_receipt_then_reply() -> None:
 
 
 def test_read_receipt_names_the_inbound_message() -> None:
-    receipt = replies_for(event(), settings())[0]
+    receipt = queued(event())[0]
 
     assert receipt.phone_number_id == PHONE_NUMBER_ID
     assert receipt.recipient is None
-    assert receipt.graph_body() == {"messaging_product": "whatsapp", "status": "read", "message_id": WAMID}
+    assert receipt.graph_body() == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": WAMID,
+        "typing_indicator": {"type": "text"},
+    }
 
 
 def test_reply_quotes_the_inbound_message_and_goes_to_the_sender() -> None:
-    reply = replies_for(event(), settings())[1]
+    reply = queued(event())[1]
 
     assert reply.phone_number_id == PHONE_NUMBER_ID
     assert reply.recipient == "+16505551234"
@@ -70,70 +90,70 @@ def test_reply_quotes_the_inbound_message_and_goes_to_the_sender() -> None:
 
 
 def test_sender_already_with_plus_is_not_doubled() -> None:
-    reply = replies_for(event(**{"from": "+16505551234"}), settings())[1]
+    reply = queued(event(**{"from": "+16505551234"}))[1]
 
     assert reply.recipient == "+16505551234"
 
 
 def test_documents_are_valid_queue_documents() -> None:
-    for document in replies_for(event(), settings()):
+    for document in queued(event()):
         dumped = document.model_dump(mode="json", exclude_none=True)
         assert OutboundMessage.model_validate(dumped) == document
 
 
 def test_same_message_twice_gives_the_same_documents() -> None:
     # Redelivery must queue identical documents, which the queue and the sender deduplicate.
-    assert replies_for(event(), settings()) == replies_for(event(), settings())
+    assert queued(event()) == queued(event())
 
 
 @pytest.mark.parametrize("mark_read", ["false", False, "0"], ids=["str-false", "bool-false", "zero"])
 def test_mark_read_false_sends_no_receipt(mark_read: Any) -> None:
-    documents = replies_for(event(), settings(WACLOUD_MARK_READ=mark_read))
+    documents = queued(event(), settings(WACLOUD_MARK_READ=mark_read))
 
     assert [type(d.message) for d in documents] == [TextMessage]
 
 
-def test_empty_auto_reply_text_sends_no_reply() -> None:
-    documents = replies_for(event(), settings(WACLOUD_AUTO_REPLY_TEXT=""))
+def test_without_answers_only_the_read_receipt_without_typing() -> None:
+    documents = replies_for(event(), settings(), [])
 
     assert [type(d.message) for d in documents] == [ReadReceipt]
+    assert documents[0].message.typing_indicator is None
 
 
-def test_nothing_at_all_when_both_are_off() -> None:
-    assert replies_for(event(), settings(WACLOUD_AUTO_REPLY_TEXT="", WACLOUD_MARK_READ="false")) == []
+def test_nothing_at_all_without_answers_and_receipts() -> None:
+    assert replies_for(event(), settings(WACLOUD_MARK_READ="false"), []) == []
 
 
-@pytest.mark.parametrize(
-    ("message_type", "content"),
-    [
-        pytest.param("reaction", {"reaction": {"message_id": "wamid.OURS", "emoji": "👍"}}, id="reaction"),
-        pytest.param("system", {"system": {"body": "changed number", "type": "user_changed_number"}}, id="system"),
-        pytest.param("unsupported", {"errors": [{"code": 131051, "title": "Message type unknown"}]}, id="unsupported"),
-    ],
-)
-def test_no_reply_to_non_conversational_messages_but_still_a_receipt(message_type: str, content: dict) -> None:
-    documents = replies_for(event(message_type, **content), settings())
-
-    assert [type(d.message) for d in documents] == [ReadReceipt]
-    assert documents[0].idempotency_key == f"read:{WAMID}"
+def test_the_customer_sees_typing_while_answers_are_on_their_way() -> None:
+    receipt = queued(event())[0]
+    assert receipt.graph_body()["typing_indicator"] == {"type": "text"}
+    quiet = replies_for(event(), settings(WACLOUD_TYPING_INDICATOR="false"), auto_reply(event()))[0]
+    assert "typing_indicator" not in quiet.graph_body()
 
 
-@pytest.mark.parametrize(
-    ("message_type", "content"),
-    [
-        pytest.param("image", {"image": {"id": "MEDIA1", "mime_type": "image/jpeg"}}, id="image"),
-        pytest.param("interactive", {"interactive": {"type": "button_reply"}}, id="interactive"),
-        pytest.param("poll", {"poll": {"question": "?"}}, id="unknown-new-type"),
-    ],
-)
-def test_other_messages_get_a_reply(message_type: str, content: dict) -> None:
-    documents = replies_for(event(message_type, **content), settings())
+def test_several_answers_of_any_type_keep_their_order_and_get_keys_of_their_own() -> None:
+    menu = {
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": "Pick one"},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]},
+        },
+    }
+    documents = replies_for(event(), settings(), [{"type": "text", "text": {"body": "Hello"}}, menu])
+    assert [type(d.message) for d in documents] == [ReadReceipt, TextMessage, InteractiveMessage]
+    assert [d.idempotency_key for d in documents] == [f"read:{WAMID}", f"reply:{WAMID}", f"reply:{WAMID}:1"]
+    assert {d.recipient for d in documents[1:]} == {"+16505551234"}
 
-    assert [type(d.message) for d in documents] == [ReadReceipt, TextMessage]
+
+def test_an_answer_that_breaks_the_contract_is_left_out_and_the_rest_go() -> None:
+    too_long = {"type": "text", "text": {"body": "x" * 5000}}
+    documents = replies_for(event(), settings(), [too_long, {"type": "text", "text": {"body": "ok"}}])
+    assert [d.idempotency_key for d in documents] == [f"read:{WAMID}", f"reply:{WAMID}:1"]
 
 
 def test_bsuid_only_sender_gets_the_reply_at_the_user_id() -> None:
-    documents = replies_for(event(**{"from": "", "from_user_id": BSUID}), settings())
+    documents = queued(event(**{"from": "", "from_user_id": BSUID}))
 
     reply = documents[1]
     assert reply.recipient == BSUID
@@ -142,13 +162,13 @@ def test_bsuid_only_sender_gets_the_reply_at_the_user_id() -> None:
 
 
 def test_no_reply_without_any_sender_address() -> None:
-    documents = replies_for(event(**{"from": ""}), settings())
+    documents = queued(event(**{"from": ""}))
 
     assert [type(d.message) for d in documents] == [ReadReceipt]
 
 
 def test_missing_phone_number_id_falls_back_to_the_default() -> None:
-    documents = replies_for(event(phone_number_id=""), settings())
+    documents = queued(event(phone_number_id=""))
 
     # None means: the sender uses the stack's PhoneNumberId.
     assert [d.phone_number_id for d in documents] == [None, None]
@@ -157,7 +177,7 @@ def test_missing_phone_number_id_falls_back_to_the_default() -> None:
 def test_long_wamid_keys_stay_within_the_limit() -> None:
     long_id = "wamid." + "A" * 200
 
-    documents = replies_for(event(id=long_id), settings())
+    documents = queued(event(id=long_id))
 
     assert all(len(d.idempotency_key) <= 128 for d in documents)
     assert documents[0].message.message_id == long_id

@@ -118,6 +118,10 @@ ALLOWED = {
         # Drops a template's cached definitions when Meta says it changed.
         ("dynamodb:Query", "MessagesTable"),
         ("dynamodb:DeleteItem", "MessagesTable"),
+        # The conversation: a contact's items in one read, a message and its answers into the history.
+        ("dynamodb:BatchGetItem", "MessagesTable"),
+        ("dynamodb:BatchWriteItem", "MessagesTable"),
+        ("s3:GetObject", "${MediaBucket.Arn}/config/*"),  # ConversationRules in S3
         # Archives inbound media: the token to download it from Meta, the bucket's inbound/ prefix.
         ("secretsmanager:GetSecretValue", "secret"),
         ("s3:PutObject", "${MediaBucket.Arn}/inbound/*"),
@@ -212,7 +216,9 @@ def test_the_webhook_stage_is_throttled():
 
 
 # The only wildcards a resource may hold: objects under a bucket prefix, the secret's random suffix.
-ALLOWED_RESOURCE_WILDCARDS = re.compile(r"^\$\{MediaBucket\.Arn\}(/inbound)?/\*$|:secret:\$\{SecretName\}-\?{6}$")
+ALLOWED_RESOURCE_WILDCARDS = re.compile(
+    r"^\$\{MediaBucket\.Arn\}(/inbound|/config)?/\*$|:secret:\$\{SecretName\}-\?{6}$"
+)
 
 
 def as_list(value: Any) -> list[Any]:

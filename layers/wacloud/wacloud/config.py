@@ -36,6 +36,15 @@ class Settings(BaseModel):
     # Template definitions are cached this long (a template webhook from Meta drops them sooner).
     template_cache_seconds: int = Field(3600, alias="WACLOUD_TEMPLATE_CACHE_SECONDS", ge=0)
     auto_reply_text: str = Field("", alias="WACLOUD_AUTO_REPLY_TEXT", max_length=4096)
+    # The conversation (wacloud.conversation): a rules file in the processor's package or at
+    # s3://bucket/key (AutoReplyText answers everything when there is none), and a bot
+    # (`module:attribute`) whose handlers go first.
+    rules: str = Field("", alias="WACLOUD_RULES")
+    bot: str = Field("", alias="WACLOUD_BOT")
+    history_size: int = Field(20, alias="WACLOUD_HISTORY_SIZE", ge=0, le=100)
+    history_days: int = Field(7, alias="WACLOUD_HISTORY_DAYS", ge=1)
+    handover_hours: int = Field(24, alias="WACLOUD_HANDOVER_HOURS", ge=1)
+    typing_indicator: bool = Field(True, alias="WACLOUD_TYPING_INDICATOR")
     mark_read: bool = Field(True, alias="WACLOUD_MARK_READ")
     # Refuse free-form messages outside the 24-hour customer service window (Meta would answer 131047).
     enforce_service_window: bool = Field(True, alias="WACLOUD_ENFORCE_SERVICE_WINDOW")

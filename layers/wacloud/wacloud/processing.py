@@ -1,7 +1,8 @@
 """The processor: what happens to each inbound event taken off the inbound queue.
 
 Messages are stored once per wamid, the contact's profile and last inbound time are updated, and
-the replies (read receipt, auto-reply) go to the outbound queue; media is then queued as an event of
+the replies (read receipt, the conversation's answers: `wacloud.conversation`) go to the outbound
+queue, the message and its answers to the customer's history; media is then queued as an event of
 its own and archived to S3 when that event comes back.
 Statuses move message records forward only. Other changes are recorded (a template change also
 drops the template's cached definition). Input that is not a valid event is recorded as rejected
@@ -11,9 +12,11 @@ with the reason, and acknowledged (retrying it cannot help).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,6 +25,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from wacloud.config import Settings, get_settings
+from wacloud.conversation.bot import load_bot
+from wacloud.conversation.engine import Answer, ConversationEngine, RulesSource, fallback_rules
+from wacloud.conversation.rules import RulesFile, message_text, reply_text
 from wacloud.graph import GraphClient
 from wacloud.idempotency import make_idempotent, new_config, register_context
 from wacloud.masking import mask_phone, mask_wamid
@@ -38,10 +44,12 @@ from wacloud.models.events import (
     load_event,
 )
 from wacloud.models.outbound import CALLBACK_PREFIX
+from wacloud.models.records import Direction, HistoryEntry
+from wacloud.models.webhook import InboundMessage
 from wacloud.outbound import deduplication_id, message_group_id
 from wacloud.policy import opt_keyword
 from wacloud.queues import FifoQueue, QueueEntry
-from wacloud.replies import replies_for
+from wacloud.replies import NO_REPLY_TYPES, replies_for
 from wacloud.store import MessageStore, StatusChange
 from wacloud.template_catalog import TemplateCatalog
 from wacloud.validation import describe
@@ -50,6 +58,7 @@ logger = Logger(child=True)
 metrics = Metrics()
 # A media download is not started with less time left (Graph's answer, then the download's own timeouts).
 ARCHIVE_MIN_MS = 25_000
+HISTORY_TEXT_CHARS = 1024
 
 
 class InboundProcessor:
@@ -62,6 +71,7 @@ class InboundProcessor:
         inbound: FifoQueue | None = None,
         media: MediaArchive | None = None,
         templates: TemplateCatalog | None = None,
+        conversations: ConversationEngine | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -70,6 +80,7 @@ class InboundProcessor:
         self.settings = settings
         self.media = media
         self.templates = templates
+        self.conversations = conversations  # None: read receipts only
         self._clock = clock
         self._context: LambdaContext | None = None
         self.idempotency_config = new_config("DuplicateEventSkipped")
@@ -134,9 +145,14 @@ class InboundProcessor:
             self.store.set_opt_out([message.from_, user_id or ""], choice == "out", at=message.timestamp, keyword=word)
             logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
             metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
+        # An opt-out is honoured before any rule or handler: only the read receipt goes back.
+        answer = Answer()
+        opted_out_now = keyword is not None and keyword[0] == "out"
+        if self.conversations is not None and not opted_out_now and self._answerable(message):
+            answer = self.conversations.answer(event)
         # Replies are queued even when the record already existed: a previous run may have stored
         # it and then failed before queueing. Their keys make a second queueing harmless.
-        documents = replies_for(event, self.settings, auto_reply=keyword is None or keyword[0] != "out")
+        documents = replies_for(event, self.settings, answer.replies)
         group = message_group_id(message.sender) if message.sender else "unknown-sender"
         self.outbound.send(
             [
@@ -148,6 +164,7 @@ class InboundProcessor:
                 for document in documents
             ]
         )
+        self._remember(event, answer)
         self._queue_media(event)
         logger.info(
             "Inbound message handled",
@@ -157,10 +174,44 @@ class InboundProcessor:
                 "from": mask_phone(message.sender),
                 "new": is_new,
                 "queued": len(documents),
+                "answered_by": answer.decided_by,
             },
         )
         metrics.add_metric(name="MessageReceived" if is_new else "DuplicateMessage", unit=MetricUnit.Count, value=1)
         return {"outcome": "stored" if is_new else "duplicate", "queued": len(documents)}
+
+    @staticmethod
+    def _answerable(message: InboundMessage) -> bool:
+        """A customer talking to us (not a reaction, an edit, a system notice) whom we can address."""
+        return message.type not in NO_REPLY_TYPES and bool(message.sender)
+
+    def _remember(self, event: MessageEvent, answer: Answer) -> None:
+        """The message and its answers in the customer's conversation history (for bots)."""
+        message = event.message
+        if not self.settings.history_size or not message.sender:
+            return
+        at = message.timestamp or int(self._clock())
+        entries = [
+            HistoryEntry(
+                at=at,
+                direction=Direction.INBOUND,
+                type=message.type,
+                text=_cut(message_text(message)),
+                wamid=message.id,
+            )
+        ]
+        entries += [
+            HistoryEntry(
+                at=at,
+                direction=Direction.OUTBOUND,
+                type=str(body.get("type", "")),
+                text=_cut(reply_text(body)),
+                wamid=message.id,
+                rule=answer.decided_by,
+            )
+            for body in answer.replies
+        ]
+        self.store.append_history(message.sender, entries, ttl_seconds=self.settings.history_days * 86400)
 
     def _queue_media(self, event: MessageEvent) -> None:
         """Archive the message's media as an event of its own: its retries hold back nothing else."""
@@ -207,10 +258,30 @@ class InboundProcessor:
         return {"outcome": "rejected"}
 
 
+def _cut(text: str | None) -> str | None:
+    return text[:HISTORY_TEXT_CHARS] if text else None
+
+
+def conversation_engine(settings: Settings, store: MessageStore, *, base: Path) -> ConversationEngine | None:
+    """The conversation from the settings: the bot's handlers, the rules file (relative to `base`,
+    the processor's package), or `AutoReplyText` for everything; None when there is nothing to say."""
+    bot = load_bot(settings.bot) if settings.bot else None
+    if settings.rules:
+        rules: Callable[[], RulesFile | None] = RulesSource(settings.rules, base=base)
+    else:
+        fixed = fallback_rules(settings.auto_reply_text)
+        rules = lambda: fixed  # noqa: E731 - a constant source
+        if fixed is None and bot is None:
+            return None
+    return ConversationEngine(store=store, rules=rules, bot=bot, handover_hours=settings.handover_hours)
+
+
 @cache
 def get_processor() -> InboundProcessor:
     """The processor of this Lambda environment, built on first use."""
     settings = get_settings()
+    # A relative WACLOUD_RULES is a file deployed with the function: Lambda's task root (/var/task).
+    base = Path(os.environ.get("LAMBDA_TASK_ROOT") or ".")
     store = MessageStore()
     graph = GraphClient(base_url=settings.graph_base_url, api_version=settings.graph_api_version)
     archive = settings.archive_media and settings.media_bucket
@@ -221,4 +292,5 @@ def get_processor() -> InboundProcessor:
         settings=settings,
         media=MediaArchive(graph=graph, store=store, bucket=settings.media_bucket) if archive else None,
         templates=TemplateCatalog(store=store, graph=graph, settings=settings),
+        conversations=conversation_engine(settings, store, base=base),
     )

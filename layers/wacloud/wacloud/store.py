@@ -4,6 +4,10 @@ One table, keyed `pk`/`sk`:
   MSG#<wamid>          MESSAGE    a message, inbound or outbound, with its status history
   OUT#<idempotency key> OUTBOUND  what happened to an outbound document (GSI `by-client-ref`)
   CONTACT#<wa_id>      PROFILE    a customer: profile, last inbound time
+  CONTACT#<wa_id>      OPT        their opt-out choice (no TTL)
+  CONTACT#<wa_id>      HANDOVER   with a human until a time: no automatic replies
+  CONTACT#<wa_id>      HIST#<at>#<in|out>#<wamid>#<n>  conversation history (TTL: WACLOUD_HISTORY_DAYS)
+  RATE#<number id>#<slot> RATE    the shared send rate's counter for a 100 ms slot (wacloud.rate_limit)
   REJECT#<source>#<ref> REJECTION input we could not use, with the reason
   CHANGE#<digest>      CHANGE     other webhook changes (template, quality, account updates)
   MEDIA#<digest>       UPLOAD     a media bucket object uploaded to Graph: its media id (reused 29 days)
@@ -41,6 +45,7 @@ from wacloud.models.records import (
     ContactRecord,
     Direction,
     ErrorInfo,
+    HistoryEntry,
     MessageRecord,
     MessageStatus,
     OutboundRecord,
@@ -133,6 +138,7 @@ class MessageStore:
             "last_inbound_wamid = :wamid",
             "updated_at = :now",
             "created_at = if_not_exists(created_at, :now)",
+            "first_inbound_wamid = if_not_exists(first_inbound_wamid, :wamid)",
             "expires_at = :exp",
         ]
         optional = {
@@ -171,6 +177,56 @@ class MessageStore:
             for customer in contact_keys(*customers)
         ]
         return any(written)
+
+    def set_handover(self, customer: str, *, until: int, at: int) -> None:
+        """Hand the customer to a human until `until`: no automatic replies meanwhile."""
+        self._update(
+            {"pk": f"CONTACT#{customer_key(customer)}", "sk": "HANDOVER"},
+            "SET handover_until = :until, handover_at = :at, expires_at = :until",
+            {":until": until, ":at": at},
+        )
+
+    def release_handover(self, customer: str) -> None:
+        """The human is done: automatic replies resume with the customer's next message."""
+        try:
+            self.table.delete_item(Key={"pk": f"CONTACT#{customer_key(customer)}", "sk": "HANDOVER"})
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"DeleteItem failed: {exc}") from exc
+
+    def append_history(self, customer: str, entries: list[HistoryEntry], *, ttl_seconds: int) -> None:
+        """Add lines to the customer's conversation history (idempotent: a line's key derives from
+        its message, so a redelivered event rewrites the same items)."""
+        if not entries:
+            return
+        pk, expires = f"CONTACT#{customer_key(customer)}", self._now() + ttl_seconds
+        try:
+            with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+                for index, entry in enumerate(entries):
+                    sk = f"HIST#{entry.at:011d}#{entry.direction.value}#{entry.wamid or ''}#{index:02d}"
+                    item = {
+                        "pk": pk,
+                        "sk": sk,
+                        "expires_at": expires,
+                        **entry.model_dump(mode="json", exclude_none=True),
+                    }
+                    batch.put_item(Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"BatchWriteItem failed: {exc}") from exc
+
+    def get_history(self, customer: str, *, limit: int = 20) -> list[HistoryEntry]:
+        """The customer's latest `limit` lines, oldest first."""
+        if limit <= 0:
+            return []
+        try:
+            response = self.table.query(
+                KeyConditionExpression=Key("pk").eq(f"CONTACT#{customer_key(customer)}")
+                & Key("sk").begins_with("HIST#"),
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"Query failed: {exc}") from exc
+        return [HistoryEntry.model_validate(item) for item in reversed(response.get("Items", []))]
 
     def apply_status(self, event: StatusEvent) -> StatusChange:
         """Apply a status webhook: history always, the current status only ever forward."""
@@ -687,17 +743,21 @@ def contact_keys(*addresses: str | None) -> list[str]:
 
 def _contact_item_keys(customer: str) -> list[dict[str, str]]:
     pk = f"CONTACT#{customer_key(customer)}"
-    return [{"pk": pk, "sk": "PROFILE"}, {"pk": pk, "sk": "OPT"}]
+    return [{"pk": pk, "sk": sk} for sk in ("PROFILE", "OPT", "HANDOVER")]
 
 
 def _contact(customer: str, items: list[dict[str, Any]]) -> ContactRecord | None:
-    """A contact from its PROFILE and OPT items (either may be missing)."""
+    """A contact from its PROFILE, OPT and HANDOVER items (any may be missing)."""
     by_sk = {item["sk"]: item for item in items}
     if not by_sk:
         return None
-    profile, opt = by_sk.get("PROFILE", {}), by_sk.get("OPT", {})
-    merged = {**profile, **{k: opt[k] for k in ("opted_out", "opt_changed_at", "opt_keyword") if k in opt}}
+    merged = dict(by_sk.get("PROFILE", {}))
+    for sk, fields in (("OPT", ("opted_out", "opt_changed_at", "opt_keyword")), ("HANDOVER", _HANDOVER_FIELDS)):
+        merged.update({k: by_sk[sk][k] for k in fields if k in by_sk.get(sk, {})})
     return ContactRecord.model_validate({"wa_id": customer_key(customer), **merged})
+
+
+_HANDOVER_FIELDS = ("handover_until", "handover_at")
 
 
 def _update_request(

@@ -222,6 +222,11 @@ class FakeGraph:
         with self._lock:
             return [r for r in self.requests if r.is_message]
 
+    def replies_to(self, wamid: str) -> list[GraphRequest]:
+        """The answers the processor sent to a customer's message (their documents' keys derive
+        from its wamid, and the sender passes the key back in `biz_opaque_callback_data`)."""
+        return [r for r in self.messages() if is_reply_to(r, wamid)]
+
     def requests_to(self, route: str) -> list[GraphRequest]:
         with self._lock:
             return [r for r in self.requests if r.route == route]
@@ -416,3 +421,10 @@ class FakeGraph:
                 return
 
         return Handler
+
+
+def is_reply_to(request: GraphRequest, wamid: str) -> bool:
+    callback = str(request.body.get("biz_opaque_callback_data") or "")
+    return request.is_message and (
+        callback == f"wacloud-key:reply:{wamid}" or callback.startswith(f"wacloud-key:reply:{wamid}:")
+    )

@@ -72,6 +72,20 @@ def text_message(text: str, *, phone_number_id: str, **sender: Any) -> dict[str,
     return customer_message({"type": "text", "text": {"body": text}}, phone_number_id=phone_number_id, **sender)
 
 
+def interactive_reply(kind: str, choice_id: str, title: str, *, phone_number_id: str, **sender: Any) -> dict[str, Any]:
+    """A customer's tap on a reply button (`kind` "button_reply") or a list row ("list_reply")."""
+    interactive = {"type": kind, kind: {"id": choice_id, "title": title}}
+    return customer_message(
+        {"type": "interactive", "interactive": interactive}, phone_number_id=phone_number_id, **sender
+    )
+
+
+def location_message(latitude: float, longitude: float, *, phone_number_id: str, **sender: Any) -> dict[str, Any]:
+    """A customer's shared location."""
+    location = {"latitude": latitude, "longitude": longitude}
+    return customer_message({"type": "location", "location": location}, phone_number_id=phone_number_id, **sender)
+
+
 def media_message(
     kind: str, media_id: str, *, phone_number_id: str, mime_type: str, sha256: str | None = None, **extra: Any
 ) -> dict[str, Any]:

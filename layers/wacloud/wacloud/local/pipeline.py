@@ -230,11 +230,13 @@ class LocalPipeline:
         globals_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 30)
         for logical_id, folder in FUNCTIONS.items():
             environment = self.stack.environments[logical_id]
-            os.environ.update(environment)  # the same for all three but the service name
+            os.environ.update(environment)  # the same for all but the service name and the rules file
             module = importlib.import_module(f"functions.{folder}.app")
             self._handlers[logical_id] = module.lambda_handler
             props = template["Resources"][logical_id].get("Properties", {})
             self._timeouts[logical_id] = float(props.get("Timeout", globals_timeout))
+        # Where Lambda would unpack the processor: its rules file (WACLOUD_RULES) is read from there.
+        os.environ["LAMBDA_TASK_ROOT"] = str(self.options.project_dir / "functions" / "processor")
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Run a function on an event, one invocation at a time per function (like one instance)."""

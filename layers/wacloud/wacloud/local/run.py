@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from wacloud.local.fake_graph import is_reply_to
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, find_project_dir, wait_until
 from wacloud.local.state import LocalState, read_state, remove_state, write_state
 from wacloud.local.template import REGION
@@ -121,22 +122,17 @@ def local_state(pipeline: LocalPipeline) -> LocalState:
 
 
 def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
-    """Wait for the auto-reply to reach the fake Graph API and its statuses to come back."""
+    """Wait for the answer to reach the fake Graph API and its statuses to come back."""
     from wacloud.store import MessageStore
 
     if status != 200:
         print(f"FAILED: the webhook answered {status}")
         return 1
-    replied = pipeline.graph.wait_for(
-        lambda requests: any(
-            r.is_message and (r.body.get("context") or {}).get("message_id") == wamid for r in requests
-        ),
-        timeout=20,
-    )
+    replied = pipeline.graph.wait_for(lambda requests: any(is_reply_to(r, wamid) for r in requests), timeout=20)
     if not replied:
         print("FAILED: no reply reached the fake Graph API")
         return 1
-    reply = next(r for r in pipeline.graph.messages() if (r.body.get("context") or {}).get("message_id") == wamid)
+    reply = pipeline.graph.replies_to(wamid)[0]
     store = MessageStore()
     expect_read = pipeline.options.status_webhooks
     wait_until(

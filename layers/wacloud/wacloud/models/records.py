@@ -142,12 +142,32 @@ class ContactRecord(BaseModel):
     username: str | None = None
     last_inbound_at: int | None = None
     last_inbound_wamid: str | None = None
+    first_inbound_wamid: str | None = None  # the customer's first message to this number
     opted_out: bool = False
     opt_changed_at: int | None = None
     opt_keyword: str | None = None
+    # With a human until then (epoch seconds): no automatic replies. Released early by deleting it.
+    handover_until: int | None = None
+    handover_at: int | None = None
     created_at: int | None = None
     updated_at: int | None = None
     expires_at: int | None = None
+
+    def handed_over(self, now: int) -> bool:
+        return self.handover_until is not None and now < self.handover_until
+
+
+class HistoryEntry(BaseModel):
+    """One line of a customer's conversation: what they sent, or what was answered (bounded, with a TTL)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    at: int
+    direction: Direction
+    type: str
+    text: str | None = None  # a text's body, a caption, a tapped choice's title; cut to 1,024 characters
+    wamid: str | None = None  # the customer's message; for a reply, the message it answered
+    rule: str | None = None  # what decided a reply: `bot`, a rule's name, `fallback`
 
 
 class RejectionRecord(BaseModel):

@@ -1,0 +1,1 @@
+"""Example bots: `WACLOUD_BOT=wacloud.conversation.examples.<module>:bot`."""
