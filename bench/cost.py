@@ -19,7 +19,8 @@ PRICES = {
 MEMORY_GB = 256 / 1024  # template.yaml Globals MemorySize
 # Graph answers in a few hundred milliseconds; the sender waits for it and is billed for the wait.
 GRAPH_LATENCY_SECONDS = 0.25
-WRITES = ("PutItem", "UpdateItem", "DeleteItem")
+# Write units per call: the processor's BatchWriteItem puts a message and its answer into the history.
+WRITE_UNITS = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1, "BatchWriteItem": 2}
 # Read units per call: a BatchGetItem is billed per key; the sender's asks for a reply's outbound
 # record and its recipient's two contact items (3), or a read receipt's outbound record (1).
 READ_UNITS = {"GetItem": 1, "Query": 1, "BatchGetItem": 2}
@@ -35,6 +36,7 @@ def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
         return sum(n for name, n in calls.items() if name.split(":")[0] == service and name.split(":")[1] in operations)
 
     read_units = sum(n * READ_UNITS.get(name.removeprefix("dynamodb:"), 0) for name, n in calls.items())
+    write_units = sum(n * WRITE_UNITS.get(name.removeprefix("dynamodb:"), 0) for name, n in calls.items())
 
     seconds = sum(function_ms.values()) / 1000 + graph_calls * GRAPH_LATENCY_SECONDS
     sqs_requests = count("sqs", ("SendMessage", "SendMessageBatch"))
@@ -45,7 +47,7 @@ def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
         "lambda_requests": sum(invocations.values()) * PRICES["lambda_request"],
         "api_gateway": invocations.get("WebhookFunction", 0) * PRICES["api_gateway_rest_request"],
         "sqs_fifo": sqs_requests * PRICES["sqs_fifo_request"],
-        "dynamodb_writes": count("dynamodb", WRITES) * PRICES["dynamodb_write_unit"],
+        "dynamodb_writes": write_units * PRICES["dynamodb_write_unit"],
         "dynamodb_reads": read_units * PRICES["dynamodb_read_unit"],
         "secrets_manager": count("secretsmanager", ("GetSecretValue",)) * PRICES["secrets_manager_call"],
     }
@@ -58,7 +60,7 @@ def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
             "invocations": round(sum(invocations.values()), 2),
             "webhook_posts": invocations.get("WebhookFunction", 0),
             "sqs_requests": round(sqs_requests, 2),
-            "dynamodb_writes": count("dynamodb", WRITES),
+            "dynamodb_writes": round(write_units, 2),
             "dynamodb_reads": round(read_units, 2),
             "secrets_manager_calls": count("secretsmanager", ("GetSecretValue",)),
             "graph_calls": graph_calls,

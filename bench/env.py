@@ -27,6 +27,12 @@ REGION = "us-east-1"
 # The benchmark's own fake credentials, for moto.
 SECRET = {"access_token": "bench-token", "app_secret": "bench", "verify_token": "bench"}  # checkov:skip=CKV_SECRET_6
 PHONE_NUMBER_ID = "100000000000001"
+FUNCTION_FOLDERS = {
+    "WebhookFunction": "webhook",
+    "ProcessorFunction": "processor",
+    "SenderFunction": "sender",
+    "ApiFunction": "api",
+}
 
 
 @dataclass
@@ -99,6 +105,8 @@ def function_environment(stack: Stack, logical_id: str, graph_url: str) -> dict[
         "AWS_EC2_METADATA_DISABLED": "true",
         "WACLOUD_GRAPH_BASE_URL": graph_url,
         "AWS_LAMBDA_FUNCTION_NAME": f"bench-{logical_id}",
+        # Where Lambda unpacks the function's code (the processor reads its rules file from there).
+        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / FUNCTION_FOLDERS[logical_id]),
     }
 
 

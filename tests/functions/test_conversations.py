@@ -123,7 +123,7 @@ def test_a_handover_stops_automatic_replies_until_it_is_released(processor, lamb
 
 
 def test_a_handover_expires(processor, lambda_context, aws):
-    MessageStore().set_handover(CUSTOMER, until=int(time.time()) - 1, at=int(time.time()) - 86400)
+    MessageStore().set_handover(CUSTOMER, until=int(time.time()) - 1, at=int(time.time()) - 86400, wamid="wamid.OLD")
     say(processor, lambda_context, aws, text("hello"))
     assert answers(say(processor, lambda_context, aws, text("menu"))) == ["Here you go", "Pick"]
 
@@ -251,3 +251,43 @@ def test_a_handler_that_raises_fails_the_event_so_it_is_retried_not_dropped(
     response = processor.lambda_handler(sqs_batch(body, queue="inbound"), lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert queue_bodies(aws, "OutboundQueue") == []
+
+
+def test_a_customer_who_opted_out_earlier_is_not_answered_by_rules_or_bots(processor, lambda_context, aws, monkeypatch):
+    calls = []
+    import sys
+    import types
+
+    from wacloud.conversation import Bot
+
+    spy = types.ModuleType("spy_bot")
+    spy.bot = Bot()
+    spy.bot.add(lambda conversation: calls.append(conversation.text))
+    monkeypatch.setitem(sys.modules, "spy_bot", spy)
+    monkeypatch.setenv("WACLOUD_BOT", "spy_bot:bot")
+    reset_caches()
+    say(processor, lambda_context, aws, text("STOP"))
+    later = say(processor, lambda_context, aws, text("menu"))
+    assert answers(later) == [] and calls == []
+    assert later[0]["message"].get("typing_indicator") is None
+
+
+def test_the_message_that_asked_for_a_person_is_still_answered_when_it_comes_again(processor, lambda_context, aws):
+    from wacloud.processing import get_processor
+
+    say(processor, lambda_context, aws, text("hello"))
+    body = customer_message({"type": "interactive", "interactive": {
+        "type": "button_reply", "button_reply": {"id": "agent", "title": "A person"}}},
+        phone_number_id="1", sender=CUSTOMER, name="Ana", wamid="wamid.AGENT")  # fmt: skip
+    (event,) = parse_webhook(body)
+    get_processor()._handle(key="first", event=event)
+    first = [q["body"] for q in queue_bodies(aws, "OutboundQueue")]
+    get_processor()._handle(key="retry", event=event)  # e.g. the media step failed after the handover
+    again = [q["body"] for q in queue_bodies(aws, "OutboundQueue")]
+    assert answers(first) == answers(again) == ["A colleague will answer"]
+
+
+def test_a_contact_stored_before_this_message_is_not_greeted_as_new(processor, lambda_context, aws):
+    table = boto3.resource("dynamodb").Table(aws.table_names["MessagesTable"])
+    table.put_item(Item={"pk": f"CONTACT#{CUSTOMER}", "sk": "PROFILE", "wa_id": CUSTOMER, "created_at": 1_700_000_000})
+    assert answers(say(processor, lambda_context, aws, text("hello"))) == ["Say MENU"]

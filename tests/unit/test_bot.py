@@ -90,8 +90,20 @@ def test_a_reply_is_checked_against_the_outbound_contract_when_it_is_made():
     with pytest.raises(ValueError, match="button"):
         talk.reply({"type": "interactive", "interactive": {"type": "button", "body": {"text": "x"}, "action": {}}})
     talk.reply({"type": "image", "image": {"link": "https://example.com/a.png"}, "biz_opaque_callback_data": "x"})
-    talk.reply_text("Hi {profile_name}", quote=True)
-    assert talk.replies[-1] == {"type": "text", "text": {"body": "Hi Ana"}, "context": {"message_id": talk.message.id}}
+    talk.reply_text("Hi {profile_name}", quote=True)  # sent as given: no placeholders in handler replies
+    assert talk.replies[-1] == {
+        "type": "text",
+        "text": {"body": "Hi {profile_name}"},
+        "context": {"message_id": talk.message.id},
+    }
+
+
+def test_what_the_customer_wrote_is_never_read_as_a_placeholder():
+    bot = load_bot("wacloud.conversation.examples.echo:bot")
+    talk = says("{wa_id} {wamid} " + "x" * 5000)
+    assert bot.handle(talk)
+    body = talk.replies[0]["text"]["body"]
+    assert body.startswith("You said: {wa_id} {wamid} ") and len(body) <= 4096
 
 
 def test_hand_over_claims_the_message():

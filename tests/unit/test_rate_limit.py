@@ -88,9 +88,9 @@ def test_concurrent_senders_together_send_at_the_rate_and_never_above_it(aws: St
 def test_a_reservation_is_not_used_after_its_slot_and_grace(aws: Stack) -> None:
     clock = VirtualClock()
     one = limiter(aws, clock, 80)
-    one._waiting = 7  # seven other threads about to send: one reservation of 8 for all of them
+    one._waiting[NUMBER] = 7  # seven other threads about to send: one reservation of 8 for all of them
     one.acquire(NUMBER)  # reserves 8 in this slot, uses 1
-    one._waiting = 0
+    one._waiting[NUMBER] = 0
     clock.now += SLOT_SECONDS + GRACE_SECONDS + 0.01
     with mock.patch.object(one, "_reserve", wraps=one._reserve) as reserve:
         one.acquire(NUMBER)
@@ -154,7 +154,7 @@ def test_threads_of_one_sender_share_one_reservation(aws: Stack) -> None:
             threads = [threading.Thread(target=one.acquire, args=(NUMBER,)) for _ in range(8)]
             for thread in threads:
                 thread.start()
-            while one._waiting < 8:
+            while one._waiting.get(NUMBER, 0) < 8:
                 time.sleep(0.001)
         for thread in threads:
             thread.join()

@@ -43,7 +43,7 @@ from wacloud.models.events import (
     dump_event,
     load_event,
 )
-from wacloud.models.outbound import CALLBACK_PREFIX
+from wacloud.models.outbound import CALLBACK_PREFIX, OutboundMessage
 from wacloud.models.records import Direction, HistoryEntry
 from wacloud.models.webhook import InboundMessage
 from wacloud.outbound import deduplication_id, message_group_id
@@ -164,7 +164,13 @@ class InboundProcessor:
                 for document in documents
             ]
         )
-        self._remember(event, answer)
+        if answer.handover and message.sender:
+            # After the answers are queued: a retry of this message still sends them.
+            at = message.timestamp or int(self._clock())
+            until = int(self._clock()) + self.settings.handover_hours * 3600
+            self.store.set_handover(message.sender, until=until, at=at, wamid=message.id)
+            metrics.add_metric(name="HandedOver", unit=MetricUnit.Count, value=1)
+        self._remember(event, documents, answer)
         self._queue_media(event)
         logger.info(
             "Inbound message handled",
@@ -185,8 +191,8 @@ class InboundProcessor:
         """A customer talking to us (not a reaction, an edit, a system notice) whom we can address."""
         return message.type not in NO_REPLY_TYPES and bool(message.sender)
 
-    def _remember(self, event: MessageEvent, answer: Answer) -> None:
-        """The message and its answers in the customer's conversation history (for bots)."""
+    def _remember(self, event: MessageEvent, documents: list[OutboundMessage], answer: Answer) -> None:
+        """The message and the answers queued for it in the customer's conversation history (for bots)."""
         message = event.message
         if not self.settings.history_size or not message.sender:
             return
@@ -200,16 +206,17 @@ class InboundProcessor:
                 wamid=message.id,
             )
         ]
+        answers = [document.message for document in documents if document.recipient is not None]
         entries += [
             HistoryEntry(
                 at=at,
                 direction=Direction.OUTBOUND,
-                type=str(body.get("type", "")),
-                text=_cut(reply_text(body)),
+                type=body.type,
+                text=_cut(reply_text(body.model_dump(mode="json", exclude_none=True))),
                 wamid=message.id,
                 rule=answer.decided_by,
             )
-            for body in answer.replies
+            for body in answers
         ]
         self.store.append_history(message.sender, entries, ttl_seconds=self.settings.history_days * 86400)
 
@@ -273,7 +280,7 @@ def conversation_engine(settings: Settings, store: MessageStore, *, base: Path) 
         rules = lambda: fixed  # noqa: E731 - a constant source
         if fixed is None and bot is None:
             return None
-    return ConversationEngine(store=store, rules=rules, bot=bot, handover_hours=settings.handover_hours)
+    return ConversationEngine(store=store, rules=rules, bot=bot, history_size=settings.history_size)
 
 
 @cache

@@ -7,9 +7,11 @@ rate, and an atomic `ADD` on the slot's counter item reserves sends from it. One
 every send of the process waiting at that moment (a sender's recipient threads share it); what a
 slot cannot give is waited for in the next one. Only sends about to start are reserved for, so a
 slow sender does not sit on budget others could use, and a reservation is good until its slot ends
-plus a short grace: over any interval of T seconds at most rate x (T + 0.3 s) messages go out,
+plus a short grace: over any interval of T seconds at most rate x (T + 0.3 s) + 1 sends start,
 within the one second's worth of burst a token bucket allowing `rate` per second lets through, with
-0.7 s to spare for sends that reach Graph late (a busy sender, network jitter, clocks a little apart).
+room to spare for sends that reach Graph late (a busy sender, network jitter, clocks a little
+apart). That keeps 130429 rare, not impossible (another system sending from the number, a tier
+lower than configured): a 130429 is retried like any throttling error.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ class SendRateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._reserved: dict[str, _Reserved] = {}
+        # Threads of this process waiting to send, per number: one reservation covers them all.
         self._waiting_lock = threading.Lock()
-        self._waiting = 0  # threads of this process waiting to send: one reservation covers them all
+        self._waiting: dict[str, int] = {}
 
     @property
     def enabled(self) -> bool:
@@ -69,35 +72,43 @@ class SendRateLimiter:
         """
         if not self.enabled:
             return
-        with self._waiting_lock:
-            self._waiting += 1
+        self._count_waiting(phone_number_id, +1)
+        waiting = True
         try:
-            self._take(phone_number_id, before_wait)
+            # One reservation at a time per process: the threads queue up behind it, then share it.
+            with self._lock:
+                self._take(phone_number_id, before_wait)
+                # Before the next thread reserves: it must not reserve for this one again.
+                self._count_waiting(phone_number_id, -1)
+                waiting = False
         finally:
-            with self._waiting_lock:
-                self._waiting -= 1
+            if waiting:  # the wait was given up (too little time left) or the counter failed
+                self._count_waiting(phone_number_id, -1)
+
+    def _count_waiting(self, phone_number_id: str, change: int) -> None:
+        with self._waiting_lock:
+            self._waiting[phone_number_id] = self._waiting.get(phone_number_id, 0) + change
 
     def _take(self, phone_number_id: str, before_wait: Callable[[], None] | None) -> None:
-        # One reservation at a time per process: the threads wait for it, then share it.
-        with self._lock:
-            waited = False
-            while True:
-                now = self._clock()
-                reserved = self._reserved.get(phone_number_id)
-                if reserved is not None and reserved.sends > 0 and now <= reserved.good_until:
-                    reserved.sends -= 1
-                    if waited:
-                        count("SendRateWaited")  # sends held back by the shared limit
-                    return
-                slot = math.floor(now / SLOT_SECONDS)
-                granted = self._reserve(phone_number_id, slot, self._waiting)
-                if granted:
-                    self._reserved[phone_number_id] = _Reserved(granted, (slot + 1) * SLOT_SECONDS + GRACE_SECONDS)
-                    continue
-                waited = True
-                if before_wait is not None:
-                    before_wait()
-                self._sleep(max(0.0, (slot + 1) * SLOT_SECONDS - now) + 0.001)
+        waited = False
+        while True:
+            now = self._clock()
+            reserved = self._reserved.get(phone_number_id)
+            if reserved is not None and reserved.sends > 0 and now <= reserved.good_until:
+                reserved.sends -= 1
+                if waited:
+                    count("SendRateWaited")  # sends held back by the shared limit
+                return
+            slot = math.floor(now / SLOT_SECONDS)
+            granted = self._reserve(phone_number_id, slot, self._waiting[phone_number_id])
+            if granted:
+                self._reserved[phone_number_id] = _Reserved(granted, (slot + 1) * SLOT_SECONDS + GRACE_SECONDS)
+                continue
+            waited = True
+            if before_wait is not None:
+                before_wait()
+            # Sleeping with the lock held: the other threads would wait for the same slot anyway.
+            self._sleep(max(0.0, (slot + 1) * SLOT_SECONDS - now) + 0.001)
 
     def slot_budget(self, slot: int) -> int:
         """Sends allowed in this slot: the rate spread over the slots, fractions carried to the next."""

@@ -348,6 +348,7 @@ class Sender:
                 )
             self._check_time_left()
             self.rate_limit.acquire(phone_number_id, before_wait=self._check_time_left)
+            self._check_time_left()  # the wait for the rate may have used it up
             try:
                 return self.graph.send_message(phone_number_id, ready.body, token=token)
             except GraphError as exc:

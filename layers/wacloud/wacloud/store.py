@@ -178,12 +178,13 @@ class MessageStore:
         ]
         return any(written)
 
-    def set_handover(self, customer: str, *, until: int, at: int) -> None:
-        """Hand the customer to a human until `until`: no automatic replies meanwhile."""
+    def set_handover(self, customer: str, *, until: int, at: int, wamid: str) -> None:
+        """Hand the customer to a human until `until` (`wamid`: the message that asked for one):
+        no automatic replies meanwhile."""
         self._update(
             {"pk": f"CONTACT#{customer_key(customer)}", "sk": "HANDOVER"},
-            "SET handover_until = :until, handover_at = :at, expires_at = :until",
-            {":until": until, ":at": at},
+            "SET handover_until = :until, handover_at = :at, handover_wamid = :wamid, expires_at = :until",
+            {":until": until, ":at": at, ":wamid": wamid},
         )
 
     def release_handover(self, customer: str) -> None:
@@ -757,7 +758,7 @@ def _contact(customer: str, items: list[dict[str, Any]]) -> ContactRecord | None
     return ContactRecord.model_validate({"wa_id": customer_key(customer), **merged})
 
 
-_HANDOVER_FIELDS = ("handover_until", "handover_at")
+_HANDOVER_FIELDS = ("handover_until", "handover_at", "handover_wamid")
 
 
 def _update_request(

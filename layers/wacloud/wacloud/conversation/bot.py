@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wacloud.config import normalise_keyword
-from wacloud.conversation.rules import Facts, ReplyBody, check_reply, fill, message_text, reply_id
+from wacloud.conversation.rules import ReplyBody, check_reply, message_text, reply_id
 from wacloud.models.events import MessageEvent
 from wacloud.models.records import ContactRecord, HistoryEntry
 from wacloud.models.webhook import InboundMessage
@@ -71,8 +71,10 @@ class Conversation:
         return self._history
 
     def reply(self, body: ReplyBody) -> None:
-        """Answer with an outbound message body (any type, no `to`); checked against the contract now."""
-        body = fill(body, Facts(self.message, profile_name=self.profile_name))
+        """Answer with an outbound message body (any type, no `to`); checked against the contract now.
+
+        Sent as given: no placeholders are filled (a handler formats its own text, and what the
+        customer wrote must never be read as a placeholder)."""
         check_reply(body)
         self.replies.append(body)
 

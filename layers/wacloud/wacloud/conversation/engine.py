@@ -1,9 +1,10 @@
 """Deciding what to answer to one inbound message: the bot's handlers, then the rules file.
 
-Before either: a customer handed over to a human gets no automatic reply until the handover is
-released or expires (opt-out keywords are honoured earlier, by the processor). After: a rule or
-handler that hands over flags the contact, and when the customer's 24-hour window has closed (a
-message processed late) free-form replies give way to the rules file's `outside_window_template`.
+Before either: a customer who opted out, or who is handed over to a human, gets no automatic reply
+(an opt-out keyword in this very message is honoured earlier, by the processor). After: when the
+customer's 24-hour window has closed (a message processed late), free-form replies give way to the
+rules file's `outside_window_template`. A handover decided here is recorded by the processor once
+the answers are queued, so a retry of the message still sends them.
 """
 
 from __future__ import annotations
@@ -15,18 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from wacloud.conversation.bot import Bot, Conversation
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules
 from wacloud.masking import mask_phone
 from wacloud.models.events import MessageEvent
+from wacloud.models.records import ContactRecord
 from wacloud.policy import SERVICE_WINDOW_SECONDS
-from wacloud.store import MessageStore
+from wacloud.store import MessageStore, StoreError
 from wacloud.validation import describe
 
 logger = Logger(child=True)
 S3_RULES_MAX_AGE_SECONDS = 300
+CLOCK_SKEW = 300  # Meta's timestamp against ours, when telling a new contact from an old one
 
 
 @dataclass(frozen=True)
@@ -46,28 +50,30 @@ class ConversationEngine:
         store: MessageStore,
         rules: Callable[[], RulesFile | None],
         bot: Bot | None = None,
-        handover_hours: int = 24,
+        history_size: int = 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self._rules = rules
         self.bot = bot
-        self.handover_seconds = handover_hours * 3600
+        self.history_size = history_size
         self._clock = clock
 
     def answer(self, event: MessageEvent) -> Answer:
         message = event.message
         now = int(self._clock())
         contact = self.store.get_contact(message.sender) if message.sender else None
-        if contact is not None and contact.handed_over(now):
+        if contact is not None and contact.opted_out:
+            return Answer(decided_by="opted-out")  # the sender would refuse every answer anyway
+        # The message that started the handover is still answered (its answers may be queued again).
+        if contact is not None and contact.handed_over(now) and contact.handover_wamid != message.id:
             logger.info("Customer is with a human; no automatic reply", extra={"from": mask_phone(message.sender)})
             return Answer(decided_by="handover")
         conversation = Conversation(
             event=event,
             contact=contact,
-            # Set on the contact by the processor's upsert: the same answer however often the event comes.
-            first_contact=contact is not None and contact.first_inbound_wamid == message.id,
-            load_history=lambda: self.store.get_history(message.sender),
+            first_contact=_first_contact(contact, event),
+            load_history=lambda: self.store.get_history(message.sender, limit=self.history_size),
         )
         rules = self._rules()
         answer = Answer()
@@ -78,11 +84,20 @@ class ConversationEngine:
             decision = decide(rules, facts)
             if decision is not None:
                 answer = Answer(decision.replies, decision.rule, decision.handover)
-        if answer.handover and message.sender:
-            self.store.set_handover(message.sender, until=now + self.handover_seconds, at=message.timestamp or now)
         if answer.replies and message.timestamp and now - message.timestamp > SERVICE_WINDOW_SECONDS:
             answer = _outside_window(answer, rules)
         return answer
+
+
+def _first_contact(contact: ContactRecord | None, event: MessageEvent) -> bool:
+    """This message is the customer's first to the number: the same answer however often it comes.
+
+    The processor's upsert names the first message on a new contact; a contact stored before
+    that field existed (created before the message) is not a first contact."""
+    message = event.message
+    if contact is None or contact.first_inbound_wamid != message.id:
+        return False
+    return contact.created_at is None or not message.timestamp or contact.created_at >= message.timestamp - CLOCK_SKEW
 
 
 def _outside_window(answer: Answer, rules: RulesFile | None) -> Answer:
@@ -126,14 +141,20 @@ class RulesSource:
             import boto3
 
             self._s3 = lambda: boto3.client("s3")
-        body = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         try:
-            self._rules = parse_rules(body)
+            rules = parse_rules(self._s3().get_object(Bucket=bucket, Key=key)["Body"].read())
+        except (ClientError, BotoCoreError) as exc:
+            if self._rules is None:
+                # Nothing to answer with yet: the event fails and SQS delivers it again.
+                raise StoreError(f"cannot read the rules file {self.location}: {exc}") from exc
+            logger.error("Rules file unreadable; the one loaded stays in use", extra={"error": str(exc)})
         except (ValidationError, ValueError) as exc:
             if self._rules is None:
                 raise
             reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)
-            logger.error("New rules file is invalid; the previous one stays in use", extra={"reason": reason})
+            logger.error("New rules file is invalid; the one loaded stays in use", extra={"reason": reason})
+        else:
+            self._rules = rules
         self._loaded_at = self._clock()
 
 

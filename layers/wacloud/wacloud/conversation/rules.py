@@ -37,7 +37,7 @@ from wacloud.models.webhook import InboundMessage
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_PLACEHOLDER_CHARS = 1024  # a customer's text quoted back is cut here: a reply stays within Meta's limits
-_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_SPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
 class _Strict(BaseModel):
@@ -73,7 +73,7 @@ class When(_Strict):
 
     @model_validator(mode="after")
     def _not_empty(self) -> When:
-        if not self.model_fields_set:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
             raise ValueError("a rule needs at least one condition (use `fallback` for a catch-all)")
         return self
 
@@ -124,7 +124,11 @@ class BusinessHours(BaseModel):
         for days, spans in (self.model_extra or {}).items():
             _days(days)
             if not isinstance(spans, list) or not all(isinstance(s, str) and _SPAN.match(s) for s in spans):
-                raise ValueError(f"{days}: expected a list of 'HH:MM-HH:MM' spans, got {spans!r}")
+                raise ValueError(f"{days}: expected a list of 'HH:MM-HH:MM' spans (24:00 for midnight), got {spans!r}")
+            for span in spans:
+                start, end = span.split("-")
+                if end != "24:00" and _time(start) >= _time(end):
+                    raise ValueError(f"{days}: {span} ends before it starts (split a span across midnight in two)")
         return self
 
     def is_open(self, at: datetime) -> bool:

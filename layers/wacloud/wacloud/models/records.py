@@ -149,6 +149,7 @@ class ContactRecord(BaseModel):
     # With a human until then (epoch seconds): no automatic replies. Released early by deleting it.
     handover_until: int | None = None
     handover_at: int | None = None
+    handover_wamid: str | None = None  # the customer's message that started it
     created_at: int | None = None
     updated_at: int | None = None
     expires_at: int | None = None

@@ -9,4 +9,4 @@ bot = Bot()
 
 @bot.on(types=["text"])
 def echo(conversation: Conversation) -> None:
-    conversation.reply_text(f"You said: {conversation.text}", quote=True)
+    conversation.reply_text(f"You said: {(conversation.text or '')[:4000]}", quote=True)  # a text holds 4,096

@@ -5,15 +5,19 @@ Replaces the rules file (`rules=False`): everything it does not answer gets the 
 
 from __future__ import annotations
 
+import copy
+import re
+
 from wacloud.conversation import Bot, Conversation
 
 bot = Bot(rules=False)
 
+MENU_TEXT = "Hi {name}, how can we help?"
 MENU = {
     "type": "interactive",
     "interactive": {
         "type": "list",
-        "body": {"text": "Hi {profile_name}, how can we help?"},
+        "body": {"text": ""},
         "action": {
             "button": "Options",
             "sections": [
@@ -48,9 +52,13 @@ def agent(conversation: Conversation) -> None:
 
 @bot.on(regex=r"#\s*\d{3,}")
 def order_number(conversation: Conversation) -> None:
-    conversation.reply_text("Thanks! We are looking up {text} and will get back to you.")
+    order = re.search(r"#\s*\d{3,}", conversation.text or "")
+    number = order.group() if order else ""
+    conversation.reply_text(f"Thanks! We are looking up order {number} and will get back to you.")
 
 
 @bot.on()
 def menu(conversation: Conversation) -> None:
-    conversation.reply(MENU)
+    body = copy.deepcopy(MENU)
+    body["interactive"]["body"]["text"] = MENU_TEXT.format(name=conversation.profile_name or "there")[:1024]
+    conversation.reply(body)
