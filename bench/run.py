@@ -35,22 +35,35 @@ def timed(name: str, measure: Any, *args: Any) -> Any:
     return result
 
 
-def measure() -> dict[str, Any]:
-    results: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+FIGURES = ("ingest", "coldstart", "sender", "throttle", "package_mb", "e2e")
+
+
+def measure(only: set[str], results: dict[str, Any]) -> dict[str, Any]:
+    """Measure the figures in `only` into `results`, saving after each (a failure keeps the rest)."""
+    results["machine"] = {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}
+    results["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def save(name: str, value: Any) -> None:
+        results[name] = value
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
     graph = FakeGraph()
     try:
         with aws() as stack:
-            results["ingest"] = timed("ingest", figures.ingest, stack, graph)
-            results["coldstart"] = timed("cold starts", figures.coldstart, stack, graph)
-            results["sender"] = timed("sender", figures.sender, stack, graph)
-            results["throttle"] = timed("throttle (several minutes)", throttle.throttle, stack, graph)
+            if "ingest" in only:
+                save("ingest", timed("ingest", figures.ingest, stack, graph))
+            if "coldstart" in only:
+                save("coldstart", timed("cold starts", figures.coldstart, stack, graph))
+            if "sender" in only:
+                save("sender", timed("sender", figures.sender, stack, graph))
+            if "throttle" in only:
+                save("throttle", timed("throttle (several minutes)", throttle.throttle, stack, graph))
     finally:
         graph.stop()
-    results["package_mb"] = figures.package()
-    results["e2e"] = timed("end to end", figures.end_to_end)
+    if "package_mb" in only:
+        save("package_mb", figures.package())
+    if "e2e" in only:
+        save("e2e", timed("end to end", figures.end_to_end))
     results["cost"] = cost.per_million(results["e2e"])
     return results
 
@@ -80,8 +93,15 @@ def verdict(name: str, value: Any) -> str:
     return f"{op} {target}  {'met' if ok else 'MISSED'}"
 
 
-def main() -> int:
-    results = measure()
+def main(argv: list[str]) -> int:
+    """`python -m bench.run` measures every figure; `python -m bench.run throttle e2e` measures those
+    again and keeps the others from bench/results.json."""
+    unknown = set(argv) - set(FIGURES)
+    if unknown:
+        print(f"unknown figures {sorted(unknown)}; choose from {', '.join(FIGURES)}")
+        return 2
+    previous = json.loads(RESULTS.read_text(encoding="utf-8")) if argv and RESULTS.exists() else {}
+    results = measure(set(argv or FIGURES), previous)
     results["headline"] = headline(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\n{'figure':<34} {'value':>12}  target")
@@ -92,4 +112,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

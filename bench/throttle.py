@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -25,8 +26,9 @@ import boto3
 from bench.env import REGION, ROOT, FakeGraph, Stack, function_environment
 
 
-def enqueue(stack: Stack, count: int, recipients: int) -> set[str]:
-    """`count` text documents to `recipients` customers on the outbound queue; their keys."""
+def enqueue(stack: Stack, count: int, recipients: int, per_second: float | None = None) -> set[str]:
+    """`count` text documents to `recipients` customers on the outbound queue (at `per_second`, or at
+    once); their keys."""
     sqs = boto3.client("sqs", region_name=REGION)
     url = stack.queue_urls["OutboundQueue"]
     keys: set[str] = set()
@@ -43,6 +45,8 @@ def enqueue(stack: Stack, count: int, recipients: int) -> set[str]:
         if len(entries) == 10:
             sqs.send_message_batch(QueueUrl=url, Entries=entries)
             entries = []
+            if per_second:
+                time.sleep(10 / per_second)
     if entries:
         sqs.send_message_batch(QueueUrl=url, Entries=entries)
     return keys
@@ -68,8 +72,18 @@ def throttle(
     latency: float = 0.05,
     timeout: float = 900.0,
 ) -> dict[str, Any]:
-    """Drain `messages` documents with `senders` worker processes against a Graph limited to `limit`/s."""
-    keys = enqueue(stack, messages, recipients=max(50, messages // 10))
+    """Drain `messages` documents with `senders` worker processes against a Graph limited to `limit`/s.
+
+    The documents are fed to the queue at 1.2 x the limit, as a campaign's producer would: more
+    than the limit lets through, without a queue of thousands (moto's FIFO receive slows down with
+    the queue's length, which would measure moto instead of the senders).
+    """
+    keys: set[str] = set()
+
+    def produce() -> None:
+        keys.update(enqueue(stack, messages, recipients=max(50, messages // 10), per_second=1.2 * limit))
+
+    producer = threading.Thread(target=produce, daemon=True)
     env = {
         **os.environ,
         **function_environment(stack, "SenderFunction", graph.url),
@@ -92,9 +106,10 @@ def throttle(
         )
         for _ in range(senders)
     ]
+    producer.start()
     deadline = time.monotonic() + timeout
     try:
-        while len(graph.delivered_keys & keys) < len(keys) and time.monotonic() < deadline:
+        while (producer.is_alive() or len(graph.delivered_keys & keys) < len(keys)) and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(2)  # anything still in flight (a duplicate would show up now)
     finally:
