@@ -150,7 +150,8 @@ def test_invoke_runs_a_handler_with_a_sample_event_in_a_fresh_process(live):
 
 
 def test_every_command_explains_itself(capsys):
-    for command in ([], ["local"], ["say"], ["send"], ["status"], ["invoke"], ["dlq", "list"], ["templates", "list"]):
+    commands = [[], ["local"], ["say"], ["send"], ["status"], ["invoke"], ["dlq", "list"], ["templates", "list"]]
+    for command in [*commands, ["handover", "show"], ["handover", "release"]]:
         with pytest.raises(SystemExit) as exited:
             cli.main([*command, "--help"])
         assert exited.value.code == 0
@@ -238,3 +239,23 @@ def test_mistakes_are_said_plainly(live, capsys):
         "no file missing-invoice.pdf here, and no key missing-invoice.pdf in the media bucket"
         in capsys.readouterr().err
     )
+
+
+def test_a_customer_with_a_human_is_shown_and_released(live, capsys):
+    import time
+
+    code, out, _ = run(capsys, "say", "hello", "--name", "Ana")
+    assert code == 0
+    store = MessageStore()
+    assert wait_until(lambda: store.get_contact(CUSTOMER) is not None, timeout=20)
+    store.set_handover(CUSTOMER, until=int(time.time()) + 3600, at=int(time.time()), wamid="wamid.ASKED")
+
+    code, out, _ = run(capsys, "handover", "show", f"+{CUSTOMER}")
+    assert code == 0 and "with a human since" in out
+    code, out, _ = run(capsys, "handover", "release", f"+{CUSTOMER}")
+    assert code == 0 and "released" in out
+    assert not store.get_contact(CUSTOMER).handed_over(int(time.time()))
+    code, out, _ = run(capsys, "handover", "show", f"+{CUSTOMER}")
+    assert "not handed over" in out
+    code, _, err = run(capsys, "handover", "show", "+19999999999")
+    assert code == 1 and "have not written" in err

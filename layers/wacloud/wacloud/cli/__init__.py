@@ -1,5 +1,5 @@
 """The `wacloud` command: the local run and the simulated customers, and the same operations on the
-local run or a deployed stack (send, status, invoke, dlq, templates).
+local run or a deployed stack (send, status, invoke, dlq, templates, handover).
 
 Each command lives in a module of its own that registers its parser; what a command needs beyond the
 standard library is imported when it runs, so `wacloud --help` stays quick.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wacloud.cli import dlq, invoke, local, messages, templates
+from wacloud.cli import dlq, handover, invoke, local, messages, templates
 from wacloud.cli.targets import CommandError, UsageError
 
 EPILOG = """\
@@ -24,6 +24,7 @@ With --stack NAME it works on a deployed stack, with boto3's usual credentials a
   wacloud invoke webhook -e events/webhook-post-text.json
   wacloud dlq list outbound --stack whatsapp-cloud
   wacloud templates list --stack whatsapp-cloud
+  wacloud handover release +16505551234   automatic replies again for a customer a person was helping
 """
 
 
@@ -35,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (local, messages, invoke, dlq, templates):
+    for module in (local, messages, invoke, dlq, templates, handover):
         module.register(commands)
     return root
 

@@ -1,0 +1,49 @@
+"""`wacloud handover`: who is with a human (no automatic replies), and handing them back to the bot."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from wacloud.cli.targets import CommandError, add_target_arguments, resolve_target
+
+
+def register(commands: Any) -> None:
+    handover = commands.add_parser(
+        "handover",
+        help="a customer handed over to a human: show it, or release them back to automatic replies",
+        description=(
+            "A rule or bot that hands a customer over stops automatic replies for them until the handover "
+            "is released or expires (docs/CONVERSATIONS.md)."
+        ),
+    )
+    actions = handover.add_subparsers(dest="handover_command", required=True)
+    for name, help_text, run in (
+        ("show", "whether the customer is with a human, since when and until when", run_show),
+        ("release", "automatic replies resume with the customer's next message", run_release),
+    ):
+        action = actions.add_parser(name, help=help_text, description=help_text)
+        add_target_arguments(action)
+        action.add_argument("customer", metavar="NUMBER|USER_ID", help="their number (+16505551234) or user id")
+        action.set_defaults(run=run)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    contact = resolve_target(args).store().get_contact(args.customer)
+    if contact is None:
+        raise CommandError(f"no contact {args.customer!r}: they have not written to this number")
+    if not contact.handed_over(int(time.time())):
+        print(f"{contact.wa_id}: automatic replies (not handed over)")
+        return 0
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(contact.handover_at or 0))
+    until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(contact.handover_until or 0))
+    print(f"{contact.wa_id}: with a human since {since}, until {until} unless released")
+    return 0
+
+
+def run_release(args: argparse.Namespace) -> int:
+    store = resolve_target(args).store()
+    store.release_handover(args.customer)
+    print(f"{args.customer}: released; automatic replies resume with their next message")
+    return 0
