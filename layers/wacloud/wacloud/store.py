@@ -598,28 +598,6 @@ class MessageStore:
         unless_confirmed: bool = False,
     ) -> bool:
         """Write an outbound state unless a final one is there; False when nothing was written."""
-        return self._write(
-            self._outbound_update(
-                document,
-                state,
-                phone_number_id=phone_number_id,
-                error=error,
-                extra=extra,
-                unless_confirmed=unless_confirmed,
-            )
-        )
-
-    def _outbound_update(
-        self,
-        document: OutboundMessage,
-        state: OutboundState,
-        *,
-        phone_number_id: str,
-        error: ErrorInfo | None = None,
-        extra: dict[str, Any] | None = None,
-        unless_confirmed: bool = False,
-    ) -> dict[str, Any]:
-        """The UpdateItem request of `_set_outbound`."""
         now = self._now()
         names = {"#state": "state", "#type": "type"}
         values: dict[str, Any] = {
@@ -658,7 +636,7 @@ class MessageStore:
         condition = "(attribute_not_exists(#state) OR #state IN (:open1, :open2))"
         if unless_confirmed:
             condition += " AND attribute_not_exists(confirmed_wamid)"
-        return _update_request(
+        return self._update(
             {"pk": f"OUT#{document.idempotency_key}", "sk": "OUTBOUND"},
             "SET " + ", ".join(sets),
             values,
@@ -689,16 +667,19 @@ class MessageStore:
         extra_values: dict[str, Any] | None = None,
     ) -> bool:
         """UpdateItem; False when the condition did not hold (nothing written)."""
-        return self._write(
-            _update_request(key, expression, values, names=names, condition=condition, extra_values=extra_values)
-        )
-
-    def _write(self, request: dict[str, Any]) -> bool:
-        """Run an UpdateItem request; False when its condition did not hold (nothing written)."""
+        kwargs: dict[str, Any] = {
+            "Key": key,
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": {**values, **(extra_values or {})},
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if condition:
+            kwargs["ConditionExpression"] = condition
         try:
-            self.table.update_item(**request)
+            self.table.update_item(**kwargs)
         except ClientError as exc:
-            if "ConditionExpression" in request and _is_condition_failure(exc):
+            if condition and _is_condition_failure(exc):
                 return False
             raise StoreError(f"UpdateItem failed: {_code(exc)}") from exc
         except BotoCoreError as exc:
@@ -759,27 +740,6 @@ def _contact(customer: str, items: list[dict[str, Any]]) -> ContactRecord | None
 
 
 _HANDOVER_FIELDS = ("handover_until", "handover_at", "handover_wamid")
-
-
-def _update_request(
-    key: dict[str, str],
-    expression: str,
-    values: dict[str, Any],
-    *,
-    names: dict[str, str] | None = None,
-    condition: str | None = None,
-    extra_values: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "Key": key,
-        "UpdateExpression": expression,
-        "ExpressionAttributeValues": {**values, **(extra_values or {})},
-    }
-    if names:
-        request["ExpressionAttributeNames"] = names
-    if condition:
-        request["ConditionExpression"] = condition
-    return request
 
 
 def _truncate(text: str) -> str:
