@@ -34,7 +34,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     sender = get_sender()
-    sender.register_context(context)
+    sender.register_context(context, event.get("Records") or [])
     # Recipients side by side, each recipient's messages in order; a failed send holds back only
     # its own recipient's later messages.
     response = process_groups_concurrently(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 from typing import Any
 
 import boto3
@@ -477,6 +479,36 @@ def test_shared_clients_are_created_on_the_handlers_thread_before_the_recipients
 
     assert "secrets" in DEFAULT_PROVIDERS
     assert store._table.cache_info().currsize == 1
+
+
+def test_the_s3_client_is_made_only_for_a_batch_that_names_a_bucket_object(sender, lambda_context, graph, monkeypatch):
+    # Creating it costs a cold start about 25 ms: a text-only batch never needs it, and a batch
+    # with media gets it on the handler's thread, before the recipients' threads.
+    from wacloud import media_upload
+
+    made_on: list[str] = []
+
+    @functools.cache
+    def s3_client() -> Any:
+        made_on.append(threading.current_thread().name)
+        return boto3.client("s3")
+
+    monkeypatch.setattr(media_upload, "_s3_client", s3_client)
+    graph.add(responses.POST, SEND_URL, json=ok("wamid.S3"))
+
+    sender.lambda_handler(
+        sqs_event(document("text-only-1"), document("text-only-2", to="+111111"), groups=["a", "b"]), lambda_context
+    )
+    assert made_on == []
+
+    media = json.dumps(
+        {
+            "idempotency_key": "with-media",
+            "message": {"to": CUSTOMER, "type": "image", "image": {"s3_key": "promo/banner.jpg"}},
+        }
+    )
+    sender.lambda_handler(sqs_event(document("text-only-3"), media, groups=["a", "b"]), lambda_context)
+    assert made_on and made_on[0] == threading.main_thread().name
 
 
 def test_sends_take_their_turn_in_the_numbers_shared_rate(sender, lambda_context, graph, monkeypatch):

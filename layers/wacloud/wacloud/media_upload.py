@@ -47,6 +47,12 @@ def _s3_client() -> Any:
     return boto3.client("s3")
 
 
+def names_bucket_object(record: dict[str, Any]) -> bool:
+    """Whether an SQS record's document may name a bucket object: a look at the raw body for the
+    key, before any parsing (a key spelled with JSON escapes still works, its client just made later)."""
+    return "s3_key" in (record.get("body") or "")
+
+
 def s3_media(body: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """(kind, media object) for every media object of a Graph body that names a bucket object:
     a media message's, an interactive header's, a template header parameter's."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from wacloud.addresses import customer_key
-from wacloud.models.events import group_id
+from wacloud.keys import group_id
 from wacloud.models.outbound import (
     SCHEMA_VERSION,
     GraphMessage,

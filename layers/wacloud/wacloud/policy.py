@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from wacloud.config import Settings, keywords, normalise_keyword
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import ContactRecord
-from wacloud.models.webhook import InboundMessage
+
+if TYPE_CHECKING:
+    from wacloud.models.webhook import InboundMessage
 
 SERVICE_WINDOW_SECONDS = 24 * 3600
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
@@ -34,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from wacloud.addresses import customer_key
 from wacloud.config import get_settings
 from wacloud.errors import TransientError
-from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent, digest
+from wacloud.keys import digest
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import (
@@ -53,6 +53,9 @@ from wacloud.models.records import (
     RejectionRecord,
     StoredMedia,
 )
+
+if TYPE_CHECKING:  # the sender never handles inbound events: their models stay unbuilt there
+    from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent
 
 CLIENT_REF_INDEX = "by-client-ref"
 # Outbound states a status webhook naming the document turns into `accepted`.

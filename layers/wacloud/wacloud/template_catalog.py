@@ -17,16 +17,18 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from wacloud.config import Settings
 from wacloud.graph import GraphClient, GraphError, GraphTransportError
-from wacloud.models.events import ChangeEvent
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.templates import ButtonComponent, TemplateBody
 from wacloud.store import MessageStore
+
+if TYPE_CHECKING:  # only the processor hands it changes; the sender never builds the event models
+    from wacloud.models.events import ChangeEvent
 
 logger = Logger(child=True)
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")

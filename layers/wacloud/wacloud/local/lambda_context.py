@@ -6,7 +6,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from wacloud.local.template import ACCOUNT_ID, REGION
+# Not from the template module: that imports yaml, which a function's cold start never pays for.
+from wacloud.local.account import ACCOUNT_ID, REGION
 
 
 @dataclass

@@ -15,8 +15,7 @@ from typing import Any
 
 import yaml
 
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
+from wacloud.local.account import ACCOUNT_ID, REGION
 
 
 class _CfnLoader(yaml.SafeLoader):

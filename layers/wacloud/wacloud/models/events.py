@@ -8,35 +8,13 @@ customer's events are handled in order.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from wacloud.keys import digest, group_id
 from wacloud.models.webhook import CHANGE_MODELS, Contact, InboundMessage, MetaModel, Status
-
-# SQS MessageGroupId: at most 128 characters of ASCII letters, digits and punctuation.
-_GROUP_ID_OK = re.compile(r"^[\x21-\x7e]{1,128}$")
-
-
-def digest(value: Any) -> str:
-    """A stable SHA-256 hex digest of a JSON value (keys sorted) or of bytes/str."""
-    if isinstance(value, bytes):
-        data = value
-    elif isinstance(value, str):
-        data = value.encode("utf-8", "surrogatepass")
-    else:
-        data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-    return hashlib.sha256(data).hexdigest()
-
-
-def group_id(value: str, *, fallback: str) -> str:
-    """A valid FIFO group id for `value` (hashed when SQS would refuse it as is)."""
-    if not value:
-        return fallback
-    return value if _GROUP_ID_OK.match(value) else "h-" + digest(value)[:40]
 
 
 class _Event(BaseModel):
