@@ -124,6 +124,7 @@ class Sender:
         register_context(self.idempotency_config, context)
         prepare_provider()
         _ = self.store.table
+        _ = self.graph.session
         if self.settings.media_bucket and (records is None or any(names_bucket_object(r) for r in records)):
             _ = self.media.s3
 
