@@ -209,7 +209,7 @@ def _process_seconds(code: str, env: dict[str, str], stdin: str = "") -> float:
     return float(result.stdout.split()[-1]) - start
 
 
-def coldstart(stack: Stack, graph: FakeGraph, *, runs: int = 7) -> dict[str, Any]:
+def coldstart(stack: Stack, graph: FakeGraph, *, runs: int = 11) -> dict[str, Any]:
     """A fresh process importing the handler and serving its first event, over a fresh process that
     imports boto3 and creates the one client the function needs."""
     figures: dict[str, Any] = {}
