@@ -73,8 +73,6 @@ def test_lost_replies_are_not_resent_and_their_statuses_confirm_them(pipeline):
 def test_connect_timeouts_are_retried(pipeline, monkeypatch):
     import requests
 
-    from wacloud import graph
-
     real_request, calls = requests.Session.request, []
 
     def flaky_request(self, method, *args, **kwargs):
@@ -83,7 +81,7 @@ def test_connect_timeouts_are_retried(pipeline, monkeypatch):
             raise requests.ConnectTimeout("connect timed out")
         return real_request(self, method, *args, **kwargs)
 
-    monkeypatch.setattr(graph.requests.Session, "request", flaky_request)
+    monkeypatch.setattr(requests.Session, "request", flaky_request)
     pipeline.send_outbound(text("slow-network", A))
     pipeline.drain()
     assert calls == ["POST"] * 3
