@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import boto3
@@ -115,6 +116,40 @@ def test_statuses_out_of_order_end_at_the_highest(processor, lambda_context):
     }
 
 
+def test_statuses_keep_no_idempotency_record_and_a_repeat_changes_nothing(processor, lambda_context, aws, capsys):
+    # Statuses are applied by conditional writes: two writes of an idempotency record per status
+    # would buy nothing. A repeated `failed` still counts once and leaves the record as it was.
+    error = {"code": 131026, "title": "Message undeliverable"}
+    body = events_of(status_update("wamid.REP", "failed", phone_number_id="1", recipient=CUSTOMER, error=error))[0]
+    processor.lambda_handler(sqs_event(body), lambda_context)
+    first = MessageStore().get_message("wamid.REP")
+    processor.lambda_handler(sqs_event(body, body), lambda_context)
+
+    assert MessageStore().get_message("wamid.REP") == first and first is not None and first.status == "failed"
+    idempotency = boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"])
+    assert idempotency.scan()["Items"] == []
+    out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    assert sum(sum(line.get("MessageFailed", [])) for line in lines) == 1
+
+
+def test_a_status_of_a_send_already_recorded_leaves_its_outbound_record_alone(processor, lambda_context):
+    from wacloud.models.outbound import OutboundMessage
+
+    store = MessageStore()
+    document = {"idempotency_key": "known", "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "hi"}}}
+    store.record_accepted(OutboundMessage.model_validate(document), "wamid.KNOWN", "1")
+    before = aws_outbound("known")
+    body = status_update(
+        "wamid.KNOWN", "delivered", phone_number_id="1", recipient=CUSTOMER, callback_data="wacloud-key:known"
+    )
+    processor.lambda_handler(sqs_event(*events_of(body)), lambda_context)
+
+    assert aws_outbound("known") == before  # no confirmation write: the send's own answer recorded it
+    record = store.get_message("wamid.KNOWN")
+    assert record is not None and record.status == "delivered"
+
+
 def test_failed_status_keeps_metas_error(processor, lambda_context):
     error = {
         "code": 131047,
@@ -202,6 +237,11 @@ def test_a_failing_customer_holds_back_only_their_own_events(processor, lambda_c
     # THEN both of the first customer's records are retried (in order), the other's is done
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
     assert MessageStore().get_contact("222222") is not None
+
+
+def aws_outbound(key: str) -> dict:
+    table = boto3.resource("dynamodb").Table(os.environ["WACLOUD_TABLE_NAME"])
+    return table.get_item(Key={"pk": f"OUT#{key}", "sk": "OUTBOUND"})["Item"]
 
 
 def aws_item(stack, pk: str) -> dict:

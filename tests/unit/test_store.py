@@ -80,9 +80,9 @@ def test_statuses_in_any_order_end_at_read_with_full_history(order):
 
 def test_duplicate_and_late_statuses_do_not_move_a_record_back():
     store = MessageStore()
-    assert store.apply_status(status_event("delivered", 20)) is StatusChange.ADVANCED
-    assert store.apply_status(status_event("delivered", 20)) is StatusChange.RECORDED
-    assert store.apply_status(status_event("sent", 10)) is StatusChange.RECORDED
+    assert store.apply_status(status_event("delivered", 20)).change is StatusChange.ADVANCED
+    assert store.apply_status(status_event("delivered", 20)).change is StatusChange.RECORDED
+    assert store.apply_status(status_event("sent", 10)).change is StatusChange.RECORDED
     record = store.get_message("wamid.OUT")
     assert record is not None and record.status == "delivered" and record.status_rank == 2
 
@@ -90,8 +90,8 @@ def test_duplicate_and_late_statuses_do_not_move_a_record_back():
 def test_failed_after_sent_is_kept_with_its_error_and_never_overtaken():
     store = MessageStore()
     store.apply_status(status_event("sent", 10))
-    assert store.apply_status(status_event("failed", 15, error=FAILED_ERROR)) is StatusChange.ADVANCED
-    assert store.apply_status(status_event("delivered", 20)) is StatusChange.RECORDED
+    assert store.apply_status(status_event("failed", 15, error=FAILED_ERROR)).change is StatusChange.ADVANCED
+    assert store.apply_status(status_event("delivered", 20)).change is StatusChange.RECORDED
     record = store.get_message("wamid.OUT")
     assert record is not None and record.status == "failed"
     assert record.error is not None
@@ -105,7 +105,7 @@ def test_failed_after_sent_is_kept_with_its_error_and_never_overtaken():
 def test_a_late_failed_does_not_undo_a_delivery():
     store = MessageStore()
     store.apply_status(status_event("delivered", 20))
-    assert store.apply_status(status_event("failed", 25, error=FAILED_ERROR)) is StatusChange.RECORDED
+    assert store.apply_status(status_event("failed", 25, error=FAILED_ERROR)).change is StatusChange.RECORDED
     record = store.get_message("wamid.OUT")
     assert record is not None and record.status == "delivered" and record.error is None
     assert "failed" in record.status_history
@@ -114,9 +114,20 @@ def test_a_late_failed_does_not_undo_a_delivery():
 def test_unknown_status_is_kept_in_history_only():
     store = MessageStore()
     store.apply_status(status_event("sent", 10))
-    assert store.apply_status(status_event("deleted", 12)) is StatusChange.RECORDED
+    assert store.apply_status(status_event("deleted", 12)).change is StatusChange.RECORDED
     record = store.get_message("wamid.OUT")
     assert record is not None and record.status == "sent" and record.status_history["deleted"] == 12
+
+
+def test_a_status_says_whether_the_sender_had_recorded_its_message():
+    # The processor confirms an outbound record only for a message the sender has not recorded.
+    store = MessageStore()
+    assert store.apply_status(status_event("sent", 10, wamid="wamid.LOST")).send_recorded is False
+    assert store.apply_status(status_event("delivered", 20, wamid="wamid.LOST")).send_recorded is False
+
+    store.record_accepted(document("known"), "wamid.KNOWN", "1")
+    assert store.apply_status(status_event("sent", 10, wamid="wamid.KNOWN")).send_recorded is True
+    assert store.apply_status(status_event("sent", 10, wamid="wamid.KNOWN")).send_recorded is True  # a repeat
 
 
 @pytest.mark.parametrize("status_first", [False, True], ids=["send-then-status", "status-then-send"])

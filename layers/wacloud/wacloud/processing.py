@@ -102,6 +102,11 @@ class InboundProcessor:
             self.store.record_rejection("inbound-queue", message_id, reason, body)
             metrics.add_metric(name="InboundRejected", unit=MetricUnit.Count, value=1)
             return {"outcome": "rejected"}
+        if isinstance(event, StatusEvent):
+            # Applied with writes that are conditional or `if_not_exists`, so a repeat changes
+            # nothing: an idempotency record would add two writes to each of the three statuses
+            # of every reply and protect nothing.
+            return self._on_status(event)
         return self._handle_once(key=event.key, event=event)
 
     def _handle(self, *, key: str, event: InboundEvent) -> dict[str, Any]:
@@ -109,8 +114,6 @@ class InboundProcessor:
             return self._on_message(event)
         if isinstance(event, MediaEvent):
             return self._on_media(event)
-        if isinstance(event, StatusEvent):
-            return self._on_status(event)
         if isinstance(event, ChangeEvent):
             self.store.record_change(event)
             typed = event.typed()
@@ -239,11 +242,16 @@ class InboundProcessor:
         return {"outcome": "archived" if stored is not None else "not archived"}
 
     def _on_status(self, event: StatusEvent) -> dict[str, Any]:
-        change = self.store.apply_status(event)
+        applied = self.store.apply_status(event)
+        change = applied.change
         status = event.status
         callback = status.biz_opaque_callback_data or ""
-        if callback.startswith(CALLBACK_PREFIX) and self.store.confirm_outbound(
-            callback.removeprefix(CALLBACK_PREFIX), status.id
+        # Only a send whose outcome the sender has not written yet (or never will: its answer was
+        # lost) has anything to confirm; for the rest this write would be one more per status.
+        if (
+            callback.startswith(CALLBACK_PREFIX)
+            and not applied.send_recorded
+            and self.store.confirm_outbound(callback.removeprefix(CALLBACK_PREFIX), status.id)
         ):
             # A send whose answer was lost did go out: its status webhook names it.
             logger.info("Unconfirmed send confirmed by its status", extra={"wamid": mask_wamid(status.id)})

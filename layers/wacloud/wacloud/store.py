@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
@@ -73,6 +74,14 @@ class StoreError(TransientError):
 class StatusChange(StrEnum):
     ADVANCED = "advanced"  # the record's status moved forward
     RECORDED = "recorded"  # kept in the history only: a duplicate, late or out-of-order status
+
+
+@dataclass(frozen=True)
+class AppliedStatus:
+    change: StatusChange
+    # The message item already carried the sender's outcome (its idempotency key): the send is
+    # known to be accepted, so the status has nothing to confirm on the outbound record.
+    send_recorded: bool
 
 
 @cache
@@ -232,8 +241,9 @@ class MessageStore:
             raise StoreError(f"Query failed: {exc}") from exc
         return [HistoryEntry.model_validate(item) for item in reversed(response.get("Items", []))]
 
-    def apply_status(self, event: StatusEvent) -> StatusChange:
-        """Apply a status webhook: history always, the current status only ever forward."""
+    def apply_status(self, event: StatusEvent) -> AppliedStatus:
+        """Apply a status webhook: history always, the current status only ever forward. Every
+        write is conditional or `if_not_exists`, so applying the same status again changes nothing."""
         status, now = event.status, self._now()
         name = status.status
         names = {"#at": f"at_{name}"}
@@ -283,16 +293,17 @@ class MessageStore:
             else:
                 # A higher rank than the current one; `failed` (rank 9) is never overtaken.
                 condition = "attribute_not_exists(status_rank) OR status_rank < :rank"
-            if self._update(
+            old = self._update_item(
                 key,
                 "SET " + ", ".join(common + advance),
                 {**values, **advance_values},
                 names={**names, **advance_names},
                 condition=condition,
-            ):
-                return StatusChange.ADVANCED
-        self._update(key, "SET " + ", ".join(common), values, names=names)
-        return StatusChange.RECORDED
+            )
+            if old is not None:
+                return AppliedStatus(StatusChange.ADVANCED, send_recorded="idempotency_key" in old)
+        old = self._update_item(key, "SET " + ", ".join(common), values, names=names) or {}
+        return AppliedStatus(StatusChange.RECORDED, send_recorded="idempotency_key" in old)
 
     def record_change(self, event: ChangeEvent) -> bool:
         """Keep another webhook change (template status, quality, account update) once."""
@@ -659,7 +670,11 @@ class MessageStore:
             raise StoreError(f"PutItem failed: {exc}") from exc
         return True
 
-    def _update(
+    def _update(self, key: dict[str, str], expression: str, values: dict[str, Any], **options: Any) -> bool:
+        """UpdateItem; False when the condition did not hold (nothing written). Options as `_update_item`."""
+        return self._update_item(key, expression, values, return_old=False, **options) is not None
+
+    def _update_item(
         self,
         key: dict[str, str],
         expression: str,
@@ -668,8 +683,10 @@ class MessageStore:
         names: dict[str, str] | None = None,
         condition: str | None = None,
         extra_values: dict[str, Any] | None = None,
-    ) -> bool:
-        """UpdateItem; False when the condition did not hold (nothing written)."""
+        return_old: bool = True,
+    ) -> dict[str, Any] | None:
+        """UpdateItem; None when the condition did not hold (nothing written), else the item as it
+        was before (empty when it was new, or when not asked for). The old item costs no capacity."""
         kwargs: dict[str, Any] = {
             "Key": key,
             "UpdateExpression": expression,
@@ -679,15 +696,17 @@ class MessageStore:
             kwargs["ExpressionAttributeNames"] = names
         if condition:
             kwargs["ConditionExpression"] = condition
+        if return_old:
+            kwargs["ReturnValues"] = "ALL_OLD"
         try:
-            self.table.update_item(**kwargs)
+            response = self.table.update_item(**kwargs)
         except ClientError as exc:
             if condition and _is_condition_failure(exc):
-                return False
+                return None
             raise StoreError(f"UpdateItem failed: {_code(exc)}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"UpdateItem failed: {exc}") from exc
-        return True
+        return response.get("Attributes") or {}
 
     def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
         """Several items in one round trip (strongly consistent), whatever DynamoDB left for later."""
