@@ -4,11 +4,17 @@ bench/results.json and printed as a table. Not part of the tests: figures, not p
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+# The functions' modules are imported here before any function's environment is set, so their
+# Powertools Metrics would have no namespace: with metrics off, Powertools still prints a metric
+# once it has 100 values, and without a namespace that raises and fails the event.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WacloudBench")
 
 from bench import cost, figures, throttle
 from bench.env import FakeGraph, aws
