@@ -283,3 +283,11 @@ def test_alarms_watch_every_dlq_and_function():
         assert any(dlq in value for value in watched), dlq
     for function in FUNCTIONS:
         assert any(function in value for value in watched), function
+
+
+def test_the_senders_memory_and_so_its_cpu_is_a_parameter():
+    # A send is CPU-bound at 256 MB (about 22 ms of CPU, a sixth of a vCPU): campaigns raise it.
+    assert TEMPLATE["Resources"]["SenderFunction"]["Properties"]["MemorySize"] == {"Ref": "SenderMemorySize"}
+    parameter = TEMPLATE["Parameters"]["SenderMemorySize"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (256, 128, 10240)
+    assert TEMPLATE["Globals"]["Function"]["MemorySize"] == parameter["Default"]
