@@ -582,3 +582,31 @@ def test_malformed_contact_does_not_lose_the_message() -> None:
     assert isinstance(event, MessageEvent)
     assert event.contact is not None
     assert event.contact.profile.name == "Ana"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        pytest.param("from", "1" * 3000, "message", id="sender-too-long-for-a-key"),
+        pytest.param("id", "wamid." + "A" * 3000, "message", id="wamid-too-long-for-a-key"),
+        pytest.param("id", "wamid.ñandú", "message", id="wamid-not-ascii"),
+        pytest.param("id", "wamid." + "A" * 3000, "status", id="status-wamid-too-long"),
+        pytest.param("recipient_id", "1" * 3000, "status", id="recipient-too-long"),
+        pytest.param("status", "x" * 500, "status", id="status-name-too-long"),
+    ],
+)
+def test_identifiers_that_cannot_be_keys_make_their_item_unparsed_not_a_poison_event(field, value, kind) -> None:
+    # DynamoDB refuses keys over 2,048 bytes: stored as they are, these would fail every retry and
+    # end in the DLQ. Unparsed, they are recorded with the reason, and the other items still go.
+    good = status("wamid.Y", "read", "1")
+    if kind == "message":
+        bad = {"from": "16505551234", "id": "wamid.H", "type": "text", field: value}
+        body = webhook({"id": "WABA1", "changes": [messages_change("PN1", messages=[bad], statuses=[good])]})
+    else:
+        bad = {**status("wamid.S", "delivered", "1"), field: value}
+        body = webhook({"id": "WABA1", "changes": [messages_change("PN1", statuses=[bad, good])]})
+
+    events = parse_webhook(body)
+
+    assert [type(e) for e in events] == [UnparsedEvent, StatusEvent]
+    assert events[0].reason.startswith(f"{kind} is malformed: {field}")

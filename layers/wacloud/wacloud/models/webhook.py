@@ -8,9 +8,17 @@ Reference: developers.facebook.com/documentation/business-messaging/whatsapp/web
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Identifiers become DynamoDB keys (at most 2,048 bytes, sort keys 1,024) and log fields. Meta's are
+# short: wamids about 60-100 ASCII characters, phone digits, BSUIDs like `US.1349...`. One that could
+# not be a key makes its message or status unparsed, recorded with the reason, not retried to the DLQ.
+# Addresses keep any characters (odd ones get a hashed FIFO group), 256 at most: 1,024 UTF-8 bytes.
+WamId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")]
+Address = Annotated[str, StringConstraints(max_length=256)]
+StatusName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 
 
 class MetaModel(BaseModel):
@@ -32,8 +40,8 @@ class Profile(MetaModel):
 class Contact(MetaModel):
     """`value.contacts[]`: who sent the messages of this change."""
 
-    wa_id: str = ""  # may be "" for users known only by a business-scoped user id
-    user_id: str | None = None
+    wa_id: Address = ""  # may be "" for users known only by a business-scoped user id
+    user_id: Address | None = None
     profile: Profile | None = None
 
 
@@ -228,9 +236,9 @@ class Edit(MetaModel):
 class InboundMessage(MetaModel):
     """`value.messages[]`. `type` is kept as a string so a type Meta adds tomorrow still parses."""
 
-    from_: str = Field("", alias="from")
-    from_user_id: str | None = None
-    id: str = Field(min_length=1)
+    from_: Address = Field("", alias="from")
+    from_user_id: Address | None = None
+    id: WamId
     timestamp: int = 0
     type: str = "unknown"
     context: MessageContext | None = None
@@ -285,11 +293,11 @@ class Conversation(MetaModel):
 class Status(MetaModel):
     """`value.statuses[]`: what happened to a message the business sent."""
 
-    id: str = Field(min_length=1)
-    status: str = Field(min_length=1)
+    id: WamId
+    status: StatusName
     timestamp: int = 0
-    recipient_id: str = ""
-    recipient_user_id: str | None = None
+    recipient_id: Address = ""
+    recipient_user_id: Address | None = None
     biz_opaque_callback_data: str | None = None
     conversation: Conversation | None = None
     pricing: Pricing | None = None
