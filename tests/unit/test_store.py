@@ -78,6 +78,15 @@ def test_statuses_in_any_order_end_at_read_with_full_history(order):
     assert record.status_history == {"sent": 10, "delivered": 20, "read": 30}
 
 
+def test_statuses_of_the_same_second_are_listed_in_the_order_a_message_goes_through_them():
+    # Meta's timestamps are whole seconds and its webhooks race: `wacloud status` shows this order.
+    store = MessageStore()
+    for status in ("read", "delivered", "sent"):
+        store.apply_status(status_event(status, 10))
+    record = store.get_message("wamid.OUT")
+    assert record is not None and [status for status, _ in record.timeline()] == ["sent", "delivered", "read"]
+
+
 def test_duplicate_and_late_statuses_do_not_move_a_record_back():
     store = MessageStore()
     assert store.apply_status(status_event("delivered", 20)).change is StatusChange.ADVANCED
@@ -128,6 +137,53 @@ def test_a_status_says_whether_the_sender_had_recorded_its_message():
     store.record_accepted(document("known"), "wamid.KNOWN", "1")
     assert store.apply_status(status_event("sent", 10, wamid="wamid.KNOWN")).send_recorded is True
     assert store.apply_status(status_event("sent", 10, wamid="wamid.KNOWN")).send_recorded is True  # a repeat
+
+
+def test_a_message_accepted_over_a_final_outbound_state_is_not_marked_and_its_status_still_confirms():
+    # record_accepted after record_unconfirmed (no path does this today): the outbound record keeps
+    # its final state, so its statuses must still be allowed to confirm it.
+    store, doc = MessageStore(), document("late-answer")
+    store.record_unconfirmed(doc, ErrorInfo(title="transport error"), "1")
+    store.record_accepted(doc, "wamid.W", "1")
+    assert store.get_outbound("late-answer").state == "unconfirmed"
+    assert store.apply_status(status_event("sent", 10, wamid="wamid.W")).send_recorded is False
+    assert store.confirm_outbound("late-answer", "wamid.W") is True
+    assert store.apply_status(status_event("delivered", 20, wamid="wamid.W")).send_recorded is True
+
+
+def test_a_confirmation_whose_message_write_failed_marks_the_message_when_its_status_comes_again(monkeypatch):
+    store, doc = MessageStore(), document("lost-answer")
+    store.record_unconfirmed(doc, ErrorInfo(title="transport error"), "1")
+    mark = store._mark_outbound_accepted
+
+    def failing(*args, **kwargs):
+        raise StoreError("UpdateItem failed: throttled")
+
+    monkeypatch.setattr(store, "_mark_outbound_accepted", failing)
+    with pytest.raises(StoreError):
+        store.confirm_outbound("lost-answer", "wamid.L")
+    monkeypatch.setattr(store, "_mark_outbound_accepted", mark)
+
+    # The status is delivered again (SQS): the record is already accepted, the message gets marked.
+    assert store.apply_status(status_event("sent", 10, wamid="wamid.L")).send_recorded is False
+    assert store.confirm_outbound("lost-answer", "wamid.L") is False
+    assert store.apply_status(status_event("delivered", 20, wamid="wamid.L")).send_recorded is True
+    assert store.get_outbound("lost-answer").state == "accepted"
+
+
+def test_a_repeated_older_status_does_not_overwrite_the_newer_ones_pricing():
+    def with_category(status: str, timestamp: int, category: str) -> StatusEvent:
+        body = status_update("wamid.P", status, phone_number_id="1", recipient=CUSTOMER, timestamp=timestamp)
+        body["entry"][0]["changes"][0]["value"]["statuses"][0]["pricing"]["category"] = category
+        (event,) = parse_webhook(body)
+        return event
+
+    store = MessageStore()
+    store.apply_status(with_category("sent", 10, "utility"))
+    store.apply_status(with_category("delivered", 20, "marketing"))
+    store.apply_status(with_category("sent", 10, "utility"))  # Meta delivers the older one again
+    record = store.get_message("wamid.P")
+    assert record is not None and record.status == "delivered" and record.pricing["category"] == "marketing"
 
 
 @pytest.mark.parametrize("status_first", [False, True], ids=["send-then-status", "status-then-send"])

@@ -103,9 +103,9 @@ class InboundProcessor:
             metrics.add_metric(name="InboundRejected", unit=MetricUnit.Count, value=1)
             return {"outcome": "rejected"}
         if isinstance(event, StatusEvent):
-            # Applied with writes that are conditional or `if_not_exists`, so a repeat changes
-            # nothing: an idempotency record would add two writes to each of the three statuses
-            # of every reply and protect nothing.
+            # Applied only forward (`apply_status`), so a repeat changes nothing but `updated_at`:
+            # an idempotency record would add two writes to each of the three statuses of every
+            # reply and protect nothing.
             return self._on_status(event)
         return self._handle_once(key=event.key, event=event)
 
@@ -245,9 +245,12 @@ class InboundProcessor:
         applied = self.store.apply_status(event)
         change = applied.change
         status = event.status
+        if change is StatusChange.ADVANCED and status.status == "failed":
+            # Counted before anything else can fail: a redelivered `failed` no longer advances.
+            metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
         callback = status.biz_opaque_callback_data or ""
-        # Only a send whose outcome the sender has not written yet (or never will: its answer was
-        # lost) has anything to confirm; for the rest this write would be one more per status.
+        # Only a message not yet marked `outbound_accepted` (its send's outcome not written yet, or
+        # never: its answer was lost) has anything to confirm; for the rest it would be a write more.
         if (
             callback.startswith(CALLBACK_PREFIX)
             and not applied.send_recorded
@@ -260,8 +263,6 @@ class InboundProcessor:
         if status.errors:
             extra["error_code"] = status.errors[0].code
         logger.info("Status applied", extra=extra)
-        if change is StatusChange.ADVANCED and status.status == "failed":
-            metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="StatusReceived", unit=MetricUnit.Count, value=1)
         return {"outcome": change.value}
 

@@ -79,9 +79,14 @@ class StatusChange(StrEnum):
 @dataclass(frozen=True)
 class AppliedStatus:
     change: StatusChange
-    # The message item already carried the sender's outcome (its idempotency key): the send is
-    # known to be accepted, so the status has nothing to confirm on the outbound record.
+    # The message item was marked `outbound_accepted`: its outbound record is known to be
+    # `accepted` with this wamid, so the status has nothing to confirm there.
     send_recorded: bool
+
+
+# On a MSG# item: written only once the item's OUT# record is `accepted` with this wamid (by the
+# sender's own answer, or by a status confirming a send whose answer was lost).
+OUTBOUND_ACCEPTED = "outbound_accepted"
 
 
 @cache
@@ -242,8 +247,8 @@ class MessageStore:
         return [HistoryEntry.model_validate(item) for item in reversed(response.get("Items", []))]
 
     def apply_status(self, event: StatusEvent) -> AppliedStatus:
-        """Apply a status webhook: history always, the current status only ever forward. Every
-        write is conditional or `if_not_exists`, so applying the same status again changes nothing."""
+        """Apply a status webhook: history always, the current status only ever forward. Applying
+        the same (or an older) status again changes nothing but `updated_at`."""
         status, now = event.status, self._now()
         name = status.status
         names = {"#at": f"at_{name}"}
@@ -259,10 +264,14 @@ class MessageStore:
         if status.recipient:
             common.append("customer = if_not_exists(customer, :customer)")
             values[":customer"] = customer_key(status.recipient)
+        # Pricing and conversation: the advancing status's replace them; a repeated, late or
+        # out-of-order one only fills them in when missing.
+        latest, if_missing = [], []
         for attr in ("pricing", "conversation"):
             value = getattr(status, attr)
             if value is not None:
-                common.append(f"{attr} = :{attr}")
+                latest.append(f"{attr} = :{attr}")
+                if_missing.append(f"{attr} = if_not_exists({attr}, :{attr})")
                 values[f":{attr}"] = _dynamo(value.model_dump(exclude_none=True))
         if status.biz_opaque_callback_data:
             common.append("biz_opaque_callback_data = :cb")
@@ -295,15 +304,15 @@ class MessageStore:
                 condition = "attribute_not_exists(status_rank) OR status_rank < :rank"
             old = self._update_item(
                 key,
-                "SET " + ", ".join(common + advance),
+                "SET " + ", ".join(common + latest + advance),
                 {**values, **advance_values},
                 names={**names, **advance_names},
                 condition=condition,
             )
             if old is not None:
-                return AppliedStatus(StatusChange.ADVANCED, send_recorded="idempotency_key" in old)
-        old = self._update_item(key, "SET " + ", ".join(common), values, names=names) or {}
-        return AppliedStatus(StatusChange.RECORDED, send_recorded="idempotency_key" in old)
+                return AppliedStatus(StatusChange.ADVANCED, send_recorded=bool(old.get(OUTBOUND_ACCEPTED)))
+        old = self._update_item(key, "SET " + ", ".join(common + if_missing), values, names=names) or {}
+        return AppliedStatus(StatusChange.RECORDED, send_recorded=bool(old.get(OUTBOUND_ACCEPTED)))
 
     def record_change(self, event: ChangeEvent) -> bool:
         """Keep another webhook change (template status, quality, account update) once."""
@@ -325,7 +334,7 @@ class MessageStore:
     def record_accepted(self, document: OutboundMessage, wamid: str | None, phone_number_id: str) -> None:
         """Graph took the document: the outbound record points at the wamid, which carries the status."""
         now = self._now()
-        self._set_outbound(
+        accepted = self._set_outbound(
             document, OutboundState.ACCEPTED, phone_number_id=phone_number_id, extra={"wamid": wamid} if wamid else {}
         )
         if not wamid:
@@ -359,6 +368,9 @@ class MessageStore:
         if document.client_reference:
             sets.append("client_ref = :ref")
             values[":ref"] = document.client_reference
+        if accepted:  # not when a final state was already there: then its statuses may still confirm
+            sets.append(f"{OUTBOUND_ACCEPTED} = :true")
+            values[":true"] = True
         # Written whether or not the outbound record already had a final state (a duplicate's success).
         # Not in one transaction with it: a status webhook updating this item at the same moment
         # would cancel the transaction, and transactional writes cost twice as much.
@@ -419,10 +431,15 @@ class MessageStore:
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"UpdateItem failed: {exc}") from exc
         state = item.get("state")
+        if state == OutboundState.ACCEPTED and item.get("wamid") == wamid:
+            # Accepted with this very wamid: (again) mark its message, in case the write that
+            # follows a confirmation failed last time; later statuses then skip this method.
+            self._mark_outbound_accepted(wamid, idempotency_key, now)
+            return False
         # A status proves Meta took the message: whatever the send itself concluded short of a
         # final answer (no answer, an error it did not mean, the last attempt) becomes `accepted`.
         if state not in _CONFIRMABLE and not (state == OutboundState.ACCEPTED and not item.get("wamid")):
-            return False  # the usual case: the send's own answer already recorded it
+            return False  # the send's own answer recorded another wamid, or a final refusal
         confirmed = self._update(
             {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"},
             "SET #state = :accepted, wamid = :wamid, updated_at = :now",
@@ -432,12 +449,15 @@ class MessageStore:
             extra_values={f":c{i}": open_state.value for i, open_state in enumerate(_CONFIRMABLE, start=1)},
         )
         if confirmed:
-            self._update(
-                {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
-                "SET direction = :dir, idempotency_key = :key, updated_at = :now",
-                {":dir": Direction.OUTBOUND.value, ":key": idempotency_key, ":now": now},
-            )
+            self._mark_outbound_accepted(wamid, idempotency_key, now)
         return confirmed
+
+    def _mark_outbound_accepted(self, wamid: str, idempotency_key: str, now: int) -> None:
+        self._update(
+            {"pk": f"MSG#{wamid}", "sk": "MESSAGE"},
+            f"SET direction = :dir, idempotency_key = :key, {OUTBOUND_ACCEPTED} = :true, updated_at = :now",
+            {":dir": Direction.OUTBOUND.value, ":key": idempotency_key, ":true": True, ":now": now},
+        )
 
     def record_rejected(self, idempotency_key: str, reason: str, *, raw: str | None = None) -> None:
         """We refused a document before any Graph call (it broke the contract)."""

@@ -285,7 +285,7 @@ def run_status(args: argparse.Namespace) -> int:
             ("error", _error(message.error) if message.error else None),
             ("media", f"s3://{message.media.bucket}/{message.media.key}" if message.media else None),
         )
-        for status, at in sorted(message.status_history.items(), key=lambda item: item[1]):
+        for status, at in message.timeline():
             print(f"    {_time(at)}  {status}")
     return 0
 

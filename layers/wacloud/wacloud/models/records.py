@@ -108,6 +108,11 @@ class MessageRecord(BaseModel):
     updated_at: int | None = None
     expires_at: int | None = None
 
+    def timeline(self) -> list[tuple[str, int]]:
+        """The statuses seen, in time order; those in the same second (Meta's timestamps are whole
+        seconds) in the order a message goes through them, whatever order they arrived in."""
+        return sorted(self.status_history.items(), key=lambda item: (item[1], STATUS_RANK.get(item[0], FAILED_RANK)))
+
 
 class OutboundRecord(BaseModel):
     """One outbound document, keyed by its idempotency key."""
