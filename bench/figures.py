@@ -302,19 +302,14 @@ def sender(stack: Stack, graph: FakeGraph, *, rounds: int = 5, messages: int = 4
         figures["one_request_ms"] = median_ms(single)
         figures["sender_batch_ratio"] = round(statistics.median(batches) / statistics.median(single), 3)
 
-        per_message = []
+        per_message, cpu = [], []
         for _ in range(messages):
             event = outbound_batch([f"+{CUSTOMER}"])
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             send(event, context)
             per_message.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         bare = bare_post_seconds(graph, messages)
-        cpu = []
-        for _ in range(messages):
-            event = outbound_batch([f"+{CUSTOMER}"])
-            start = time.process_time()
-            send(event, context)
-            cpu.append(time.process_time() - start)
         figures["per_message_ms"] = median_ms(per_message)
         figures["bare_post_ms"] = median_ms(bare)
         figures["sender_overhead_ratio"] = round(statistics.median(per_message) / statistics.median(bare), 3)
