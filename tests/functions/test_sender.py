@@ -373,6 +373,22 @@ def test_read_receipts_are_retried_even_when_graph_may_have_them(sender, lambda_
     assert "biz_opaque_callback_data" not in json.loads(graph.calls[0].request.body)
 
 
+def test_read_receipts_keep_no_idempotency_record_and_are_not_sent_again(sender, lambda_context, graph, aws):
+    # Marking a message read twice is harmless: the two writes of an idempotency record would buy
+    # nothing. The stored outcome still answers a redelivered receipt without a Graph call.
+    graph.add(responses.POST, SEND_URL, json={"success": True})
+    receipt = json.dumps({"idempotency_key": "read:wamid.R", "message": {"status": "read", "message_id": "wamid.R"}})
+
+    assert sender.lambda_handler(sqs_event(receipt), lambda_context) == {"batchItemFailures": []}
+    assert sender.lambda_handler(sqs_event(receipt), lambda_context) == {"batchItemFailures": []}
+
+    assert len(graph.calls) == 1
+    record = MessageStore().get_outbound("read:wamid.R")
+    assert record is not None and record.state == "accepted"
+    idempotency = boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"])
+    assert idempotency.scan()["Items"] == []
+
+
 def test_producers_callback_data_is_left_alone(sender, lambda_context, graph):
     graph.add(responses.POST, SEND_URL, json=ok("wamid.CB"))
     body = json.dumps(

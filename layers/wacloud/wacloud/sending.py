@@ -3,8 +3,9 @@
 - A malformed document is recorded as `rejected` with the validation error and acknowledged.
 - A send is idempotent per idempotency key (Powertools idempotency, and the stored outcome for as
   long as the record lives): a redelivered document whose send completed is acknowledged without
-  calling Graph again. The outcome is written to the store after the idempotent call, so a failed
-  write is retried without a second Graph call.
+  calling Graph again (read receipts, harmless to repeat, rely on the stored outcome alone). The
+  outcome is written to the store after the idempotent call, so a failed write is retried without
+  a second Graph call.
 - Graph's answer decides (see `error_policy`): accepted -> record with the wamid; permanent error
   -> `failed` with Meta's error, acknowledged; transient -> `retrying` with the error, and the
   record is reported as a batch item failure so SQS delivers it again (to the DLQ at the end);
@@ -56,7 +57,13 @@ from wacloud.idempotency import make_idempotent, new_config, register_context
 from wacloud.masking import mask_key, mask_phone, mask_wamid
 from wacloud.media_upload import MediaRejectedError, MediaUploader, ResolvedBody, names_bucket_object, s3_media
 from wacloud.models.graph import SendResponse
-from wacloud.models.outbound import CALLBACK_PREFIX, IDEMPOTENCY_KEY_PATTERN, OutboundMessage, TemplateMessage
+from wacloud.models.outbound import (
+    CALLBACK_PREFIX,
+    IDEMPOTENCY_KEY_PATTERN,
+    OutboundMessage,
+    ReadReceipt,
+    TemplateMessage,
+)
 from wacloud.models.records import ContactRecord, ErrorInfo, OutboundRecord, OutboundState
 from wacloud.outbound import parse_document
 from wacloud.policy import refusal
@@ -150,7 +157,11 @@ class Sender:
             if not phone_number_id:
                 raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
             self._check_time_left()
-            outcome = self._send_once(
+            # A read receipt is harmless to repeat (Meta marks the message read again) and never
+            # `unconfirmed`: no idempotency record for it, two writes fewer per inbound message. Its
+            # stored outcome still answers a redelivered one without a Graph call.
+            send = self._send if isinstance(document.message, ReadReceipt) else self._send_once
+            outcome = send(
                 key=document.idempotency_key,
                 document=document,
                 phone_number_id=phone_number_id,
