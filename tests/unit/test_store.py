@@ -331,3 +331,23 @@ def test_archived_media_is_kept_on_the_message_and_a_later_error_does_not_hide_i
     record = store.get_message(event.message.id)
     assert (record.media, record.media_error) == (media, None)
     assert record.type == "text" and record.direction == "in"
+
+
+def test_the_store_makes_no_boto3_resource(monkeypatch):
+    # A resource is not thread-safe (the sender's recipient threads share the store) and costs a cold
+    # start about 20 ms: the store works on the low-level client.
+    import boto3
+
+    from wacloud import store as store_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a boto3 resource was created")
+
+    monkeypatch.setattr(boto3.session.Session, "resource", refuse)
+    store_module._table.cache_clear()
+    store = MessageStore()
+    store.record_accepted(document("no-resource"), "wamid.NR", "1")
+    store.append_history(CUSTOMER, [], ttl_seconds=60)
+
+    assert store.get_outbound("no-resource") is not None
+    assert store.get_message("wamid.NR") is not None

@@ -28,12 +28,11 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.addresses import customer_key
 from wacloud.config import get_settings
+from wacloud.dynamo import Table, UnprocessedError
 from wacloud.errors import TransientError
 from wacloud.keys import digest
 from wacloud.models.graph import TemplateDefinition
@@ -90,8 +89,8 @@ OUTBOUND_ACCEPTED = "outbound_accepted"
 
 
 @cache
-def _table(name: str) -> Any:
-    return boto3.resource("dynamodb").Table(name)
+def _table(name: str) -> Table:
+    return Table(name)
 
 
 def _dynamo(value: Any) -> Any:
@@ -104,7 +103,7 @@ class MessageStore:
         self,
         table_name: str | None = None,
         *,
-        table: Any = None,
+        table: Table | None = None,
         ttl_days: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -115,7 +114,7 @@ class MessageStore:
         self._clock = clock
 
     @property
-    def table(self) -> Any:
+    def table(self) -> Table:
         return self._table_override or _table(self._table_name)
 
     # -- inbound ---------------------------------------------------------------------------------
@@ -217,18 +216,18 @@ class MessageStore:
         if not entries:
             return
         pk, expires = f"CONTACT#{customer_key(customer)}", self._now() + ttl_seconds
+        items = [
+            {
+                "pk": pk,
+                "sk": f"HIST#{entry.at:011d}#{entry.direction.value}#{entry.wamid or ''}#{index:02d}",
+                "expires_at": expires,
+                **entry.model_dump(mode="json", exclude_none=True),
+            }
+            for index, entry in enumerate(entries)
+        ]
         try:
-            with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-                for index, entry in enumerate(entries):
-                    sk = f"HIST#{entry.at:011d}#{entry.direction.value}#{entry.wamid or ''}#{index:02d}"
-                    item = {
-                        "pk": pk,
-                        "sk": sk,
-                        "expires_at": expires,
-                        **entry.model_dump(mode="json", exclude_none=True),
-                    }
-                    batch.put_item(Item=item)
-        except (ClientError, BotoCoreError) as exc:
+            self.table.batch_put(items)
+        except (ClientError, BotoCoreError, UnprocessedError) as exc:
             raise StoreError(f"BatchWriteItem failed: {exc}") from exc
 
     def get_history(self, customer: str, *, limit: int = 20) -> list[HistoryEntry]:
@@ -237,8 +236,8 @@ class MessageStore:
             return []
         try:
             response = self.table.query(
-                KeyConditionExpression=Key("pk").eq(f"CONTACT#{customer_key(customer)}")
-                & Key("sk").begins_with("HIST#"),
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :history)",
+                ExpressionAttributeValues={":pk": f"CONTACT#{customer_key(customer)}", ":history": "HIST#"},
                 ScanIndexForward=False,
                 Limit=limit,
             )
@@ -566,7 +565,9 @@ class MessageStore:
             keys = [{"pk": f"TEMPLATE#{name}", "sk": f"LANG#{language}"}]
         else:
             try:
-                items = self.table.query(KeyConditionExpression=Key("pk").eq(f"TEMPLATE#{name}"))["Items"]
+                items = self.table.query(
+                    KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"TEMPLATE#{name}"}
+                )["Items"]
             except (ClientError, BotoCoreError) as exc:
                 raise StoreError(f"Query failed: {exc}") from exc
             keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
@@ -612,7 +613,9 @@ class MessageStore:
         """Outbound records carrying this client reference (eventually consistent: a GSI)."""
         try:
             response = self.table.query(
-                IndexName=CLIENT_REF_INDEX, KeyConditionExpression=Key("client_ref").eq(client_reference)
+                IndexName=CLIENT_REF_INDEX,
+                KeyConditionExpression="client_ref = :ref",
+                ExpressionAttributeValues={":ref": client_reference},
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"query by client reference failed: {exc}") from exc
@@ -730,19 +733,10 @@ class MessageStore:
 
     def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
         """Several items in one round trip (strongly consistent), whatever DynamoDB left for later."""
-        request = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
-        found: list[dict[str, Any]] = []
-        for attempt in range(5):
-            try:
-                response = self.table.meta.client.batch_get_item(RequestItems=request)
-            except (ClientError, BotoCoreError) as exc:
-                raise StoreError(f"BatchGetItem failed: {exc}") from exc
-            found.extend(response.get("Responses", {}).get(self.table.name, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            time.sleep(0.02 * 2**attempt)  # throttled: back off a little, as the SDK does
-        raise StoreError("BatchGetItem: keys still unprocessed after 5 attempts")
+        try:
+            return self.table.batch_get(keys)
+        except (ClientError, BotoCoreError, UnprocessedError) as exc:
+            raise StoreError(f"BatchGetItem failed: {exc}") from exc
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         try:

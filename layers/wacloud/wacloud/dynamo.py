@@ -1,0 +1,103 @@
+"""One DynamoDB table, its items as plain Python values, over boto3's low-level client.
+
+boto3's `Table` resource converts the same way (with the same `TypeSerializer`), but a resource is
+not thread-safe (the sender's recipient threads share the store and the rate limiter), and creating
+one costs a cold start about 20 ms (a model of its own, a walk of botocore's data folders). A
+client is thread-safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from wacloud.aws_session import default_session
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+# Request parameters that map names to Python values (an item, a key, the expressions' values).
+_VALUE_MAPS = ("Key", "Item", "ExclusiveStartKey", "ExpressionAttributeValues")
+BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
+UNPROCESSED_ATTEMPTS = 5
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+class UnprocessedError(Exception):
+    """DynamoDB left part of a batch unprocessed (throttling) after every retry."""
+
+
+class Table:
+    """`get_item`, `put_item`, `update_item`, `delete_item` and `query` take and return what the
+    resource's methods do (keys, items and values as Python values); expressions are strings."""
+
+    def __init__(self, name: str, client: Any = None) -> None:
+        self.name = name
+        self.client = client if client is not None else default_session().client("dynamodb")
+
+    def get_item(self, **params: Any) -> dict[str, Any]:
+        return self._call(self.client.get_item, params)
+
+    def put_item(self, **params: Any) -> dict[str, Any]:
+        return self._call(self.client.put_item, params)
+
+    def update_item(self, **params: Any) -> dict[str, Any]:
+        return self._call(self.client.update_item, params)
+
+    def delete_item(self, **params: Any) -> dict[str, Any]:
+        return self._call(self.client.delete_item, params)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        return self._call(self.client.query, params)
+
+    def batch_get(self, keys: list[dict[str, Any]], *, consistent: bool = True) -> list[dict[str, Any]]:
+        """The items found under `keys` (at most 100), whatever DynamoDB left for a retry."""
+        request: dict[str, Any] = {self.name: {"Keys": [serialize(k) for k in keys], "ConsistentRead": consistent}}
+        found: list[dict[str, Any]] = []
+        for attempt in range(UNPROCESSED_ATTEMPTS):
+            response = self.client.batch_get_item(RequestItems=request)
+            found.extend(deserialize(item) for item in response.get("Responses", {}).get(self.name, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            _back_off(attempt)
+        raise UnprocessedError("BatchGetItem: keys still unprocessed after retries")
+
+    def batch_put(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Put items (distinct keys), 25 per request, retrying what DynamoDB left unprocessed."""
+        puts = [{"PutRequest": {"Item": serialize(item)}} for item in items]
+        for start in range(0, len(puts), BATCH_WRITE_SIZE):
+            request: dict[str, Any] = {self.name: puts[start : start + BATCH_WRITE_SIZE]}
+            for attempt in range(UNPROCESSED_ATTEMPTS):
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+                _back_off(attempt)
+            else:
+                raise UnprocessedError("BatchWriteItem: items still unprocessed after retries")
+
+    def _call(self, operation: Any, params: dict[str, Any]) -> dict[str, Any]:
+        request = {"TableName": self.name, **params}
+        for name in _VALUE_MAPS:
+            if name in request:
+                request[name] = serialize(request[name])
+        response = operation(**request)
+        for name in ("Item", "Attributes", "LastEvaluatedKey"):
+            if name in response:
+                response[name] = deserialize(response[name])
+        if "Items" in response:
+            response["Items"] = [deserialize(item) for item in response["Items"]]
+        return response
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(0.02 * 2**attempt)  # throttled: back off a little, as the SDK does
