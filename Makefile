@@ -90,6 +90,7 @@ $(SCAN_STAMP):
 
 lint: venv venv-sam
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(OFFLINE) $(SAM) validate --lint --template-file template.yaml
 	$(OFFLINE) $(CFN_LINT) template.yaml
 	$(OFFLINE) $(CFN_LINT) --append-rules cfn_lint_serverless.rules -- template.yaml
