@@ -497,6 +497,42 @@ def test_shared_clients_are_created_on_the_handlers_thread_before_the_recipients
     assert store._table.cache_info().currsize == 1
 
 
+def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_context, graph, monkeypatch):
+    # The recipients' threads start together: each would find the cache empty and read the secret.
+    import time
+
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    from wacloud.secrets import prepare_provider
+
+    monkeypatch.setenv("WACLOUD_SEND_CONCURRENCY", "10")
+    from wacloud.local.pipeline import reset_caches
+
+    reset_caches()
+    DEFAULT_PROVIDERS.clear()
+    prepare_provider()
+    provider = DEFAULT_PROVIDERS["secrets"]
+    reads: list[str] = []
+    real_get = provider._get
+
+    def slow_get(name, **kwargs):
+        reads.append(name)
+        time.sleep(0.05)  # a real call's latency: the other threads would arrive while it is in flight
+        return real_get(name, **kwargs)
+
+    monkeypatch.setattr(provider, "_get", slow_get)
+    recipients = [f"+1650555{i:04d}" for i in range(10)]
+    customers_wrote(*recipients)
+    for i in range(10):
+        graph.add(responses.POST, SEND_URL, json=ok(f"wamid.C{i}"))
+
+    event = sqs_event(*(document(f"cold-{i}", to=to) for i, to in enumerate(recipients)), groups=recipients)
+    assert sender.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+
+    assert len(graph.calls) == 10
+    assert len(reads) == 1
+
+
 def test_the_s3_client_is_made_only_for_a_batch_that_names_a_bucket_object(sender, lambda_context, graph, monkeypatch):
     # Creating it costs a cold start about 25 ms: a text-only batch never needs it, and a batch
     # with media gets it on the handler's thread, before the recipients' threads.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
@@ -240,31 +239,3 @@ def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkey
     make_idempotent(lambda *, key: key, key_prefix="session-test", config=new_config("SessionTest"))
 
     assert created == []
-
-
-def test_threads_starting_together_read_the_secret_once(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The sender's recipient threads all start on a cold cache: one Secrets Manager call, not one each.
-    from concurrent.futures import ThreadPoolExecutor
-
-    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
-
-    from wacloud.secrets import prepare_provider
-
-    DEFAULT_PROVIDERS.clear()
-    prepare_provider()
-    provider = DEFAULT_PROVIDERS["secrets"]
-    reads: list[str] = []
-    real_get = provider._get
-
-    def slow_get(name: str, **kwargs: object) -> object:
-        reads.append(name)
-        time.sleep(0.05)  # a real call's latency: the other threads arrive while it is in flight
-        return real_get(name, **kwargs)
-
-    monkeypatch.setattr(provider, "_get", slow_get)
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        tokens = list(pool.map(lambda _: get_credentials().access_token.get_secret_value(), range(10)))
-
-    assert tokens == [ACCESS_TOKEN] * 10
-    assert reads == [get_settings().secret_name]

@@ -6,8 +6,6 @@ they never show up in a repr, a log line or an error message.
 
 from __future__ import annotations
 
-import threading
-
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -28,12 +26,6 @@ class SecretUnavailableError(TransientError):
     """Secrets Manager could not be read (throttled, down, no permission yet)."""
 
 
-# The sender's recipient threads start together on a cold start: without this, each would find the
-# cache empty and read the secret itself (ten calls for SendConcurrency 10). With it, the first reads
-# and the others take the cached value; a cached read holds it for microseconds.
-_read_lock = threading.Lock()
-
-
 def get_credentials(*, force_fetch: bool = False) -> Credentials:
     """The credentials, cached for `POWERTOOLS_PARAMETERS_MAX_AGE` seconds (default 300).
 
@@ -43,8 +35,7 @@ def get_credentials(*, force_fetch: bool = False) -> Credentials:
     name = get_settings().secret_name
     prepare_provider()
     try:
-        with _read_lock:
-            value = parameters.get_secret(name, transform="json", force_fetch=force_fetch)
+        value = parameters.get_secret(name, transform="json", force_fetch=force_fetch)
     except parameters.exceptions.TransformParameterError as exc:
         raise ConfigurationError(f"secret {name!r} is not a JSON object") from exc
     except parameters.exceptions.GetParameterError as exc:

@@ -130,10 +130,20 @@ class Sender:
         self._handled = set()
         register_context(self.idempotency_config, context)
         prepare_provider()
+        self._warm_secret()
         _ = self.store.table
         _ = self.graph.session
         if self.settings.media_bucket and (records is None or any(names_bucket_object(r) for r in records)):
             _ = self.media.s3
+
+    def _warm_secret(self) -> None:
+        """Read the secret into the cache before the recipients' threads start: on a cold start each
+        would otherwise find it empty and read it too (ten calls for `SendConcurrency` 10). If it
+        cannot be read, each document's own read fails and records why (`retrying`)."""
+        try:
+            get_credentials()
+        except WacloudError as exc:
+            logger.warning("Could not read the secret before the batch", extra={"error": str(exc)})
 
     def process_record(self, *, body: str, message_id: str, group_id: str | None, attempt: int) -> dict[str, Any]:
         """Handle one SQS record; on a transient failure, remember how long its group should wait."""
@@ -159,7 +169,8 @@ class Sender:
             self._check_time_left()
             # A read receipt is harmless to repeat (Meta marks the message read again) and never
             # `unconfirmed`: no idempotency record for it, two writes fewer per inbound message. Its
-            # stored outcome still answers a redelivered one without a Graph call.
+            # stored outcome still answers a redelivered one without a Graph call (only a receipt
+            # whose outcome could not be written goes to Graph again).
             send = self._send if isinstance(document.message, ReadReceipt) else self._send_once
             outcome = send(
                 key=document.idempotency_key,
