@@ -241,19 +241,25 @@ def test_client_uses_its_timeout() -> None:
 
 
 def test_the_environment_is_read_per_request_only_when_it_configures_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    # requests' `trust_env` reads all of os.environ on each request (proxies, CA bundle): skipped when
-    # nothing there applies, kept when a proxy or a CA bundle is configured.
+    # requests' `trust_env` reads all of os.environ on each request (proxies, CA bundle): skipped on
+    # Linux (Lambda) when nothing there applies, kept when a proxy or a CA bundle is configured.
     import os
 
     for name in list(os.environ):
         if name.lower().endswith("_proxy") or name.lower() in {"requests_ca_bundle", "curl_ca_bundle"}:
             monkeypatch.delenv(name)
+    monkeypatch.setattr("sys.platform", "linux")  # as in Lambda
     assert GraphClient(base_url=GRAPH_URL, api_version=VERSION).session.trust_env is False
 
     for variable in ("HTTPS_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE"):
         with monkeypatch.context() as env:
             env.setenv(variable, "x")
             assert GraphClient(base_url=GRAPH_URL, api_version=VERSION).session.trust_env is True, variable
+    # macOS and Windows keep their system proxy settings outside the environment
+    for platform in ("darwin", "win32"):
+        with monkeypatch.context() as env:
+            env.setattr("sys.platform", platform)
+            assert GraphClient(base_url=GRAPH_URL, api_version=VERSION).session.trust_env is True, platform
 
 
 # --- media and templates ------------------------------------------------------------------------------

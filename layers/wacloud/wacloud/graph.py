@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -197,8 +198,11 @@ class GraphClient:
 
 
 def _environment_configures_http() -> bool:
-    """Whether a variable requests would act on is set: a proxy (or `NO_PROXY`), a CA bundle."""
-    return any(name.lower().endswith("_proxy") or name.lower() in _CA_BUNDLE_VARIABLES for name in os.environ)
+    """Whether requests would find proxy or CA bundle settings: a variable (a proxy, `NO_PROXY`, a CA
+    bundle) or, on macOS and Windows (the command line on a laptop), the system's proxy settings."""
+    return sys.platform != "linux" or any(
+        name.lower().endswith("_proxy") or name.lower() in _CA_BUNDLE_VARIABLES for name in os.environ
+    )
 
 
 _CA_BUNDLE_VARIABLES = frozenset({"requests_ca_bundle", "curl_ca_bundle"})
