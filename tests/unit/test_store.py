@@ -9,7 +9,7 @@ import pytest
 from wacloud.inbound import parse_webhook
 from wacloud.local.meta_webhooks import status_update, text_message
 from wacloud.models.events import MessageEvent, StatusEvent
-from wacloud.models.records import ErrorInfo
+from wacloud.models.records import ErrorInfo, HistoryEntry
 from wacloud.outbound import OutboundMessage
 from wacloud.store import MessageStore, StatusChange, StoreError
 
@@ -346,8 +346,12 @@ def test_the_store_makes_no_boto3_resource(monkeypatch):
     monkeypatch.setattr(boto3.session.Session, "resource", refuse)
     store_module._table.cache_clear()
     store = MessageStore()
-    store.record_accepted(document("no-resource"), "wamid.NR", "1")
-    store.append_history(CUSTOMER, [], ttl_seconds=60)
+    store.record_accepted(document("no-resource"), "wamid.NR", "1")  # update_item
+    store.record_inbound(message_event("hello"))  # put_item
+    entry = HistoryEntry(at=1_700_000_000, direction="in", type="text", text="hello", wamid="wamid.IN")
+    store.append_history(CUSTOMER, [entry], ttl_seconds=60)  # batch_put
 
-    assert store.get_outbound("no-resource") is not None
-    assert store.get_message("wamid.NR") is not None
+    assert store.get_outbound("no-resource") is not None  # get_item
+    assert [line.text for line in store.get_history(CUSTOMER)] == ["hello"]  # query
+    previous, _ = store.get_send_context("no-resource", CUSTOMER)  # batch_get, with the contact's keys
+    assert previous is not None and previous.wamid == "wamid.NR"
