@@ -63,29 +63,17 @@ class Table:
 
     def batch_get(self, keys: list[dict[str, Any]], *, consistent: bool = True) -> list[dict[str, Any]]:
         """The items found under `keys` (at most 100), whatever DynamoDB left for a retry."""
-        request: dict[str, Any] = {self.name: {"Keys": [serialize(k) for k in keys], "ConsistentRead": consistent}}
-        found: list[dict[str, Any]] = []
-        for attempt in range(UNPROCESSED_ATTEMPTS):
-            response = self.client.batch_get_item(RequestItems=request)
-            found.extend(deserialize(item) for item in response.get("Responses", {}).get(self.name, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            _back_off(attempt)
-        raise UnprocessedError("BatchGetItem: keys still unprocessed after retries")
+        request = {self.name: {"Keys": [serialize(k) for k in keys], "ConsistentRead": consistent}}
+        answers = _until_processed(self.client.batch_get_item, request, "UnprocessedKeys")
+        return [deserialize(item) for answer in answers for item in answer.get("Responses", {}).get(self.name, [])]
 
     def batch_put(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Put items (distinct keys), 25 per request, retrying what DynamoDB left unprocessed."""
         puts = [{"PutRequest": {"Item": serialize(item)}} for item in items]
         for start in range(0, len(puts), BATCH_WRITE_SIZE):
-            request: dict[str, Any] = {self.name: puts[start : start + BATCH_WRITE_SIZE]}
-            for attempt in range(UNPROCESSED_ATTEMPTS):
-                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-                if not request:
-                    break
-                _back_off(attempt)
-            else:
-                raise UnprocessedError("BatchWriteItem: items still unprocessed after retries")
+            _until_processed(
+                self.client.batch_write_item, {self.name: puts[start : start + BATCH_WRITE_SIZE]}, "UnprocessedItems"
+            )
 
     def _call(self, operation: Any, params: dict[str, Any]) -> dict[str, Any]:
         request = {"TableName": self.name, **params}
@@ -99,6 +87,18 @@ class Table:
         if "Items" in response:
             response["Items"] = [deserialize(item) for item in response["Items"]]
         return response
+
+
+def _until_processed(operation: Any, request: dict[str, Any], leftover: str) -> list[dict[str, Any]]:
+    """A batch call, sent again with what DynamoDB left in `leftover` until nothing is left."""
+    answers = []
+    for attempt in range(UNPROCESSED_ATTEMPTS):
+        answers.append(operation(RequestItems=request))
+        request = answers[-1].get(leftover) or {}
+        if not request:
+            return answers
+        _back_off(attempt)
+    raise UnprocessedError(f"{leftover}: still left after {UNPROCESSED_ATTEMPTS} attempts")
 
 
 def _back_off(attempt: int) -> None:

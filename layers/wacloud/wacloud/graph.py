@@ -197,6 +197,9 @@ class GraphClient:
         return response
 
 
+_CA_BUNDLE_VARIABLES = frozenset({"requests_ca_bundle", "curl_ca_bundle"})
+
+
 def _environment_configures_http() -> bool:
     """Whether requests would find proxy or CA bundle settings: a variable (a proxy, `NO_PROXY`, a CA
     bundle) or, on macOS and Windows (the command line on a laptop), the system's proxy settings."""
@@ -205,7 +208,6 @@ def _environment_configures_http() -> bool:
     )
 
 
-_CA_BUNDLE_VARIABLES = frozenset({"requests_ca_bundle", "curl_ca_bundle"})
 TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components"
 
 
