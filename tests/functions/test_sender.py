@@ -503,11 +503,10 @@ def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_co
 
     from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 
+    from wacloud.local.pipeline import reset_caches
     from wacloud.secrets import prepare_provider
 
     monkeypatch.setenv("WACLOUD_SEND_CONCURRENCY", "10")
-    from wacloud.local.pipeline import reset_caches
-
     reset_caches()
     DEFAULT_PROVIDERS.clear()
     prepare_provider()
