@@ -47,7 +47,7 @@ class Stack:
 def aws() -> Iterator[Stack]:
     """A moto server with the template's resources; this process's boto3 clients all go to it."""
     from wacloud.local import moto_fixes
-    from wacloud.local.template import load_template, provision
+    from wacloud.local.cloudformation import load_template, provision
 
     # In its own process, on the other core: in this one, moto's request handling would compete
     # with the code measured for the interpreter lock.

@@ -23,11 +23,11 @@ import botocore.client
 import requests
 
 from bench.env import PHONE_NUMBER_ID, REGION, ROOT, SECRET, FakeGraph, Stack, drain, function_environment
+from wacloud.inbound.signature import sign
 from wacloud.local.front_door import proxy_event
 from wacloud.local.lambda_context import LocalContext
-from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.local.pollers import lambda_record
-from wacloud.signature import sign
 
 CUSTOMER = "16505551234"
 
@@ -183,7 +183,7 @@ def first_event(name: str, stack: Stack) -> dict:
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, SECRET["app_secret"])}
         return proxy_event("POST", "/webhook", headers, raw, "173.252.95.1")
     if name == "processor":
-        from wacloud.inbound import dump_event, parse_webhook
+        from wacloud.inbound.split import dump_event, parse_webhook
 
         document = dump_event(parse_webhook(body)[0])
         group = CUSTOMER
@@ -369,7 +369,7 @@ def end_to_end(*, messages: int = 100) -> dict[str, Any]:
     POST until its reply reaches the fake Graph API; and the AWS calls and function time per message."""
     from moto import mock_aws
 
-    from wacloud.local.graph_rules import RuleSettings
+    from wacloud.local.meta.graph_rules import RuleSettings
     from wacloud.local.pipeline import LocalPipeline, PipelineOptions, wait_until
 
     os.environ.update(

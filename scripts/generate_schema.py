@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wacloud.outbound import schema
+from wacloud.outbound.contract import schema
 
 TARGET = Path(__file__).resolve().parents[1] / "schemas" / "outbound-message.schema.json"
 

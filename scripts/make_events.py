@@ -13,14 +13,14 @@ import os
 import time
 from pathlib import Path
 
-from wacloud.inbound import parse_webhook
+from wacloud.inbound.signature import sign
+from wacloud.inbound.split import parse_webhook
 from wacloud.local.front_door import proxy_event
-from wacloud.local.meta_webhooks import media_message, status_update, text_message
+from wacloud.local.meta.webhooks import media_message, status_update, text_message
 from wacloud.local.pipeline import LOCAL_DEFAULTS
 from wacloud.local.pollers import lambda_record
 from wacloud.models.events import digest, dump_event
-from wacloud.outbound import OutboundMessage, deduplication_id, message_group_id
-from wacloud.signature import sign
+from wacloud.outbound.contract import OutboundMessage, deduplication_id, message_group_id
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 APP_SECRET = LOCAL_DEFAULTS["app_secret"][1]

@@ -17,10 +17,10 @@ from aws_lambda_powertools import Metrics
 from moto import mock_aws
 
 from wacloud.local import moto_fixes
-from wacloud.local.fake_graph import FakeGraph
+from wacloud.local.cloudformation import REGION, Stack, load_template, provision
 from wacloud.local.lambda_context import LocalContext
+from wacloud.local.meta.fake_graph import FakeGraph
 from wacloud.local.pipeline import LOCAL_DEFAULTS, reset_caches
-from wacloud.local.template import REGION, Stack, load_template, provision
 
 moto_fixes.apply()  # FIFO groups keep their order when messages time out together, as in SQS
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,9 +136,9 @@ def customers_wrote(*numbers: str, at: int | None = None) -> None:
     """Record that these customers wrote to the business (opens their 24-hour service window)."""
     import time
 
-    from wacloud.inbound import parse_webhook
-    from wacloud.local.meta_webhooks import text_message
-    from wacloud.store import MessageStore
+    from wacloud.adapters.store import MessageStore
+    from wacloud.inbound.split import parse_webhook
+    from wacloud.local.meta.webhooks import text_message
 
     store = MessageStore()
     for number in numbers:

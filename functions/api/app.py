@@ -9,10 +9,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.http_answers import add_error_answers, json_response
-from wacloud.masking import MaskingFormatter
-from wacloud.messages_api import DocumentTooLargeError, InvalidDocumentError, get_messages_api
-from wacloud.tracing import trace_handler
+from wacloud.outbound.messages_api import DocumentTooLargeError, InvalidDocumentError, get_messages_api
+from wacloud.runtime.http_answers import add_error_answers, json_response
+from wacloud.runtime.masking import MaskingFormatter
+from wacloud.runtime.tracing import trace_handler
 
 logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()

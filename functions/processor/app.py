@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.masking import MaskingFormatter
-from wacloud.processing import get_processor
-from wacloud.tracing import trace_handler, trace_method
+from wacloud.inbound.processor import get_processor
+from wacloud.runtime.masking import MaskingFormatter
+from wacloud.runtime.tracing import trace_handler, trace_method
 
 logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()

@@ -9,10 +9,10 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.fifo_batches import process_groups_concurrently
-from wacloud.masking import MaskingFormatter
-from wacloud.sending import get_sender
-from wacloud.tracing import trace_handler, trace_method
+from wacloud.outbound.batch import process_groups_concurrently
+from wacloud.outbound.sender import get_sender
+from wacloud.runtime.masking import MaskingFormatter
+from wacloud.runtime.tracing import trace_handler, trace_method
 
 logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()

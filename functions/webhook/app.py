@@ -10,10 +10,10 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.errors import SignatureError
-from wacloud.http_answers import add_error_answers, json_response, raw_body
-from wacloud.ingest import BadRequestError, ForbiddenError, PayloadTooLargeError, get_ingest
-from wacloud.masking import MaskingFormatter
-from wacloud.tracing import trace_handler
+from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError, get_ingest
+from wacloud.runtime.http_answers import add_error_answers, json_response, raw_body
+from wacloud.runtime.masking import MaskingFormatter
+from wacloud.runtime.tracing import trace_handler
 
 logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()

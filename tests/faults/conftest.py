@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from wacloud.local.graph_rules import RuleSettings
+from wacloud.local.meta.graph_rules import RuleSettings
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 
 # The faults here are injected one by one; Graph's own limits and window would add others.

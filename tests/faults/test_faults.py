@@ -10,10 +10,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wacloud import dlq
-from wacloud.local.fake_graph import ScriptedAnswer, graph_error, lost_reply
+from wacloud.adapters.store import MessageStore
+from wacloud.local.meta.fake_graph import ScriptedAnswer, graph_error, lost_reply
 from wacloud.local.pipeline import LocalPipeline
-from wacloud.store import MessageStore
+from wacloud.ops import dead_letters as dlq
 
 A, B = "+16505550001", "+16505550002"
 
@@ -138,16 +138,14 @@ class Outage:
 
 
 def test_secrets_manager_outage_delays_but_loses_nothing(pipeline, monkeypatch):
-    from aws_lambda_powertools.utilities import parameters
-
+    from wacloud.adapters.credentials import secrets_provider
     from wacloud.local.pipeline import reset_caches
 
     reset_caches()  # nothing cached: the next send must read the secret
-    provider = parameters.SecretsProvider()
+    provider = secrets_provider()
     monkeypatch.setattr(
         provider.client, "get_secret_value", Outage(3, "ServiceUnavailable").wrap(provider.client.get_secret_value)
     )
-    parameters.base.DEFAULT_PROVIDERS["secrets"] = provider
     for i in range(3):
         pipeline.send_outbound(text(f"s{i}", A))
     pipeline.drain()
@@ -155,7 +153,7 @@ def test_secrets_manager_outage_delays_but_loses_nothing(pipeline, monkeypatch):
 
 
 def test_dynamodb_outage_delays_but_loses_nothing(pipeline, monkeypatch):
-    from wacloud import store
+    from wacloud.adapters import store
 
     table = store._table(pipeline.stack.table_names["MessagesTable"])
     monkeypatch.setattr(

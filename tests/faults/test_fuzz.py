@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wacloud.local.meta_webhooks import customer_message, status_update
+from wacloud.adapters.store import MessageStore
+from wacloud.local.meta.webhooks import customer_message, status_update
 from wacloud.local.pipeline import LocalPipeline
-from wacloud.sending import _idempotency_key_of
-from wacloud.store import MessageStore
+from wacloud.outbound.sender import _idempotency_key_of
 
 REGION = "us-east-1"
 FUZZ = settings(

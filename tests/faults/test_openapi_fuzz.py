@@ -22,7 +22,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from wacloud.signature import sign
+from wacloud.inbound.signature import sign
 
 # What the answer to a request the test built itself (not schemathesis) is checked for.
 ANSWER_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

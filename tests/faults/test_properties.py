@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from tests.faults.conftest import start_pipeline
-from wacloud.local.fake_graph import ScriptedAnswer, graph_error, lost_reply
-from wacloud.local.meta_webhooks import status_update
-from wacloud.store import MessageStore
+from wacloud.adapters.store import MessageStore
+from wacloud.local.meta.fake_graph import ScriptedAnswer, graph_error, lost_reply
+from wacloud.local.meta.webhooks import status_update
 
 RECIPIENTS = ("+16505550001", "+16505550002", "+16505550003")
 FAULTS = {

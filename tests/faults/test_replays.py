@@ -11,7 +11,7 @@ import boto3
 from moto import mock_aws
 
 from tests.faults.conftest import start_pipeline
-from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.local.meta.webhooks import status_update, text_message
 
 CUSTOMERS = ("16505550001", "16505550002")
 # Recent enough to be inside the replay window; the same for both runs.

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import queue_bodies
+from wacloud.adapters.store import MessageStore
 from wacloud.local.front_door import proxy_event
-from wacloud.store import MessageStore
 
 pytestmark = pytest.mark.usefixtures("aws")
 DOCUMENT = {
@@ -81,7 +81,7 @@ def test_a_document_larger_than_a_queue_message_is_413(api, lambda_context, aws)
 
 
 def test_a_queue_outage_is_503_so_the_caller_retries(api, lambda_context, monkeypatch):
-    from wacloud.queues import FifoQueue, QueueError
+    from wacloud.adapters.queues import FifoQueue, QueueError
 
     def down(self, entries):  # type: ignore[no-untyped-def]
         raise QueueError("SendMessageBatch failed: ServiceUnavailable")
@@ -92,7 +92,7 @@ def test_a_queue_outage_is_503_so_the_caller_retries(api, lambda_context, monkey
 
 
 def test_status_by_key_and_by_wamid(api, lambda_context):
-    from wacloud.outbound import OutboundMessage
+    from wacloud.outbound.contract import OutboundMessage
 
     wamid = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVC/0Q0Q0Q2RTY3RTcA=="  # base64: '/', '+' and '=' happen
     store = MessageStore()
@@ -118,7 +118,7 @@ def test_other_routes_are_404(api, lambda_context):
 
 
 def test_the_status_path_works_for_any_key(api, lambda_context):
-    from wacloud.outbound import OutboundMessage
+    from wacloud.outbound.contract import OutboundMessage
 
     key = "campaign/2026%Q4?x=1"  # printable ASCII: '/', '%', '?' and '=' are allowed in keys
     status, answer = call(api, lambda_context, "POST", "/messages", {**DOCUMENT, "idempotency_key": key})

@@ -13,10 +13,10 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, queue_bodies, sqs_batch
-from wacloud.inbound import dump_event, parse_webhook
-from wacloud.local.meta_webhooks import customer_message, interactive_reply, text_message
+from wacloud.adapters.store import MessageStore
+from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.local.meta.webhooks import customer_message, interactive_reply, text_message
 from wacloud.local.pipeline import reset_caches
-from wacloud.store import MessageStore
 
 pytestmark = pytest.mark.usefixtures("aws")
 CUSTOMER = "16505551234"
@@ -87,7 +87,7 @@ def test_first_contact_then_keywords_then_the_fallback(processor, lambda_context
 def test_a_redelivered_first_message_gets_the_same_greeting(processor, lambda_context, aws):
     # The event comes again after its idempotency record is gone (a retry after a failed queueing).
     first = say(processor, lambda_context, aws, text("hi"), wamid="wamid.FIRST")
-    from wacloud.processing import get_processor
+    from wacloud.inbound.processor import get_processor
 
     get_processor()._handle(key="again", event=parse_webhook(
         customer_message(text("hi"), phone_number_id="1", sender=CUSTOMER, name="Ana", wamid="wamid.FIRST")
@@ -273,7 +273,7 @@ def test_a_customer_who_opted_out_earlier_is_not_answered_by_rules_or_bots(proce
 
 
 def test_the_message_that_asked_for_a_person_is_still_answered_when_it_comes_again(processor, lambda_context, aws):
-    from wacloud.processing import get_processor
+    from wacloud.inbound.processor import get_processor
 
     say(processor, lambda_context, aws, text("hello"))
     body = customer_message({"type": "interactive", "interactive": {

@@ -17,13 +17,13 @@ import boto3
 import pytest
 
 from tests.conftest import ACCESS_TOKEN, PHONE_NUMBER_ID, SECRET, customers_wrote, queue_bodies, sqs_batch
-from wacloud.inbound import dump_event, parse_webhook
-from wacloud.local.fake_graph import FakeGraph, ScriptedAnswer, graph_error
+from wacloud.adapters.credentials import get_credentials
+from wacloud.adapters.store import MessageStore
+from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.local.cloudformation import REGION
 from wacloud.local.lambda_context import LocalContext
-from wacloud.local.meta_webhooks import media_message
-from wacloud.local.template import REGION
-from wacloud.secrets import get_credentials
-from wacloud.store import MessageStore
+from wacloud.local.meta.fake_graph import FakeGraph, ScriptedAnswer, graph_error
+from wacloud.local.meta.webhooks import media_message
 
 CUSTOMER = "16505551234"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 1200  # ~300 KB: more than one streamed chunk
@@ -473,7 +473,7 @@ def test_an_s3_read_that_breaks_during_the_upload_is_retried_and_recorded(
 ):
     from botocore.exceptions import ResponseStreamingError
 
-    from wacloud import media_upload
+    from wacloud.outbound import media_upload
 
     s3.put_object(Bucket=bucket, Key="docs/manual.pdf", Body=PDF, ContentType="application/pdf")
 

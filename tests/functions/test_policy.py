@@ -9,10 +9,10 @@ import pytest
 import responses
 
 from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, queue_bodies
-from wacloud.inbound import dump_event, parse_webhook
-from wacloud.local.meta_webhooks import text_message
+from wacloud.adapters.store import MessageStore
+from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.local.meta.webhooks import text_message
 from wacloud.local.pollers import lambda_record
-from wacloud.store import MessageStore
 
 pytestmark = pytest.mark.usefixtures("aws")
 SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"

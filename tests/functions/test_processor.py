@@ -10,10 +10,10 @@ import boto3
 import pytest
 
 from tests.conftest import load_event, queue_bodies, sqs_batch
-from wacloud.inbound import dump_event, parse_webhook
-from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.adapters.store import MessageStore
+from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.models.events import digest
-from wacloud.store import MessageStore
 
 pytestmark = pytest.mark.usefixtures("aws")
 CUSTOMER = "16505551234"
@@ -214,8 +214,8 @@ def test_other_changes_are_recorded_once(processor, lambda_context, aws):
 
 def test_a_failing_customer_holds_back_only_their_own_events(processor, lambda_context, monkeypatch):
     # GIVEN two customers' messages in one batch, and the store failing for the first customer
-    from wacloud.store import MessageStore as Store
-    from wacloud.store import StoreError
+    from wacloud.adapters.store import MessageStore as Store
+    from wacloud.adapters.store import StoreError
 
     original = Store.record_inbound
 
@@ -306,7 +306,7 @@ def test_a_replayed_stop_past_the_window_does_not_change_the_opt_out(processor, 
 
 
 def test_a_replay_after_its_idempotency_record_expired_is_not_answered_twice(processor, lambda_context, aws):
-    from wacloud.processing import get_processor
+    from wacloud.inbound.processor import get_processor
 
     body = events_of(text_message("hello", phone_number_id="1", sender=CUSTOMER, wamid="wamid.REPLAYED"))[0]
     processor.lambda_handler(sqs_event(body), lambda_context)

@@ -14,8 +14,8 @@ import requests
 import responses
 
 from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event, rotate_secret
+from wacloud.adapters.store import MessageStore
 from wacloud.local.pollers import lambda_record
-from wacloud.store import MessageStore
 
 pytestmark = pytest.mark.usefixtures("aws")
 SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
@@ -266,8 +266,8 @@ def test_a_failing_recipient_holds_back_only_their_own_messages(sender, lambda_c
 
 def test_store_failure_after_an_accepted_send_does_not_send_twice(sender, lambda_context, graph, monkeypatch):
     # GIVEN Graph accepts the message but DynamoDB refuses the record once
-    from wacloud.store import MessageStore as Store
-    from wacloud.store import StoreError
+    from wacloud.adapters.store import MessageStore as Store
+    from wacloud.adapters.store import StoreError
 
     graph.add(responses.POST, SEND_URL, json=ok("wamid.KEEP"))
     original, calls = Store.record_accepted, []
@@ -434,11 +434,11 @@ def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
     import threading
     import time as clock
 
+    from wacloud.adapters.graph import GraphClient
+    from wacloud.adapters.queues import FifoQueue
     from wacloud.config import get_settings
-    from wacloud.graph import GraphClient
     from wacloud.local.lambda_context import LocalContext
-    from wacloud.queues import FifoQueue
-    from wacloud.sending import Sender
+    from wacloud.outbound.sender import Sender
 
     # GIVEN a slow Graph and two sender instances (two Lambda environments) with the same document
     def slow_ok(request):
@@ -484,16 +484,15 @@ def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
 
 def test_shared_clients_are_created_on_the_handlers_thread_before_the_recipients_threads(lambda_context):
     # boto3 sessions are not thread-safe: the recipients' threads must find them already made.
-    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+    from wacloud.adapters import store
+    from wacloud.adapters.credentials import secrets_provider
+    from wacloud.outbound.sender import get_sender
 
-    from wacloud import store
-    from wacloud.sending import get_sender
-
-    DEFAULT_PROVIDERS.clear()
+    secrets_provider.cache_clear()
     store._table.cache_clear()
     get_sender().register_context(lambda_context)
 
-    assert "secrets" in DEFAULT_PROVIDERS
+    assert secrets_provider.cache_info().currsize == 1
     assert store._table.cache_info().currsize == 1
 
 
@@ -501,16 +500,12 @@ def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_co
     # The recipients' threads start together: each would find the cache empty and read the secret.
     import time
 
-    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
-
+    from wacloud.adapters.credentials import secrets_provider
     from wacloud.local.pipeline import reset_caches
-    from wacloud.secrets import prepare_provider
 
     monkeypatch.setenv("WACLOUD_SEND_CONCURRENCY", "10")
     reset_caches()
-    DEFAULT_PROVIDERS.clear()
-    prepare_provider()
-    provider = DEFAULT_PROVIDERS["secrets"]
+    provider = secrets_provider()
     reads: list[str] = []
     real_get = provider._get
 
@@ -535,7 +530,7 @@ def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_co
 def test_the_s3_client_is_made_only_for_a_batch_that_names_a_bucket_object(sender, lambda_context, graph, monkeypatch):
     # Creating it costs a cold start about 25 ms: a text-only batch never needs it, and a batch
     # with media gets it on the handler's thread, before the recipients' threads.
-    from wacloud import media_upload
+    from wacloud.outbound import media_upload
 
     made_on: list[str] = []
 
@@ -565,8 +560,8 @@ def test_the_s3_client_is_made_only_for_a_batch_that_names_a_bucket_object(sende
 def test_sends_take_their_turn_in_the_numbers_shared_rate(sender, lambda_context, graph, monkeypatch):
     # GIVEN a throughput tier of 10 messages/s (one send per 100 ms slot, shared by every sender),
     # on a clock that moves only while the sender waits for the rate
-    from wacloud import rate_limit
     from wacloud.local.pipeline import reset_caches
+    from wacloud.outbound import send_rate as rate_limit
 
     monkeypatch.setenv("WACLOUD_SEND_RATE_PER_SECOND", "10")
     reset_caches()
@@ -597,7 +592,7 @@ def test_a_send_waiting_for_the_rate_goes_back_to_the_queue_when_time_runs_out(s
     # with just enough time for one Graph call
     from wacloud.errors import TransientError
     from wacloud.local.lambda_context import LocalContext
-    from wacloud.sending import NotEnoughTimeError
+    from wacloud.outbound.sender import NotEnoughTimeError
 
     sent = sender.get_sender()
     monkeypatch.setattr(sent.rate_limit, "_reserve", lambda *args: 0)

@@ -11,7 +11,7 @@ import responses
 from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID, customers_wrote
 from wacloud.config import Settings
 from wacloud.local.pollers import lambda_record
-from wacloud.sending import NotEnoughTimeError, Sender, SendRetryableError
+from wacloud.outbound.sender import NotEnoughTimeError, Sender, SendRetryableError
 
 SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
 

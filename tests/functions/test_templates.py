@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import ACCESS_TOKEN, customers_wrote, sqs_batch
+from wacloud.adapters.graph import GraphClient
+from wacloud.adapters.store import MessageStore
 from wacloud.config import get_settings
-from wacloud.graph import GraphClient
-from wacloud.inbound import dump_event, parse_webhook
-from wacloud.local.fake_graph import FakeGraph, graph_error
+from wacloud.inbound.split import dump_event, parse_webhook
 from wacloud.local.lambda_context import LocalContext
-from wacloud.local.meta_webhooks import DEFAULT_WABA_ID
+from wacloud.local.meta.fake_graph import FakeGraph, graph_error
+from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.models.graph import TemplateDefinition
-from wacloud.store import MessageStore
-from wacloud.template_catalog import TemplateCatalog, fetch_templates
+from wacloud.outbound.template_catalog import TemplateCatalog, fetch_templates
 
 CUSTOMER = "16505551234"
 

@@ -10,9 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import APP_SECRET, VERIFY_TOKEN, load_event, queue_bodies, rotate_secret
+from wacloud.inbound.signature import sign
 from wacloud.local.front_door import proxy_event
-from wacloud.local.meta_webhooks import status_update, text_message
-from wacloud.signature import sign
+from wacloud.local.meta.webhooks import status_update, text_message
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -120,13 +120,12 @@ def test_bad_signature_is_refused_and_nothing_is_queued(webhook, lambda_context,
 def test_a_reset_app_secret_is_picked_up_at_the_first_mismatch_but_forgeries_cost_no_extra_reads(
     webhook, lambda_context, aws, monkeypatch
 ):
-    from wacloud import secrets
+    from wacloud.adapters.credentials import secrets_provider
 
     reads = []
-    real = secrets.parameters.get_secret
-    monkeypatch.setattr(
-        secrets.parameters, "get_secret", lambda *a, **k: reads.append(k.get("force_fetch")) or real(*a, **k)
-    )
+    provider = secrets_provider()
+    real = provider.get
+    monkeypatch.setattr(provider, "get", lambda *a, **k: reads.append(k.get("force_fetch")) or real(*a, **k))
     body = json.dumps(text_message("hi", phone_number_id="1")).encode()
     assert webhook.lambda_handler(post(body), lambda_context)["statusCode"] == 200  # the secret is cached
     # GIVEN the app secret was reset in Meta and in the secret
@@ -177,9 +176,9 @@ def test_oversized_body_is_refused_before_anything_else(webhook, lambda_context,
     from wacloud.local.pipeline import reset_caches
 
     reset_caches()
-    from wacloud import secrets
+    from wacloud.adapters.credentials import secrets_provider
 
-    monkeypatch.setattr(secrets.parameters, "get_secret", lambda *a, **k: pytest.fail("the secret was read"))
+    monkeypatch.setattr(secrets_provider(), "get", lambda *a, **k: pytest.fail("the secret was read"))
     # A wrong signature: if the signature were checked first, the answer would be 403.
     response = webhook.lambda_handler(post(b"x" * 1001, "sha256=" + "0" * 64), lambda_context)
     assert response["statusCode"] == 413
@@ -187,7 +186,7 @@ def test_oversized_body_is_refused_before_anything_else(webhook, lambda_context,
 
 
 def test_queue_failure_answers_503_so_meta_retries(webhook, lambda_context, aws, monkeypatch):
-    from wacloud import queues
+    from wacloud.adapters import queues
 
     def refuse(*args, **kwargs):
         raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessageBatch")
@@ -207,7 +206,7 @@ def test_secret_unavailable_answers_503(webhook, lambda_context, monkeypatch):
 
 
 def test_unexpected_error_answers_500_without_internals(webhook, lambda_context, monkeypatch):
-    from wacloud import ingest
+    from wacloud.inbound import webhook as ingest
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from wacloud.adapters.store import MessageStore
 from wacloud.local.pipeline import LocalPipeline, wait_until
-from wacloud.store import MessageStore
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from wacloud import cli
+from wacloud.adapters.store import MessageStore
 from wacloud.local.pipeline import LocalPipeline, wait_until
-from wacloud.store import MessageStore
 
 CUSTOMER = "16505551234"
 

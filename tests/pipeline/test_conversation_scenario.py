@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from tests.conftest import ROOT
-from wacloud.local.meta_webhooks import interactive_reply
+from wacloud.adapters.store import MessageStore
+from wacloud.local.meta.webhooks import interactive_reply
 from wacloud.local.pipeline import LocalPipeline
-from wacloud.store import MessageStore
 
 CUSTOMER = "16505551234"
 RULES = json.loads((ROOT / "functions" / "processor" / "rules.json").read_text())

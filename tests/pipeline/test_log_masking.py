@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from wacloud.local.fake_graph import ScriptedAnswer, graph_error
-from wacloud.masking import MaskingFormatter
+from wacloud.local.meta.fake_graph import ScriptedAnswer, graph_error
+from wacloud.runtime.masking import MaskingFormatter
 
 CUSTOMER = "15557654321"
 NAME = "Zelda Quintessa"
@@ -82,7 +82,7 @@ def test_a_conversation_with_failures_logs_nothing_personal(pipeline, logs):
     )
     pipeline.drain()
     # The package's code logging an error text that quotes the number, as it would an exception's.
-    from wacloud import sending
+    from wacloud.outbound import sender as sending
 
     sending.logger.warning(f"Graph said: Service unavailable for +{CUSTOMER}")
 

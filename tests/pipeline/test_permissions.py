@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.unit.test_template import granted
-from wacloud.local.meta_webhooks import media_message, status_update
+from wacloud.local.meta.webhooks import media_message, status_update
 from wacloud.local.pipeline import LocalPipeline
 
 CUSTOMER = "16505551234"

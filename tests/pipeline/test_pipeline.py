@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from wacloud.local.fake_graph import ScriptedAnswer
-from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.adapters.store import MessageStore
+from wacloud.local.meta.fake_graph import ScriptedAnswer
+from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.local.pipeline import LocalPipeline
-from wacloud.store import MessageStore
 
 CUSTOMER = "16505551234"
 
@@ -103,7 +103,7 @@ def test_bad_signature_never_reaches_the_queue(pipeline):
 
 
 def test_graph_outage_is_retried_until_the_send_succeeds(pipeline):
-    from wacloud.local.fake_graph import graph_error
+    from wacloud.local.meta.fake_graph import graph_error
 
     pipeline.graph.script(
         graph_error(2, "Service temporarily unavailable", status=503),
@@ -121,7 +121,7 @@ def test_graph_outage_is_retried_until_the_send_succeeds(pipeline):
 
 
 def test_a_send_whose_reply_was_lost_is_not_repeated_and_its_status_confirms_it(pipeline):
-    from wacloud.local.fake_graph import lost_reply
+    from wacloud.local.meta.fake_graph import lost_reply
 
     # GIVEN Graph takes the reply but the connection drops before it answers
     pipeline.graph.script(ScriptedAnswer(status=200, body={"success": True}), lost_reply())
@@ -145,7 +145,7 @@ def test_media_both_ways_through_the_pipeline(pipeline):
 
     import boto3
 
-    from wacloud.local.meta_webhooks import media_message
+    from wacloud.local.meta.webhooks import media_message
 
     s3 = boto3.client("s3", region_name="us-east-1")
     bucket = pipeline.stack.bucket_names["MediaBucket"]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from wacloud.local.graph_rules import RuleSettings
+from wacloud.adapters.store import MessageStore
+from wacloud.local.meta.graph_rules import RuleSettings
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions
-from wacloud.store import MessageStore
 
 CUSTOMER = "16505551234"
 
@@ -246,8 +246,8 @@ def test_the_simulator_refuses_cross_site_and_rebound_requests(pipeline):
 def test_a_message_that_reached_the_webhook_without_the_simulator_opens_the_window_too(pipeline):
     import boto3
 
-    from wacloud.inbound import dump_event, parse_webhook
-    from wacloud.local.meta_webhooks import text_message
+    from wacloud.inbound.split import dump_event, parse_webhook
+    from wacloud.local.meta.webhooks import text_message
 
     # Straight to the front door (curl, another client): Meta would have delivered it.
     direct = text_message("from curl", phone_number_id=pipeline.phone_number_id, sender="447700900001")

@@ -9,11 +9,12 @@ import os
 import pytest
 
 from tests.conftest import ACCESS_TOKEN
-from wacloud import cli, deployed
-from wacloud.local.fake_graph import FakeGraph, graph_error
-from wacloud.local.meta_webhooks import DEFAULT_WABA_ID
+from wacloud import cli
+from wacloud.adapters.store import MessageStore
+from wacloud.local.meta.fake_graph import FakeGraph, graph_error
+from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.local.state import LocalState, write_state
-from wacloud.store import MessageStore
+from wacloud.ops import deployed_stack as deployed
 
 
 @pytest.fixture

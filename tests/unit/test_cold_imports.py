@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import fresh_python
 
 NOT_IMPORTED = {
-    "webhook": ["requests", "wacloud.store", "wacloud.models.outbound", "yaml"],
+    "webhook": ["requests", "wacloud.adapters.store", "wacloud.models.outbound", "yaml"],
     "processor": ["requests", "yaml"],
     "sender": ["wacloud.models.webhook", "wacloud.models.events", "yaml"],
 }

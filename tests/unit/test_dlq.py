@@ -1,4 +1,4 @@
-"""wacloud.dlq and `wacloud dlq`: peeking at the dead-letter queues and moving messages back (moto).
+"""wacloud.ops.dead_letters and `wacloud dlq`: peeking at the dead-letter queues and moving messages back (moto).
 
 Messages are put on the DLQs directly: moto's own dead-lettering does not keep a group's order.
 """
@@ -17,12 +17,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import PHONE_NUMBER_ID, queue_bodies
-from wacloud import dlq
 from wacloud.cli import main
-from wacloud.inbound import parse_webhook, queue_document
-from wacloud.local.meta_webhooks import status_update, text_message
-from wacloud.local.template import REGION, Stack
-from wacloud.masking import mask_wamid
+from wacloud.inbound.split import parse_webhook, queue_document
+from wacloud.local.cloudformation import REGION, Stack
+from wacloud.local.meta.webhooks import status_update, text_message
+from wacloud.ops import dead_letters as dlq
+from wacloud.runtime.masking import mask_wamid
 
 PHONE = "16505551234"
 OTHER_PHONE = "447700900123"

@@ -1,4 +1,4 @@
-"""wacloud.dynamo: a table's items as Python values over the low-level client (moto), and the
+"""wacloud.adapters.table: a table's items as Python values over the low-level client (moto), and the
 batches' retries of what DynamoDB leaves unprocessed."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from wacloud.dynamo import Table, UnprocessedError, serialize
-from wacloud.local.template import Stack
+from wacloud.adapters.table import Table, UnprocessedError, serialize
+from wacloud.local.cloudformation import Stack
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -110,7 +110,7 @@ class Throttling:
 
 
 def test_batches_retry_what_dynamodb_left_unprocessed(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wacloud.dynamo._back_off", lambda attempt: None)
+    monkeypatch.setattr("wacloud.adapters.table._back_off", lambda attempt: None)
     items = [{"pk": "T#U", "sk": f"S{i}"} for i in range(4)]
     writes = Throttling(table.client, times=2)
     Table(table.name, writes).batch_put(items)
@@ -121,7 +121,7 @@ def test_batches_retry_what_dynamodb_left_unprocessed(table: Table, monkeypatch:
 
 
 def test_batches_give_up_when_dynamodb_keeps_leaving_items(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wacloud.dynamo._back_off", lambda attempt: None)
+    monkeypatch.setattr("wacloud.adapters.table._back_off", lambda attempt: None)
     items = [{"pk": "T#G", "sk": f"S{i}"} for i in range(10)]
     with pytest.raises(UnprocessedError):
         Table(table.name, Throttling(table.client, times=100)).batch_put(items)

@@ -1,12 +1,12 @@
-"""wacloud.error_policy.action_for: what the sender does about a failed send."""
+"""wacloud.outbound.error_policy.action_for: what the sender does about a failed send."""
 
 from __future__ import annotations
 
 import pytest
 
-from wacloud.error_policy import Action, action_for
-from wacloud.graph import GraphError, GraphTransportError
+from wacloud.adapters.graph import GraphError, GraphTransportError
 from wacloud.models.graph import GraphErrorBody
+from wacloud.outbound.error_policy import Action, action_for
 
 
 def graph_error(code: int | None, http_status: int = 400) -> GraphError:

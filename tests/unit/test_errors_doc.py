@@ -9,5 +9,7 @@ from scripts.generate_errors_doc import DOC, render
 
 def test_errors_doc_table_is_generated_from_the_code():
     text = DOC.read_text(encoding="utf-8")
-    assert render(text) == text, "docs/ERRORS.md is out of date with wacloud.error_policy: run `make errors-doc`"
+    assert render(text) == text, (
+        "docs/ERRORS.md is out of date with wacloud.outbound.error_policy: run `make errors-doc`"
+    )
     assert Path(DOC).name == "ERRORS.md" and "| 131047 | fail |" in text

@@ -8,8 +8,8 @@ import threading
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from wacloud.fifo_batches import by_group, process_groups_concurrently
 from wacloud.local.pollers import lambda_record
+from wacloud.outbound.batch import by_group, process_groups_concurrently
 
 ARN = "arn:aws:sqs:us-east-1:123456789012:outbound.fifo"
 

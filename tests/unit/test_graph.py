@@ -1,4 +1,4 @@
-"""wacloud.graph.GraphClient against a mocked Graph API (responses; no network)."""
+"""wacloud.adapters.graph.GraphClient against a mocked Graph API (responses; no network)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import responses
 from responses import matchers
 
 from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID
-from wacloud.graph import GraphClient, GraphError, GraphTransportError
+from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
 
 VERSION = "v25.0"
 URL = f"{GRAPH_URL}/{VERSION}/{PHONE_NUMBER_ID}/messages"
@@ -370,7 +370,7 @@ def test_an_upload_streams_over_a_real_socket_in_chunks():
     """Outside moto (which reads request bodies whole): urllib3 reads the file in chunks."""
     import io
 
-    from wacloud.local.fake_graph import FakeGraph
+    from wacloud.local.meta.fake_graph import FakeGraph
 
     data = bytes(range(256)) * 4096  # 1 MiB
 

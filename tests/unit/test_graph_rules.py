@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from wacloud.local.graph_rules import GraphRules, RuleSettings
+from wacloud.local.meta.graph_rules import GraphRules, RuleSettings
 
 PNID = "100000000000001"
 

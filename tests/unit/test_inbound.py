@@ -1,4 +1,4 @@
-"""wacloud.inbound.parse_webhook and the inbound event models (wacloud.models.events)."""
+"""wacloud.inbound.split.parse_webhook and the inbound event models (wacloud.models.events)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import load_event as load_sample
-from wacloud.inbound import (
+from wacloud.inbound.split import (
     MAX_RAW_CHARS,
     ChangeEvent,
     MessageEvent,

@@ -9,8 +9,8 @@ import pytest
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from wacloud.masking import MaskingFormatter, mask_log, mask_text
 from wacloud.models.outbound import OutboundMessage
+from wacloud.runtime.masking import MaskingFormatter, mask_log, mask_text
 
 PHONE = "16505551234"
 WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"

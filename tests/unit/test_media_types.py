@@ -10,10 +10,10 @@ import io
 
 import pytest
 
-from wacloud import media_types
-from wacloud.graph import MultipartBody
-from wacloud.media_archive import digest_matches
-from wacloud.media_upload import s3_media
+from wacloud.adapters.graph import MultipartBody
+from wacloud.inbound.media_archive import digest_matches
+from wacloud.models import media_types
+from wacloud.outbound.media_upload import s3_media
 
 
 @pytest.mark.parametrize(

@@ -84,8 +84,8 @@ def test_the_messages_apis_answers_fit_the_documented_schemas(lambda_context):
     refused = call("POST", "/messages", {"idempotency_key": "k"})
     missing = call("GET", "/messages/unknown")
 
-    from wacloud.outbound import OutboundMessage
-    from wacloud.store import MessageStore
+    from wacloud.adapters.store import MessageStore
+    from wacloud.outbound.contract import OutboundMessage
 
     MessageStore().record_accepted(OutboundMessage.model_validate(document), "wamid.X", "100000000000001")
     found = call("GET", f"/messages/{document['idempotency_key']}")

@@ -1,4 +1,4 @@
-"""The outbound contract: wacloud.outbound, wacloud.models.outbound and wacloud.validation.describe."""
+"""The outbound contract: wacloud.outbound.contract, wacloud.models.outbound and describe()."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from tests.conftest import ROOT
 from wacloud.models.outbound import ReadReceipt
-from wacloud.outbound import (
+from wacloud.models.validation_errors import describe
+from wacloud.outbound.contract import (
     SCHEMA_VERSION,
     OutboundMessage,
     TextMessage,
@@ -19,7 +20,6 @@ from wacloud.outbound import (
     message_group_id,
     schema,
 )
-from wacloud.validation import describe
 
 SCHEMA_FILE = ROOT / "schemas" / "outbound-message.schema.json"
 TO = "+16505551234"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wacloud.outbound import OutboundMessage
-from wacloud.validation import describe
+from wacloud.models.validation_errors import describe
+from wacloud.outbound.contract import OutboundMessage
 
 TO = "+16505551234"
 

@@ -1,4 +1,4 @@
-"""wacloud.queues.FifoQueue: batches, order, deduplication and failures (moto for SQS)."""
+"""wacloud.adapters.queues.FifoQueue: batches, order, deduplication and failures (moto for SQS)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.conftest import queue_bodies
-from wacloud.local.template import REGION, Stack
-from wacloud.queues import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, SEND_ATTEMPTS, FifoQueue, QueueEntry, QueueError
+from wacloud.adapters.queues import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, SEND_ATTEMPTS, FifoQueue, QueueEntry, QueueError
+from wacloud.local.cloudformation import REGION, Stack
 
 QUEUE = "InboundQueue"
 

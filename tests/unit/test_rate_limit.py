@@ -11,9 +11,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wacloud.local.template import REGION, Stack
-from wacloud.rate_limit import GRACE_SECONDS, SLOT_SECONDS, SendRateLimiter
-from wacloud.store import StoreError
+from wacloud.adapters.store import StoreError
+from wacloud.local.cloudformation import REGION, Stack
+from wacloud.outbound.send_rate import GRACE_SECONDS, SLOT_SECONDS, SendRateLimiter
 
 pytestmark = pytest.mark.usefixtures("aws")
 NUMBER = "1234567890"
@@ -70,7 +70,7 @@ def test_concurrent_senders_together_send_at_the_rate_and_never_above_it(aws: St
     rate = 40
     senders = [limiter(aws, clock, rate) for _ in range(6)]  # six Lambda environments
     sent: list[float] = []
-    waits = mock.patch("wacloud.rate_limit.count").start()
+    waits = mock.patch("wacloud.outbound.send_rate.count").start()
     # Round robin, each send taking 20 ms: far more demand than the rate allows, and each sender
     # holding a reservation while the others take theirs.
     for sender in itertools.islice(itertools.cycle(senders), 600):

@@ -1,4 +1,4 @@
-"""wacloud.replies.replies_for: the read receipt and the answers queued for an inbound message."""
+"""wacloud.inbound.replies.replies_for: the read receipt and the answers queued for an inbound message."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 from wacloud.config import Settings
 from wacloud.conversation.engine import fallback_rules
 from wacloud.conversation.rules import Facts, decide
+from wacloud.inbound.replies import replies_for
 from wacloud.models.events import MessageEvent
 from wacloud.models.outbound import InteractiveMessage, ReadReceipt, TextMessage
 from wacloud.models.webhook import InboundMessage
-from wacloud.outbound import OutboundMessage, message_group_id
-from wacloud.replies import replies_for
+from wacloud.outbound.contract import OutboundMessage, message_group_id
 
 WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"
 PHONE_NUMBER_ID = "100000000000001"

@@ -1,4 +1,4 @@
-"""wacloud.secrets (moto Secrets Manager), wacloud.addresses.customer_key and wacloud.masking."""
+"""wacloud.adapters.credentials (moto Secrets Manager), wacloud.models.keys.customer_key and wacloud.runtime.masking."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import boto3
 import pytest
 
 from tests.conftest import ACCESS_TOKEN, APP_SECRET, SECRET, VERIFY_TOKEN
-from wacloud.addresses import customer_key
+from wacloud.adapters.credentials import SecretUnavailableError, credential, get_credentials
 from wacloud.config import get_settings
 from wacloud.errors import ConfigurationError, TransientError
-from wacloud.local.template import REGION, Stack
-from wacloud.masking import mask_key, mask_phone, mask_wamid
-from wacloud.secrets import Credentials, SecretUnavailableError, get_credentials, require
+from wacloud.local.cloudformation import REGION, Stack
+from wacloud.models.keys import customer_key
+from wacloud.runtime import singletons
+from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 
 
 def secrets_client():  # type: ignore[no-untyped-def]
@@ -117,12 +118,12 @@ def test_secret_with_malformed_field_is_a_configuration_error(aws: Stack, monkey
 
 
 @pytest.mark.parametrize("field", ["access_token", "app_secret", "verify_token"])
-def test_require_returns_the_value(aws: Stack, field: str) -> None:
-    assert require(get_credentials(), field) == SECRET[field]
+def test_credential_returns_the_value(aws: Stack, field: str) -> None:
+    assert credential(field) == SECRET[field]
 
 
 @pytest.mark.parametrize("field", ["access_token", "app_secret", "verify_token"])
-def test_require_on_empty_field_names_the_field_not_any_value(
+def test_credential_on_empty_field_names_the_field_not_any_value(
     aws: Stack, monkeypatch: pytest.MonkeyPatch, field: str
 ) -> None:
     partial = {**SECRET, field: ""}
@@ -130,7 +131,7 @@ def test_require_on_empty_field_names_the_field_not_any_value(
     use_secret(monkeypatch, "partial")
 
     with pytest.raises(ConfigurationError) as caught:
-        require(get_credentials(), field)
+        credential(field)
 
     message = str(caught.value)
     assert repr(field) in message
@@ -139,9 +140,12 @@ def test_require_on_empty_field_names_the_field_not_any_value(
         assert value not in message
 
 
-def test_require_on_missing_key() -> None:
+def test_credential_on_missing_key(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets_client().create_secret(Name="no-app-secret", SecretString=json.dumps({"access_token": "t"}))
+    use_secret(monkeypatch, "no-app-secret")
+
     with pytest.raises(ConfigurationError, match="'app_secret'"):
-        require(Credentials(), "app_secret")
+        credential("app_secret")
 
 
 # --- customer_key -----------------------------------------------------------------------------------
@@ -219,10 +223,9 @@ def test_mask_key_masks_only_keys_made_of_a_wamid(key: str, expected: str) -> No
 def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     # A boto3 session of their own would read the service models again: ~150 ms of a cold start.
     import boto3
-    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 
-    from wacloud.aws_session import default_session
-    from wacloud.idempotency import make_idempotent, new_config
+    from wacloud.adapters.aws_session import default_session
+    from wacloud.runtime.idempotency import make_idempotent, new_config
 
     default_session()
     created: list[int] = []
@@ -233,7 +236,7 @@ def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkey
         real_init(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(boto3.session.Session, "__init__", counted)
-    DEFAULT_PROVIDERS.clear()
+    singletons.reset()
 
     get_credentials()
     make_idempotent(lambda *, key: key, key_prefix="session-test", config=new_config("SessionTest"))

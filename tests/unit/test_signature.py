@@ -1,4 +1,4 @@
-"""wacloud.signature: Meta's `X-Hub-Signature-256` over the raw body bytes."""
+"""wacloud.inbound.signature: Meta's `X-Hub-Signature-256` over the raw body bytes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import APP_SECRET
 from wacloud.errors import SignatureError
-from wacloud.signature import PREFIX, sign, verify_signature
+from wacloud.inbound.signature import PREFIX, sign, verify_signature
 
 BODY = b'{"object":"whatsapp_business_account","entry":[]}'
 

@@ -6,12 +6,12 @@ import itertools
 
 import pytest
 
-from wacloud.inbound import parse_webhook
-from wacloud.local.meta_webhooks import status_update, text_message
+from wacloud.adapters.store import MessageStore, StatusChange, StoreError
+from wacloud.inbound.split import parse_webhook
+from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.models.events import MessageEvent, StatusEvent
 from wacloud.models.records import ErrorInfo, HistoryEntry
-from wacloud.outbound import OutboundMessage
-from wacloud.store import MessageStore, StatusChange, StoreError
+from wacloud.outbound.contract import OutboundMessage
 
 pytestmark = pytest.mark.usefixtures("aws")
 CUSTOMER = "16505551234"
@@ -338,7 +338,7 @@ def test_the_store_makes_no_boto3_resource(monkeypatch):
     # start about 20 ms: the store works on the low-level client.
     import boto3
 
-    from wacloud import store as store_module
+    from wacloud.adapters import store as store_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("a boto3 resource was created")

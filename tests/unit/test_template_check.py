@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from wacloud.local.fake_graph import DEFAULT_TEMPLATES
+from wacloud.local.meta.fake_graph import DEFAULT_TEMPLATES
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.templates import TemplateBody
-from wacloud.template_catalog import expected_parameters, mismatch, placeholders
+from wacloud.outbound.template_catalog import expected_parameters, mismatch, placeholders
 
 DEFINITIONS = {d["name"]: TemplateDefinition.model_validate(d) for d in DEFAULT_TEMPLATES}
 

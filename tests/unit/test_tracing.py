@@ -10,7 +10,7 @@ from tests.conftest import TEMPLATE, fresh_python
 CHECK = """
 import sys
 import functions.{function}.app
-from wacloud import tracing
+from wacloud.runtime import tracing
 print("xray" if "aws_xray_sdk" in sys.modules else "no-xray", tracing._tracer.cache_info().currsize == 1)
 """
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from wacloud.runtime.singletons import singleton
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
 
@@ -67,7 +68,7 @@ class Settings(BaseModel):
     max_receive_count: int = Field(5, alias="WACLOUD_MAX_RECEIVE_COUNT", ge=1)
     # Meta retries a webhook for up to 7 days, so remember processed events a little longer.
     idempotency_ttl_seconds: int = Field(8 * 24 * 3600, alias="WACLOUD_IDEMPOTENCY_TTL_SECONDS", gt=0)
-    # X-Ray for the functions (template parameter Tracing). wacloud.tracing reads the variable
+    # X-Ray for the functions (template parameter Tracing). wacloud.runtime.tracing reads the variable
     # itself, at import, before any settings exist; this field validates it at the first settings read.
     tracing: Literal["Active", "PassThrough"] = Field("PassThrough", alias="WACLOUD_TRACING")
     # The replay window: a message older than this (by Meta's timestamp) is recorded but not acted
@@ -92,7 +93,7 @@ def normalise_keyword(text: str) -> str:
     return " ".join(text.upper().split()).rstrip(".!")
 
 
-@cache
+@singleton
 def get_settings() -> Settings:
-    """The settings of this process (cached; tests call `get_settings.cache_clear()`)."""
+    """The settings of this process (a singleton: `wacloud.runtime.singletons.reset()` forgets it)."""
     return Settings.model_validate({k: v for k, v in os.environ.items() if k.startswith("WACLOUD_")})

@@ -56,7 +56,7 @@ def _where(parser: argparse.ArgumentParser, stack_help: str, url_help: str) -> N
 
 def _queues(args: argparse.Namespace) -> tuple[str, str]:
     """(DLQ URL, source queue URL)."""
-    from wacloud import dlq
+    from wacloud.ops import dead_letters as dlq
 
     if args.dlq_url:
         return args.dlq_url, getattr(args, "target_url", None) or ""
@@ -75,7 +75,7 @@ def _line(letter: Any, now: datetime) -> str:
 
 
 def list_letters(args: argparse.Namespace) -> int:
-    from wacloud import dlq
+    from wacloud.ops import dead_letters as dlq
 
     dlq_url, _ = _queues(args)
     letters = dlq.inspect(dlq_url, limit=args.limit)
@@ -92,7 +92,7 @@ def list_letters(args: argparse.Namespace) -> int:
 
 
 def redrive_letters(args: argparse.Namespace) -> int:
-    from wacloud import dlq
+    from wacloud.ops import dead_letters as dlq
 
     if args.dlq_url and not args.target_url:
         raise UsageError("dlq redrive: --dlq-url needs --target-url, the queue to move the messages to")
@@ -122,7 +122,7 @@ def redrive_letters(args: argparse.Namespace) -> int:
 
 def _confirm(dlq_url: str, target_url: str, args: argparse.Namespace) -> int | None:
     """Ask on the terminal: None to go on, else the exit code."""
-    from wacloud import dlq
+    from wacloud.ops import dead_letters as dlq
 
     if not sys.stdin.isatty():
         raise CommandError("refusing to move messages without --yes: no terminal to confirm on.", exit_code=2)

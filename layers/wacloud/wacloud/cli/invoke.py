@@ -37,9 +37,9 @@ def register(commands: Any) -> None:
 
 
 def run_invoke(args: argparse.Namespace) -> int:
+    from wacloud.local.cloudformation import load_template
     from wacloud.local.lambda_context import LocalContext
     from wacloud.local.pipeline import find_project_dir
-    from wacloud.local.template import load_template
 
     project = find_project_dir()
     functions = {

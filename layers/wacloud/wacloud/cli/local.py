@@ -182,7 +182,7 @@ def _upload(url: str, path: Path, kind: str) -> dict[str, Any]:
     """Hand the simulator a file, as the customer's phone hands it to Meta: its media id."""
     import requests
 
-    from wacloud import media_types
+    from wacloud.models import media_types
 
     try:
         data = path.read_bytes()

@@ -85,8 +85,8 @@ def register(commands: Any) -> None:
 def run_send(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from wacloud.outbound import OutboundMessage
-    from wacloud.validation import describe
+    from wacloud.models.validation_errors import describe
+    from wacloud.outbound.contract import OutboundMessage
 
     target = resolve_target(args)
     document = _document(args, target)
@@ -178,7 +178,7 @@ def _in_bucket(key: str, target: Target) -> bool:
 def _put_in_bucket(path: Path, target: Target) -> str:
     import boto3
 
-    from wacloud import media_types
+    from wacloud.models import media_types
 
     data = path.read_bytes()
     key = f"outbound/cli/{hashlib.sha256(data).hexdigest()[:16]}/{path.name}"
@@ -196,7 +196,7 @@ def _new_key() -> str:
 def _enqueue(target: Target, model: Any) -> None:
     import boto3
 
-    from wacloud.outbound import deduplication_id, message_group_id
+    from wacloud.outbound.contract import deduplication_id, message_group_id
 
     boto3.client("sqs").send_message(
         QueueUrl=target.output("OutboundQueueUrl"),

@@ -56,8 +56,8 @@ class Target:
 
     def graph(self) -> Any:
         """A Graph client: the local run's simulated Graph API, or Meta's (a proxy only over HTTPS)."""
+        from wacloud.adapters.graph import GraphClient
         from wacloud.config import DEFAULT_GRAPH_BASE_URL
-        from wacloud.graph import GraphClient
 
         version = self.parameters.get("GraphApiVersion") or "v25.0"
         if self.local is not None:
@@ -69,7 +69,7 @@ class Target:
         )
 
     def store(self) -> Any:
-        from wacloud.store import MessageStore
+        from wacloud.adapters.store import MessageStore
 
         return MessageStore(self.output("MessagesTableName"))
 
@@ -82,7 +82,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_target(args: argparse.Namespace) -> Target:
     if getattr(args, "stack", None):
-        from wacloud.deployed import describe_stack
+        from wacloud.ops.deployed_stack import describe_stack
 
         stack = describe_stack(args.stack)
         return Target(f"stack {args.stack}", stack.outputs, stack.parameters)

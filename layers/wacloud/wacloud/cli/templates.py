@@ -36,7 +36,7 @@ def register(commands: Any) -> None:
 
 
 def list_templates(args: argparse.Namespace) -> int:
-    from wacloud.template_catalog import expected_parameters, fetch_templates
+    from wacloud.outbound.template_catalog import expected_parameters, fetch_templates
 
     target = resolve_target(args)
     waba_id = args.waba_id or target.parameters.get("WabaId", "")

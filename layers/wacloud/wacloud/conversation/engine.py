@@ -19,14 +19,14 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from wacloud.adapters.store import MessageStore, StoreError
 from wacloud.conversation.bot import Bot, Conversation
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules
-from wacloud.masking import mask_phone
 from wacloud.models.events import MessageEvent
 from wacloud.models.records import ContactRecord
-from wacloud.policy import SERVICE_WINDOW_SECONDS
-from wacloud.store import MessageStore, StoreError
-from wacloud.validation import describe
+from wacloud.models.validation_errors import describe
+from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS
+from wacloud.runtime.masking import mask_phone
 
 logger = Logger(child=True)
 S3_RULES_MAX_AGE_SECONDS = 300

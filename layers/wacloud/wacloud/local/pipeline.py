@@ -21,17 +21,18 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from wacloud.inbound.signature import sign
 from wacloud.local import moto_fixes
-from wacloud.local.fake_graph import FakeGraph, GraphRequest
+from wacloud.local.cloudformation import REGION, Stack, load_template, provision
 from wacloud.local.front_door import FrontDoor
-from wacloud.local.graph_rules import GraphRules, RuleSettings
 from wacloud.local.lambda_context import LocalContext
-from wacloud.local.meta_webhooks import DEFAULT_WABA_ID
+from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
+from wacloud.local.meta.graph_rules import GraphRules, RuleSettings
+from wacloud.local.meta.simulator import Simulator
+from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.local.pollers import PollResult, QueuePoller
-from wacloud.local.simulator import Simulator
-from wacloud.local.template import REGION, Stack, load_template, provision
-from wacloud.outbound import message_group_id
-from wacloud.signature import sign
+from wacloud.outbound.contract import message_group_id
+from wacloud.runtime import singletons
 
 # The local run's credentials and number: documented defaults, overridable by these variables.
 LOCAL_DEFAULTS = {
@@ -63,23 +64,7 @@ def find_project_dir(start: Path | None = None) -> Path:
 
 def reset_caches() -> None:
     """Forget every cached setting, client and provider (the environment has changed)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from wacloud import config, ingest, media_archive, media_upload, processing, queues, sending, store
-
-    for cached in (
-        config.get_settings,
-        ingest.get_ingest,
-        processing.get_processor,
-        sending.get_sender,
-        queues._sqs_client,
-        store._table,
-        media_archive._s3_client,
-        media_upload._s3_client,
-    ):
-        cached.cache_clear()
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()
+    singletons.reset()
 
 
 @dataclass

@@ -12,10 +12,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from wacloud.local.fake_graph import is_reply_to
+from wacloud.local.cloudformation import REGION
+from wacloud.local.meta.fake_graph import is_reply_to
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, find_project_dir, wait_until
 from wacloud.local.state import LocalState, read_state, remove_state, write_state
-from wacloud.local.template import REGION
 
 SAY_HI = 'say "Hi there"'
 SEND_TEXT = 'send --to +16505551234 --text "Your order shipped" --wait'
@@ -123,7 +123,7 @@ def local_state(pipeline: LocalPipeline) -> LocalState:
 
 def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
     """Wait for the answer to reach the fake Graph API and its statuses to come back."""
-    from wacloud.store import MessageStore
+    from wacloud.adapters.store import MessageStore
 
     if status != 200:
         print(f"FAILED: the webhook answered {status}")

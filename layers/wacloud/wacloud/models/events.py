@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from wacloud.keys import digest, group_id
+from wacloud.models.keys import digest, group_id
 from wacloud.models.webhook import CHANGE_MODELS, Contact, InboundMessage, MetaModel, Status
 
 

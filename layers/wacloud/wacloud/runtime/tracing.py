@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import cache
 from typing import Any, TypeVar
+
+from wacloud.runtime.singletons import singleton
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,7 +22,7 @@ def enabled() -> bool:
     return os.environ.get("WACLOUD_TRACING") == "Active" and not disabled
 
 
-@cache
+@singleton
 def _tracer() -> Any:
     from aws_lambda_powertools import Tracer
 

@@ -21,9 +21,9 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
-from wacloud.deployed import describe_stack
 from wacloud.errors import WacloudError
-from wacloud.masking import mask_key, mask_phone, mask_wamid
+from wacloud.ops.deployed_stack import describe_stack
+from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 
 Direction = Literal["inbound", "outbound"]
 

@@ -25,10 +25,10 @@ from importlib import resources
 from typing import Any
 from urllib.parse import unquote
 
-from wacloud.inbound import MessageEvent, parse_webhook
-from wacloud.local.fake_graph import FakeGraph, GraphRequest
-from wacloud.local.graph_rules import GraphRules
-from wacloud.local.meta_webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, new_wamid, status_update
+from wacloud.inbound.split import MessageEvent, parse_webhook
+from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
+from wacloud.local.meta.graph_rules import GraphRules
+from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, new_wamid, status_update
 
 STATUS_SEQUENCE = ("sent", "delivered", "read")
 SIMULATOR_HEADER = "X-Wacloud-Simulator"
@@ -364,7 +364,11 @@ class Simulator:
 
     def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         if path in ("/", "/index.html"):
-            return 200, "text/html; charset=utf-8", resources.files("wacloud.local").joinpath("chat.html").read_bytes()
+            return (
+                200,
+                "text/html; charset=utf-8",
+                resources.files("wacloud.local.meta").joinpath("chat.html").read_bytes(),
+            )
         if path == "/favicon.ico":
             return 204, "image/x-icon", b""
         if path == "/_sim/state":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import boto3
@@ -12,6 +11,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.errors import TransientError
+from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 
@@ -31,7 +31,7 @@ class QueueEntry:
     deduplication_id: str
 
 
-@cache
+@singleton
 def _sqs_client() -> Any:
     return boto3.client("sqs")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from wacloud.media_upload import s3_media
 from wacloud.models.outbound import MessageBody
-from wacloud.validation import describe
+from wacloud.models.validation_errors import describe
+from wacloud.outbound.media_upload import s3_media
 
 WINDOW_SECONDS = 24 * 3600
 PAIR_SECONDS = 6.0  # one message to the same customer per 6 s, after a burst

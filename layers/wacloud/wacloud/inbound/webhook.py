@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import hmac
 import time
-from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from wacloud.adapters.credentials import credential
+from wacloud.adapters.queues import FifoQueue, QueueEntry
 from wacloud.config import Settings, get_settings
 from wacloud.errors import SignatureError, WacloudError
-from wacloud.inbound import parse_webhook, queue_document
+from wacloud.inbound.signature import verify_signature
+from wacloud.inbound.split import parse_webhook, queue_document
 from wacloud.models.events import InboundEvent, digest
-from wacloud.queues import FifoQueue, QueueEntry
-from wacloud.secrets import get_credentials, require
-from wacloud.signature import verify_signature
+from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -52,7 +52,7 @@ class Ingest:
         """Meta's GET check: the challenge to echo if mode and token are right."""
         if not mode or verify_token is None or challenge is None:
             raise BadRequestError("hub.mode, hub.verify_token and hub.challenge are required")
-        expected = require(get_credentials(), "verify_token")
+        expected = credential("verify_token")
         token_ok = hmac.compare_digest(verify_token.encode("utf-8"), expected.encode("utf-8"))
         if mode != "subscribe" or not token_ok:
             metrics.add_metric(name="SubscriptionRefused", unit=MetricUnit.Count, value=1)
@@ -89,19 +89,19 @@ class Ingest:
         SECRET_RECHECK_SECONDS: forged requests cannot turn into a Secrets Manager call each.
         """
         try:
-            verify_signature(body, signature, require(get_credentials(), "app_secret"))
+            verify_signature(body, signature, credential("app_secret"))
         except SignatureError as exc:
             now = time.monotonic()
             if exc.missing or now - self._last_recheck < SECRET_RECHECK_SECONDS:
                 raise
             self._last_recheck = now
-            fresh = require(get_credentials(force_fetch=True), "app_secret")
+            fresh = credential("app_secret", force_fetch=True)
             verify_signature(body, signature, fresh)
             logger.info("Webhook signature verified with a re-read app secret (rotated)")
             metrics.add_metric(name="AppSecretRefreshed", unit=MetricUnit.Count, value=1)
 
 
-@cache
+@singleton
 def get_ingest() -> Ingest:
     settings = get_settings()
     return Ingest(queue=FifoQueue(settings.inbound_queue_url), settings=settings)

@@ -21,7 +21,6 @@ import binascii
 import hashlib
 import time
 from collections.abc import Callable
-from functools import cache
 from typing import IO, Any
 
 import boto3
@@ -32,15 +31,16 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from wacloud import media_types
-from wacloud.error_policy import Action, action_for
+from wacloud.adapters.credentials import access_token
+from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
+from wacloud.adapters.store import MessageStore
 from wacloud.errors import TransientError
-from wacloud.graph import GraphClient, GraphError, GraphTransportError
-from wacloud.masking import mask_wamid
+from wacloud.models import media_types
 from wacloud.models.events import MediaEvent, MessageEvent
 from wacloud.models.records import StoredMedia
-from wacloud.secrets import get_credentials, require
-from wacloud.store import MessageStore
+from wacloud.outbound.error_policy import Action, action_for
+from wacloud.runtime.masking import mask_wamid
+from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -52,7 +52,7 @@ class MediaArchiveError(TransientError):
     """The media could not be archived this time; the event is retried."""
 
 
-@cache
+@singleton
 def _s3_client() -> Any:
     return boto3.client("s3")
 
@@ -141,11 +141,11 @@ class MediaArchive:
 
     def _with_token(self, call: Callable[[str], StoredMedia]) -> StoredMedia:
         try:
-            return call(require(get_credentials(), "access_token"))
+            return call(access_token())
         except GraphError as exc:
             if action_for(exc) is not Action.REFRESH_TOKEN:
                 raise
-            return call(require(get_credentials(force_fetch=True), "access_token"))
+            return call(access_token(fresh=True))
 
     def _copy(self, event: MediaEvent | MessageEvent, media_id: str, token: str) -> StoredMedia:
         message = event.message

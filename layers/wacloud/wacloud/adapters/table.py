@@ -14,7 +14,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from wacloud.aws_session import default_session
+from wacloud.adapters.aws_session import default_session
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.aws_session import default_session
+from wacloud.adapters.aws_session import default_session
 from wacloud.config import get_settings
-from wacloud.counting import count
+from wacloud.runtime.metrics import count
 
 F = TypeVar("F", bound=Callable[..., Any])
 metrics = Metrics()

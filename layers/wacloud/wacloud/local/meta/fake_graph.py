@@ -32,8 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from wacloud import media_types
-from wacloud.local.graph_rules import GraphRules, graph_error_body
+from wacloud.local.meta.graph_rules import GraphRules, graph_error_body
+from wacloud.models import media_types
 
 _MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
 _UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")

@@ -8,7 +8,6 @@ reason) what the sender would only have recorded as `rejected`.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -16,14 +15,15 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
+from wacloud.adapters.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
+from wacloud.adapters.store import MessageStore
 from wacloud.config import get_settings
 from wacloud.errors import WacloudError
-from wacloud.http_answers import raw_body
-from wacloud.masking import mask_key
-from wacloud.outbound import deduplication_id, message_group_id, parse_document
-from wacloud.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
-from wacloud.store import MessageStore
-from wacloud.validation import describe
+from wacloud.models.validation_errors import describe
+from wacloud.outbound.contract import deduplication_id, message_group_id, parse_document
+from wacloud.runtime.http_answers import raw_body
+from wacloud.runtime.masking import mask_key
+from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -81,6 +81,6 @@ class MessagesApi:
         return answer
 
 
-@cache
+@singleton
 def get_messages_api() -> MessagesApi:
     return MessagesApi(store=MessageStore(), queue=FifoQueue(get_settings().outbound_queue_url))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from wacloud.graph import GraphError, GraphTransportError
+from wacloud.adapters.graph import GraphError, GraphTransportError
 
 
 class Action(StrEnum):

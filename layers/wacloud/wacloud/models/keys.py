@@ -1,4 +1,5 @@
-"""Keys built from content: stable digests (events, media objects, changes) and FIFO group ids.
+"""Keys: customer addresses in canonical form, stable digests (events, media objects, changes) and
+FIFO group ids.
 
 Apart from the models so that modules which only need a key (the sender's) never build the
 webhook models: that is about 25 ms of a cold start."""
@@ -30,3 +31,16 @@ def group_id(value: str, *, fallback: str) -> str:
     if not value:
         return fallback
     return value if _GROUP_ID_OK.match(value) else "h-" + digest(value)[:40]
+
+
+def customer_key(address: str) -> str:
+    """The canonical form used for keys and groups: digits of a phone number, a BSUID as is.
+
+    Webhooks give `16505551234`, producers write `+1 650-555-1234`: both are one customer.
+    """
+    address = address.strip()
+    if address[:1] in "+0123456789(":
+        digits = re.sub(r"[^0-9]", "", address)
+        if digits:
+            return digits
+    return address

@@ -14,10 +14,10 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.config import Settings
-from wacloud.masking import mask_wamid
 from wacloud.models.events import MessageEvent
 from wacloud.models.outbound import OutboundMessage, ReadReceipt, TypingIndicator
-from wacloud.validation import describe
+from wacloud.models.validation_errors import describe
+from wacloud.runtime.masking import mask_wamid
 
 logger = Logger(child=True)
 

@@ -15,7 +15,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from wacloud.adapters.graph import GraphClient
+from wacloud.adapters.queues import FifoQueue, QueueEntry
+from wacloud.adapters.store import MessageStore, StatusChange
 from wacloud.config import Settings, get_settings
 from wacloud.conversation.bot import load_bot
 from wacloud.conversation.engine import Answer, ConversationEngine, RulesSource, fallback_rules
 from wacloud.conversation.rules import RulesFile, message_text, reply_text
-from wacloud.graph import GraphClient
-from wacloud.idempotency import make_idempotent, new_config, register_context
-from wacloud.masking import mask_phone, mask_wamid
-from wacloud.media_archive import MediaArchive, MediaArchiveError
+from wacloud.inbound.media_archive import MediaArchive, MediaArchiveError
+from wacloud.inbound.replies import NO_REPLY_TYPES, replies_for
 from wacloud.models.events import (
     ChangeEvent,
     InboundEvent,
@@ -45,14 +45,14 @@ from wacloud.models.events import (
 )
 from wacloud.models.outbound import CALLBACK_PREFIX, OutboundMessage
 from wacloud.models.records import Direction, HistoryEntry
+from wacloud.models.validation_errors import describe
 from wacloud.models.webhook import InboundMessage
-from wacloud.outbound import deduplication_id, message_group_id
-from wacloud.policy import opt_keyword
-from wacloud.queues import FifoQueue, QueueEntry
-from wacloud.replies import NO_REPLY_TYPES, replies_for
-from wacloud.store import MessageStore, StatusChange
-from wacloud.template_catalog import TemplateCatalog
-from wacloud.validation import describe
+from wacloud.outbound.contract import deduplication_id, message_group_id
+from wacloud.outbound.policy import opt_keyword
+from wacloud.outbound.template_catalog import TemplateCatalog
+from wacloud.runtime.idempotency import make_idempotent, new_config, register_context
+from wacloud.runtime.masking import mask_phone, mask_wamid
+from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -292,7 +292,7 @@ def conversation_engine(settings: Settings, store: MessageStore, *, base: Path) 
     return ConversationEngine(store=store, rules=rules, bot=bot, history_size=settings.history_size)
 
 
-@cache
+@singleton
 def get_processor() -> InboundProcessor:
     """The processor of this Lambda environment, built on first use."""
     settings = get_settings()

@@ -7,7 +7,7 @@ One table, keyed `pk`/`sk`:
   CONTACT#<wa_id>      OPT        their opt-out choice (no TTL)
   CONTACT#<wa_id>      HANDOVER   with a human until a time: no automatic replies
   CONTACT#<wa_id>      HIST#<at>#<in|out>#<wamid>#<n>  conversation history (TTL: WACLOUD_HISTORY_DAYS)
-  RATE#<number id>#<slot> RATE    the shared send rate's counter for a 100 ms slot (wacloud.rate_limit)
+  RATE#<number id>#<slot> RATE    the shared send rate's counter for a 100 ms slot (wacloud.outbound.send_rate)
   REJECT#<source>#<ref> REJECTION input we could not use, with the reason
   CHANGE#<digest>      CHANGE     other webhook changes (template, quality, account updates)
   MEDIA#<digest>       UPLOAD     a media bucket object uploaded to Graph: its media id (reused 29 days)
@@ -25,17 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wacloud.addresses import customer_key
+from wacloud.adapters.table import Table, UnprocessedError
 from wacloud.config import get_settings
-from wacloud.dynamo import Table, UnprocessedError
 from wacloud.errors import TransientError
-from wacloud.keys import digest
 from wacloud.models.graph import TemplateDefinition
+from wacloud.models.keys import customer_key, digest
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import (
     FAILABLE_BELOW_RANK,
@@ -53,6 +51,7 @@ from wacloud.models.records import (
     RejectionRecord,
     StoredMedia,
 )
+from wacloud.runtime.singletons import singleton
 
 if TYPE_CHECKING:  # the sender never handles inbound events: their models stay unbuilt there
     from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent
@@ -88,7 +87,7 @@ class AppliedStatus:
 OUTBOUND_ACCEPTED = "outbound_accepted"
 
 
-@cache
+@singleton
 def _table(name: str) -> Table:
     return Table(name)
 

@@ -39,7 +39,6 @@ import random
 import re
 import time
 from collections.abc import Sequence
-from functools import cache
 from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics
@@ -48,14 +47,12 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from wacloud.adapters.credentials import access_token, get_credentials, secrets_provider
+from wacloud.adapters.graph import UPLOAD_TIMEOUT, GraphClient, GraphError, GraphTransportError
+from wacloud.adapters.queues import FifoQueue
+from wacloud.adapters.store import MessageStore, StoreError
 from wacloud.config import Settings, get_settings
-from wacloud.counting import count
-from wacloud.error_policy import Action, action_for, rule_for
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
-from wacloud.graph import UPLOAD_TIMEOUT, GraphClient, GraphError, GraphTransportError
-from wacloud.idempotency import make_idempotent, new_config, register_context
-from wacloud.masking import mask_key, mask_phone, mask_wamid
-from wacloud.media_upload import MediaRejectedError, MediaUploader, ResolvedBody, names_bucket_object, s3_media
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import (
     CALLBACK_PREFIX,
@@ -65,14 +62,17 @@ from wacloud.models.outbound import (
     TemplateMessage,
 )
 from wacloud.models.records import ContactRecord, ErrorInfo, OutboundRecord, OutboundState
-from wacloud.outbound import parse_document
-from wacloud.policy import refusal
-from wacloud.queues import FifoQueue
-from wacloud.rate_limit import SendRateLimiter
-from wacloud.secrets import get_credentials, prepare_provider, require
-from wacloud.store import MessageStore, StoreError
-from wacloud.template_catalog import TemplateCatalog
-from wacloud.validation import describe
+from wacloud.models.validation_errors import describe
+from wacloud.outbound.contract import parse_document
+from wacloud.outbound.error_policy import Action, action_for, rule_for
+from wacloud.outbound.media_upload import MediaRejectedError, MediaUploader, ResolvedBody, names_bucket_object, s3_media
+from wacloud.outbound.policy import refusal
+from wacloud.outbound.send_rate import SendRateLimiter
+from wacloud.outbound.template_catalog import TemplateCatalog
+from wacloud.runtime.idempotency import make_idempotent, new_config, register_context
+from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
+from wacloud.runtime.metrics import count
+from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -129,7 +129,7 @@ class Sender:
         self._retry_after = {}
         self._handled = set()
         register_context(self.idempotency_config, context)
-        prepare_provider()
+        secrets_provider()
         self._warm_secret()
         _ = self.store.table
         _ = self.graph.session
@@ -314,9 +314,7 @@ class Sender:
         """Why the document must not be sent (sending rules, its template's definition), or None."""
         reason = refusal(document, contact, self.settings, int(time.time()))
         if reason is None and isinstance(document.message, TemplateMessage):
-            reason = self.templates.refusal(
-                document.message.template, token=lambda: require(get_credentials(), "access_token")
-            )
+            reason = self.templates.refusal(document.message.template, token=access_token)
         return reason
 
     def _retrying(
@@ -385,14 +383,14 @@ class Sender:
                 return deliver(token, reupload=True)
 
         try:
-            return deliver(require(get_credentials(), "access_token"))
+            return deliver(access_token())
         except GraphError as exc:
             if action_for(exc) is not Action.REFRESH_TOKEN:
                 raise
             # The token expired or was rotated: read the secret again (bypassing the cache), once.
             logger.warning("Graph rejected the token; re-reading the secret", extra={"error_code": exc.code})
             count("TokenRefreshed")
-            return deliver(require(get_credentials(force_fetch=True), "access_token"))
+            return deliver(access_token(fresh=True))
 
 
 def _count_error(exc: GraphError) -> None:
@@ -414,7 +412,7 @@ def _idempotency_key_of(body: str) -> str | None:
     return key if isinstance(key, str) and re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key) else None
 
 
-@cache
+@singleton
 def get_sender() -> Sender:
     """The sender of this Lambda environment, built on first use (one HTTP session, reused)."""
     settings = get_settings()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacloud.addresses import customer_key
-from wacloud.keys import group_id
+from wacloud.models.keys import customer_key, group_id
 from wacloud.models.outbound import (
     SCHEMA_VERSION,
     GraphMessage,

@@ -25,8 +25,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wacloud.counting import count
-from wacloud.store import StoreError
+from wacloud.adapters.store import StoreError
+from wacloud.runtime.metrics import count
 
 SLOT_SECONDS = 0.1
 GRACE_SECONDS = 0.2  # slot + grace well under 1 s: room for sends to reach Graph late

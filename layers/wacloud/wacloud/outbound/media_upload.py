@@ -16,7 +16,6 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import boto3
@@ -24,11 +23,12 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from wacloud import media_types
+from wacloud.adapters.graph import GraphClient
+from wacloud.adapters.store import MessageStore
 from wacloud.errors import TransientError, WacloudError
-from wacloud.graph import GraphClient
+from wacloud.models import media_types
 from wacloud.models.interactive import S3_KEY
-from wacloud.store import MessageStore
+from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 _MISSING = ("404", "NoSuchKey", "NotFound")
@@ -42,7 +42,7 @@ class MediaSourceError(TransientError):
     """The media bucket could not be read (throttled, unavailable, permissions): retry later."""
 
 
-@cache
+@singleton
 def _s3_client() -> Any:
     return boto3.client("s3")
 

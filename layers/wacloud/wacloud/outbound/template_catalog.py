@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
+from wacloud.adapters.store import MessageStore
 from wacloud.config import Settings
-from wacloud.graph import GraphClient, GraphError, GraphTransportError
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.templates import ButtonComponent, TemplateBody
-from wacloud.store import MessageStore
 
 if TYPE_CHECKING:  # only the processor hands it changes; the sender never builds the event models
     from wacloud.models.events import ChangeEvent
