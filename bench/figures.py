@@ -183,9 +183,9 @@ def first_event(name: str, stack: Stack) -> dict:
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, SECRET["app_secret"])}
         return proxy_event("POST", "/webhook", headers, raw, "173.252.95.1")
     if name == "processor":
-        from wacloud.inbound.split import dump_event, parse_webhook
+        from wacloud.inbound.split import split_webhook
 
-        document = dump_event(parse_webhook(body)[0])
+        document = split_webhook(body)[0].body()
         group = CUSTOMER
     else:
         key = uuid.uuid4().hex

@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 from wacloud.inbound.signature import sign
-from wacloud.inbound.split import parse_webhook
+from wacloud.inbound.split import split_webhook
 from wacloud.local.front_door import proxy_event
 from wacloud.local.meta.webhooks import media_message, status_update, text_message
 from wacloud.local.pipeline import LOCAL_DEFAULTS
 from wacloud.local.pollers import lambda_record
-from wacloud.models.events import digest, dump_event
+from wacloud.models.keys import digest
 from wacloud.outbound.contract import OutboundMessage, deduplication_id, message_group_id
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -122,7 +122,7 @@ def main() -> None:
         ),
         "api-get-message.json": proxy_event("GET", "/messages/order-1234-shipped", {}, b"", "10.0.0.1"),
         "processor-sqs-events.json": sqs_event(
-            [(dump_event(e), e.group, digest(e.key)) for e in [*parse_webhook(text), *parse_webhook(delivered)]],
+            [(e.body(), e.group, digest(e.key)) for e in [*split_webhook(text), *split_webhook(delivered)]],
             INBOUND_QUEUE_ARN,
         ),
         "sender-sqs-messages.json": sqs_event(

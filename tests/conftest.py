@@ -21,6 +21,8 @@ from wacloud.local.cloudformation import REGION, Stack, load_template, provision
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta.fake_graph import FakeGraph
 from wacloud.local.pipeline import LOCAL_DEFAULTS, reset_caches
+from wacloud.models.events import MessageEvent, StatusEvent
+from wacloud.models.outbound import OutboundMessage
 
 moto_fixes.apply()  # FIFO groups keep their order when messages time out together, as in SQS
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,16 +138,44 @@ def customers_wrote(*numbers: str, at: int | None = None) -> None:
     """Record that these customers wrote to the business (opens their 24-hour service window)."""
     import time
 
-    from wacloud.adapters.store import MessageStore
-    from wacloud.inbound.split import parse_webhook
+    from wacloud.adapters.store import Store
+
+    customers = Store().customers
+    for number in numbers:
+        customers.upsert(message_event("hi", sender=number.lstrip("+"), timestamp=at or int(time.time())))
+
+
+def message_event(text: str = "hi", *, sender: str = "16505551234", **kwargs: Any) -> MessageEvent:
+    """A customer's text message as the processor gets it (`wamid`, `timestamp`, `name`...: see
+    `wacloud.local.meta.webhooks.text_message`)."""
+    from wacloud.inbound.parse import parse_webhook
     from wacloud.local.meta.webhooks import text_message
 
-    store = MessageStore()
-    for number in numbers:
-        body = text_message(
-            "hi", phone_number_id=PHONE_NUMBER_ID, sender=number.lstrip("+"), timestamp=at or int(time.time())
-        )
-        store.upsert_contact(parse_webhook(body)[0])  # type: ignore[arg-type]
+    (event,) = parse_webhook(text_message(text, phone_number_id=PHONE_NUMBER_ID, sender=sender, **kwargs))
+    assert isinstance(event, MessageEvent)
+    return event
+
+
+def status_event(
+    status: str, timestamp: int, wamid: str = "wamid.OUT", *, recipient: str = "16505551234", **kwargs: Any
+) -> StatusEvent:
+    """A status webhook of a message the business sent, as the processor gets it."""
+    from wacloud.inbound.parse import parse_webhook
+    from wacloud.local.meta.webhooks import status_update
+
+    body = status_update(
+        wamid, status, phone_number_id=PHONE_NUMBER_ID, recipient=recipient, timestamp=timestamp, **kwargs
+    )
+    (event,) = parse_webhook(body)
+    assert isinstance(event, StatusEvent)
+    return event
+
+
+def outbound_document(key: str = "k1", *, to: str = "+16505551234", **envelope: Any) -> OutboundMessage:
+    """A valid outbound text document (`client_reference`, `phone_number_id`... in `envelope`)."""
+    return OutboundMessage.model_validate(
+        {"idempotency_key": key, **envelope, "message": {"to": to, "type": "text", "text": {"body": "hello"}}}
+    )
 
 
 def rotate_secret(**changes: str) -> None:

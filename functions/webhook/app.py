@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.errors import SignatureError
-from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError, get_ingest
+from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError, get_webhook
 from wacloud.runtime.http_answers import add_error_answers, json_response, raw_body
 from wacloud.runtime.masking import MaskingFormatter
 from wacloud.runtime.tracing import trace_handler
@@ -23,7 +23,7 @@ app = APIGatewayRestResolver()
 @app.get("/webhook")
 def subscribe() -> Response:
     params = app.current_event.query_string_parameters or {}
-    challenge = get_ingest().subscribe(
+    challenge = get_webhook().subscribe(
         params.get("hub.mode"), params.get("hub.verify_token"), params.get("hub.challenge")
     )
     return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=challenge)
@@ -33,7 +33,7 @@ def subscribe() -> Response:
 def receive() -> Response:
     event = app.current_event
     body = raw_body(event.body, is_base64_encoded=event.is_base64_encoded)
-    events = get_ingest().receive(body, event.headers.get("x-hub-signature-256"))
+    events = get_webhook().receive(body, event.headers.get("x-hub-signature-256"))
     return json_response(200, {"ok": True, "events": len(events)})
 
 

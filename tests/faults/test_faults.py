@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.meta.fake_graph import ScriptedAnswer, graph_error, lost_reply
 from wacloud.local.pipeline import LocalPipeline
 from wacloud.ops import dead_letters as dlq
@@ -28,7 +28,7 @@ def accepted_sends(pipeline: LocalPipeline) -> list[tuple[str, str]]:
 
 
 def outbound_state(key: str) -> str:
-    record = MessageStore().get_outbound(key)
+    record = Store().outbound.get(key)
     assert record is not None, f"no record for {key}"
     return record.state.value
 
@@ -97,7 +97,7 @@ def test_permanent_errors_are_recorded_and_never_retried(pipeline, code, title):
     pipeline.send_outbound(text("doomed", A))
     pipeline.send_outbound(text("next", A))
     pipeline.drain()
-    record = MessageStore().get_outbound("doomed")
+    record = Store().outbound.get("doomed")
     assert record is not None and record.state == "failed" and record.error is not None
     assert (record.error.code, record.error.title) == (code, title)
     assert len([r for r in pipeline.graph.requests if r.body.get("text", {}).get("body") == "doomed"]) == 1
@@ -153,18 +153,18 @@ def test_secrets_manager_outage_delays_but_loses_nothing(pipeline, monkeypatch):
 
 
 def test_dynamodb_outage_delays_but_loses_nothing(pipeline, monkeypatch):
-    from wacloud.adapters import store
+    from wacloud.adapters.table import shared_table
 
-    table = store._table(pipeline.stack.table_names["MessagesTable"])
+    client = shared_table(pipeline.stack.table_names["MessagesTable"]).client
     monkeypatch.setattr(
-        table, "update_item", Outage(4, "ProvisionedThroughputExceededException").wrap(table.update_item)
+        client, "update_item", Outage(4, "ProvisionedThroughputExceededException").wrap(client.update_item)
     )
     body, _ = pipeline.customer_says("hello during an outage")
     pipeline.drain()
     wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
     replies = pipeline.graph.replies_to(wamid)
     assert len(replies) == 1
-    record = MessageStore().get_message(replies[0].wamid)
+    record = Store().messages.get(replies[0].wamid)
     assert record is not None and record.status == "read"
 
 
@@ -175,7 +175,7 @@ def test_poison_document_reaches_the_dlq_with_its_reason_and_redrive_sends_it(pi
     pipeline.drain()
     pipeline.drain()  # SQS moves it to the DLQ on the receive after the last attempt
 
-    record = MessageStore().get_outbound("poison")
+    record = Store().outbound.get("poison")
     assert record is not None and record.state == "dead_lettered"
     assert record.error is not None and record.error.code == 2 and record.attempts == 5
     urls = pipeline.stack.queue_urls

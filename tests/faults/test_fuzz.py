@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.meta.webhooks import customer_message, status_update
 from wacloud.local.pipeline import LocalPipeline
 from wacloud.outbound.sender import _idempotency_key_of
@@ -206,9 +206,9 @@ def test_hostile_nesting_is_recorded_as_rejected_not_crashed_on(pipeline, depth)
 
     assert status == 200
     assert queue_depth(pipeline, "InboundDLQ") == 0
-    from wacloud.models.events import digest
+    from wacloud.models.keys import digest
 
-    rejection = MessageStore().get_rejection("webhook", digest(body))
+    rejection = Store().rejections.get("webhook", digest(body))
     assert rejection is not None and "nests more than 64 levels" in rejection.reason
 
 
@@ -298,9 +298,9 @@ def test_every_outbound_document_ends_sent_or_recorded_as_rejected(pipeline, bod
 
     assert queue_depth(pipeline, "OutboundQueue") == 0
     assert queue_depth(pipeline, "OutboundDLQ") == 0
-    store = MessageStore()
+    store = Store()
     for body, message_id in sent:
-        record = store.get_outbound(_idempotency_key_of(body) or f"sqs:{message_id}")  # the sender's own rule
+        record = store.outbound.get(_idempotency_key_of(body) or f"sqs:{message_id}")  # the sender's own rule
         assert record is not None, body[:200]
         assert record.state in FINAL_OUTBOUND, (record.state, body[:200])
         if record.state == "rejected":

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from tests.faults.conftest import start_pipeline
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.meta.fake_graph import ScriptedAnswer, graph_error, lost_reply
 from wacloud.local.meta.webhooks import status_update
 
@@ -81,17 +81,17 @@ def test_invariants_hold_under_any_interleaving(scenario):
                 assert pipeline.post_webhook(body)[0] == 200
             pipeline.drain()
 
-            store = MessageStore()
+            store = Store()
             sent_keys = [r.body["text"]["body"] for r in taken]
             # Graph accepted each idempotency key at most once.
             assert len(sent_keys) == len(set(sent_keys)), sent_keys
             for key in keys:
-                record = store.get_outbound(key)
+                record = store.outbound.get(key)
                 # Every document ends in exactly one state that says what happened.
                 assert record is not None and record.state.value in FINAL_STATES, (key, record)
                 if record.state.value == "accepted":
                     assert key in sent_keys and record.wamid is not None
-                    message = store.get_message(record.wamid)
+                    message = store.messages.get(record.wamid)
                     # Statuses never regress: all three were delivered, in any order.
                     assert message is not None and message.status == "read" and message.status_rank == 3
                 else:

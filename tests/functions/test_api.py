@@ -10,8 +10,10 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import queue_bodies
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.front_door import proxy_event
+from wacloud.models.outbound_state import SendOutcome
+from wacloud.outbound.outcomes import record_outcome
 
 pytestmark = pytest.mark.usefixtures("aws")
 DOCUMENT = {
@@ -95,8 +97,8 @@ def test_status_by_key_and_by_wamid(api, lambda_context):
     from wacloud.outbound.contract import OutboundMessage
 
     wamid = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVC/0Q0Q0Q2RTY3RTcA=="  # base64: '/', '+' and '=' happen
-    store = MessageStore()
-    store.record_accepted(OutboundMessage.model_validate(DOCUMENT), wamid, "100000000000001")
+    store = Store()
+    record_outcome(store, OutboundMessage.model_validate(DOCUMENT), SendOutcome.accepted(wamid), "100000000000001")
 
     by_key = call(api, lambda_context, "GET", "/messages/order-1234-shipped")
     by_wamid = call(api, lambda_context, "GET", f"/messages/{quote(wamid, safe='')}")
@@ -123,9 +125,8 @@ def test_the_status_path_works_for_any_key(api, lambda_context):
     key = "campaign/2026%Q4?x=1"  # printable ASCII: '/', '%', '?' and '=' are allowed in keys
     status, answer = call(api, lambda_context, "POST", "/messages", {**DOCUMENT, "idempotency_key": key})
     assert status == 202 and answer["status_path"] == "/messages/campaign%2F2026%25Q4%3Fx%3D1"
-    MessageStore().record_accepted(
-        OutboundMessage.model_validate({**DOCUMENT, "idempotency_key": key}), "wamid.K", "100000000000001"
-    )
+    document = OutboundMessage.model_validate({**DOCUMENT, "idempotency_key": key})
+    record_outcome(Store(), document, SendOutcome.accepted("wamid.K"), "100000000000001")
 
     found = call(api, lambda_context, "GET", answer["status_path"])
 

@@ -13,10 +13,11 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, queue_bodies, sqs_batch
-from wacloud.adapters.store import MessageStore
-from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.adapters.store import Store
+from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import customer_message, interactive_reply, text_message
 from wacloud.local.pipeline import reset_caches
+from wacloud.models.events import dump_event
 
 pytestmark = pytest.mark.usefixtures("aws")
 CUSTOMER = "16505551234"
@@ -89,7 +90,7 @@ def test_a_redelivered_first_message_gets_the_same_greeting(processor, lambda_co
     first = say(processor, lambda_context, aws, text("hi"), wamid="wamid.FIRST")
     from wacloud.inbound.processor import get_processor
 
-    get_processor()._handle(key="again", event=parse_webhook(
+    get_processor().messages.handle(parse_webhook(
         customer_message(text("hi"), phone_number_id="1", sender=CUSTOMER, name="Ana", wamid="wamid.FIRST")
     )[0])  # fmt: skip
     again = [q["body"] for q in queue_bodies(aws, "OutboundQueue")]
@@ -112,18 +113,18 @@ def test_a_handover_stops_automatic_replies_until_it_is_released(processor, lamb
     tapped = say(processor, lambda_context, aws, {"type": "interactive", "interactive": {
         "type": "button_reply", "button_reply": {"id": "agent", "title": "A person"}}})  # fmt: skip
     assert answers(tapped) == ["A colleague will answer"]
-    contact = MessageStore().get_contact(CUSTOMER)
+    contact = Store().customers.get(CUSTOMER)
     assert contact is not None and contact.handed_over(int(time.time()))
 
     with_human = say(processor, lambda_context, aws, text("menu"))
     assert answers(with_human) == [] and with_human[0]["message"]["status"] == "read"
 
-    MessageStore().release_handover(CUSTOMER)
+    Store().customers.release_handover(CUSTOMER)
     assert answers(say(processor, lambda_context, aws, text("menu"))) == ["Here you go", "Pick"]
 
 
 def test_a_handover_expires(processor, lambda_context, aws):
-    MessageStore().set_handover(CUSTOMER, until=int(time.time()) - 1, at=int(time.time()) - 86400, wamid="wamid.OLD")
+    Store().customers.set_handover(CUSTOMER, until=int(time.time()) - 1, at=int(time.time()) - 86400, wamid="wamid.OLD")
     say(processor, lambda_context, aws, text("hello"))
     assert answers(say(processor, lambda_context, aws, text("menu"))) == ["Here you go", "Pick"]
 
@@ -137,7 +138,7 @@ def test_reactions_edits_and_system_notices_are_not_answered(processor, lambda_c
 def test_the_history_holds_messages_and_answers_oldest_first_and_expires(processor, lambda_context, aws):
     say(processor, lambda_context, aws, text("hello"), timestamp=int(time.time()) - 2)
     say(processor, lambda_context, aws, text("menu"), timestamp=int(time.time()) - 1)
-    history = MessageStore().get_history(CUSTOMER, limit=10)
+    history = Store().customers.history(CUSTOMER, limit=10)
     assert [(h.direction, h.text, h.rule) for h in history] == [
         ("in", "hello", None),
         ("out", "Welcome Ana", "greeting"),
@@ -145,7 +146,7 @@ def test_the_history_holds_messages_and_answers_oldest_first_and_expires(process
         ("out", "Here you go", "menu"),
         ("out", "Pick", "menu"),
     ]
-    assert [h.text for h in MessageStore().get_history(CUSTOMER, limit=2)] == ["Here you go", "Pick"]
+    assert [h.text for h in Store().customers.history(CUSTOMER, limit=2)] == ["Here you go", "Pick"]
     table = boto3.resource("dynamodb").Table(aws.table_names["MessagesTable"])
     items = [i for i in table.scan()["Items"] if i["sk"].startswith("HIST#")]
     assert items and all(int(i["expires_at"]) <= time.time() + 7 * 86400 + 5 for i in items)
@@ -280,9 +281,9 @@ def test_the_message_that_asked_for_a_person_is_still_answered_when_it_comes_aga
         "type": "button_reply", "button_reply": {"id": "agent", "title": "A person"}}},
         phone_number_id="1", sender=CUSTOMER, name="Ana", wamid="wamid.AGENT")  # fmt: skip
     (event,) = parse_webhook(body)
-    get_processor()._handle(key="first", event=event)
+    get_processor().messages.handle(event)
     first = [q["body"] for q in queue_bodies(aws, "OutboundQueue")]
-    get_processor()._handle(key="retry", event=event)  # e.g. the media step failed after the handover
+    get_processor().messages.handle(event)  # e.g. the media step failed after the handover
     again = [q["body"] for q in queue_bodies(aws, "OutboundQueue")]
     assert answers(first) == answers(again) == ["A colleague will answer"]
 

@@ -18,12 +18,13 @@ import pytest
 
 from tests.conftest import ACCESS_TOKEN, PHONE_NUMBER_ID, SECRET, customers_wrote, queue_bodies, sqs_batch
 from wacloud.adapters.credentials import get_credentials
-from wacloud.adapters.store import MessageStore
-from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.adapters.store import Store
+from wacloud.inbound.parse import parse_webhook
 from wacloud.local.cloudformation import REGION
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta.fake_graph import FakeGraph, ScriptedAnswer, graph_error
 from wacloud.local.meta.webhooks import media_message
+from wacloud.models.events import dump_event
 
 CUSTOMER = "16505551234"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 1200  # ~300 KB: more than one streamed chunk
@@ -65,7 +66,7 @@ def media_document(key: str, kind: str, media: dict[str, Any], to: str = CUSTOME
 
 
 def outbound(key: str) -> Any:
-    record = MessageStore().get_outbound(key)
+    record = Store().outbound.get(key)
     assert record is not None
     return record
 
@@ -223,7 +224,7 @@ def inbound_media(fake_graph: FakeGraph, data: bytes, mime_type: str, kind: str 
 
 
 def message_record(document: str) -> Any:
-    record = MessageStore().get_message(json.loads(document)["message"]["id"])
+    record = Store().messages.get(json.loads(document)["message"]["id"])
     assert record is not None
     return record
 
@@ -473,7 +474,7 @@ def test_an_s3_read_that_breaks_during_the_upload_is_retried_and_recorded(
 ):
     from botocore.exceptions import ResponseStreamingError
 
-    from wacloud.outbound import media_upload
+    from wacloud.adapters.s3 import Bucket
 
     s3.put_object(Bucket=bucket, Key="docs/manual.pdf", Body=PDF, ContentType="application/pdf")
 
@@ -490,20 +491,20 @@ def test_an_s3_read_that_breaks_during_the_upload_is_retried_and_recorded(
         def close(self) -> None:
             self.body.close()
 
-    real_call = media_upload.MediaUploader._call
+    real_call = Bucket._call
 
     def breaking(self, operation, key, **kwargs):  # type: ignore[no-untyped-def]
         answer = real_call(self, operation, key, **kwargs)
         return {**answer, "Body": Broken(answer["Body"])} if operation == "get_object" else answer
 
-    monkeypatch.setattr(media_upload.MediaUploader, "_call", breaking)
+    monkeypatch.setattr(Bucket, "_call", breaking)
 
     event = sqs_event(media_document("manual", "document", {"s3_key": "docs/manual.pdf"}))
     assert sender.lambda_handler(event, context) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     record = outbound("manual")
-    assert (record.state, record.error.title) == ("retrying", "MediaSourceError")
+    assert (record.state, record.error.title) == ("retrying", "S3Error")
     assert "could not be read to the end" in record.error.details
 
-    monkeypatch.setattr(media_upload.MediaUploader, "_call", real_call)
+    monkeypatch.setattr(Bucket, "_call", real_call)
     assert sender.lambda_handler(event, context) == {"batchItemFailures": []}
     assert outbound("manual").state == "accepted"

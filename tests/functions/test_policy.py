@@ -9,10 +9,11 @@ import pytest
 import responses
 
 from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, queue_bodies
-from wacloud.adapters.store import MessageStore
-from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.adapters.store import Store
+from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import text_message
 from wacloud.local.pollers import lambda_record
+from wacloud.models.events import dump_event
 
 pytestmark = pytest.mark.usefixtures("aws")
 SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
@@ -32,9 +33,12 @@ def send(key: str, message: dict, lambda_context) -> dict:
     from functions.sender import app
 
     body = json.dumps({"idempotency_key": key, "message": {"to": f"+{CUSTOMER}", **message}})
-    record = lambda_record({"MessageId": "m0", "ReceiptHandle": "r0", "Body": body, "Attributes": {}}, "arn:x")
+    record = lambda_record(
+        {"MessageId": "m0", "ReceiptHandle": "r0", "Body": body, "Attributes": {"ApproximateReceiveCount": "1"}},
+        "arn:x",
+    )
     assert app.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
-    outbound = MessageStore().get_outbound(key)
+    outbound = Store().outbound.get(key)
     assert outbound is not None
     return outbound.model_dump()
 
@@ -83,7 +87,7 @@ def test_stop_opts_out_of_everything_until_start(graph, lambda_context, aws):
     now = int(time.time())
     customer_says("  stop. ", lambda_context, at=now)
 
-    contact = MessageStore().get_contact(CUSTOMER)
+    contact = Store().customers.get(CUSTOMER)
     assert contact is not None and contact.opted_out and contact.opt_keyword == "STOP"
     queued = [q["body"]["idempotency_key"].split(":")[0] for q in queue_bodies(aws, "OutboundQueue")]
     assert queued == ["read"]  # the STOP itself is marked read, not answered
@@ -99,13 +103,13 @@ def test_an_old_stop_arriving_late_does_not_undo_a_newer_start(lambda_context):
     now = int(time.time())
     customer_says("START", lambda_context, at=now)
     customer_says("STOP", lambda_context, at=now - 60)
-    contact = MessageStore().get_contact(CUSTOMER)
+    contact = Store().customers.get(CUSTOMER)
     assert contact is not None and contact.opted_out is False
 
 
 def test_words_that_merely_contain_a_keyword_do_nothing(lambda_context, aws):
     customer_says("please don't stop sending me updates", lambda_context)
-    contact = MessageStore().get_contact(CUSTOMER)
+    contact = Store().customers.get(CUSTOMER)
     assert contact is not None and contact.opted_out is False
     assert len(queue_bodies(aws, "OutboundQueue")) == 2  # read receipt and auto-reply
 
@@ -132,8 +136,10 @@ def test_a_customer_known_by_phone_and_user_id_is_found_by_either(graph, lambda_
     from functions.sender import app as sender
 
     doc = json.dumps({"idempotency_key": "by-bsuid", "message": {"to": "US.13491208655302741918", **TEMPLATE}})
-    record = lambda_record({"MessageId": "m0", "ReceiptHandle": "r0", "Body": doc, "Attributes": {}}, "arn:x")
+    record = lambda_record(
+        {"MessageId": "m0", "ReceiptHandle": "r0", "Body": doc, "Attributes": {"ApproximateReceiveCount": "1"}}, "arn:x"
+    )
     assert sender.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
-    outbound = MessageStore().get_outbound("by-bsuid")
+    outbound = Store().outbound.get("by-bsuid")
     assert outbound is not None and outbound.state == "rejected" and "opted out" in (outbound.reason or "")
     assert len(graph.calls) == 0

@@ -10,10 +10,13 @@ import boto3
 import pytest
 
 from tests.conftest import load_event, queue_bodies, sqs_batch
-from wacloud.adapters.store import MessageStore
-from wacloud.inbound.split import dump_event, parse_webhook
+from wacloud.adapters.store import Store
+from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import status_update, text_message
-from wacloud.models.events import digest
+from wacloud.models.events import dump_event
+from wacloud.models.keys import digest
+from wacloud.models.outbound_state import SendOutcome
+from wacloud.outbound.outcomes import record_outcome
 
 pytestmark = pytest.mark.usefixtures("aws")
 CUSTOMER = "16505551234"
@@ -51,12 +54,12 @@ def test_sample_event_stores_message_and_contact_and_queues_read_receipt_then_re
     response = processor.lambda_handler(load_event("processor-sqs-events.json"), lambda_context)
     assert response == {"batchItemFailures": []}
 
-    store = MessageStore()
-    record = store.get_message(INBOUND_WAMID)
+    store = Store()
+    record = store.messages.get(INBOUND_WAMID)
     assert record is not None
     assert (record.direction, record.status, record.customer, record.type) == ("in", "received", CUSTOMER, "text")
     assert json.loads(record.payload)["text"]["body"] == "Hi, is my order on its way?"
-    contact = store.get_contact(CUSTOMER)
+    contact = store.customers.get(CUSTOMER)
     assert contact is not None
     assert (contact.profile_name, contact.last_inbound_at, contact.last_inbound_wamid) == (
         "Ana",
@@ -104,7 +107,7 @@ def test_statuses_out_of_order_end_at_the_highest(processor, lambda_context):
     ]
     response = processor.lambda_handler(sqs_event(*bodies), lambda_context)
     assert response == {"batchItemFailures": []}
-    record = MessageStore().get_message("wamid.OUT")
+    record = Store().messages.get("wamid.OUT")
     assert record is not None
     assert record.status == "read"
     assert record.status_history == {"sent": 10, "delivered": 20, "read": 30}
@@ -122,10 +125,10 @@ def test_statuses_keep_no_idempotency_record_and_a_repeat_changes_nothing(proces
     error = {"code": 131026, "title": "Message undeliverable"}
     body = events_of(status_update("wamid.REP", "failed", phone_number_id="1", recipient=CUSTOMER, error=error))[0]
     processor.lambda_handler(sqs_event(body), lambda_context)
-    first = MessageStore().get_message("wamid.REP")
+    first = Store().messages.get("wamid.REP")
     processor.lambda_handler(sqs_event(body, body), lambda_context)
 
-    again = MessageStore().get_message("wamid.REP")
+    again = Store().messages.get("wamid.REP")
     assert first is not None and first.status == "failed"
     assert again is not None and again.model_dump(exclude={"updated_at"}) == first.model_dump(exclude={"updated_at"})
     idempotency = boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"])
@@ -138,9 +141,9 @@ def test_statuses_keep_no_idempotency_record_and_a_repeat_changes_nothing(proces
 def test_a_status_of_a_send_already_recorded_leaves_its_outbound_record_alone(processor, lambda_context):
     from wacloud.models.outbound import OutboundMessage
 
-    store = MessageStore()
+    store = Store()
     document = {"idempotency_key": "known", "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "hi"}}}
-    store.record_accepted(OutboundMessage.model_validate(document), "wamid.KNOWN", "1")
+    record_outcome(store, OutboundMessage.model_validate(document), SendOutcome.accepted("wamid.KNOWN"), "1")
     before = aws_outbound("known")
     body = status_update(
         "wamid.KNOWN", "delivered", phone_number_id="1", recipient=CUSTOMER, callback_data="wacloud-key:known"
@@ -148,7 +151,7 @@ def test_a_status_of_a_send_already_recorded_leaves_its_outbound_record_alone(pr
     processor.lambda_handler(sqs_event(*events_of(body)), lambda_context)
 
     assert aws_outbound("known") == before  # no confirmation write: the send's own answer recorded it
-    record = store.get_message("wamid.KNOWN")
+    record = store.messages.get("wamid.KNOWN")
     assert record is not None and record.status == "delivered"
 
 
@@ -161,7 +164,7 @@ def test_failed_status_keeps_metas_error(processor, lambda_context):
     }
     body = events_of(status_update("wamid.F", "failed", phone_number_id="1", recipient=CUSTOMER, error=error))[0]
     processor.lambda_handler(sqs_event(body), lambda_context)
-    record = MessageStore().get_message("wamid.F")
+    record = Store().messages.get("wamid.F")
     assert record is not None and record.status == "failed"
     assert record.error is not None
     assert (record.error.code, record.error.title, record.error.details) == (
@@ -174,9 +177,9 @@ def test_failed_status_keeps_metas_error(processor, lambda_context):
 def test_malformed_document_is_recorded_as_rejected_not_retried(processor, lambda_context):
     response = processor.lambda_handler(sqs_event('{"kind": "message"}', "not json"), lambda_context)
     assert response == {"batchItemFailures": []}
-    store = MessageStore()
+    store = Store()
     for message_id in ("m0", "m1"):
-        rejection = store.get_rejection("inbound-queue", message_id)
+        rejection = store.rejections.get("inbound-queue", message_id)
         assert rejection is not None
         assert rejection.reason.startswith("not an inbound event")
 
@@ -185,7 +188,7 @@ def test_unparsed_webhook_data_is_recorded_with_its_reason(processor, lambda_con
     (body,) = events_of(b"{broken")
     processor.lambda_handler(sqs_event(body, group="unparsed"), lambda_context)
     event = json.loads(body)
-    rejection = MessageStore().get_rejection("webhook", event["raw_sha256"])
+    rejection = Store().rejections.get("webhook", event["raw_sha256"])
     assert rejection is not None
     assert rejection.raw == "{broken"
     assert "not JSON" in rejection.reason
@@ -214,17 +217,17 @@ def test_other_changes_are_recorded_once(processor, lambda_context, aws):
 
 def test_a_failing_customer_holds_back_only_their_own_events(processor, lambda_context, monkeypatch):
     # GIVEN two customers' messages in one batch, and the store failing for the first customer
-    from wacloud.adapters.store import MessageStore as Store
-    from wacloud.adapters.store import StoreError
+    from wacloud.adapters.store.messages import MessageRecords
+    from wacloud.adapters.table import StoreError
 
-    original = Store.record_inbound
+    original = MessageRecords.record_inbound
 
     def flaky(self, event):
         if event.message.sender == "111111":
             raise StoreError("throttled")
         return original(self, event)
 
-    monkeypatch.setattr(Store, "record_inbound", flaky)
+    monkeypatch.setattr(MessageRecords, "record_inbound", flaky)
     a1 = events_of(text_message("a1", phone_number_id="1", sender="111111"))[0]
     a2 = events_of(text_message("a2", phone_number_id="1", sender="111111"))[0]
     b1 = events_of(text_message("b1", phone_number_id="1", sender="222222"))[0]
@@ -238,7 +241,7 @@ def test_a_failing_customer_holds_back_only_their_own_events(processor, lambda_c
 
     # THEN both of the first customer's records are retried (in order), the other's is done
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
-    assert MessageStore().get_contact("222222") is not None
+    assert Store().customers.get("222222") is not None
 
 
 def aws_outbound(key: str) -> dict:
@@ -277,7 +280,7 @@ def test_a_sender_graph_would_not_take_gets_no_auto_reply_and_the_event_is_not_r
     assert processor.lambda_handler(sqs_event(body, group="12"), lambda_context) == {"batchItemFailures": []}
 
     assert [q["body"]["idempotency_key"] for q in queue_bodies(aws, "OutboundQueue")] == ["read:wamid.SHORT"]
-    assert MessageStore().get_message("wamid.SHORT") is not None
+    assert Store().messages.get("wamid.SHORT") is not None
 
 
 # --- The replay window: an old message is recorded but never acted on -------------------------
@@ -287,7 +290,7 @@ def test_message_older_than_the_replay_window_is_recorded_without_any_reply(proc
     response = processor.lambda_handler(load_event("processor-sqs-events.json"), lambda_context)  # dated 2025
 
     assert response == {"batchItemFailures": []}
-    record = MessageStore().get_message(INBOUND_WAMID)
+    record = Store().messages.get(INBOUND_WAMID)
     assert record is not None
     assert record.direction == "in"
     assert queue_bodies(aws, "OutboundQueue") == []
@@ -299,9 +302,9 @@ def test_a_replayed_stop_past_the_window_does_not_change_the_opt_out(processor, 
 
     processor.lambda_handler(sqs_event(body), lambda_context)
 
-    contact = MessageStore().get_contact(CUSTOMER)
+    contact = Store().customers.get(CUSTOMER)
     assert contact is not None and not contact.opted_out
-    assert MessageStore().get_message("wamid.OLD") is not None
+    assert Store().messages.get("wamid.OLD") is not None
     assert queue_bodies(aws, "OutboundQueue") == []
 
 
@@ -316,8 +319,7 @@ def test_a_replay_after_its_idempotency_record_expired_is_not_answered_twice(pro
     table = boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"])
     for item in table.scan()["Items"]:
         table.delete_item(Key={"id": item["id"]})
-    processor_now = get_processor()
-    processor_now._clock = lambda: time.time() + 8 * 86400
+    get_processor().messages._clock = lambda: time.time() + 8 * 86400
     response = processor.lambda_handler(sqs_event(body), lambda_context)
 
     assert response == {"batchItemFailures": []}

@@ -14,8 +14,9 @@ import requests
 import responses
 
 from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event, rotate_secret
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.pollers import lambda_record
+from wacloud.outbound.outcomes import confirm_send
 
 pytestmark = pytest.mark.usefixtures("aws")
 SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
@@ -100,11 +101,11 @@ def test_sample_documents_are_sent_and_recorded(sender, lambda_context, graph):
     assert first == ["text", "document", "read"]
     assert [body["type"] for body in sent if body.get("to") == "+447700900123"] == ["template"]
     assert all(call.request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}" for call in graph.calls)
-    store = MessageStore()
-    outbound = store.get_outbound("order-1234-shipped")
+    store = Store()
+    outbound = store.outbound.get("order-1234-shipped")
     assert outbound is not None and outbound.wamid is not None
     assert (outbound.state, outbound.client_ref) == ("accepted", "order-1234")
-    record = store.get_message(outbound.wamid)
+    record = store.messages.get(outbound.wamid)
     assert record is not None
     assert (record.direction, record.status, record.customer, record.idempotency_key) == (
         "out",
@@ -112,7 +113,7 @@ def test_sample_documents_are_sent_and_recorded(sender, lambda_context, graph):
         "16505551234",
         "order-1234-shipped",
     )
-    assert [r.idempotency_key for r in store.find_by_client_reference("order-1234")] == ["order-1234-shipped"]
+    assert [r.idempotency_key for r in store.outbound.find_by_client_reference("order-1234")] == ["order-1234-shipped"]
 
 
 def test_redelivered_document_is_not_sent_again(sender, lambda_context, graph):
@@ -136,7 +137,7 @@ def test_permanent_graph_error_is_recorded_and_not_retried(sender, lambda_contex
     graph.add(responses.POST, SEND_URL, status=status, json=meta_error(code, title, "details here"))
     response = sender.lambda_handler(sqs_event(document("perm")), lambda_context)
     assert response == {"batchItemFailures": []}
-    record = MessageStore().get_outbound("perm")
+    record = Store().outbound.get("perm")
     assert record is not None and record.state == "failed"
     assert record.error is not None
     assert (record.error.code, record.error.title, record.error.details, record.error.fbtrace_id) == (
@@ -165,13 +166,13 @@ def test_transient_failure_is_retried_then_sent_once(sender, lambda_context, gra
     body = document("transient")
 
     first = sender.lambda_handler(sqs_event(body), lambda_context)
-    record = MessageStore().get_outbound("transient")
+    record = Store().outbound.get("transient")
     assert first == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert record is not None and record.state == "retrying" and record.error is not None
 
     second = sender.lambda_handler(sqs_event(body), lambda_context)
     assert second == {"batchItemFailures": []}
-    record = MessageStore().get_outbound("transient")
+    record = Store().outbound.get("transient")
     assert record is not None
     assert (record.state, record.wamid, record.attempts) == ("accepted", "wamid.LATER", 2)
 
@@ -191,7 +192,7 @@ def test_expired_token_rereads_the_secret_once_and_sends(sender, lambda_context,
     assert response == {"batchItemFailures": []}
     assert graph.calls[-2].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert graph.calls[-1].request.headers["Authorization"] == "Bearer rotated"
-    record = MessageStore().get_outbound("after-rotation")
+    record = Store().outbound.get("after-rotation")
     assert record is not None and record.wamid == "wamid.NEW"
 
 
@@ -234,7 +235,7 @@ def test_invalid_document_is_rejected_with_the_reason_and_not_sent(sender, lambd
     response = sender.lambda_handler(sqs_event(body), lambda_context)
     assert response == {"batchItemFailures": []}
     assert len(graph.calls) == 0
-    record = MessageStore().get_outbound(key)
+    record = Store().outbound.get(key)
     assert record is not None and record.state == "rejected"
     assert record.reason is not None and reason in record.reason
 
@@ -257,20 +258,20 @@ def test_a_failing_recipient_holds_back_only_their_own_messages(sender, lambda_c
 
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m0", "m1"]
     assert len(graph.calls) == 2  # a2 was never attempted: it waits behind a1, in order
-    record = MessageStore().get_outbound("b1")
+    record = Store().outbound.get("b1")
     assert record is not None and record.state == "accepted"
-    waiting = MessageStore().get_outbound("a2")
+    waiting = Store().outbound.get("a2")
     assert waiting is not None and waiting.state == "retrying"
     assert waiting.error is not None and waiting.error.title == "held back"
 
 
 def test_store_failure_after_an_accepted_send_does_not_send_twice(sender, lambda_context, graph, monkeypatch):
     # GIVEN Graph accepts the message but DynamoDB refuses the record once
-    from wacloud.adapters.store import MessageStore as Store
-    from wacloud.adapters.store import StoreError
+    from wacloud.adapters.store.outbound import OutboundRecords
+    from wacloud.adapters.table import StoreError
 
     graph.add(responses.POST, SEND_URL, json=ok("wamid.KEEP"))
-    original, calls = Store.record_accepted, []
+    original, calls = OutboundRecords.record, []
 
     def flaky(self, *args, **kwargs):
         calls.append(1)
@@ -278,7 +279,7 @@ def test_store_failure_after_an_accepted_send_does_not_send_twice(sender, lambda
             raise StoreError("throttled")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "record_accepted", flaky)
+    monkeypatch.setattr(OutboundRecords, "record", flaky)
     body = document("store-flaky")
 
     # WHEN the document is handled, fails on the write, and is delivered again
@@ -289,7 +290,7 @@ def test_store_failure_after_an_accepted_send_does_not_send_twice(sender, lambda
     assert first == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert second == {"batchItemFailures": []}
     assert len(graph.calls) == 1
-    record = MessageStore().get_outbound("store-flaky")
+    record = Store().outbound.get("store-flaky")
     assert record is not None and (record.state, record.wamid) == ("accepted", "wamid.KEEP")
 
 
@@ -318,7 +319,7 @@ def test_a_key_sent_long_ago_is_not_sent_again_after_its_idempotency_record_expi
     # THEN the stored outcome answers it: no second Graph call
     assert response == {"batchItemFailures": []}
     assert len(graph.calls) == 1
-    record = MessageStore().get_outbound("reused-key")
+    record = Store().outbound.get("reused-key")
     assert record is not None and record.wamid == "wamid.FIRST"
 
 
@@ -330,7 +331,7 @@ def test_secret_outage_leaves_a_retrying_record_with_the_reason(sender, lambda_c
     response = sender.lambda_handler(sqs_event(document("no-secret")), lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert len(graph.calls) == 0
-    record = MessageStore().get_outbound("no-secret")
+    record = Store().outbound.get("no-secret")
     assert record is not None and record.state == "retrying"
     assert record.error is not None and record.error.title == "SecretUnavailableError"
 
@@ -356,7 +357,7 @@ def test_a_send_graph_may_have_received_is_not_repeated_but_recorded_unconfirmed
     assert len(graph.calls) == 1  # a retry could have delivered it twice
     sent = json.loads(graph.calls[0].request.body)
     assert sent["biz_opaque_callback_data"] == "wacloud-key:maybe-sent"  # comes back in its statuses
-    record = MessageStore().get_outbound("maybe-sent")
+    record = Store().outbound.get("maybe-sent")
     assert record is not None and record.state == "unconfirmed"
     assert record.error is not None and record.error.title == "transport error"
     assert str(failure) in (record.error.details or "")
@@ -383,7 +384,7 @@ def test_read_receipts_keep_no_idempotency_record_and_are_not_sent_again(sender,
     assert sender.lambda_handler(sqs_event(receipt), lambda_context) == {"batchItemFailures": []}
 
     assert len(graph.calls) == 1
-    record = MessageStore().get_outbound("read:wamid.R")
+    record = Store().outbound.get("read:wamid.R")
     assert record is not None and record.state == "accepted"
     idempotency = boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"])
     assert idempotency.scan()["Items"] == []
@@ -411,14 +412,14 @@ def test_the_last_attempt_is_recorded_as_dead_lettered(sender, lambda_context, g
     event = sqs_event(document("last-try"))
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"  # the template's MaxReceiveCount
     assert sender.lambda_handler(event, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
-    record = MessageStore().get_outbound("last-try")
+    record = Store().outbound.get("last-try")
     assert record is not None and record.state == "dead_lettered"
     assert record.error is not None and record.error.code == 2
 
 
 def test_a_document_a_status_webhook_already_named_is_not_sent_again(sender, lambda_context, graph):
     # GIVEN a status webhook named this document (its send's answer was lost) before any record existed
-    MessageStore().confirm_outbound("taken", "wamid.TAKEN")
+    confirm_send(Store(), "taken", "wamid.TAKEN")
 
     # WHEN the document is delivered again (a retry or a redrive)
     response = sender.lambda_handler(sqs_event(document("taken")), lambda_context)
@@ -426,7 +427,7 @@ def test_a_document_a_status_webhook_already_named_is_not_sent_again(sender, lam
     # THEN Graph is not called and the document is recorded as accepted with that wamid
     assert response == {"batchItemFailures": []}
     assert len(graph.calls) == 0
-    record = MessageStore().get_outbound("taken")
+    record = Store().outbound.get("taken")
     assert record is not None and (record.state, record.wamid) == ("accepted", "wamid.TAKEN")
 
 
@@ -434,11 +435,9 @@ def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
     import threading
     import time as clock
 
-    from wacloud.adapters.graph import GraphClient
-    from wacloud.adapters.queues import FifoQueue
     from wacloud.config import get_settings
     from wacloud.local.lambda_context import LocalContext
-    from wacloud.outbound.sender import Sender
+    from wacloud.outbound.sender import build_sender
 
     # GIVEN a slow Graph and two sender instances (two Lambda environments) with the same document
     def slow_ok(request):
@@ -446,23 +445,14 @@ def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
         return 200, {}, json.dumps(ok("wamid.ONE"))
 
     graph.add_callback(responses.POST, SEND_URL, callback=slow_ok)
-    settings = get_settings()
-    senders = [
-        Sender(
-            store=MessageStore(),
-            graph=GraphClient(base_url=GRAPH_URL, api_version="v25.0"),
-            queue=FifoQueue(settings.outbound_queue_url),
-            settings=settings,
-        )
-        for _ in range(2)
-    ]
+    senders = [build_sender(get_settings(), Store()) for _ in range(2)]
     for one in senders:
-        one.register_context(LocalContext(function_name="sender"))
+        one.start_invocation(LocalContext(function_name="sender"), may_name_bucket_objects=False)
     results: list[object] = []
 
     def run(sender):
         try:
-            results.append(sender.process_document(document("concurrent"), message_id="m"))
+            results.append(sender.send(document("concurrent"), message_id="m"))
         except Exception as exc:
             results.append(exc)
 
@@ -476,24 +466,24 @@ def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
     # THEN Graph was called once; the other copy was told to come back later (SQS retries it)
     assert len(graph.calls) == 1
     names = sorted(type(r).__name__ for r in results)
-    assert names == ["IdempotencyAlreadyInProgressError", "dict"], results
+    assert names == ["IdempotencyAlreadyInProgressError", "SendOutcome"], results
     # AND its retry is answered from the stored outcome, without a second call
-    assert senders[1].process_document(document("concurrent"), message_id="m")["state"] == "accepted"
+    assert senders[1].send(document("concurrent"), message_id="m").state == "accepted"
     assert len(graph.calls) == 1
 
 
 def test_shared_clients_are_created_on_the_handlers_thread_before_the_recipients_threads(lambda_context):
     # boto3 sessions are not thread-safe: the recipients' threads must find them already made.
-    from wacloud.adapters import store
     from wacloud.adapters.credentials import secrets_provider
     from wacloud.outbound.sender import get_sender
 
+    sender = get_sender()
     secrets_provider.cache_clear()
-    store._table.cache_clear()
-    get_sender().register_context(lambda_context)
+    sender.start_invocation(lambda_context, may_name_bucket_objects=False)
 
     assert secrets_provider.cache_info().currsize == 1
-    assert store._table.cache_info().currsize == 1
+    assert sender.store.table._client is not None
+    assert sender.graph._session is not None
 
 
 def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_context, graph, monkeypatch):
@@ -530,7 +520,7 @@ def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_co
 def test_the_s3_client_is_made_only_for_a_batch_that_names_a_bucket_object(sender, lambda_context, graph, monkeypatch):
     # Creating it costs a cold start about 25 ms: a text-only batch never needs it, and a batch
     # with media gets it on the handler's thread, before the recipients' threads.
-    from wacloud.outbound import media_upload
+    from wacloud.adapters import s3
 
     made_on: list[str] = []
 
@@ -539,7 +529,7 @@ def test_the_s3_client_is_made_only_for_a_batch_that_names_a_bucket_object(sende
         made_on.append(threading.current_thread().name)
         return boto3.client("s3")
 
-    monkeypatch.setattr(media_upload, "_s3_client", s3_client)
+    monkeypatch.setattr(s3, "s3_client", s3_client)
     graph.add(responses.POST, SEND_URL, json=ok("wamid.S3"))
 
     sender.lambda_handler(
@@ -562,19 +552,20 @@ def test_sends_take_their_turn_in_the_numbers_shared_rate(sender, lambda_context
     # on a clock that moves only while the sender waits for the rate
     from wacloud.local.pipeline import reset_caches
     from wacloud.outbound import send_rate as rate_limit
+    from wacloud.outbound.sender import get_sender
 
     monkeypatch.setenv("WACLOUD_SEND_RATE_PER_SECOND", "10")
     reset_caches()
-    limiter = sender.get_sender().rate_limit
+    limiter = get_sender().rate
     now = [1_800_000_000.0]
     monkeypatch.setattr(limiter, "_clock", lambda: now[0])
     monkeypatch.setattr(limiter, "_sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
     waits: list[str] = []
     monkeypatch.setattr(rate_limit, "count", waits.append)
     sent_at: list[float] = []
-    send_message = sender.get_sender().graph.send_message
+    send_message = get_sender().graph.send_message
     monkeypatch.setattr(
-        sender.get_sender().graph, "send_message", lambda *a, **k: (sent_at.append(now[0]), send_message(*a, **k))[1]
+        get_sender().graph, "send_message", lambda *a, **k: (sent_at.append(now[0]), send_message(*a, **k))[1]
     )
     for i in range(3):
         graph.add(responses.POST, SEND_URL, json=ok(f"wamid.R{i}"))
@@ -592,21 +583,22 @@ def test_a_send_waiting_for_the_rate_goes_back_to_the_queue_when_time_runs_out(s
     # with just enough time for one Graph call
     from wacloud.errors import TransientError
     from wacloud.local.lambda_context import LocalContext
-    from wacloud.outbound.sender import NotEnoughTimeError
+    from wacloud.outbound.sender import get_sender
+    from wacloud.runtime.deadline import NotEnoughTimeError
 
-    sent = sender.get_sender()
-    monkeypatch.setattr(sent.rate_limit, "_reserve", lambda *args: 0)
+    sent = get_sender()
+    monkeypatch.setattr(sent.rate, "_reserve", lambda *args: 0)
     clock = {"left_ms": 60_000}
     context = LocalContext(function_name="sender", timeout_seconds=60)
     monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: clock["left_ms"])
-    monkeypatch.setattr(sent.rate_limit, "_sleep", lambda seconds: clock.update(left_ms=clock["left_ms"] - 20_000))
+    monkeypatch.setattr(sent.rate, "_sleep", lambda seconds: clock.update(left_ms=clock["left_ms"] - 20_000))
     graph.add(responses.POST, SEND_URL, json=ok("wamid.NEVER"))
     # WHEN the sender waits for the rate
     response = sender.lambda_handler(sqs_event(document("rate-late")), context)
     # THEN it gives the document back before the invocation ends, sends nothing, and says why
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert len(graph.calls) == 0
-    record = MessageStore().get_outbound("rate-late")
+    record = Store().outbound.get("rate-late")
     assert record is not None and record.state == "retrying"
     assert record.error is not None and record.error.title == NotEnoughTimeError.__name__
     assert issubclass(NotEnoughTimeError, TransientError)

@@ -1,4 +1,4 @@
-"""How the sender backs off: growing, jittered, capped delays set on the failed records themselves."""
+"""How the sender backs off: the delays set on the failed records themselves, in SQS (moto)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,9 @@ import pytest
 import responses
 
 from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID, customers_wrote
-from wacloud.config import Settings
 from wacloud.local.pollers import lambda_record
-from wacloud.outbound.sender import NotEnoughTimeError, Sender, SendRetryableError
 
 SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
-
-
-def sender_with(**settings) -> Sender:
-    config = Settings.model_validate({f"WACLOUD_{k.upper()}": v for k, v in settings.items()})
-    return Sender(store=None, graph=None, queue=None, settings=config)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(("attempt", "low", "high"), [(1, 15, 30), (2, 30, 60), (3, 60, 120), (4, 120, 240)])
-def test_delay_doubles_per_attempt_with_jitter(attempt, low, high):
-    sender = sender_with(retry_base_seconds=30, retry_max_seconds=900)
-    delays = {sender.retry_delay(attempt) for _ in range(200)}
-    assert min(delays) >= low and max(delays) <= high
-    assert len(delays) > 5  # jittered, not one fixed value
-
-
-def test_delay_is_capped():
-    sender = sender_with(retry_base_seconds=30, retry_max_seconds=900)
-    assert max(sender.retry_delay(20) for _ in range(100)) <= 900
-
-
-def test_pair_rate_limit_waits_at_least_six_seconds_and_lack_of_time_not_at_all():
-    sender = sender_with(retry_base_seconds=1, retry_max_seconds=900)
-    assert min(sender.retry_delay(1, SendRetryableError("pair", code=131056)) for _ in range(50)) >= 6
-    assert sender.retry_delay(3, NotEnoughTimeError("late")) == 0
 
 
 @pytest.mark.usefixtures("aws")

@@ -211,7 +211,7 @@ def test_unexpected_error_answers_500_without_internals(webhook, lambda_context,
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(ingest, "parse_webhook", explode)
+    monkeypatch.setattr(ingest, "split_webhook", explode)
     response = webhook.lambda_handler(load_event("webhook-post-text.json"), lambda_context)
     assert response["statusCode"] == 500
     assert "internals" not in response["body"]

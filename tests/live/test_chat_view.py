@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.pipeline import LocalPipeline, wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -113,10 +113,10 @@ def test_a_customer_chats_taps_replies_and_sees_the_ticks(page, live):
     page.click("[data-testid=reply-button] >> text=Tomorrow")
     page.wait_for_selector("[data-testid=bubble-in] >> text=Tomorrow")
     tapped = last_inbound(live)
-    store = MessageStore()
-    assert stored(lambda: store.get_message(tapped["id"]) is not None)
+    store = Store()
+    assert stored(lambda: store.messages.get(tapped["id"]) is not None)
     assert tapped["message"]["interactive"]["button_reply"] == {"id": "tomorrow", "title": "Tomorrow"}
-    asked = MessageStore().get_outbound("ask-delivery-day")
+    asked = Store().outbound.get("ask-delivery-day")
     assert tapped["message"]["context"]["id"] == asked.wamid  # a reply to the business's message
 
     # A list: open it, choose a row.

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from wacloud import cli
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.pipeline import LocalPipeline, wait_until
 
 CUSTOMER = "16505551234"
@@ -49,7 +49,7 @@ def test_a_customer_says_hi_and_gets_the_auto_reply(live, capsys):
     wamid = out.split()[0]
     assert out.split()[1:4] == ["webhook", "answered", "200"], out
     assert wait_until(lambda: bool(replies_to(live, wamid)), timeout=20)
-    record = MessageStore().get_message(wamid)
+    record = Store().messages.get(wamid)
     assert (record.type, json.loads(record.payload)["text"]["body"]) == ("text", "Hi, where is my order?")
 
 
@@ -64,13 +64,13 @@ def test_a_customer_taps_a_button_shares_a_location_and_sends_a_photo(live, caps
     assert {name: answer[0] for name, answer in said.items()} == {"button": 0, "location": 0, "photo": 0}
     wamids = {name: answer[1].split()[0] for name, answer in said.items()}
 
-    store = MessageStore()
-    assert wait_until(lambda: (m := store.get_message(wamids["photo"])) is not None and m.media is not None, 20)
-    button = json.loads(store.get_message(wamids["button"]).payload)
+    store = Store()
+    assert wait_until(lambda: (m := store.messages.get(wamids["photo"])) is not None and m.media is not None, 20)
+    button = json.loads(store.messages.get(wamids["button"]).payload)
     assert button["interactive"]["button_reply"] == {"id": "tomorrow", "title": "Tomorrow"}
     assert button["context"]["id"] == "wamid.BUSINESS"
-    assert json.loads(store.get_message(wamids["location"]).payload)["location"]["name"] == "HQ"
-    assert store.get_message(wamids["photo"]).media.size == photo.stat().st_size
+    assert json.loads(store.messages.get(wamids["location"]).payload)["location"]["name"] == "HQ"
+    assert store.messages.get(wamids["photo"]).media.size == photo.stat().st_size
 
 
 def test_the_business_sends_and_waits_until_the_message_is_read(live, capsys):
@@ -179,9 +179,9 @@ def test_a_customer_reacts_to_the_businesss_message(live, capsys):
     assert code == 0
     customer = live.simulator.customers[CUSTOMER]
     assert wait_until(lambda: customer.find(business).reaction == "👍", timeout=10)
-    store = MessageStore()
-    assert wait_until(lambda: store.get_message(out.split()[0]) is not None, timeout=20)
-    assert json.loads(store.get_message(out.split()[0]).payload)["reaction"] == {"message_id": business, "emoji": "👍"}
+    store = Store()
+    assert wait_until(lambda: store.messages.get(out.split()[0]) is not None, timeout=20)
+    assert json.loads(store.messages.get(out.split()[0]).payload)["reaction"] == {"message_id": business, "emoji": "👍"}
 
 
 def test_the_messages_api_is_served_by_the_local_front_door(live):
@@ -246,15 +246,15 @@ def test_a_customer_with_a_human_is_shown_and_released(live, capsys):
 
     code, out, _ = run(capsys, "say", "hello", "--name", "Ana")
     assert code == 0
-    store = MessageStore()
-    assert wait_until(lambda: store.get_contact(CUSTOMER) is not None, timeout=20)
-    store.set_handover(CUSTOMER, until=int(time.time()) + 3600, at=int(time.time()), wamid="wamid.ASKED")
+    store = Store()
+    assert wait_until(lambda: store.customers.get(CUSTOMER) is not None, timeout=20)
+    store.customers.set_handover(CUSTOMER, until=int(time.time()) + 3600, at=int(time.time()), wamid="wamid.ASKED")
 
     code, out, _ = run(capsys, "handover", "show", f"+{CUSTOMER}")
     assert code == 0 and "with a human since" in out
     code, out, _ = run(capsys, "handover", "release", f"+{CUSTOMER}")
     assert code == 0 and "released" in out
-    assert not store.get_contact(CUSTOMER).handed_over(int(time.time()))
+    assert not store.customers.get(CUSTOMER).handed_over(int(time.time()))
     code, out, _ = run(capsys, "handover", "show", f"+{CUSTOMER}")
     assert "not handed over" in out
     code, _, err = run(capsys, "handover", "show", "+19999999999")

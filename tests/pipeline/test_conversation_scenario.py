@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.conftest import ROOT
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.meta.webhooks import interactive_reply
 from wacloud.local.pipeline import LocalPipeline
 
@@ -66,25 +66,25 @@ def test_a_customer_is_greeted_uses_the_menu_is_handed_over_opts_out_and_back_in
     # Asking for a person hands the customer over: automatic replies stop
     assert said(pipeline, taps(pipeline, "agent", "Talk to a person")) == [text_of("agent")]
     assert said(pipeline, customer(pipeline, "hello? anyone?")) == []
-    MessageStore().release_handover(CUSTOMER)  # the colleague is done
+    Store().customers.release_handover(CUSTOMER)  # the colleague is done
 
     # STOP is honoured before any rule; START brings the answers back
     assert said(pipeline, customer(pipeline, "STOP")) == []
-    assert MessageStore().get_contact(CUSTOMER).opted_out
+    assert Store().customers.get(CUSTOMER).opted_out
     again = customer(pipeline, "START")
     assert said(pipeline, again) in ([text_of("after-hours")], [RULES["fallback"]["reply"]["text"]["body"]])
 
     # Every answer went out once, and its statuses came back
-    store = MessageStore()
+    store = Store()
     for request in pipeline.graph.messages():
-        assert store.get_message(request.wamid).status == "read"
+        assert store.messages.get(request.wamid).status == "read"
     assert len({r.body["biz_opaque_callback_data"] for r in pipeline.graph.messages()}) == len(
         pipeline.graph.messages()
     )
     # The conversation is in the history, answers tagged with what decided them, each answer after
     # the message it answered (messages within one second are ordered by id: Meta's timestamps
     # have a one-second resolution)
-    history = store.get_history(CUSTOMER, limit=50)
+    history = store.customers.history(CUSTOMER, limit=50)
     assert {h.rule for h in history if h.direction == "out"} >= {
         "greeting",
         "menu",

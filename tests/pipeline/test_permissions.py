@@ -17,7 +17,7 @@ import botocore.client
 import pytest
 import requests
 
-from tests.unit.test_template import granted
+from tests.project.test_template import granted
 from wacloud.local.meta.webhooks import media_message, status_update
 from wacloud.local.pipeline import LocalPipeline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.meta.fake_graph import ScriptedAnswer
 from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.local.pipeline import LocalPipeline
@@ -34,16 +34,16 @@ def test_customer_message_gets_read_receipt_and_reply_whose_statuses_come_back(p
     assert reply.phone_number_id == pipeline.phone_number_id
     assert reply.body["to"] == f"+{CUSTOMER}"
     # AND DynamoDB holds the inbound message, the contact, and the reply at "read" with its history
-    store = MessageStore()
-    inbound = store.get_message(wamid)
+    store = Store()
+    inbound = store.messages.get(wamid)
     assert inbound is not None and inbound.direction == "in"
-    contact = store.get_contact(CUSTOMER)
+    contact = store.customers.get(CUSTOMER)
     assert contact is not None and contact.profile_name == "Ana"
-    record = store.get_message(reply.wamid)
+    record = store.messages.get(reply.wamid)
     assert record is not None
     assert (record.direction, record.status, record.idempotency_key) == ("out", "read", f"reply:{wamid}")
     assert set(record.status_history) == {"accepted", "sent", "delivered", "read"}
-    outbound = store.get_outbound(f"reply:{wamid}")
+    outbound = store.outbound.get(f"reply:{wamid}")
     assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", reply.wamid)
 
 
@@ -84,7 +84,7 @@ def test_shuffled_duplicated_statuses_end_like_a_clean_run(pipeline):
         )
         assert pipeline.post_webhook(body)[0] == 200
     pipeline.drain()
-    record = MessageStore().get_message(reply.wamid)
+    record = Store().messages.get(reply.wamid)
     assert record is not None
     assert record.status == "read"
     assert {k: v for k, v in record.status_history.items() if k != "accepted"} == {
@@ -116,7 +116,7 @@ def test_graph_outage_is_retried_until_the_send_succeeds(pipeline):
     answers = [(r.body.get("status") or r.body.get("type"), r.status) for r in pipeline.graph.requests[:4]]
     assert answers == [("read", 503), ("read", 500), ("read", 200), ("text", 200)]
     assert len(replies_to(pipeline, wamid)) == 1
-    record = MessageStore().get_outbound(f"reply:{wamid}")
+    record = Store().outbound.get(f"reply:{wamid}")
     assert record is not None and record.state == "accepted"
 
 
@@ -133,9 +133,9 @@ def test_a_send_whose_reply_was_lost_is_not_repeated_and_its_status_confirms_it(
 
     # THEN it was sent once, and the unconfirmed record became accepted with the wamid
     (reply,) = replies_to(pipeline, wamid)
-    record = MessageStore().get_outbound(f"reply:{wamid}")
+    record = Store().outbound.get(f"reply:{wamid}")
     assert record is not None and (record.state, record.wamid) == ("accepted", reply.wamid)
-    message = MessageStore().get_message(reply.wamid)
+    message = Store().messages.get(reply.wamid)
     assert message is not None and message.status == "read" and message.idempotency_key == f"reply:{wamid}"
 
 
@@ -161,7 +161,7 @@ def test_media_both_ways_through_the_pipeline(pipeline):
     pipeline.drain()
 
     # THEN the photo is in the media bucket, and the message record says where
-    media = MessageStore().get_message(wamid).media
+    media = Store().messages.get(wamid).media
     assert s3.get_object(Bucket=bucket, Key=media.key)["Body"].read() == photo
 
     # WHEN the business answers with a PDF it put in the bucket, named by key
@@ -178,4 +178,4 @@ def test_media_both_ways_through_the_pipeline(pipeline):
     (sent,) = [r for r in pipeline.graph.messages() if r.body["type"] == "document"]
     assert pipeline.graph.files[sent.body["document"]["id"]].data == b"%PDF-1.7 invoice"
     assert sent.body["document"]["filename"] == "invoice-42.pdf"
-    assert MessageStore().get_message(sent.wamid).status == "read"
+    assert Store().messages.get(sent.wamid).status == "read"

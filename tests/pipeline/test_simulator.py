@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.meta.graph_rules import RuleSettings
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 
@@ -38,7 +38,7 @@ def send(pipeline: LocalPipeline, key: str, to: str = CUSTOMER, **message: Any) 
 
 
 def outbound(key: str) -> Any:
-    record = MessageStore().get_outbound(key)
+    record = Store().outbound.get(key)
     assert record is not None, key
     return record
 
@@ -70,9 +70,9 @@ def test_a_customer_can_send_every_kind_of_message_and_the_processor_stores_it(p
         wamids.append(body["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
     pipeline.drain()
 
-    store = MessageStore()
-    assert [store.get_message(w).type for w in wamids] == [m["type"] for m in messages]
-    assert store.get_message(wamids[1]).media is not None  # the photo was archived from the simulator
+    store = Store()
+    assert [store.messages.get(w).type for w in wamids] == [m["type"] for m in messages]
+    assert store.messages.get(wamids[1]).media is not None  # the photo was archived from the simulator
     assert inbound_types(pipeline) == [m["type"] for m in messages]
     # The business read them (read receipts): the customer sees blue ticks on every message.
     assert {b["status"] for b in conversation(pipeline) if b["direction"] == "in"} == {"read"}
@@ -138,7 +138,7 @@ def test_an_unreachable_customer_gets_a_failed_status_with_metas_error(pipeline)
     send(pipeline, "to-a-lost-phone")
     pipeline.drain()
 
-    record = MessageStore().get_message(outbound("to-a-lost-phone").wamid)
+    record = Store().messages.get(outbound("to-a-lost-phone").wamid)
     assert (record.status, record.error.code, record.error.title) == ("failed", 131026, "Message undeliverable")
     bubble = next(b for b in conversation(pipeline) if b["id"] == record.wamid)
     assert (bubble["status"], bubble["error"]["code"]) == ("failed", 131026)
@@ -246,8 +246,9 @@ def test_the_simulator_refuses_cross_site_and_rebound_requests(pipeline):
 def test_a_message_that_reached_the_webhook_without_the_simulator_opens_the_window_too(pipeline):
     import boto3
 
-    from wacloud.inbound.split import dump_event, parse_webhook
+    from wacloud.inbound.parse import parse_webhook
     from wacloud.local.meta.webhooks import text_message
+    from wacloud.models.events import dump_event
 
     # Straight to the front door (curl, another client): Meta would have delivered it.
     direct = text_message("from curl", phone_number_id=pipeline.phone_number_id, sender="447700900001")

@@ -1,29 +1,51 @@
 """The Graph API client, on one keep-alive session: sending messages, uploading and downloading
-media, listing message templates."""
+media, listing message templates.
+
+Every call authenticates with a token from the token source it was built with, and every call that
+Graph answers with an expired or refused token (190, 0, or HTTP 401 without a code) asks the source
+for a fresh one (a rotated token is picked up at once) and is made once more: here, and nowhere
+else. Failures are translated here, once: Graph's answers into `GraphError`, no answer into
+`GraphTransportError`. Retrying anything else is the caller's job (the sender retries through SQS).
+"""
 
 from __future__ import annotations
 
 import os
-import secrets
 import sys
-from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
+from wacloud.adapters.multipart import MultipartBody
 from wacloud.errors import WacloudError
 from wacloud.models.graph import GraphErrorBody, MediaInfo, MediaUploaded, SendResponse, TemplatesPage
 from wacloud.models.records import ErrorInfo
+from wacloud.runtime.deadline import NO_DEADLINE, Deadline
+from wacloud.runtime.metrics import count
 
 if TYPE_CHECKING:
     import requests
 
-# (connect, read) seconds. The sender starts no call with less than their sum (+2 s) left to run.
+logger = Logger(child=True)
+
+# (connect, read) seconds. No call starts with less than their sum (+2 s) left in the invocation.
 DEFAULT_TIMEOUT = (3.05, 10.0)
 # Graph may take a while to answer once a large upload is written.
 UPLOAD_TIMEOUT = (3.05, 30.0)
 # Downloads stream: the read timeout is per chunk, not for the whole file.
 DOWNLOAD_TIMEOUT = (3.05, 20.0)
+MARGIN_SECONDS = 2
+TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components"
+# Meta's codes for a token that expired, was invalidated or rotated.
+TOKEN_REFUSED_CODES = frozenset({0, 190})
+
+
+class TokenSource(Protocol):
+    """Where the access token comes from: `fresh=True` bypasses any cache."""
+
+    def __call__(self, *, fresh: bool = False) -> str: ...
 
 
 class GraphError(WacloudError):
@@ -38,6 +60,11 @@ class GraphError(WacloudError):
         self.details = self.body.error_data.details if self.body.error_data else None
         self.fbtrace_id = self.body.fbtrace_id
         super().__init__(f"Graph API error {self.code} (HTTP {http_status}): {self.title or 'no message'}")
+
+    @property
+    def token_refused(self) -> bool:
+        """The token expired or was rotated: a fresh one may succeed."""
+        return self.code in TOKEN_REFUSED_CODES or (self.code is None and self.http_status == 401)
 
     def info(self) -> ErrorInfo:
         return ErrorInfo(
@@ -64,21 +91,20 @@ class GraphTransportError(WacloudError):
 
 
 class GraphClient:
-    """A thin client: it sends and translates failures into `GraphError`/`GraphTransportError`.
-
-    Retrying is the caller's job (the sender retries through SQS), so nothing here loops.
-    """
+    """A thin client: one request per call (two after a refused token), failures translated."""
 
     def __init__(
         self,
         *,
         base_url: str,
         api_version: str,
+        token: TokenSource,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
+        self.token = token
         self._session = session
         self.timeout = timeout
 
@@ -95,10 +121,12 @@ class GraphClient:
             self._session.trust_env = _environment_configures_http()
         return self._session
 
-    def send_message(self, phone_number_id: str, body: dict[str, Any], *, token: str) -> SendResponse:
+    def send_message(
+        self, phone_number_id: str, body: dict[str, Any], *, deadline: Deadline = NO_DEADLINE
+    ) -> SendResponse:
         """Send a message (or read receipt) body; return Graph's answer."""
         response = self._request(
-            "POST", f"{phone_number_id}/messages", token=token, json=body, timeout=self.timeout, is_send=True
+            "POST", f"{phone_number_id}/messages", json=body, timeout=self.timeout, is_send=True, deadline=deadline
         )
         try:
             return SendResponse.model_validate(response.json())
@@ -107,23 +135,24 @@ class GraphClient:
             return SendResponse()
 
     def upload_media(
-        self, phone_number_id: str, file: IO[bytes], *, length: int, filename: str, mime_type: str, token: str
+        self,
+        phone_number_id: str,
+        open_file: Callable[[], IO[bytes]],
+        *,
+        length: int,
+        filename: str,
+        mime_type: str,
+        deadline: Deadline = NO_DEADLINE,
     ) -> str:
-        """`POST /{phone-number-id}/media`: upload a file (streamed, never held in memory); its media id."""
-        body = MultipartBody(
-            fields={"messaging_product": "whatsapp", "type": mime_type},
-            file=file,
-            length=length,
-            filename=filename,
-            mime_type=mime_type,
-        )
+        """`POST /{phone-number-id}/media`: upload a file, streamed (never held in memory) from what
+        `open_file` opens (once per attempt); its media id."""
+
+        def body() -> MultipartBody:
+            fields = {"messaging_product": "whatsapp", "type": mime_type}
+            return MultipartBody(fields=fields, file=open_file(), length=length, filename=filename, mime_type=mime_type)
+
         response = self._request(
-            "POST",
-            f"{phone_number_id}/media",
-            token=token,
-            data=body,
-            headers={"Content-Type": body.content_type},
-            timeout=UPLOAD_TIMEOUT,
+            "POST", f"{phone_number_id}/media", body=body, timeout=UPLOAD_TIMEOUT, deadline=deadline
         )
         try:
             return MediaUploaded.model_validate(response.json()).id
@@ -131,24 +160,24 @@ class GraphClient:
             text = f"upload answered without a media id: {response.text[:200]}"
             raise GraphError(response.status_code, None, text) from exc
 
-    def media_info(self, media_id: str, *, token: str, phone_number_id: str | None = None) -> MediaInfo:
+    def media_info(self, media_id: str, *, phone_number_id: str | None = None) -> MediaInfo:
         """`GET /{media-id}`: the media's download URL (valid for 5 minutes), MIME type, size, SHA-256."""
         params = {"phone_number_id": phone_number_id} if phone_number_id else None
-        response = self._request("GET", media_id, token=token, params=params, timeout=self.timeout)
+        response = self._request("GET", media_id, params=params, timeout=self.timeout)
         try:
             return MediaInfo.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
             raise GraphError(response.status_code, None, f"media answer without a URL: {response.text}") from exc
 
-    def download(self, url: str, *, token: str) -> requests.Response:
+    def download(self, url: str) -> requests.Response:
         """Open a media URL (with the token, which Meta requires); the caller reads and closes it."""
         if not url.startswith("https://") and not url.startswith(self.base_url + "/"):
             # The token goes along: never over plain HTTP (the local fake serves its own host).
             raise GraphError(400, None, "refusing to send the token to a media URL that is not HTTPS")
-        return self._request("GET", url, token=token, timeout=DOWNLOAD_TIMEOUT, stream=True, absolute=True)
+        return self._request("GET", url, timeout=DOWNLOAD_TIMEOUT, stream=True, absolute=True)
 
     def message_templates(
-        self, waba_id: str, *, token: str, name: str | None = None, after: str | None = None, limit: int = 100
+        self, waba_id: str, *, name: str | None = None, after: str | None = None, limit: int = 100
     ) -> TemplatesPage:
         """`GET /{waba-id}/message_templates`: one page of the account's templates."""
         params: dict[str, Any] = {"limit": limit, "fields": TEMPLATE_FIELDS}
@@ -156,8 +185,7 @@ class GraphClient:
             params["name"] = name
         if after:
             params["after"] = after
-        path = f"{waba_id}/message_templates"
-        response = self._request("GET", path, token=token, params=params, timeout=self.timeout)
+        response = self._request("GET", f"{waba_id}/message_templates", params=params, timeout=self.timeout)
         try:
             return TemplatesPage.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
@@ -168,9 +196,31 @@ class GraphClient:
         method: str,
         path: str,
         *,
-        token: str,
         timeout: tuple[float, float],
-        headers: dict[str, str] | None = None,
+        deadline: Deadline = NO_DEADLINE,
+        body: Callable[[], MultipartBody] | None = None,
+        **options: Any,
+    ) -> requests.Response:
+        """The request with the cached token, and once more with a fresh one if Graph refuses it."""
+        try:
+            return self._attempt(method, path, self.token(), timeout=timeout, deadline=deadline, body=body, **options)
+        except GraphError as exc:
+            if not exc.token_refused:
+                raise
+            logger.warning("Graph refused the token; asking for a fresh one", extra={"error_code": exc.code})
+            count("TokenRefreshed")
+        fresh = self.token(fresh=True)
+        return self._attempt(method, path, fresh, timeout=timeout, deadline=deadline, body=body, **options)
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        timeout: tuple[float, float],
+        deadline: Deadline,
+        body: Callable[[], MultipartBody] | None,
         is_send: bool = False,
         absolute: bool = False,
         **kwargs: Any,
@@ -178,11 +228,15 @@ class GraphClient:
         """One request; Graph's errors as `GraphError`, no answer as `GraphTransportError`."""
         import requests  # already loaded by `session`
 
+        deadline.require(sum(timeout) + MARGIN_SECONDS, "a Graph call")
         url = path if absolute else f"{self.base_url}/{self.api_version}/{path}"
+        headers = {"Authorization": f"Bearer {token}"}
+        data = body() if body is not None else None
+        if data is not None:
+            headers["Content-Type"] = data.content_type
+            kwargs["data"] = data
         try:
-            response = self.session.request(
-                method, url, headers={"Authorization": f"Bearer {token}", **(headers or {})}, timeout=timeout, **kwargs
-            )
+            response = self.session.request(method, url, headers=headers, timeout=timeout, **kwargs)
         except requests.ConnectTimeout as exc:
             raise GraphTransportError(f"connect timeout: {exc}", maybe_sent=False) from exc
         except requests.ConnectionError as exc:
@@ -190,6 +244,9 @@ class GraphClient:
             raise GraphTransportError(f"connection error: {exc}", maybe_sent=is_send and _maybe_sent(exc)) from exc
         except requests.Timeout as exc:
             raise GraphTransportError(f"read timeout: {exc}", maybe_sent=is_send) from exc
+        finally:
+            if data is not None:
+                data.close()
         if response.status_code >= 400:
             error = _error_from(response)
             response.close()
@@ -206,57 +263,6 @@ def _environment_configures_http() -> bool:
     return sys.platform != "linux" or any(
         name.lower().endswith("_proxy") or name.lower() in _CA_BUNDLE_VARIABLES for name in os.environ
     )
-
-
-TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components"
-
-
-class MultipartBody:
-    """A multipart/form-data body that streams its file: requests sends it with a Content-Length,
-    reading it chunk by chunk, so a 100 MB document never sits in memory."""
-
-    def __init__(self, *, fields: dict[str, str], file: IO[bytes], length: int, filename: str, mime_type: str) -> None:
-        boundary = secrets.token_hex(16)
-        self.content_type = f"multipart/form-data; boundary={boundary}"
-        head = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-            for name, value in fields.items()
-        )
-        quoted = filename.replace("\\", "_").replace('"', "_").replace("\r", "_").replace("\n", "_")
-        head += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
-            f"Content-Type: {mime_type}\r\n\r\n"
-        ).encode()
-        self._parts: Iterator[IO[bytes] | bytes] = iter([head, file, f"\r\n--{boundary}--\r\n".encode()])
-        self._length = len(head) + length + len(f"\r\n--{boundary}--\r\n")
-        self._current: IO[bytes] | bytes | None = next(self._parts)
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(64 * 1024):
-            yield chunk
-
-    def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that is left when `size` is negative, as file objects do)."""
-        if size is None or size < 0:
-            return b"".join(iter(lambda: self._read_chunk(64 * 1024), b""))
-        return self._read_chunk(size or 64 * 1024)
-
-    def _read_chunk(self, size: int) -> bytes:
-        while self._current is not None:
-            if isinstance(self._current, bytes):
-                chunk, self._current = self._current, None
-            else:
-                chunk = self._current.read(size)
-                if not chunk:
-                    self._current = None
-            if self._current is None:
-                self._current = next(self._parts, None)
-            if chunk:
-                return chunk
-        return b""
 
 
 def _error_from(response: requests.Response) -> GraphError:

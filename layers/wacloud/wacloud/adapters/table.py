@@ -1,4 +1,5 @@
-"""One DynamoDB table, its items as plain Python values, over boto3's low-level client.
+"""One DynamoDB table, its items as plain Python values, over boto3's low-level client: every call
+the store makes, and the one place DynamoDB's errors become the package's own (`StoreError`).
 
 boto3's `Table` resource converts the same way (with the same `TypeSerializer`), but a resource is
 not thread-safe (the sender's recipient threads share the store and the rate limiter), and creating
@@ -9,99 +10,195 @@ client is thread-safe.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.adapters.aws_session import default_session
+from wacloud.errors import TransientError
+from wacloud.runtime.singletons import singleton
+
+Item = dict[str, Any]
+Key = dict[str, str]
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-# Request parameters that map names to Python values (an item, a key, the expressions' values).
-_VALUE_MAPS = ("Key", "Item", "ExclusiveStartKey", "ExpressionAttributeValues")
 BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_GET_SIZE = 100  # and per BatchGetItem
 # What DynamoDB leaves unprocessed (throttling) is sent again, backing off up to about 4 s in all:
 # giving up fails the whole event, which is then handled again from the start.
 UNPROCESSED_ATTEMPTS = 8
+
+
+class StoreError(TransientError):
+    """DynamoDB failed (throttled, unavailable, misconfigured); the work must be retried."""
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in item.items()}
 
 
-def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+def deserialize(item: Mapping[str, Any]) -> Item:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-class UnprocessedError(Exception):
-    """DynamoDB left part of a batch unprocessed (throttling) after every retry."""
+@dataclass(frozen=True)
+class Update:
+    """An `UpdateItem`'s expressions: `SET`/`REMOVE` text, its values and names, and a condition."""
+
+    expression: str
+    values: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    condition: str | None = None
+
+
+Returns = Literal["ALL_OLD", "ALL_NEW", "UPDATED_NEW", "NONE"]
 
 
 class Table:
-    """`get_item`, `put_item`, `update_item`, `delete_item` and `query` take and return what the
-    resource's methods do (keys, items and values as Python values); expressions are strings."""
+    """Items in, items out; `StoreError` for anything DynamoDB refuses but a condition."""
 
     def __init__(self, name: str, client: Any = None) -> None:
         self.name = name
-        self.client = client if client is not None else default_session().client("dynamodb")
+        self._client = client
 
-    def get_item(self, **params: Any) -> dict[str, Any]:
-        return self._call(self.client.get_item, params)
+    @property
+    def client(self) -> Any:
+        """The low-level client, made on first use (on the process's session)."""
+        if self._client is None:
+            self._client = default_session().client("dynamodb")
+        return self._client
 
-    def put_item(self, **params: Any) -> dict[str, Any]:
-        return self._call(self.client.put_item, params)
+    def get(self, key: Key, *, consistent: bool = True) -> Item | None:
+        """The item under `key`, or None."""
+        response = self._call("GetItem", Key=serialize(key), ConsistentRead=consistent)
+        return deserialize(response["Item"]) if "Item" in response else None
 
-    def update_item(self, **params: Any) -> dict[str, Any]:
-        return self._call(self.client.update_item, params)
+    def put_new(self, item: Item) -> bool:
+        """Write `item` unless its key is taken; False when it was (nothing written)."""
+        try:
+            self._call("PutItem", Item=serialize(item), ConditionExpression="attribute_not_exists(pk)")
+        except _ConditionFailedError:
+            return False
+        return True
 
-    def delete_item(self, **params: Any) -> dict[str, Any]:
-        return self._call(self.client.delete_item, params)
+    def update(self, key: Key, update: Update, *, returns: Returns = "NONE") -> Item | None:
+        """Apply `update`; None when its condition did not hold (nothing written), else the
+        attributes `returns` asks for (empty when there are none: a new item's old values)."""
+        params: dict[str, Any] = {
+            "Key": serialize(key),
+            "UpdateExpression": update.expression,
+            "ReturnValues": returns,
+        }
+        if update.values:
+            params["ExpressionAttributeValues"] = serialize(update.values)
+        if update.names:
+            params["ExpressionAttributeNames"] = update.names
+        if update.condition:
+            params["ConditionExpression"] = update.condition
+        try:
+            response = self._call("UpdateItem", **params)
+        except _ConditionFailedError:
+            return None
+        return deserialize(response.get("Attributes") or {})
 
-    def query(self, **params: Any) -> dict[str, Any]:
-        return self._call(self.client.query, params)
+    def delete(self, key: Key) -> None:
+        self._call("DeleteItem", Key=serialize(key))
 
-    def batch_get(self, keys: list[dict[str, Any]], *, consistent: bool = True) -> list[dict[str, Any]]:
+    def query(
+        self,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        index: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[Item]:
+        """The items matching a key condition, every page (or the first `limit`)."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": serialize(values),
+            "ScanIndexForward": not newest_first,
+        }
+        if index:
+            params["IndexName"] = index
+        if limit is not None:
+            params["Limit"] = limit
+        items: list[Item] = []
+        while True:
+            response = self._call("Query", **params)
+            items.extend(deserialize(item) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start or (limit is not None and len(items) >= limit):
+                return items[:limit] if limit is not None else items
+            params["ExclusiveStartKey"] = start
+
+    def batch_get(self, keys: list[Key], *, consistent: bool = True) -> list[Item]:
         """The items found under `keys` (at most 100), whatever DynamoDB left for a retry."""
         request = {self.name: {"Keys": [serialize(k) for k in keys], "ConsistentRead": consistent}}
-        answers = _until_processed(self.client.batch_get_item, request, "UnprocessedKeys")
+        answers = self._until_processed("BatchGetItem", request, "UnprocessedKeys")
         return [deserialize(item) for answer in answers for item in answer.get("Responses", {}).get(self.name, [])]
 
-    def batch_put(self, items: Iterable[Mapping[str, Any]]) -> None:
+    def batch_put(self, items: Iterable[Item]) -> None:
         """Put items (distinct keys), 25 per request, retrying what DynamoDB left unprocessed."""
         puts = [{"PutRequest": {"Item": serialize(item)}} for item in items]
         for start in range(0, len(puts), BATCH_WRITE_SIZE):
-            _until_processed(
-                self.client.batch_write_item, {self.name: puts[start : start + BATCH_WRITE_SIZE]}, "UnprocessedItems"
+            self._until_processed(
+                "BatchWriteItem", {self.name: puts[start : start + BATCH_WRITE_SIZE]}, "UnprocessedItems"
             )
 
-    def _call(self, operation: Any, params: dict[str, Any]) -> dict[str, Any]:
-        request = {"TableName": self.name, **params}
-        for name in _VALUE_MAPS:
-            if name in request:
-                request[name] = serialize(request[name])
-        response = operation(**request)
-        for name in ("Item", "Attributes", "LastEvaluatedKey"):
-            if name in response:
-                response[name] = deserialize(response[name])
-        if "Items" in response:
-            response["Items"] = [deserialize(item) for item in response["Items"]]
-        return response
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One call of the client; its failures as `StoreError` (a failed condition as its own)."""
+        method: Callable[..., dict[str, Any]] = getattr(self.client, _METHODS[operation])
+        if operation not in ("BatchGetItem", "BatchWriteItem"):
+            params["TableName"] = self.name
+        try:
+            return method(**params)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+            if code == "ConditionalCheckFailedException" and "ConditionExpression" in params:
+                raise _ConditionFailedError from exc
+            raise StoreError(f"{operation} failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"{operation} failed: {exc}") from exc
+
+    def _until_processed(self, operation: str, request: dict[str, Any], leftover: str) -> list[dict[str, Any]]:
+        """A batch call, sent again with what DynamoDB left in `leftover` until nothing is left."""
+        answers = []
+        for attempt in range(UNPROCESSED_ATTEMPTS):
+            answers.append(self._call(operation, RequestItems=request))
+            request = answers[-1].get(leftover) or {}
+            if not request:
+                return answers
+            _back_off(attempt)
+        raise StoreError(f"{operation}: {leftover} still left after {UNPROCESSED_ATTEMPTS} attempts")
 
 
-def _until_processed(operation: Any, request: dict[str, Any], leftover: str) -> list[dict[str, Any]]:
-    """A batch call, sent again with what DynamoDB left in `leftover` until nothing is left."""
-    answers = []
-    for attempt in range(UNPROCESSED_ATTEMPTS):
-        answers.append(operation(RequestItems=request))
-        request = answers[-1].get(leftover) or {}
-        if not request:
-            return answers
-        _back_off(attempt)
-    raise UnprocessedError(f"{leftover}: still left after {UNPROCESSED_ATTEMPTS} attempts")
+_METHODS = {
+    "GetItem": "get_item",
+    "PutItem": "put_item",
+    "UpdateItem": "update_item",
+    "DeleteItem": "delete_item",
+    "Query": "query",
+    "BatchGetItem": "batch_get_item",
+    "BatchWriteItem": "batch_write_item",
+}
+
+
+class _ConditionFailedError(Exception):
+    """A conditional write's condition did not hold: an answer, not a failure (never leaves here)."""
 
 
 def _back_off(attempt: int) -> None:
     """Before attempt `attempt + 2`: 50 ms doubling up to 1 s; none after the last attempt."""
     if attempt + 1 < UNPROCESSED_ATTEMPTS:
         time.sleep(min(1.0, 0.05 * 2**attempt))
+
+
+@singleton
+def shared_table(name: str) -> Table:
+    """The process's adapter for the table `name` (its client made once, on first use)."""
+    return Table(name)

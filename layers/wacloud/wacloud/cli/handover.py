@@ -30,7 +30,7 @@ def register(commands: Any) -> None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    contact = resolve_target(args).store().get_contact(args.customer)
+    contact = resolve_target(args).store().customers.get(args.customer)
     if contact is None:
         raise CommandError(f"no contact {args.customer!r}: they have not written to this number")
     if not contact.handed_over(int(time.time())):
@@ -44,6 +44,6 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_release(args: argparse.Namespace) -> int:
     store = resolve_target(args).store()
-    store.release_handover(args.customer)
+    store.customers.release_handover(args.customer)
     print(f"{args.customer}: released; automatic replies resume with their next message")
     return 0

@@ -213,8 +213,8 @@ def _follow(target: Target, key: str, seconds: float, *, until: str) -> int:
     deadline = time.monotonic() + seconds
     seen: list[str] = []
     while time.monotonic() < deadline:
-        outbound = store.get_outbound(key)
-        message = store.get_message(outbound.wamid) if outbound is not None and outbound.wamid else None
+        outbound = store.outbound.get(key)
+        message = store.messages.get(outbound.wamid) if outbound is not None and outbound.wamid else None
         step = _step(outbound, message)
         if step and (not seen or seen[-1] != step):
             seen.append(step)
@@ -253,9 +253,9 @@ def _error(error: Any) -> str:
 def run_status(args: argparse.Namespace) -> int:
     target = resolve_target(args)
     store = target.store()
-    outbound = store.get_outbound(args.id)
+    outbound = store.outbound.get(args.id)
     wamid = (outbound.wamid or outbound.confirmed_wamid) if outbound is not None else args.id
-    message = store.get_message(wamid) if wamid else None
+    message = store.messages.get(wamid) if wamid else None
     if outbound is None and message is None:
         raise CommandError(f"no outbound document with key {args.id!r} and no message with that wamid")
     if args.json:

@@ -54,6 +54,10 @@ class Target:
             raise CommandError(f"secret {name} has no access_token")
         return str(token)
 
+    def token_source(self, *, fresh: bool = False) -> str:
+        """The Graph client's token source: the secret's token, read on each call."""
+        return self.token()
+
     def graph(self) -> Any:
         """A Graph client: the local run's simulated Graph API, or Meta's (a proxy only over HTTPS)."""
         from wacloud.adapters.graph import GraphClient
@@ -61,17 +65,20 @@ class Target:
 
         version = self.parameters.get("GraphApiVersion") or "v25.0"
         if self.local is not None:
-            return GraphClient(base_url=self.local.simulator_url, api_version=version)
+            return GraphClient(base_url=self.local.simulator_url, api_version=version, token=self.token_source)
         # The production token goes with every call: never to a plain-HTTP endpoint left in the environment.
         base_url = os.environ.get("WACLOUD_GRAPH_BASE_URL", "")
         return GraphClient(
-            base_url=base_url if base_url.startswith("https://") else DEFAULT_GRAPH_BASE_URL, api_version=version
+            base_url=base_url if base_url.startswith("https://") else DEFAULT_GRAPH_BASE_URL,
+            api_version=version,
+            token=self.token_source,
         )
 
     def store(self) -> Any:
-        from wacloud.adapters.store import MessageStore
+        from wacloud.adapters.store import Store
+        from wacloud.adapters.table import Table
 
-        return MessageStore(self.output("MessagesTableName"))
+        return Store(Table(self.output("MessagesTableName")))
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

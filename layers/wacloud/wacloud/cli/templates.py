@@ -36,13 +36,14 @@ def register(commands: Any) -> None:
 
 
 def list_templates(args: argparse.Namespace) -> int:
-    from wacloud.outbound.template_catalog import expected_parameters, fetch_templates
+    from wacloud.outbound.template_catalog import fetch_templates
+    from wacloud.outbound.template_check import expected_parameters
 
     target = resolve_target(args)
     waba_id = args.waba_id or target.parameters.get("WabaId", "")
     if not waba_id:
         raise UsageError("no account: pass --waba-id, or deploy the stack with the WabaId parameter")
-    definitions = fetch_templates(target.graph(), waba_id, token=target.token(), name=args.name)
+    definitions = fetch_templates(target.graph(), waba_id, name=args.name)
     chosen = [d for d in definitions if not args.status or (d.status or "").upper() == args.status]
     if args.json:
         print(json.dumps([d.model_dump(mode="json", exclude_none=True) for d in chosen], indent=2))
@@ -58,6 +59,6 @@ def list_templates(args: argparse.Namespace) -> int:
         seconds = int(target.parameters.get("TemplateCacheSeconds") or 3600)
         store = target.store()
         for definition in chosen:
-            store.put_template(definition, ttl_seconds=seconds)
+            store.templates.put(definition, ttl_seconds=seconds)
         print(f"{len(chosen)} definition(s) cached in {target.output('MessagesTableName')} for {seconds} s.")
     return 0

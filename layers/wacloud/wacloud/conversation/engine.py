@@ -13,15 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from wacloud.adapters.store import MessageStore, StoreError
-from wacloud.conversation.bot import Bot, Conversation
+from wacloud.adapters.s3 import Bucket, ObjectMissingError, S3Error
+from wacloud.adapters.store.customers import CustomerRecords
+from wacloud.config import Settings
+from wacloud.conversation.bot import Bot, Conversation, load_bot
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules
+from wacloud.errors import TransientError
 from wacloud.models.events import MessageEvent
 from wacloud.models.records import ContactRecord
 from wacloud.models.validation_errors import describe
@@ -30,6 +31,12 @@ from wacloud.runtime.masking import mask_phone
 
 logger = Logger(child=True)
 S3_RULES_MAX_AGE_SECONDS = 300
+
+
+class RulesUnavailableError(TransientError):
+    """The rules file in S3 could not be read, and none is loaded yet: the event is retried."""
+
+
 CLOCK_SKEW = 300  # Meta's timestamp against ours, when telling a new contact from an old one
 
 
@@ -47,13 +54,13 @@ class ConversationEngine:
     def __init__(
         self,
         *,
-        store: MessageStore,
+        customers: CustomerRecords,
         rules: Callable[[], RulesFile | None],
         bot: Bot | None = None,
         history_size: int = 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.customers = customers
         self._rules = rules
         self.bot = bot
         self.history_size = history_size
@@ -62,7 +69,7 @@ class ConversationEngine:
     def answer(self, event: MessageEvent) -> Answer:
         message = event.message
         now = int(self._clock())
-        contact = self.store.get_contact(message.sender) if message.sender else None
+        contact = self.customers.get(message.sender) if message.sender else None
         if contact is not None and contact.opted_out:
             return Answer(decided_by="opted-out")  # the sender would refuse every answer anyway
         # The message that started the handover is still answered (its answers may be queued again).
@@ -73,7 +80,7 @@ class ConversationEngine:
             event=event,
             contact=contact,
             first_contact=_first_contact(contact, event),
-            load_history=lambda: self.store.get_history(message.sender, limit=self.history_size),
+            load_history=lambda: self.customers.history(message.sender, limit=self.history_size),
         )
         rules = self._rules()
         answer = Answer()
@@ -118,10 +125,17 @@ class RulesSource:
     invalid new version in S3 is logged and the one already loaded stays in use.
     """
 
-    def __init__(self, location: str, *, base: Path, s3: Callable[[], Any] | None = None, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        location: str,
+        *,
+        base: Path,
+        bucket: Callable[[str], Bucket] = Bucket,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.location = location
         self.base = base
-        self._s3 = s3
+        self._bucket = bucket
         self._clock = clock
         self._rules: RulesFile | None = None
         self._loaded_at = float("-inf")
@@ -137,16 +151,12 @@ class RulesSource:
 
     def _reload(self) -> None:
         bucket, _, key = self.location.removeprefix("s3://").partition("/")
-        if self._s3 is None:
-            import boto3
-
-            self._s3 = lambda: boto3.client("s3")
         try:
-            rules = parse_rules(self._s3().get_object(Bucket=bucket, Key=key)["Body"].read())
-        except (ClientError, BotoCoreError) as exc:
+            rules = parse_rules(self._bucket(bucket).read(key))
+        except (S3Error, ObjectMissingError) as exc:
             if self._rules is None:
                 # Nothing to answer with yet: the event fails and SQS delivers it again.
-                raise StoreError(f"cannot read the rules file {self.location}: {exc}") from exc
+                raise RulesUnavailableError(f"cannot read the rules file {self.location}: {exc}") from exc
             logger.error("Rules file unreadable; the one loaded stays in use", extra={"error": str(exc)})
         except (ValidationError, ValueError) as exc:
             if self._rules is None:
@@ -164,3 +174,17 @@ def fallback_rules(auto_reply_text: str) -> RulesFile | None:
         return None
     reply = {"type": "text", "text": {"body": auto_reply_text}, "context": {"message_id": "{wamid}"}}
     return RulesFile.model_validate({"fallback": {"reply": reply}})
+
+
+def conversation_engine(settings: Settings, customers: CustomerRecords, *, base: Path) -> ConversationEngine | None:
+    """The conversation from the settings: the bot's handlers, the rules file (relative to `base`,
+    the processor's package), or `AutoReplyText` for everything; None when there is nothing to say."""
+    bot = load_bot(settings.bot) if settings.bot else None
+    if settings.rules:
+        rules: Callable[[], RulesFile | None] = RulesSource(settings.rules, base=base)
+    else:
+        fixed = fallback_rules(settings.auto_reply_text)
+        rules = lambda: fixed  # noqa: E731 - a constant source
+        if fixed is None and bot is None:
+            return None
+    return ConversationEngine(customers=customers, rules=rules, bot=bot, history_size=settings.history_size)

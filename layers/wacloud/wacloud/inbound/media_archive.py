@@ -21,40 +21,28 @@ import binascii
 import hashlib
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from wacloud.adapters.credentials import access_token
 from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.s3 import Bucket
+from wacloud.adapters.store.messages import MessageRecords
 from wacloud.errors import TransientError
 from wacloud.models import media_types
 from wacloud.models.events import MediaEvent, MessageEvent
 from wacloud.models.records import StoredMedia
 from wacloud.outbound.error_policy import Action, action_for
 from wacloud.runtime.masking import mask_wamid
-from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
 metrics = Metrics()
-# Parts of 8 MiB, one at a time: a 100 MB document costs 8 MiB of memory, not 100.
-_TRANSFER = TransferConfig(multipart_chunksize=8 * 1024 * 1024, max_concurrency=1, use_threads=False)
 
 
 class MediaArchiveError(TransientError):
     """The media could not be archived this time; the event is retried."""
-
-
-@singleton
-def _s3_client() -> Any:
-    return boto3.client("s3")
 
 
 class _Digesting:
@@ -66,7 +54,10 @@ class _Digesting:
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._raw.read(size)
+        try:
+            chunk = self._raw.read(size)
+        except (OSError, Urllib3Error) as exc:  # the download broke off mid-stream
+            raise MediaArchiveError(f"media download interrupted: {exc}") from exc
         self.sha256.update(chunk)
         self.size += len(chunk)
         return chunk
@@ -94,36 +85,30 @@ class MediaArchive:
         self,
         *,
         graph: GraphClient,
-        store: MessageStore,
-        bucket: str,
-        s3: Any = None,
+        messages: MessageRecords,
+        bucket: Bucket,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.graph = graph
-        self.store = store
+        self.messages = messages
         self.bucket = bucket
-        self._s3 = s3
         self._clock = clock
-
-    @property
-    def s3(self) -> Any:
-        return self._s3 or _s3_client()
 
     def archive(self, event: MediaEvent | MessageEvent) -> StoredMedia | None:
         """Copy the message's media to the bucket and record it; None when there is nothing to copy
         or it cannot be copied for good (recorded as `media_error`)."""
         message = event.message
         media = message.media
-        if media is None or not media.id or not self.bucket:
+        if media is None or not media.id:
             return None
         try:
-            stored = self._with_token(lambda token: self._copy(event, str(media.id), token))
+            stored = self._copy(event, str(media.id))
         except GraphError as exc:
             if action_for(exc) is not Action.FAIL:
                 # Retried later, also a token still refused after re-reading the secret: Meta keeps
                 # the media 7 days, long enough for the secret to be fixed and the DLQ redriven.
                 raise MediaArchiveError(f"media {media.id}: {exc}") from exc
-            self.store.record_media_error(message.id, exc.info())
+            self.messages.record_media_error(message.id, exc.info())
             logger.warning(
                 "Inbound media cannot be archived", extra={"wamid": mask_wamid(message.id), "error_code": exc.code}
             )
@@ -131,7 +116,7 @@ class MediaArchive:
             return None
         except GraphTransportError as exc:
             raise MediaArchiveError(f"media {media.id}: {exc}") from exc
-        self.store.record_media(message.id, stored)
+        self.messages.record_media(message.id, stored)
         logger.info(
             "Inbound media archived",
             extra={"wamid": mask_wamid(message.id), "bytes": stored.size, "mime_type": stored.mime_type},
@@ -139,24 +124,16 @@ class MediaArchive:
         metrics.add_metric(name="MediaArchived", unit=MetricUnit.Count, value=1)
         return stored
 
-    def _with_token(self, call: Callable[[str], StoredMedia]) -> StoredMedia:
-        try:
-            return call(access_token())
-        except GraphError as exc:
-            if action_for(exc) is not Action.REFRESH_TOKEN:
-                raise
-            return call(access_token(fresh=True))
-
-    def _copy(self, event: MediaEvent | MessageEvent, media_id: str, token: str) -> StoredMedia:
+    def _copy(self, event: MediaEvent | MessageEvent, media_id: str) -> StoredMedia:
         message = event.message
-        info = self.graph.media_info(media_id, token=token, phone_number_id=event.phone_number_id or None)
+        info = self.graph.media_info(media_id, phone_number_id=event.phone_number_id or None)
         declared = message.media.mime_type if message.media else None
         mime_type = media_types.base_type(info.mime_type or declared) or "application/octet-stream"
         day = time.strftime("%Y/%m/%d", time.gmtime(message.timestamp or self._clock()))
         prefix = event.phone_number_id or "unknown-number"
         key = f"inbound/{prefix}/{day}/{media_id}{media_types.extension_for(mime_type)}"
         try:
-            response = self.graph.download(info.url, token=token)
+            response = self.graph.download(info.url)
         except GraphError as exc:
             if exc.code is None and exc.http_status == 404:
                 # The 5-minute URL expired already: the retry asks Meta for a new one.
@@ -165,7 +142,7 @@ class MediaArchive:
         try:
             response.raw.decode_content = True
             stream = _Digesting(response.raw)
-            self._upload(stream, key, mime_type)
+            self.bucket.upload(stream, key, content_type=mime_type)
         finally:
             response.close()
         expected = info.sha256 or (message.media.sha256 if message.media else None)
@@ -175,18 +152,10 @@ class MediaArchive:
             # A cut-off or corrupted download: the retry downloads again over the same key.
             raise MediaArchiveError(f"media {media_id}: the download does not match Meta's size or SHA-256")
         return StoredMedia(
-            bucket=self.bucket,
+            bucket=self.bucket.name,
             key=key,
             mime_type=mime_type,
             size=stream.size,
             sha256=stream.sha256.hexdigest(),
             media_id=media_id,
         )
-
-    def _upload(self, stream: _Digesting, key: str, mime_type: str) -> None:
-        try:
-            self.s3.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": mime_type}, Config=_TRANSFER)
-        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
-            raise MediaArchiveError(f"s3://{self.bucket}/{key} could not be written: {exc}") from exc
-        except (OSError, Urllib3Error) as exc:  # the download broke off mid-stream
-            raise MediaArchiveError(f"media download interrupted: {exc}") from exc

@@ -1,131 +1,190 @@
-"""Split a webhook body into typed events: one per message, one per status, one per other change.
+"""A signed webhook body split into its events, on plain JSON: one per message, one per status, one
+per other change, each with the key that deduplicates it and the FIFO group that orders it.
 
 Meta batches: one POST can carry many entries, each with many changes, each with many messages or
-statuses. Every one of them becomes an event. Nothing here raises on input: a part that is not what
-Meta documents becomes an `UnparsedEvent` that keeps the raw data, so it is recorded, not dropped.
+statuses. Every one of them becomes an event, in Meta's order. Nothing here raises on input or
+validates more than the keys need: a part that is not even shaped like Meta's (not JSON, no
+`entry` list, a change without a `field`) becomes an `unparsed` event that keeps the raw data, so
+it is recorded, not dropped; the processor builds the typed event from each document
+(`wacloud.inbound.parse`) and records what does not validate. No pydantic here: this is the
+webhook's whole work between the signature and the queue.
+
+Queue documents (strict on our side, `wacloud.models.events`):
+
+  kind       from                                  key (dedup, idempotency)   FIFO group
+  message    each `value.messages[]` (+ contact)   message:<id>               the sender (phone, else BSUID)
+  status     each `value.statuses[]`               status:<id>:<status>       the recipient (phone, else BSUID)
+  change     any other field; value-level errors   change:<field>:<sha256>    change-<WABA id>
+  unparsed   not shaped like Meta's                unparsed:<sha256 of raw>   unparsed
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from wacloud.models.keys import digest, group_id
 
-from wacloud.models.events import (
-    ChangeEvent,
-    InboundEvent,
-    MessageEvent,
-    StatusEvent,
-    UnparsedEvent,
-    digest,
-    dump_event,
-    load_event,
-)
-from wacloud.models.webhook import Contact, InboundMessage, Metadata, Status
-
-__all__ = [
-    "ChangeEvent",
-    "InboundEvent",
-    "MessageEvent",
-    "StatusEvent",
-    "UnparsedEvent",
-    "dump_event",
-    "load_event",
-    "parse_webhook",
-    "queue_document",
-]
-
-# Raw data kept in an UnparsedEvent is capped so the event still fits in one SQS message.
+# Raw data kept in an unparsed event is capped so the event still fits in one SQS message.
 MAX_RAW_CHARS = 64 * 1024
 # An event's queue document must fit in one SQS message (256 KiB, with room for the envelope).
 MAX_EVENT_BYTES = 240 * 1024
 # Meta's bodies nest about ten levels deep; far deeper JSON is hostile (Python's parser and every
 # recursive step after it would hit the interpreter's recursion limit).
 MAX_DEPTH = 64
+DEEP = f"body nests more than {MAX_DEPTH} levels deep"
 # JSON can carry UTF-16 surrogates that pair with nothing; no UTF-8 store or queue accepts them.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
-def parse_webhook(body: bytes | str | dict[str, Any]) -> list[InboundEvent]:
-    """Return the events of a webhook body, in the order Meta listed them."""
-    if isinstance(body, dict):
-        if _too_deep(body):
-            return [_unparsed(json.dumps(body, default=str)[:MAX_RAW_CHARS], _DEEP)]
-        document: Any = _without_lone_surrogates(body)
-    else:
-        try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return [_unparsed(body, f"body is not JSON: {exc}")]
-        except RecursionError:
-            return [_unparsed(body, _DEEP)]
-        if _too_deep(document):
-            return [_unparsed(body, _DEEP)]
-        raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
-        if _SURROGATE_ESCAPE.search(raw):
-            document = _without_lone_surrogates(document)
-    if not isinstance(document, dict) or not isinstance(document.get("entry"), list):
-        return [_unparsed(document, "body has no 'entry' list")]
+@dataclass(frozen=True)
+class SplitEvent:
+    """One event of a body: its queue document (plain JSON) and what SQS needs to queue it."""
 
-    events: list[InboundEvent] = []
+    kind: str
+    key: str
+    group: str
+    document: dict[str, Any]
+
+    def body(self) -> str:
+        """The queue document: ASCII only (SQS refuses some characters a customer may type, such as
+        U+FFFE and most controls; escaped, every character travels)."""
+        return json.dumps(self.document, ensure_ascii=True, separators=(",", ":"))
+
+
+def split_webhook(body: bytes | str | dict[str, Any]) -> list[SplitEvent]:
+    """The events of a webhook body, in the order Meta listed them."""
+    document = _load(body)
+    if isinstance(document, SplitEvent):
+        return [document]
+    if not isinstance(document, dict) or not isinstance(document.get("entry"), list):
+        return [unparsed(document, "body has no 'entry' list")]
+    events: list[SplitEvent] = []
     for entry in document["entry"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
-            events.append(_unparsed(entry, "entry has no 'changes' list"))
+            events.append(unparsed(entry, "entry has no 'changes' list"))
             continue
         waba_id = str(entry.get("id") or "")
         for change in entry["changes"]:
-            events.extend(_parse_change(change, waba_id))
+            events.extend(_split_change(change, waba_id))
     return events
 
 
-def _parse_change(change: Any, waba_id: str) -> list[InboundEvent]:
-    if not isinstance(change, dict) or not isinstance(change.get("field"), str):
-        return [_unparsed(change, "change has no 'field'")]
-    field, value = change["field"], change.get("value")
-    if field != "messages" or not isinstance(value, dict):
-        return [ChangeEvent(waba_id=waba_id, field=field, value=value)]
-
-    phone_number_id = _phone_number_id(value)
-    contacts = _contacts(value.get("contacts"))
-    events: list[InboundEvent] = []
-    for raw in _as_list(value.get("messages")):
-        try:
-            message = InboundMessage.model_validate(raw)
-        except ValidationError as exc:
-            events.append(_unparsed(raw, f"message is malformed: {_first_error(exc)}", waba_id))
-            continue
-        events.append(
-            MessageEvent(
-                waba_id=waba_id,
-                phone_number_id=phone_number_id,
-                message=message,
-                contact=_contact_for(message, contacts),
-            )
-        )
-    for raw in _as_list(value.get("statuses")):
-        try:
-            status = Status.model_validate(raw)
-        except ValidationError as exc:
-            events.append(_unparsed(raw, f"status is malformed: {_first_error(exc)}", waba_id))
-            continue
-        events.append(StatusEvent(waba_id=waba_id, phone_number_id=phone_number_id, status=status))
-    if not events or value.get("errors"):
-        # A `messages` change with neither messages nor statuses: value-level errors, or new shapes.
-        events.append(ChangeEvent(waba_id=waba_id, phone_number_id=phone_number_id, field=field, value=value))
-    return events
-
-
-def queue_document(event: InboundEvent) -> tuple[InboundEvent, str]:
+def queue_document(event: SplitEvent) -> tuple[SplitEvent, str]:
     """The event to queue and its document: the event itself, or, when its document would not fit
-    in one SQS message, an `UnparsedEvent` that keeps its start and the digest of all of it."""
-    document = dump_event(event)
+    in one SQS message, an unparsed event that keeps its start and the digest of all of it."""
+    document = event.body()
     if len(document) <= MAX_EVENT_BYTES:
         return event, document
-    stand_in = _unparsed(document, f"{event.kind} event of {len(document)} bytes is too large to queue", event.waba_id)
-    return stand_in, dump_event(stand_in)
+    waba_id = str(event.document.get("waba_id") or "")
+    stand_in = unparsed(document, f"{event.kind} event of {len(document)} bytes is too large to queue", waba_id)
+    return stand_in, stand_in.body()
+
+
+def unparsed(raw: Any, reason: str, waba_id: str = "") -> SplitEvent:
+    """Data that is not what Meta documents, kept with the reason (truncated, with the digest of all
+    of it as received: bytes as they came, before any decoding)."""
+    sha = digest(raw)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if isinstance(raw, str) and len(raw) > MAX_RAW_CHARS:
+        raw, reason = raw[:MAX_RAW_CHARS], f"{reason} (raw data truncated to {MAX_RAW_CHARS} characters)"
+    elif not isinstance(raw, str) and len(json.dumps(raw, default=str)) > MAX_RAW_CHARS:
+        raw = json.dumps(raw, default=str)[:MAX_RAW_CHARS]
+        reason = f"{reason} (raw data truncated to {MAX_RAW_CHARS} characters)"
+    document = {"kind": "unparsed", "waba_id": waba_id, "reason": reason, "raw": raw, "raw_sha256": sha}
+    return SplitEvent("unparsed", f"unparsed:{sha}", "unparsed", document)
+
+
+def _load(body: bytes | str | dict[str, Any]) -> Any:
+    """The body as JSON (unpaired surrogates replaced), or the unparsed event it makes."""
+    if isinstance(body, dict):
+        if _too_deep(body):
+            return unparsed(json.dumps(body, default=str)[:MAX_RAW_CHARS], DEEP)
+        return _without_lone_surrogates(body)
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return unparsed(body, f"body is not JSON: {exc}")
+    except RecursionError:
+        return unparsed(body, DEEP)
+    if _too_deep(document):
+        return unparsed(body, DEEP)
+    raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+    return _without_lone_surrogates(document) if _SURROGATE_ESCAPE.search(raw) else document
+
+
+def _split_change(change: Any, waba_id: str) -> list[SplitEvent]:
+    if not isinstance(change, dict) or not isinstance(change.get("field"), str):
+        return [unparsed(change, "change has no 'field'")]
+    field, value = change["field"], change.get("value")
+    if field != "messages" or not isinstance(value, dict):
+        return [_change(waba_id, "", field, value)]
+    metadata = value.get("metadata")
+    number = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
+    phone_number_id = number if isinstance(number, str) else ""
+    envelope = {"waba_id": waba_id, "phone_number_id": phone_number_id}
+    contacts = [contact for contact in _as_list(value.get("contacts")) if isinstance(contact, dict)]
+    events = [_message(envelope, message, contacts) for message in _as_list(value.get("messages"))]
+    events += [_status(envelope, status) for status in _as_list(value.get("statuses"))]
+    if not events or value.get("errors"):
+        # A `messages` change with neither messages nor statuses: value-level errors, or new shapes.
+        events.append(_change(waba_id, phone_number_id, field, value))
+    return events
+
+
+def _message(envelope: dict[str, str], message: Any, contacts: list[dict[str, Any]]) -> SplitEvent:
+    document: dict[str, Any] = {"kind": "message", **envelope, "message": message}
+    if not isinstance(message, dict):
+        return SplitEvent("message", f"message:{digest(message)}", "unknown-sender", document)
+    contact = _contact_for(message, contacts)
+    if contact is not None:
+        document["contact"] = contact
+    sender = _text(message.get("from")) or _text(message.get("from_user_id"))
+    return SplitEvent("message", f"message:{_id(message)}", group_id(sender, fallback="unknown-sender"), document)
+
+
+def _status(envelope: dict[str, str], status: Any) -> SplitEvent:
+    document: dict[str, Any] = {"kind": "status", **envelope, "status": status}
+    if not isinstance(status, dict):
+        return SplitEvent("status", f"status:{digest(status)}", "unknown-recipient", document)
+    recipient = _text(status.get("recipient_id")) or _text(status.get("recipient_user_id"))
+    key = f"status:{_id(status)}:{_text(status.get('status'))}"
+    return SplitEvent("status", key, group_id(recipient, fallback="unknown-recipient"), document)
+
+
+def _change(waba_id: str, phone_number_id: str, field: str, value: Any) -> SplitEvent:
+    document = {"kind": "change", "waba_id": waba_id, "phone_number_id": phone_number_id, "field": field}
+    if value is not None:
+        document["value"] = value
+    key = f"change:{field}:{digest(value)}"
+    return SplitEvent("change", key, group_id(f"change-{waba_id or 'account'}", fallback="change"), document)
+
+
+def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """`value.contacts[]` names who sent the messages: the one matching this sender, or the only one."""
+    sender, user_id = _text(message.get("from")), _text(message.get("from_user_id"))
+    for contact in contacts:
+        if (sender and contact.get("wa_id") == sender) or (user_id and contact.get("user_id") == user_id):
+            return contact
+    return contacts[0] if len(contacts) == 1 else None
+
+
+def _id(item: dict[str, Any]) -> str:
+    """An item's `id` for its key: as given, or (not a string) a digest the processor's record names."""
+    value = item.get("id")
+    return value if isinstance(value, str) else digest(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _without_lone_surrogates(value: Any) -> Any:
@@ -137,9 +196,6 @@ def _without_lone_surrogates(value: Any) -> Any:
     if isinstance(value, dict):
         return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
     return value
-
-
-_DEEP = f"body nests more than {MAX_DEPTH} levels deep"
 
 
 def _too_deep(document: Any) -> bool:
@@ -154,51 +210,3 @@ def _too_deep(document: Any) -> bool:
                     return True
                 stack.append((child, depth + 1))
     return False
-
-
-def _phone_number_id(value: dict[str, Any]) -> str:
-    try:
-        return Metadata.model_validate(value.get("metadata") or {}).phone_number_id
-    except ValidationError:
-        return ""
-
-
-def _contacts(raw: Any) -> list[Contact]:
-    contacts = []
-    for item in _as_list(raw):
-        try:
-            contacts.append(Contact.model_validate(item))
-        except ValidationError:
-            continue  # the contact is only a profile hint; the message itself carries the sender
-    return contacts
-
-
-def _contact_for(message: InboundMessage, contacts: list[Contact]) -> Contact | None:
-    for contact in contacts:
-        if (message.from_ and contact.wa_id == message.from_) or (
-            message.from_user_id and contact.user_id == message.from_user_id
-        ):
-            return contact
-    return contacts[0] if len(contacts) == 1 else None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "(root)"
-    return f"{where}: {error['msg']}"
-
-
-def _unparsed(raw: Any, reason: str, waba_id: str = "") -> UnparsedEvent:
-    sha = digest(raw)  # of what was received: bytes as they came, before any decoding
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    if isinstance(raw, str) and len(raw) > MAX_RAW_CHARS:
-        raw, reason = raw[:MAX_RAW_CHARS], f"{reason} (raw data truncated to {MAX_RAW_CHARS} characters)"
-    elif not isinstance(raw, str) and len(json.dumps(raw, default=str)) > MAX_RAW_CHARS:
-        raw = json.dumps(raw, default=str)[:MAX_RAW_CHARS]
-        reason = f"{reason} (raw data truncated to {MAX_RAW_CHARS} characters)"
-    return UnparsedEvent(waba_id=waba_id, reason=reason, raw=raw, raw_sha256=sha)

@@ -18,8 +18,8 @@ from wacloud.adapters.queues import FifoQueue, QueueEntry
 from wacloud.config import Settings, get_settings
 from wacloud.errors import SignatureError, WacloudError
 from wacloud.inbound.signature import verify_signature
-from wacloud.inbound.split import parse_webhook, queue_document
-from wacloud.models.events import InboundEvent, digest
+from wacloud.inbound.split import SplitEvent, queue_document, split_webhook
+from wacloud.models.keys import digest
 from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
@@ -42,7 +42,7 @@ class PayloadTooLargeError(WacloudError):
     """A body larger than Meta ever sends: 413."""
 
 
-class Ingest:
+class Webhook:
     def __init__(self, *, queue: FifoQueue, settings: Settings) -> None:
         self.queue = queue
         self.settings = settings
@@ -59,7 +59,7 @@ class Ingest:
             raise ForbiddenError("verification refused")
         return challenge
 
-    def receive(self, body: bytes, signature: str | None) -> list[InboundEvent]:
+    def receive(self, body: bytes, signature: str | None) -> list[SplitEvent]:
         """Verify, split and queue a POST body; return the events queued."""
         if len(body) > self.settings.max_webhook_bytes:
             raise PayloadTooLargeError(f"body of {len(body)} bytes is over {self.settings.max_webhook_bytes}")
@@ -69,8 +69,8 @@ class Ingest:
             metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
             raise
         events, entries = [], []
-        for parsed in parse_webhook(body):
-            event, document = queue_document(parsed)
+        for split in split_webhook(body):
+            event, document = queue_document(split)
             events.append(event)
             entries.append(QueueEntry(body=document, group_id=event.group, deduplication_id=digest(event.key)))
         self.queue.send(entries)
@@ -102,6 +102,6 @@ class Ingest:
 
 
 @singleton
-def get_ingest() -> Ingest:
+def get_webhook() -> Webhook:
     settings = get_settings()
-    return Ingest(queue=FifoQueue(settings.inbound_queue_url), settings=settings)
+    return Webhook(queue=FifoQueue(settings.inbound_queue_url), settings=settings)

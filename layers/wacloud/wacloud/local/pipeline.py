@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
+from wacloud.adapters.store.customers import CustomerRecords
+from wacloud.adapters.table import StoreError, Table
 from wacloud.inbound.signature import sign
 from wacloud.local import moto_fixes
 from wacloud.local.cloudformation import REGION, Stack, load_template, provision
@@ -119,7 +120,7 @@ class LocalPipeline:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._token_rotations = 0
-        self._dynamodb: Any = None  # for the simulated Graph's lookups, made once at start
+        self._customers: CustomerRecords | None = None  # for the simulated Graph's lookups, made at start
         self._saved_env: dict[str, str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -161,7 +162,8 @@ class LocalPipeline:
             on_request=self._on_request,
         ).start()
         sqs = boto3.client("sqs", region_name=REGION)
-        self._dynamodb = boto3.client("dynamodb", region_name=REGION)
+        table = Table(self.stack.table_names["MessagesTable"], client=boto3.client("dynamodb", region_name=REGION))
+        self._customers = CustomerRecords(table, ttl_seconds=0)
         for queue, function in (("InboundQueue", "ProcessorFunction"), ("OutboundQueue", "SenderFunction")):
             self.pollers.append(
                 QueuePoller(
@@ -257,18 +259,13 @@ class LocalPipeline:
     def _last_inbound(self, customer: str) -> float | None:
         """When the store last heard from a customer (a message that reached the webhook without the
         simulator, e.g. `wacloud invoke webhook`)."""
-        if self.stack is None or self._dynamodb is None:
+        if self._customers is None:
             return None
         try:
-            item = self._dynamodb.get_item(
-                TableName=self.stack.table_names["MessagesTable"],
-                Key={"pk": {"S": f"CONTACT#{customer}"}, "sk": {"S": "PROFILE"}},
-                ConsistentRead=True,
-            ).get("Item", {})
-        except (ClientError, BotoCoreError):  # a lookup that fails only means "not known"
+            contact = self._customers.get(customer)
+        except StoreError:  # a lookup that fails only means "not known"
             return None
-        value = item.get("last_inbound_at", {}).get("N")
-        return float(value) if value else None
+        return float(contact.last_inbound_at) if contact is not None and contact.last_inbound_at else None
 
     def rotate_token(self) -> str:
         """Rotate the access token as an operator would: Meta takes only the new one, the secret holds it."""

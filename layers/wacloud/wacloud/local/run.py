@@ -123,7 +123,7 @@ def local_state(pipeline: LocalPipeline) -> LocalState:
 
 def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
     """Wait for the answer to reach the fake Graph API and its statuses to come back."""
-    from wacloud.adapters.store import MessageStore
+    from wacloud.adapters.store import Store
 
     if status != 200:
         print(f"FAILED: the webhook answered {status}")
@@ -133,13 +133,15 @@ def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
         print("FAILED: no reply reached the fake Graph API")
         return 1
     reply = pipeline.graph.replies_to(wamid)[0]
-    store = MessageStore()
+    store = Store()
     expect_read = pipeline.options.status_webhooks
     wait_until(
-        lambda: (record := store.get_message(reply.wamid)) is not None and (not expect_read or record.status == "read"),
+        lambda: (
+            (record := store.messages.get(reply.wamid)) is not None and (not expect_read or record.status == "read")
+        ),
         timeout=20,
     )
-    record = store.get_message(reply.wamid)
+    record = store.messages.get(reply.wamid)
     print("\nStored record of the reply:")
     print(record.model_dump_json(indent=2, exclude_none=True) if record else "  (none)")
     ok = record is not None and (record.status == "read" or not expect_read)

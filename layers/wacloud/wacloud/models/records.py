@@ -1,5 +1,5 @@
-"""What the store keeps in DynamoDB: message records with their status history, outbound
-requests, contacts and rejections."""
+"""What the store keeps in DynamoDB: message records with their status history, contacts, history
+lines and rejections (outbound records and their states: `wacloud.models.outbound_state`)."""
 
 from __future__ import annotations
 
@@ -37,21 +37,6 @@ STATUS_RANK: dict[str, int] = {
 # `failed` can follow accepted or sent (Meta may fail a sent message later), never a delivery.
 FAILED_RANK = 9
 FAILABLE_BELOW_RANK = STATUS_RANK[MessageStatus.DELIVERED]
-
-
-class OutboundState(StrEnum):
-    """Where an outbound document stands; every document ends in one of these."""
-
-    ACCEPTED = "accepted"  # Graph took it: follow the message record (by wamid) for delivery
-    RETRYING = "retrying"  # a transient failure; SQS will deliver the document again
-    DEAD_LETTERED = "dead_lettered"  # the last attempt failed too: the document is in the DLQ
-    UNCONFIRMED = "unconfirmed"  # Graph did not answer after receiving the request: it may have gone out
-    FAILED = "failed"  # Graph refused it for good (Meta's error recorded)
-    REJECTED = "rejected"  # we refused it before any Graph call (reason recorded)
-
-
-# States a later attempt may replace; the others are final (unconfirmed only by its status webhook).
-OPEN_OUTBOUND_STATES = (OutboundState.RETRYING, OutboundState.DEAD_LETTERED)
 
 
 class ErrorInfo(BaseModel):
@@ -112,28 +97,6 @@ class MessageRecord(BaseModel):
         """The statuses seen, in time order; those in the same second (Meta's timestamps are whole
         seconds) in the order a message goes through them, whatever order they arrived in."""
         return sorted(self.status_history.items(), key=lambda item: (item[1], STATUS_RANK.get(item[0], FAILED_RANK)))
-
-
-class OutboundRecord(BaseModel):
-    """One outbound document, keyed by its idempotency key."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    idempotency_key: str
-    # None only for a record a status webhook created before the send's own outcome was written.
-    state: OutboundState | None = None
-    wamid: str | None = None
-    confirmed_wamid: str | None = None  # a status webhook named this document: Meta took it
-    recipient: str | None = None
-    type: str | None = None
-    client_ref: str | None = None
-    phone_number_id: str | None = None
-    error: ErrorInfo | None = None
-    reason: str | None = None
-    attempts: int = 0
-    created_at: int | None = None
-    updated_at: int | None = None
-    expires_at: int | None = None
 
 
 class ContactRecord(BaseModel):

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from wacloud.adapters.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store, get_store
 from wacloud.config import get_settings
 from wacloud.errors import WacloudError
 from wacloud.models.validation_errors import describe
@@ -38,7 +38,7 @@ class DocumentTooLargeError(WacloudError):
 
 
 class MessagesApi:
-    def __init__(self, *, store: MessageStore, queue: FifoQueue) -> None:
+    def __init__(self, *, store: Store, queue: FifoQueue) -> None:
         self.store = store
         self.queue = queue
 
@@ -68,9 +68,9 @@ class MessagesApi:
     def status(self, identifier: str) -> dict[str, Any] | None:
         """The outbound record (by key) and the message (by its wamid, or `identifier` as a wamid)."""
         identifier = unquote(identifier)
-        outbound = self.store.get_outbound(identifier)
+        outbound = self.store.outbound.get(identifier)
         wamid = (outbound.wamid or outbound.confirmed_wamid) if outbound is not None else identifier
-        message = self.store.get_message(wamid) if wamid else None
+        message = self.store.messages.get(wamid) if wamid else None
         if outbound is None and message is None:
             return None
         answer: dict[str, Any] = {"id": identifier}
@@ -83,4 +83,4 @@ class MessagesApi:
 
 @singleton
 def get_messages_api() -> MessagesApi:
-    return MessagesApi(store=MessageStore(), queue=FifoQueue(get_settings().outbound_queue_url))
+    return MessagesApi(store=get_store(), queue=FifoQueue(get_settings().outbound_queue_url))

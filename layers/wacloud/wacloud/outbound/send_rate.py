@@ -21,16 +21,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from wacloud.adapters.store import StoreError
+from wacloud.adapters.store.rate_counters import RateCounters
 from wacloud.runtime.metrics import count
 
 SLOT_SECONDS = 0.1
 GRACE_SECONDS = 0.2  # slot + grace well under 1 s: room for sends to reach Graph late
-COUNTER_TTL_SECONDS = 120
 
 
 @dataclass
@@ -45,12 +41,12 @@ class SendRateLimiter:
     def __init__(
         self,
         *,
-        table: Callable[[], Any],
+        counters: RateCounters,
         rate_per_second: float,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._table = table
+        self._counters = counters
         self.rate = rate_per_second
         self._clock = clock
         self._sleep = sleep
@@ -122,14 +118,5 @@ class SendRateLimiter:
         if budget == 0:
             return 0
         wanted = max(1, min(wanted, budget))
-        try:
-            answer = self._table().update_item(
-                Key={"pk": f"RATE#{phone_number_id}#{slot}", "sk": "RATE"},
-                UpdateExpression="ADD used :n SET expires_at = if_not_exists(expires_at, :exp)",
-                ExpressionAttributeValues={":n": wanted, ":exp": int(self._clock()) + COUNTER_TTL_SECONDS},
-                ReturnValues="UPDATED_NEW",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"rate limit counter update failed: {exc}") from exc
-        used_before = int(answer["Attributes"]["used"]) - wanted
+        used_before = self._counters.add(phone_number_id, slot, wanted)
         return max(0, min(wanted, budget - used_before))

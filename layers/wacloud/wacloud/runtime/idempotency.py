@@ -1,4 +1,4 @@
-"""Powertools idempotency, set up once: at most one completed run per key, for days.
+"""Powertools idempotency, set up once per function: at most one completed run per key, for days.
 
 A run that raises is forgotten (its record deleted), so SQS's retry runs it again; a run that
 completed answers every later duplicate with its stored result and does nothing.
@@ -6,60 +6,71 @@ completed answers every later duplicate with its stored result and does nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from wacloud.adapters.aws_session import default_session
 from wacloud.config import get_settings
 from wacloud.runtime.metrics import count
 
 F = TypeVar("F", bound=Callable[..., Any])
-metrics = Metrics()
 
 
-def make_idempotent(function: F, *, key_prefix: str, config: IdempotencyConfig) -> F:
-    """Wrap `function(*, key: str, ...)` so it completes at most once per `key`.
+class _PersistenceLayer(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB persistence, configured under a lock: Powertools configures it on the
+    first call and marks it configured before it sets the expiry, so two of the sender's recipient
+    threads racing through the first call could store a record with the default expiry (1 hour)."""
 
-    The persistence layer (and its boto3 client) is created here, on first use, not at import.
+    _lock = threading.Lock()
+
+    def configure(
+        self, config: IdempotencyConfig, function_name: str | None = None, key_prefix: str | None = None
+    ) -> None:
+        with self._lock:
+            super().configure(config, function_name, key_prefix)
+
+
+class Idempotent(Generic[F]):
+    """`function(*, key: str, ...)` made to complete at most once per `key`: call `.run`.
+
+    Its result is stored as JSON (a pydantic `output` model is dumped and loaded again); each
+    duplicate answered from a stored result is counted as `duplicate_metric`.
     """
-    persistence = DynamoDBPersistenceLayer(
-        table_name=get_settings().idempotency_table_name, boto3_session=default_session()
-    )
-    # Configured here, once: Powertools configures on first use and marks itself configured before
-    # it sets the expiry, so two sender threads racing through the first call could store a record
-    # with the default expiry instead of this one.
-    persistence.configure(config, f"{function.__module__}.{function.__qualname__}", key_prefix)
-    return idempotent_function(
-        function,
-        data_keyword_argument="key",
-        persistence_store=persistence,
-        config=config,
-        key_prefix=key_prefix,
-    )
 
+    def __init__(
+        self, function: F, *, key_prefix: str, duplicate_metric: str, output: type[BaseModel] | None = None
+    ) -> None:
+        def count_duplicate(response: Any, record: DataRecord) -> Any:
+            count(duplicate_metric)
+            return response
 
-def new_config(duplicate_metric: str) -> IdempotencyConfig:
-    """The config; each duplicate answered from a stored result is counted as `duplicate_metric`."""
+        self.config = IdempotencyConfig(
+            expires_after_seconds=get_settings().idempotency_ttl_seconds, response_hook=count_duplicate
+        )
+        persistence = _PersistenceLayer(
+            table_name=get_settings().idempotency_table_name, boto3_session=default_session()
+        )
+        self.run: F = idempotent_function(
+            function,
+            data_keyword_argument="key",
+            persistence_store=persistence,
+            config=self.config,
+            key_prefix=key_prefix,
+            output_serializer=PydanticSerializer(model=output) if output is not None else None,
+        )
 
-    def count_duplicate(response: Any, record: DataRecord) -> Any:
-        count(duplicate_metric)
-        return response
-
-    return IdempotencyConfig(
-        expires_after_seconds=get_settings().idempotency_ttl_seconds, response_hook=count_duplicate
-    )
-
-
-def register_context(config: IdempotencyConfig, context: LambdaContext | None) -> None:
-    """Tie in-progress records to this invocation's deadline (so a timed-out run can be retried)."""
-    if context is not None:
-        config.register_lambda_context(context)
+    def register_lambda_context(self, context: LambdaContext | None) -> None:
+        """Tie in-progress records to this invocation's deadline (a timed-out run can be retried)."""
+        if context is not None:
+            self.config.register_lambda_context(context)

@@ -25,10 +25,11 @@ from importlib import resources
 from typing import Any
 from urllib.parse import unquote
 
-from wacloud.inbound.split import MessageEvent, parse_webhook
+from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.meta.graph_rules import GraphRules
 from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, new_wamid, status_update
+from wacloud.models.events import MessageEvent
 
 STATUS_SEQUENCE = ("sent", "delivered", "read")
 SIMULATOR_HEADER = "X-Wacloud-Simulator"

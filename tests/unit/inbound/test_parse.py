@@ -1,4 +1,5 @@
-"""wacloud.inbound.split.parse_webhook and the inbound event models (wacloud.models.events)."""
+"""wacloud.inbound.parse: a webhook body's typed events (the split, then each part typed), and their
+queue documents (wacloud.models.events)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import load_event as load_sample
-from wacloud.inbound.split import (
-    MAX_RAW_CHARS,
-    ChangeEvent,
-    MessageEvent,
-    StatusEvent,
-    UnparsedEvent,
-    dump_event,
-    load_event,
-    parse_webhook,
-)
+from wacloud.inbound.parse import event_from, parse_webhook
+from wacloud.inbound.split import MAX_RAW_CHARS, split_webhook
+from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent, UnparsedEvent, dump_event, load_event
 
 # What SQS accepts as a MessageGroupId: 1-128 ASCII letters, digits and punctuation.
 SQS_GROUP_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -610,3 +604,19 @@ def test_identifiers_that_cannot_be_keys_make_their_item_unparsed_not_a_poison_e
 
     assert [type(e) for e in events] == [UnparsedEvent, StatusEvent]
     assert events[0].reason.startswith(f"{kind} is malformed: {field}")
+
+
+def test_the_processor_types_the_documents_the_webhook_queued_exactly_as_parse_webhook_does() -> None:
+    # The webhook splits on plain JSON; the processor types each queue document. Together: parse_webhook.
+    body = copy.deepcopy(BATCH)
+    assert [event_from(event.body()) for event in split_webhook(body)] == parse_webhook(body)
+
+
+def test_a_queue_document_that_is_no_event_raises_for_the_processor_to_record() -> None:
+    from pydantic import ValidationError
+
+    for document in ('{"kind": "telepathy"}', "[1, 2]", '{"kind": "change"}'):
+        with pytest.raises(ValidationError):
+            event_from(document)
+    with pytest.raises(ValueError, match="Expecting value"):
+        event_from("not json")

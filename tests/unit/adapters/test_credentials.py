@@ -225,7 +225,7 @@ def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkey
     import boto3
 
     from wacloud.adapters.aws_session import default_session
-    from wacloud.runtime.idempotency import make_idempotent, new_config
+    from wacloud.runtime.idempotency import Idempotent
 
     default_session()
     created: list[int] = []
@@ -239,6 +239,6 @@ def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkey
     singletons.reset()
 
     get_credentials()
-    make_idempotent(lambda *, key: key, key_prefix="session-test", config=new_config("SessionTest"))
+    Idempotent(lambda *, key: key, key_prefix="session-test", duplicate_metric="SessionTest")
 
     assert created == []

@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.unit.test_outbound import VALID_MESSAGES
-from tests.unit.test_outbound import document as envelope
-from tests.unit.test_outbound_types import VALID
+from tests.unit.models.test_interactive import VALID
+from tests.unit.models.test_outbound import VALID_MESSAGES
+from tests.unit.models.test_outbound import document as envelope
 from wacloud.models.outbound import GraphMessage, OutboundMessage
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "outbound-message.schema.json"

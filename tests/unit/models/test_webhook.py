@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from wacloud.inbound.split import parse_webhook
+from wacloud.inbound.parse import parse_webhook
 from wacloud.models.events import ChangeEvent, MessageEvent, StatusEvent
 from wacloud.models.webhook import (
     AccountUpdate,

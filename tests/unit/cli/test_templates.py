@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ACCESS_TOKEN
 from wacloud import cli
-from wacloud.adapters.store import MessageStore
+from wacloud.adapters.store import Store
 from wacloud.local.meta.fake_graph import FakeGraph, graph_error
 from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.local.state import LocalState, write_state
@@ -62,9 +62,9 @@ def test_sync_caches_the_definitions_where_the_sender_looks(stack, capsys):
 
     assert code == 0
     assert "3 definition(s) cached" in out and "for 600 s" in out
-    cached = MessageStore().get_template("order_update", "en_US")
+    cached = Store().templates.get("order_update", "en_US")
     assert cached is not None and cached[0].parameter_format == "NAMED"
-    assert MessageStore().get_template("spring_sale", "en_US") is None  # PAUSED: filtered out
+    assert Store().templates.get("spring_sale", "en_US") is None  # PAUSED: filtered out
 
 
 def test_json_output(stack, capsys):
@@ -86,7 +86,8 @@ def test_an_account_is_required(stack, capsys, monkeypatch):
 
 
 def test_a_graph_error_is_reported_with_metas_words(stack, fake_graph: FakeGraph, capsys):
-    fake_graph.script(graph_error(190, "Error validating access token", status=401))
+    # refused, and refused again with the token read afresh
+    fake_graph.script(*[graph_error(190, "Error validating access token", status=401)] * 2)
 
     code, out, err = run(capsys, "templates", "list", "--stack", "whatsapp-cloud")
 

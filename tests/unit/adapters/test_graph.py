@@ -47,10 +47,27 @@ def graph() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
+class Tokens:
+    """A token source that hands out `ACCESS_TOKEN`, then `fresh-<n>` each time it is asked to refresh."""
+
+    def __init__(self) -> None:
+        self.refreshes = 0
+
+    def __call__(self, *, fresh: bool = False) -> str:
+        if fresh:
+            self.refreshes += 1
+        return f"fresh-{self.refreshes}" if self.refreshes else ACCESS_TOKEN
+
+
 @pytest.fixture
-def client() -> GraphClient:
+def tokens() -> Tokens:
+    return Tokens()
+
+
+@pytest.fixture
+def client(tokens: Tokens) -> GraphClient:
     # A trailing slash on the base URL must not double up in the request URL.
-    return GraphClient(base_url=GRAPH_URL + "/", api_version=VERSION)
+    return GraphClient(base_url=GRAPH_URL + "/", api_version=VERSION, token=tokens)
 
 
 def test_send_success_returns_the_wamid(graph: responses.RequestsMock, client: GraphClient) -> None:
@@ -63,7 +80,7 @@ def test_send_success_returns_the_wamid(graph: responses.RequestsMock, client: G
         ],
     )
 
-    response = client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+    response = client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert response.wamid == WAMID
     assert response.contacts[0].wa_id == "16505551234"
@@ -73,7 +90,7 @@ def test_send_success_returns_the_wamid(graph: responses.RequestsMock, client: G
 def test_request_url_headers_and_body(graph: responses.RequestsMock, client: GraphClient) -> None:
     graph.post(URL, json=SUCCESS)
 
-    client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+    client.send_message(PHONE_NUMBER_ID, BODY)
 
     request = graph.calls[0].request
     assert request.method == "POST"
@@ -87,7 +104,7 @@ def test_read_receipt_success(graph: responses.RequestsMock, client: GraphClient
     receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": WAMID}
     graph.post(URL, json={"success": True}, match=[matchers.json_params_matcher(receipt)])
 
-    response = client.send_message(PHONE_NUMBER_ID, receipt, token=ACCESS_TOKEN)
+    response = client.send_message(PHONE_NUMBER_ID, receipt)
 
     assert response.success is True
     assert response.wamid is None
@@ -96,7 +113,7 @@ def test_read_receipt_success(graph: responses.RequestsMock, client: GraphClient
 def test_paced_template_keeps_message_status(graph: responses.RequestsMock, client: GraphClient) -> None:
     graph.post(URL, json={"messages": [{"id": WAMID, "message_status": "accepted"}]})
 
-    response = client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+    response = client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert response.wamid == WAMID
     assert response.messages[0].message_status == "accepted"
@@ -107,7 +124,7 @@ def test_meta_error_body_becomes_graph_error(graph: responses.RequestsMock, clie
     graph.post(URL, json=META_ERROR, status=status)
 
     with pytest.raises(GraphError) as caught:
-        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+        client.send_message(PHONE_NUMBER_ID, BODY)
 
     error = caught.value
     assert error.http_status == status
@@ -126,9 +143,10 @@ def test_meta_error_body_becomes_graph_error(graph: responses.RequestsMock, clie
 
 def test_meta_error_without_error_data(graph: responses.RequestsMock, client: GraphClient) -> None:
     graph.post(URL, json={"error": {"message": "Invalid OAuth access token.", "code": 190}}, status=401)
+    graph.post(URL, json={"error": {"message": "Invalid OAuth access token.", "code": 190}}, status=401)
 
     with pytest.raises(GraphError) as caught:
-        client.send_message(PHONE_NUMBER_ID, BODY, token="expired")
+        client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert (caught.value.code, caught.value.subcode, caught.value.details) == (190, None, None)
     assert caught.value.http_status == 401
@@ -139,7 +157,7 @@ def test_html_502_becomes_graph_error_without_code(graph: responses.RequestsMock
     graph.post(URL, body=html, status=502, content_type="text/html")
 
     with pytest.raises(GraphError) as caught:
-        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+        client.send_message(PHONE_NUMBER_ID, BODY)
 
     error = caught.value
     assert error.code is None
@@ -164,7 +182,7 @@ def test_unreadable_error_bodies_keep_the_status(
     graph.post(URL, body=body, status=status)
 
     with pytest.raises(GraphError) as caught:
-        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+        client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert caught.value.code is None
     assert caught.value.http_status == status
@@ -176,7 +194,7 @@ def test_unreadable_success_body_is_an_acceptance_without_wamid(
     # Meta took the message (200); treating it as a failure would invite a second send.
     graph.post(URL, body="OK", status=200)
 
-    response = client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+    response = client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert response.wamid is None
 
@@ -205,7 +223,7 @@ def test_transport_failures(
     graph.post(URL, body=exception)
 
     with pytest.raises(GraphTransportError) as caught:
-        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+        client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert caught.value.maybe_sent is maybe_sent
     assert caught.value.__cause__ is exception
@@ -216,7 +234,7 @@ def test_token_never_appears_in_errors(graph: responses.RequestsMock, client: Gr
     graph.post(URL, json=META_ERROR, status=400)
 
     with pytest.raises(GraphError) as caught:
-        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+        client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert ACCESS_TOKEN not in str(caught.value)
     assert ACCESS_TOKEN not in caught.value.info().model_dump_json()
@@ -230,10 +248,10 @@ def test_client_uses_its_timeout() -> None:
             seen.update(kwargs, url=url, method=method)
             raise requests.ReadTimeout("slow")
 
-    client = GraphClient(base_url=GRAPH_URL, api_version=VERSION, session=Session(), timeout=(1.0, 2.0))
+    client = GraphClient(base_url=GRAPH_URL, api_version=VERSION, token=Tokens(), session=Session(), timeout=(1.0, 2.0))
 
     with pytest.raises(GraphTransportError):
-        client.send_message(PHONE_NUMBER_ID, BODY, token=ACCESS_TOKEN)
+        client.send_message(PHONE_NUMBER_ID, BODY)
 
     assert seen["timeout"] == (1.0, 2.0)
     assert seen["url"] == URL
@@ -249,17 +267,21 @@ def test_the_environment_is_read_per_request_only_when_it_configures_http(monkey
         if name.lower().endswith("_proxy") or name.lower() in {"requests_ca_bundle", "curl_ca_bundle"}:
             monkeypatch.delenv(name)
     monkeypatch.setattr("sys.platform", "linux")  # as in Lambda
-    assert GraphClient(base_url=GRAPH_URL, api_version=VERSION).session.trust_env is False
+    assert GraphClient(base_url=GRAPH_URL, api_version=VERSION, token=Tokens()).session.trust_env is False
 
     for variable in ("HTTPS_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE"):
         with monkeypatch.context() as env:
             env.setenv(variable, "x")
-            assert GraphClient(base_url=GRAPH_URL, api_version=VERSION).session.trust_env is True, variable
+            assert GraphClient(base_url=GRAPH_URL, api_version=VERSION, token=Tokens()).session.trust_env is True, (
+                variable
+            )
     # macOS and Windows keep their system proxy settings outside the environment
     for platform in ("darwin", "win32"):
         with monkeypatch.context() as env:
             env.setattr("sys.platform", platform)
-            assert GraphClient(base_url=GRAPH_URL, api_version=VERSION).session.trust_env is True, platform
+            assert GraphClient(base_url=GRAPH_URL, api_version=VERSION, token=Tokens()).session.trust_env is True, (
+                platform
+            )
 
 
 # --- media and templates ------------------------------------------------------------------------------
@@ -271,7 +293,7 @@ def test_upload_streams_a_multipart_body_and_returns_the_media_id(graph: respons
     graph.post(f"{GRAPH_URL}/{VERSION}/{PHONE_NUMBER_ID}/media", json={"id": "1013859600285441"})
 
     media_id = client.upload_media(
-        PHONE_NUMBER_ID, io.BytesIO(b"%PDF-1.7"), length=8, filename="a.pdf", mime_type="application/pdf", token="T"
+        PHONE_NUMBER_ID, lambda: io.BytesIO(b"%PDF-1.7"), length=8, filename="a.pdf", mime_type="application/pdf"
     )
 
     assert media_id == "1013859600285441"
@@ -288,7 +310,7 @@ def test_an_upload_answer_without_an_id_is_an_error(graph: responses.RequestsMoc
     graph.post(f"{GRAPH_URL}/{VERSION}/{PHONE_NUMBER_ID}/media", json={"ok": True})
 
     with pytest.raises(GraphError, match="upload answered without a media id"):
-        client.upload_media(PHONE_NUMBER_ID, io.BytesIO(b"x"), length=1, filename="a", mime_type="a/b", token="T")
+        client.upload_media(PHONE_NUMBER_ID, lambda: io.BytesIO(b"x"), length=1, filename="a", mime_type="a/b")
 
 
 def test_upload_timeouts_never_mean_a_message_may_have_gone(client: GraphClient, monkeypatch):
@@ -300,7 +322,7 @@ def test_upload_timeouts_never_mean_a_message_may_have_gone(client: GraphClient,
     monkeypatch.setattr(requests.Session, "request", slow)
 
     with pytest.raises(GraphTransportError) as caught:
-        client.upload_media(PHONE_NUMBER_ID, io.BytesIO(b"x"), length=1, filename="a", mime_type="a/b", token="T")
+        client.upload_media(PHONE_NUMBER_ID, lambda: io.BytesIO(b"x"), length=1, filename="a", mime_type="a/b")
 
     assert caught.value.maybe_sent is False
 
@@ -312,7 +334,7 @@ def test_media_info_asks_for_the_number_and_reads_the_url(graph: responses.Reque
         match=[matchers.query_param_matcher({"phone_number_id": PHONE_NUMBER_ID})],
     )
 
-    info = client.media_info("1013859600285441", token="T", phone_number_id=PHONE_NUMBER_ID)
+    info = client.media_info("1013859600285441", phone_number_id=PHONE_NUMBER_ID)
 
     assert (info.url, info.mime_type, info.file_size) == ("https://lookaside.fbsbx.com/x", "image/jpeg", 10)
 
@@ -323,7 +345,7 @@ def test_media_meta_no_longer_has_is_metas_error(graph: responses.RequestsMock, 
     )
 
     with pytest.raises(GraphError) as caught:
-        client.media_info("42", token="T")
+        client.media_info("42")
 
     assert (caught.value.code, caught.value.http_status) == (100, 400)
 
@@ -331,11 +353,11 @@ def test_media_meta_no_longer_has_is_metas_error(graph: responses.RequestsMock, 
 def test_downloads_send_the_token_only_over_https(graph: responses.RequestsMock, client: GraphClient):
     graph.get("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1", body=b"bytes")
 
-    with client.download("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1", token="T") as answer:
+    with client.download("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1") as answer:
         assert answer.raw.read() == b"bytes"
-    assert graph.calls[0].request.headers["Authorization"] == "Bearer T"
+    assert graph.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
     with pytest.raises(GraphError, match="not HTTPS"):
-        client.download("http://lookaside.fbsbx.com/x", token="T")
+        client.download("http://lookaside.fbsbx.com/x")
     assert len(graph.calls) == 1  # the plain-HTTP URL was never requested
 
 
@@ -360,7 +382,7 @@ def test_template_pages_are_asked_for_with_the_fields_the_check_needs(
         ],
     )
 
-    page = client.message_templates("102290129340398", token="T", name="hello_world", after="A0")
+    page = client.message_templates("102290129340398", name="hello_world", after="A0")
 
     assert [t.name for t in page.data] == ["hello_world"]
     assert page.after == "B"
@@ -383,13 +405,114 @@ def test_an_upload_streams_over_a_real_socket_in_chunks():
             self.sizes.append(len(chunk))
             return chunk
 
+        def close(self) -> None:
+            self.stream.close()
+
     fake = FakeGraph(access_token="T").start()
     try:
         file = Recording()
-        media_id = GraphClient(base_url=fake.url, api_version=VERSION).upload_media(
-            PHONE_NUMBER_ID, file, length=len(data), filename="big.pdf", mime_type="application/pdf", token="T"
+        media_id = GraphClient(base_url=fake.url, api_version=VERSION, token=lambda fresh=False: "T").upload_media(
+            PHONE_NUMBER_ID, lambda: file, length=len(data), filename="big.pdf", mime_type="application/pdf"
         )
         assert fake.files[media_id].data == data
         assert max(file.sizes) < len(data) // 4  # many reads, never the whole file at once
     finally:
         fake.stop()
+
+
+# --- the token source: one refresh per call, in one place -------------------------------------------
+
+TOKEN_EXPIRED = {"error": {"message": "Error validating access token: Session has expired", "code": 190}}
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        pytest.param(401, TOKEN_EXPIRED, id="190"),
+        pytest.param(400, {"error": {"message": "AuthException", "code": 0}}, id="0"),
+        pytest.param(401, None, id="401-without-a-code"),
+    ],
+)
+def test_a_refused_token_is_read_fresh_once_and_the_call_made_again(
+    graph: responses.RequestsMock, client: GraphClient, tokens: Tokens, status: int, error: dict | None
+) -> None:
+    # GIVEN Graph refuses the cached token, then takes the fresh one
+    graph.post(URL, json=error, status=status) if error else graph.post(URL, body="Unauthorized", status=status)
+    graph.post(URL, json=SUCCESS, match=[matchers.header_matcher({"Authorization": "Bearer fresh-1"})])
+
+    # WHEN a message is sent
+    response = client.send_message(PHONE_NUMBER_ID, BODY)
+
+    # THEN the second request carried the fresh token, and the source was asked once
+    assert response.wamid == WAMID
+    assert graph.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert tokens.refreshes == 1
+
+
+def test_a_token_refused_twice_is_graphs_error_after_one_refresh(
+    graph: responses.RequestsMock, client: GraphClient, tokens: Tokens
+) -> None:
+    graph.post(URL, json=TOKEN_EXPIRED, status=401)
+    graph.post(URL, json=TOKEN_EXPIRED, status=401)
+
+    with pytest.raises(GraphError) as caught:
+        client.send_message(PHONE_NUMBER_ID, BODY)
+
+    assert caught.value.token_refused
+    assert (len(graph.calls), tokens.refreshes) == (2, 1)
+
+
+def test_other_errors_are_not_retried_and_the_token_is_not_refreshed(
+    graph: responses.RequestsMock, client: GraphClient, tokens: Tokens
+) -> None:
+    graph.post(URL, json=META_ERROR, status=400)
+
+    with pytest.raises(GraphError):
+        client.send_message(PHONE_NUMBER_ID, BODY)
+
+    assert (len(graph.calls), tokens.refreshes) == (1, 0)
+
+
+def test_every_kind_of_call_refreshes_the_token(graph: responses.RequestsMock, client: GraphClient, tokens: Tokens):
+    import io
+
+    opened: list[int] = []
+
+    def open_file() -> io.BytesIO:
+        opened.append(1)
+        return io.BytesIO(b"%PDF-1.7")
+
+    media_url = f"{GRAPH_URL}/{VERSION}/{PHONE_NUMBER_ID}/media"
+    templates_url = f"{GRAPH_URL}/{VERSION}/102290129340398/message_templates"
+    for url, method, answer in (
+        (media_url, responses.POST, {"id": "42"}),
+        (f"{GRAPH_URL}/{VERSION}/42", responses.GET, {"url": "https://lookaside.fbsbx.com/m/42"}),
+        ("https://lookaside.fbsbx.com/m/42", responses.GET, {}),
+        (templates_url, responses.GET, {"data": []}),
+    ):
+        graph.add(method, url, json=TOKEN_EXPIRED, status=401)
+        graph.add(method, url, json=answer)
+
+    assert (
+        client.upload_media(PHONE_NUMBER_ID, open_file, length=8, filename="a.pdf", mime_type="application/pdf") == "42"
+    )
+    assert client.media_info("42").url == "https://lookaside.fbsbx.com/m/42"
+    client.download("https://lookaside.fbsbx.com/m/42").close()
+    assert client.message_templates("102290129340398").data == []
+
+    assert tokens.refreshes == 4
+    # the upload's body is a stream: the retry opened the file again and sent it whole
+    assert len(opened) == 2
+    assert b"%PDF-1.7" in graph.calls[1].request.body
+
+
+def test_no_call_starts_without_the_time_to_finish_it(graph: responses.RequestsMock, client: GraphClient) -> None:
+    from wacloud.local.lambda_context import LocalContext
+    from wacloud.runtime.deadline import Deadline, NotEnoughTimeError
+
+    almost_over = LocalContext(function_name="sender", timeout_seconds=10)  # 3.05 + 10 + 2 s are needed
+
+    with pytest.raises(NotEnoughTimeError):
+        client.send_message(PHONE_NUMBER_ID, BODY, deadline=Deadline(almost_over))
+
+    assert len(graph.calls) == 0

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from tests.conftest import ROOT
 from wacloud.conversation.rules import Facts, RulesFile, decide, fill, parse_rules
-from wacloud.inbound.split import parse_webhook
+from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import interactive_reply, location_message, media_message, text_message
 from wacloud.models.events import MessageEvent
 from wacloud.models.webhook import InboundMessage

@@ -10,7 +10,7 @@ import pytest
 from wacloud.conversation import Bot, Conversation
 from wacloud.conversation.assistant import BedrockAssistant, assistant_handler
 from wacloud.conversation.bot import load_bot
-from wacloud.inbound.split import parse_webhook
+from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import interactive_reply, media_message, text_message
 from wacloud.models.events import MessageEvent
 from wacloud.models.records import HistoryEntry

@@ -11,7 +11,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wacloud.adapters.store import StoreError
+from wacloud.adapters.store import Store
+from wacloud.adapters.store.rate_counters import RateCounters
+from wacloud.adapters.table import StoreError, Table
 from wacloud.local.cloudformation import REGION, Stack
 from wacloud.outbound.send_rate import GRACE_SECONDS, SLOT_SECONDS, SendRateLimiter
 
@@ -39,8 +41,8 @@ def table(stack: Stack):
 
 
 def limiter(stack: Stack, clock: VirtualClock, rate: float) -> SendRateLimiter:
-    messages = table(stack)
-    return SendRateLimiter(table=lambda: messages, rate_per_second=rate, clock=clock, sleep=clock.sleep)
+    counters = Store(clock=clock).rate_counters
+    return SendRateLimiter(counters=counters, rate_per_second=rate, clock=clock, sleep=clock.sleep)
 
 
 def conforms_to_token_bucket(times: list[float], rate: float) -> bool:
@@ -58,7 +60,7 @@ def conforms_to_token_bucket(times: list[float], rate: float) -> bool:
 
 @pytest.mark.parametrize("rate", [80, 15, 7.5, 1000, 3])
 def test_the_slots_of_a_second_add_up_to_the_rate(rate: float) -> None:
-    one = SendRateLimiter(table=lambda: None, rate_per_second=rate)
+    one = SendRateLimiter(counters=mock.Mock(), rate_per_second=rate)
     slots_per_second = round(1 / SLOT_SECONDS)
     for second in range(4):
         total = sum(one.slot_budget(second * slots_per_second + i) for i in range(slots_per_second))
@@ -123,7 +125,7 @@ def test_numbers_have_separate_budgets(aws: Stack) -> None:
 
 def test_rate_zero_turns_the_shared_limit_off() -> None:
     calls = mock.Mock()
-    off = SendRateLimiter(table=calls, rate_per_second=0)
+    off = SendRateLimiter(counters=calls, rate_per_second=0)
     for _ in range(100):
         off.acquire(NUMBER)
     calls.assert_not_called()
@@ -142,8 +144,9 @@ def test_a_dynamodb_failure_is_a_store_error_not_a_send() -> None:
     failing.update_item.side_effect = ClientError(
         {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem"
     )
+    counters = RateCounters(Table("messages", client=failing), ttl_seconds=120)
     with pytest.raises(StoreError):
-        SendRateLimiter(table=lambda: failing, rate_per_second=80).acquire(NUMBER)
+        SendRateLimiter(counters=counters, rate_per_second=80).acquire(NUMBER)
 
 
 def test_threads_of_one_sender_share_one_reservation(aws: Stack) -> None:

@@ -10,7 +10,7 @@ import pytest
 from wacloud.local.meta.fake_graph import DEFAULT_TEMPLATES
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.templates import TemplateBody
-from wacloud.outbound.template_catalog import expected_parameters, mismatch, placeholders
+from wacloud.outbound.template_check import expected_parameters, mismatch, placeholders
 
 DEFINITIONS = {d["name"]: TemplateDefinition.model_validate(d) for d in DEFAULT_TEMPLATES}
 

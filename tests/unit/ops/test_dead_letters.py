@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import PHONE_NUMBER_ID, queue_bodies
 from wacloud.cli import main
-from wacloud.inbound.split import parse_webhook, queue_document
+from wacloud.inbound.split import queue_document, split_webhook
 from wacloud.local.cloudformation import REGION, Stack
 from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.ops import dead_letters as dlq
@@ -341,14 +341,14 @@ def test_redrive_into_the_dlq_itself_is_refused(aws: Stack) -> None:
 
 def inbound_message_event(text: str = TEXT, sender: str = PHONE) -> tuple[str, str, str]:
     """(document, group, wamid) of a customer's text message as the webhook queues it."""
-    [event] = parse_webhook(text_message(text, phone_number_id=PHONE_NUMBER_ID, sender=sender, name="Ana Lima"))
+    [event] = split_webhook(text_message(text, phone_number_id=PHONE_NUMBER_ID, sender=sender, name="Ana Lima"))
     event, document = queue_document(event)
-    return document, event.group, event.message.id  # type: ignore[union-attr]
+    return document, event.group, event.document["message"]["id"]
 
 
 def test_describe_names_documents_without_personal_data() -> None:
     document, _, wamid = inbound_message_event()
-    [status] = parse_webhook(status_update("wamid.OUT1", "delivered", phone_number_id=PHONE_NUMBER_ID, recipient=PHONE))
+    [status] = split_webhook(status_update("wamid.OUT1", "delivered", phone_number_id=PHONE_NUMBER_ID, recipient=PHONE))
     _, status_document = queue_document(status)
 
     assert dlq.describe_body(outbound("order-7")) == "key=order-7 type=text"

@@ -84,10 +84,13 @@ def test_the_messages_apis_answers_fit_the_documented_schemas(lambda_context):
     refused = call("POST", "/messages", {"idempotency_key": "k"})
     missing = call("GET", "/messages/unknown")
 
-    from wacloud.adapters.store import MessageStore
+    from wacloud.adapters.store import Store
+    from wacloud.models.outbound_state import SendOutcome
     from wacloud.outbound.contract import OutboundMessage
+    from wacloud.outbound.outcomes import record_outcome
 
-    MessageStore().record_accepted(OutboundMessage.model_validate(document), "wamid.X", "100000000000001")
+    outcome = SendOutcome.accepted("wamid.X")
+    record_outcome(Store(), OutboundMessage.model_validate(document), outcome, "100000000000001")
     found = call("GET", f"/messages/{document['idempotency_key']}")
 
     assert (accepted[0], refused[0], missing[0], found[0]) == (202, 400, 404, 200)

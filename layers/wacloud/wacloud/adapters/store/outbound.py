@@ -1,0 +1,169 @@
+"""`OUT#<idempotency key>` / `OUTBOUND`: what happened to an outbound document (GSI `by-client-ref`).
+
+Its conditional writes are derived from the state machine in `wacloud.models.outbound_state`: a
+send's outcome is written only over `RECORDED_OVER`, a confirmation only over `CONFIRMABLE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from wacloud.adapters.store.repository import Repository, dynamo_value, truncate
+from wacloud.adapters.table import Item, Key, Update
+from wacloud.models.keys import customer_key
+from wacloud.models.outbound_state import (
+    CONFIRMABLE,
+    RECORDED_OVER,
+    OutboundRecord,
+    OutboundState,
+    SendOutcome,
+)
+
+if TYPE_CHECKING:
+    from wacloud.models.outbound import OutboundMessage
+
+CLIENT_REF_INDEX = "by-client-ref"
+
+
+def key(idempotency_key: str) -> Key:
+    return {"pk": f"OUT#{idempotency_key}", "sk": "OUTBOUND"}
+
+
+def state_condition(states: Iterable[OutboundState | None]) -> tuple[str, dict[str, str]]:
+    """`#state` is one of `states` (None: no state yet), as a condition and its values."""
+    wanted = sorted(state.value for state in states if state is not None)
+    values = {f":in_{state}": state for state in wanted}
+    clauses = [f"#state IN ({', '.join(values)})"] if values else []
+    if None in states:
+        clauses.insert(0, "attribute_not_exists(#state)")
+    return "(" + " OR ".join(clauses) + ")", values
+
+
+class OutboundRecords(Repository):
+    def get(self, idempotency_key: str) -> OutboundRecord | None:
+        item = self.table.get(key(idempotency_key))
+        return OutboundRecord.model_validate(item) if item else None
+
+    @staticmethod
+    def from_items(idempotency_key: str, items: list[Item]) -> OutboundRecord | None:
+        """The record among items read together with others (`Store.send_context`)."""
+        wanted = key(idempotency_key)
+        item = next((i for i in items if i["pk"] == wanted["pk"] and i["sk"] == wanted["sk"]), None)
+        return OutboundRecord.model_validate(item) if item else None
+
+    def find_by_client_reference(self, client_reference: str) -> list[OutboundRecord]:
+        """Records carrying this client reference (eventually consistent: a GSI)."""
+        items = self.table.query("client_ref = :ref", {":ref": client_reference}, index=CLIENT_REF_INDEX)
+        return [OutboundRecord.model_validate(item) for item in items if item.get("sk") == "OUTBOUND"]
+
+    def record(
+        self, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str, *, unless_confirmed: bool = False
+    ) -> bool:
+        """Write a send's outcome unless the record is settled already; False when nothing was written.
+
+        `unless_confirmed`: not over a record a status webhook has already named (`confirmed_wamid`)."""
+        now = self._now()
+        names = {"#state": "state", "#type": "type"}
+        values: dict[str, Any] = {
+            ":state": outcome.state.value,
+            ":key": document.idempotency_key,
+            ":pnid": phone_number_id,
+            ":now": now,
+            ":exp": now + self.ttl_seconds,
+            ":one": 1,
+            ":zero": 0,
+            ":recipient": customer_key(document.recipient or ""),
+            ":type": document.kind,
+        }
+        sets = [
+            "#state = :state",
+            "idempotency_key = :key",
+            "recipient = :recipient",
+            "#type = :type",
+            "phone_number_id = :pnid",
+            "attempts = if_not_exists(attempts, :zero) + :one",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = :exp",
+        ]
+        if document.client_reference:
+            sets.append("client_ref = :ref")
+            values[":ref"] = document.client_reference
+        if outcome.error is not None:
+            sets.append("#error = :error")
+            names["#error"] = "error"
+            values[":error"] = dynamo_value(outcome.error.model_dump(exclude_none=True))
+        for name in ("wamid", "reason"):
+            value = getattr(outcome, name)
+            if value:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        condition, states = state_condition(RECORDED_OVER)
+        if unless_confirmed:
+            condition += " AND attribute_not_exists(confirmed_wamid)"
+        written = self.table.update(
+            key(document.idempotency_key), Update("SET " + ", ".join(sets), {**values, **states}, names, condition)
+        )
+        return written is not None
+
+    def record_invalid(self, idempotency_key: str, reason: str, *, raw: str | None = None) -> None:
+        """A document we refused before any Graph call because it broke the contract (no document
+        to speak of: only the key it gave, the reason and what it was)."""
+        now = self._now()
+        names = {"#state": "state"}
+        values: dict[str, Any] = {
+            ":state": OutboundState.REJECTED.value,
+            ":reason": reason,
+            ":key": idempotency_key,
+            ":now": now,
+            ":exp": now + self.ttl_seconds,
+        }
+        sets = [
+            "#state = :state",
+            "reason = :reason",
+            "idempotency_key = :key",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = :exp",
+        ]
+        if raw is not None:
+            sets.append("#raw = :raw")
+            names["#raw"] = "raw"
+            values[":raw"] = truncate(raw)
+        condition, states = state_condition(RECORDED_OVER)
+        self.table.update(
+            key(idempotency_key), Update("SET " + ", ".join(sets), {**values, **states}, names, condition)
+        )
+
+    def note_confirmation(self, idempotency_key: str, wamid: str) -> OutboundRecord:
+        """Leave a status's wamid on the record (`confirmed_wamid`, the first one only), for a send
+        whose outcome is still being written; the record as it is now."""
+        now = self._now()
+        item = self.table.update(
+            key(idempotency_key),
+            Update(
+                "SET confirmed_wamid = if_not_exists(confirmed_wamid, :wamid), "
+                "idempotency_key = if_not_exists(idempotency_key, :key), "
+                "expires_at = if_not_exists(expires_at, :exp)",
+                {":wamid": wamid, ":key": idempotency_key, ":exp": now + self.ttl_seconds},
+            ),
+            returns="ALL_NEW",
+        )
+        return OutboundRecord.model_validate(item)
+
+    def accept_confirmed(self, idempotency_key: str, wamid: str) -> bool:
+        """Make a `CONFIRMABLE` record (or an acceptance without its wamid) `accepted` with the
+        wamid a status named; False when the record was not one of those."""
+        condition, states = state_condition(CONFIRMABLE)
+        condition += " OR (#state = :accepted AND attribute_not_exists(wamid))"
+        written = self.table.update(
+            key(idempotency_key),
+            Update(
+                "SET #state = :accepted, wamid = :wamid, updated_at = :now",
+                {":accepted": OutboundState.ACCEPTED.value, ":wamid": wamid, ":now": self._now(), **states},
+                {"#state": "state"},
+                condition,
+            ),
+        )
+        return written is not None

@@ -1,0 +1,186 @@
+"""What happens to a message a customer sent, step by step, each step safe to repeat:
+
+1. `remember_contact`: who wrote and when (drives the 24-hour window);
+2. `store`: the message, once per wamid;
+3. past the replay window (Meta's timestamp older than `ReplayWindowSeconds`): nothing more;
+4. `opt_keyword`: an opt-out or opt-in keyword changes the customer's choice;
+5. `answer`: the conversation decides the answers (none after an opt-out);
+6. `queue_replies`: the read receipt and the answers go to the outbound queue;
+7. `hand_over`: a handover the conversation decided, once its answers are queued;
+8. `remember_history`: the message and its answers in the customer's history;
+9. `queue_media`: media to archive, as an event of its own.
+
+Replies are queued even when the message was stored already: a previous run may have stored it and
+failed before queueing. Their keys derive from the wamid, so queueing them again is harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from wacloud.adapters.queues import FifoQueue, QueueEntry
+from wacloud.adapters.store import Store
+from wacloud.config import Settings
+from wacloud.conversation.engine import Answer, ConversationEngine
+from wacloud.conversation.rules import message_text, reply_text
+from wacloud.inbound.replies import NO_REPLY_TYPES, replies_for
+from wacloud.models.events import MediaEvent, MessageEvent, dump_event
+from wacloud.models.keys import digest
+from wacloud.models.outbound import OutboundMessage
+from wacloud.models.records import Direction, HistoryEntry
+from wacloud.outbound.contract import deduplication_id, message_group_id
+from wacloud.outbound.policy import opt_keyword
+from wacloud.runtime.masking import mask_phone, mask_wamid
+
+logger = Logger(child=True)
+metrics = Metrics()
+HISTORY_TEXT_CHARS = 1024
+
+
+class CustomerMessages:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        outbound: FifoQueue,
+        settings: Settings,
+        inbound: FifoQueue | None = None,
+        conversations: ConversationEngine | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.outbound = outbound
+        self.inbound = inbound  # where media to archive is queued (None: not archived)
+        self.settings = settings
+        self.conversations = conversations  # None: read receipts only
+        self._clock = clock
+
+    def handle(self, event: MessageEvent) -> dict[str, Any]:
+        message = event.message
+        self.store.customers.upsert(event)
+        is_new = self.store.messages.record_inbound(event)
+        age = self._clock() - message.timestamp if message.timestamp else 0
+        if age > self.settings.max_event_age_seconds:
+            # Past the replay window: its idempotency record may be gone, so acting on it could
+            # answer the same message twice. Keep the record, do nothing else.
+            logger.warning(
+                "Message older than the replay window recorded, not acted on",
+                extra={"wamid": mask_wamid(message.id), "age_seconds": int(age), "new": is_new},
+            )
+            metrics.add_metric(name="StaleMessageIgnored", unit=MetricUnit.Count, value=1)
+            return {"outcome": "stale", "queued": 0}
+        opted_out_now = self._opt_keyword(event)
+        answer = self._answer(event) if not opted_out_now else Answer()
+        documents = replies_for(event, self.settings, answer.replies)
+        self._queue_replies(event, documents)
+        self._hand_over(event, answer)
+        self._remember_history(event, documents, answer)
+        self._queue_media(event)
+        logger.info(
+            "Inbound message handled",
+            extra={
+                "wamid": mask_wamid(message.id),
+                "type": message.type,
+                "from": mask_phone(message.sender),
+                "new": is_new,
+                "queued": len(documents),
+                "answered_by": answer.decided_by,
+            },
+        )
+        metrics.add_metric(name="MessageReceived" if is_new else "DuplicateMessage", unit=MetricUnit.Count, value=1)
+        return {"outcome": "stored" if is_new else "duplicate", "queued": len(documents)}
+
+    def _opt_keyword(self, event: MessageEvent) -> bool:
+        """Apply an opt-out or opt-in keyword; whether the customer opted out with this message (then
+        only the read receipt goes back: an opt-out is honoured before any rule or handler)."""
+        message = event.message
+        keyword = opt_keyword(message, self.settings)
+        if keyword is None:
+            return False
+        choice, word = keyword
+        user_id = message.from_user_id or (event.contact.user_id if event.contact else None)
+        self.store.customers.set_opt_out(
+            [message.from_, user_id or ""], choice == "out", at=message.timestamp, keyword=word
+        )
+        logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
+        metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
+        return choice == "out"
+
+    def _answer(self, event: MessageEvent) -> Answer:
+        """The conversation's answer to a customer talking to us (not a reaction, an edit, a system
+        notice) whom we can address."""
+        message = event.message
+        if self.conversations is None or message.type in NO_REPLY_TYPES or not message.sender:
+            return Answer()
+        return self.conversations.answer(event)
+
+    def _queue_replies(self, event: MessageEvent, documents: list[OutboundMessage]) -> None:
+        sender = event.message.sender
+        group = message_group_id(sender) if sender else "unknown-sender"
+        self.outbound.send(
+            [
+                QueueEntry(
+                    body=document.model_dump_json(exclude_none=True),
+                    group_id=group,
+                    deduplication_id=deduplication_id(document.idempotency_key),
+                )
+                for document in documents
+            ]
+        )
+
+    def _hand_over(self, event: MessageEvent, answer: Answer) -> None:
+        """After the answers are queued: a retry of this message still sends them."""
+        message = event.message
+        if not answer.handover or not message.sender:
+            return
+        at = message.timestamp or int(self._clock())
+        until = int(self._clock()) + self.settings.handover_hours * 3600
+        self.store.customers.set_handover(message.sender, until=until, at=at, wamid=message.id)
+        metrics.add_metric(name="HandedOver", unit=MetricUnit.Count, value=1)
+
+    def _remember_history(self, event: MessageEvent, documents: list[OutboundMessage], answer: Answer) -> None:
+        """The message and the answers queued for it in the customer's conversation history (for bots)."""
+        message = event.message
+        if not self.settings.history_size or not message.sender:
+            return
+        at = message.timestamp or int(self._clock())
+        entries = [
+            HistoryEntry(
+                at=at,
+                direction=Direction.INBOUND,
+                type=message.type,
+                text=_cut(message_text(message)),
+                wamid=message.id,
+            )
+        ]
+        entries += [
+            HistoryEntry(
+                at=at,
+                direction=Direction.OUTBOUND,
+                type=document.kind,
+                text=_cut(reply_text(document.graph_body())),
+                wamid=message.id,
+                rule=answer.decided_by,
+            )
+            for document in documents
+            if document.recipient is not None
+        ]
+        self.store.customers.append_history(message.sender, entries, ttl_seconds=self.settings.history_days * 86400)
+
+    def _queue_media(self, event: MessageEvent) -> None:
+        """Archive the message's media as an event of its own: its retries hold back nothing else."""
+        if self.inbound is None or event.message.media is None:
+            return
+        media = MediaEvent(waba_id=event.waba_id, phone_number_id=event.phone_number_id, message=event.message)
+        self.inbound.send(
+            [QueueEntry(body=dump_event(media), group_id=media.group, deduplication_id=digest(media.key))]
+        )
+
+
+def _cut(text: str | None) -> str | None:
+    return text[:HISTORY_TEXT_CHARS] if text else None

@@ -1,0 +1,147 @@
+"""A template document checked against its template's definition, as Meta would check it.
+
+Meta refuses a template message whose parameters do not fit the approved template (132000) or a
+template that is not approved (132001, 132015, 132016). `mismatch` says why, in Meta's terms, before
+any call is spent; `expected_parameters` says what a template takes (`wacloud templates list`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from wacloud.models.graph import TemplateDefinition
+from wacloud.models.templates import ButtonComponent, TemplateBody
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+# Buttons that need a parameter at send time, and the parameter's type.
+_BUTTON_PARAMETER = {"URL": "text", "COPY_CODE": "coupon_code", "OTP": "text"}
+
+
+def placeholders(text: str | None) -> list[str]:
+    """The distinct placeholders of a template text, in order: ['1', '2'] or ['first_name']."""
+    found: list[str] = []
+    for name in PLACEHOLDER.findall(text or ""):
+        if name not in found:
+            found.append(name)
+    return found
+
+
+@dataclass(frozen=True)
+class ExpectedParameters:
+    """What a send of a template must give."""
+
+    header: str | None = None  # None, "text", "image", "video", "document" or "location"
+    header_text: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    named: bool = False
+    buttons: dict[int, str] = field(default_factory=dict)  # index -> parameter type
+    button_count: int = 0
+
+    def describe(self) -> str:
+        """'header: image; body: {{1}}, {{2}}; buttons: 0 (url text)' for the command line."""
+        parts = []
+        if self.header == "text" and self.header_text:
+            parts.append("header: " + _braces(self.header_text))
+        elif self.header not in (None, "text"):
+            parts.append(f"header: {self.header}")
+        if self.body:
+            parts.append("body: " + _braces(self.body))
+        if self.buttons:
+            parts.append("buttons: " + ", ".join(f"{i} ({kind})" for i, kind in sorted(self.buttons.items())))
+        return "; ".join(parts) or "none"
+
+
+def expected_parameters(definition: TemplateDefinition) -> ExpectedParameters:
+    header: str | None = None
+    header_text: list[str] = []
+    body: list[str] = []
+    buttons: dict[int, str] = {}
+    button_count = 0
+    for component in definition.components:
+        kind = component.type.upper()
+        if kind == "HEADER":
+            header = (component.format or "TEXT").lower()
+            header_text = placeholders(component.text) if header == "text" else []
+        elif kind == "BODY":
+            body = placeholders(component.text)
+        elif kind == "BUTTONS":
+            button_count = len(component.buttons or [])
+            for index, button in enumerate(component.buttons or []):
+                needs = _BUTTON_PARAMETER.get(button.type.upper())
+                if needs and (button.type.upper() != "URL" or placeholders(button.url)):
+                    buttons[index] = needs
+    named = (definition.parameter_format or "").upper() == "NAMED"
+    return ExpectedParameters(header, header_text, body, named, buttons, button_count)
+
+
+def mismatch(template: TemplateBody, definition: TemplateDefinition) -> str | None:
+    """Why Meta would refuse this template document given the template's definition, or None."""
+    label = f"template {template.name!r} ({template.language.code})"
+    status = (definition.status or "APPROVED").upper()
+    if status != "APPROVED":
+        return f"{label} is {status} at Meta, not APPROVED: Meta would refuse it"
+    expected = expected_parameters(definition)
+    problems = _header_problems(template, expected) + _body_problems(template, expected)
+    problems += _button_problems(template, expected)
+    if not problems:
+        return None
+    return f"{label}: " + "; ".join(problems) + " (Meta would answer 132000)"
+
+
+def _component(template: TemplateBody, kind: str) -> Any:
+    return next((c for c in template.components if c.type == kind), None)
+
+
+def _header_problems(template: TemplateBody, expected: ExpectedParameters) -> list[str]:
+    header = _component(template, "header")
+    given = list(header.parameters) if header is not None else []
+    if expected.header is None or (expected.header == "text" and not expected.header_text):
+        return ["the template's header takes no parameter, the document gives one"] if given else []
+    if expected.header == "text":
+        return [] if len(given) == 1 and given[0].type == "text" else ["the header takes 1 text parameter"]
+    if not given:
+        return [f"the header takes a {expected.header} parameter, the document gives none"]
+    if given[0].type != expected.header:
+        return [f"the header takes a {expected.header} parameter, not {given[0].type}"]
+    return []
+
+
+def _body_problems(template: TemplateBody, expected: ExpectedParameters) -> list[str]:
+    body = _component(template, "body")
+    given = list(body.parameters) if body is not None else []
+    if not expected.named:
+        if any(p.parameter_name for p in given):
+            return [f"the body's parameters are positional ({_braces(expected.body)}), the document names them"]
+        if len(given) != len(expected.body):
+            return [f"the body takes {len(expected.body)} parameter(s), the document gives {len(given)}"]
+        return []
+    names = [p.parameter_name for p in given]
+    if None in names:
+        return [f"the body's parameters are named ({_braces(expected.body)}), the document gives positional ones"]
+    missing = [name for name in expected.body if name not in names]
+    extra = [str(name) for name in names if name not in expected.body]
+    if not missing and not extra:
+        return []
+    problem = f"the body takes the named parameters {_braces(expected.body) or '(none)'}"
+    if missing:
+        problem += f"; missing: {', '.join(missing)}"
+    if extra:
+        problem += f"; not in the template: {', '.join(extra)}"
+    return [problem]
+
+
+def _button_problems(template: TemplateBody, expected: ExpectedParameters) -> list[str]:
+    given = {int(c.index): c for c in template.components if isinstance(c, ButtonComponent)}
+    problems = [
+        f"button {index} takes a {kind} parameter, the document gives none"
+        for index, kind in sorted(expected.buttons.items())
+        if index not in given or not given[index].parameters
+    ]
+    problems += [f"the template has no button {index}" for index in sorted(given) if index >= expected.button_count]
+    return problems
+
+
+def _braces(names: list[str]) -> str:
+    return ", ".join("{{" + name + "}}" for name in names)

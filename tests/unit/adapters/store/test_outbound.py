@@ -1,0 +1,93 @@
+"""wacloud.adapters.store.outbound: an outbound document's record, its conditional writes derived
+from the state machine (moto)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import outbound_document
+from wacloud.adapters.store import Store
+from wacloud.adapters.store.outbound import state_condition
+from wacloud.models.outbound_state import OutboundState, SendOutcome, may_confirm, may_record
+from wacloud.models.records import ErrorInfo
+
+pytestmark = pytest.mark.usefixtures("aws")
+STATES: list[OutboundState | None] = [None, *OutboundState]
+ERROR = ErrorInfo(code=131000)
+
+
+@pytest.fixture
+def outbound():
+    return Store().outbound
+
+
+def put_state(outbound, key: str, state: OutboundState | None, *, wamid: str | None = None) -> None:
+    """A record in `state` (None: one a status webhook created, with no state yet)."""
+    if state is None:
+        outbound.note_confirmation(key, "wamid.EARLY")
+        return
+    outcome = SendOutcome(
+        state=state, wamid=wamid, error=ERROR, reason="r" if state is OutboundState.REJECTED else None
+    )
+    assert outbound.record(outbound_document(key), outcome, "1")
+
+
+@pytest.mark.parametrize("state", STATES, ids=str)
+def test_a_sends_outcome_is_written_exactly_where_the_state_machine_allows(outbound, state):
+    put_state(outbound, "k", state)
+    written = outbound.record(outbound_document("k"), SendOutcome.failed(ERROR), "1")
+    assert written is may_record(state)
+    record = outbound.get("k")
+    assert record is not None and record.state == (OutboundState.FAILED if written else state)
+
+
+@pytest.mark.parametrize(
+    ("state", "has_wamid"),
+    # a record without a state (a status webhook made it) has no wamid of its own
+    [(None, False), *((state, has_wamid) for state in OutboundState for has_wamid in (False, True))],
+    ids=str,
+)
+def test_a_confirmation_is_written_exactly_where_the_state_machine_allows(outbound, state, has_wamid):
+    put_state(outbound, "k", state, wamid="wamid.OWN" if has_wamid else None)
+    assert outbound.accept_confirmed("k", "wamid.STATUS") is may_confirm(state, has_wamid=has_wamid)
+
+
+def test_the_state_condition_names_every_state_once_and_a_missing_one_when_asked():
+    condition, values = state_condition([None, OutboundState.RETRYING, OutboundState.DEAD_LETTERED])
+    assert condition == "(attribute_not_exists(#state) OR #state IN (:in_dead_lettered, :in_retrying))"
+    assert values == {":in_dead_lettered": "dead_lettered", ":in_retrying": "retrying"}
+
+
+def test_a_settled_record_is_not_overwritten_by_a_late_retry_report(outbound):
+    doc = outbound_document("k2")
+    outbound.record(doc, SendOutcome.retrying(ERROR, last_attempt=False), "1")
+    outbound.record(doc, SendOutcome.accepted("wamid.A"), "1")
+    outbound.record(doc, SendOutcome.retrying(ERROR, last_attempt=False), "1")  # a slow duplicate reporting late
+    record = outbound.get("k2")
+    assert record is not None and (record.state, record.wamid, record.attempts) == ("accepted", "wamid.A", 2)
+
+
+def test_not_over_a_confirmation_when_asked(outbound):
+    outbound.note_confirmation("k3", "wamid.STATUS")
+    doc = outbound_document("k3")
+    assert outbound.record(doc, SendOutcome.unconfirmed(ERROR), "1", unless_confirmed=True) is False
+    assert outbound.record(doc, SendOutcome.unconfirmed(ERROR), "1") is True
+
+
+def test_an_invalid_document_is_recorded_with_its_reason_and_raw_document(outbound):
+    outbound.record_invalid("bad-1", "invalid document: message: Field required", raw='{"idempotency_key":"bad-1"}')
+    record = outbound.get("bad-1")
+    assert record is not None
+    assert (record.state, record.reason) == ("rejected", "invalid document: message: Field required")
+
+
+def test_records_are_found_by_client_reference(outbound):
+    outbound.record(outbound_document("a", client_reference="order-9"), SendOutcome.accepted("wamid.1"), "1")
+    outbound.record(outbound_document("b", client_reference="order-9"), SendOutcome.rejected("opted out"), "1")
+    outbound.record(outbound_document("c", client_reference="order-8"), SendOutcome.accepted("wamid.2"), "1")
+    assert sorted(record.idempotency_key for record in outbound.find_by_client_reference("order-9")) == ["a", "b"]
+
+
+def test_a_confirmation_leaves_the_first_wamid_on_the_record(outbound):
+    assert outbound.note_confirmation("k4", "wamid.FIRST").confirmed_wamid == "wamid.FIRST"
+    assert outbound.note_confirmation("k4", "wamid.SECOND").confirmed_wamid == "wamid.FIRST"
