@@ -9,6 +9,7 @@ replying); `NOW=1 make events` dates them now instead.
 from __future__ import annotations
 
 import json
+import uuid
 import os
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from wacloud.local.meta.webhooks import media_message, status_update, text_messa
 from wacloud.local.pipeline import LOCAL_DEFAULTS
 from wacloud.local.pollers import lambda_record
 from wacloud.models.keys import digest
+from wacloud.models.outbound_examples import example
 from wacloud.outbound.contract import OutboundMessage, deduplication_id, message_group_id
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -111,13 +113,7 @@ def main() -> None:
             "POST",
             "/messages",
             {"Content-Type": "application/json"},
-            json.dumps(
-                {
-                    "idempotency_key": "order-1234-shipped",
-                    "client_reference": "order-1234",
-                    "message": {"to": f"+{CUSTOMER}", "type": "text", "text": {"body": "Your order 1234 has shipped."}},
-                }
-            ).encode(),
+            json.dumps(example("order-1234-shipped")).encode(),
             "10.0.0.1",
         ),
         "api-get-message.json": proxy_event("GET", "/messages/order-1234-shipped", {}, b"", "10.0.0.1"),
@@ -127,17 +123,7 @@ def main() -> None:
         ),
         "sender-sqs-messages.json": sqs_event(
             [
-                outbound(
-                    {
-                        "idempotency_key": "order-1234-shipped",
-                        "client_reference": "order-1234",
-                        "message": {
-                            "to": f"+{CUSTOMER}",
-                            "type": "text",
-                            "text": {"body": "Your order 1234 has shipped."},
-                        },
-                    }
-                ),
+                outbound(example("order-1234-shipped")),
                 outbound(
                     {
                         "idempotency_key": "order-1234-invoice",
@@ -192,6 +178,8 @@ def main() -> None:
     }
     EVENTS.mkdir(exist_ok=True)
     for name, event in events.items():
+        if "requestContext" in event:  # the same file each time it is made (a request id is random)
+            event["requestContext"]["requestId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wacloud/events/{name}"))
         (EVENTS / name).write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
         print(f"wrote events/{name}")
 

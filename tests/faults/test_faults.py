@@ -14,6 +14,7 @@ from wacloud.adapters.store import Store
 from wacloud.local.meta.fake_graph import ScriptedAnswer, graph_error, lost_reply
 from wacloud.local.pipeline import LocalPipeline
 from wacloud.ops import dead_letters as dlq
+from wacloud.ops.redrive import redrive
 
 A, B = "+16505550001", "+16505550002"
 
@@ -183,7 +184,7 @@ def test_poison_document_reaches_the_dlq_with_its_reason_and_redrive_sends_it(pi
     assert json.loads(letter.body)["idempotency_key"] == "poison"
 
     # WHEN Graph is back and the DLQ is redriven
-    result = dlq.redrive(urls["OutboundDLQ"], urls["OutboundQueue"])
+    result = redrive(urls["OutboundDLQ"], urls["OutboundQueue"])
     pipeline.drain()
 
     # THEN it is sent once, and recorded as accepted

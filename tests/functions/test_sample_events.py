@@ -9,6 +9,9 @@ import pytest
 import responses
 
 from tests.conftest import EVENTS, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event
+from wacloud.adapters.store import Store
+from wacloud.inbound.parse import event_from
+from wacloud.models.events import MessageEvent, StatusEvent
 
 FUNCTIONS = {
     "webhook": "functions.webhook.app",
@@ -43,5 +46,32 @@ def test_sample_event_succeeds(name, lambda_context):
         assert result["statusCode"] == 404  # nothing sent yet under this key in a new stack
     elif name.startswith("webhook-"):
         assert (result["statusCode"], json.loads(result["body"])) == (200, {"ok": True, "events": 1})
+    elif name.startswith("processor-"):
+        assert result == {"batchItemFailures": []}
+        assert_every_event_was_handled_as_what_it_is(load_event(name))
     else:
         assert result == {"batchItemFailures": []}
+        assert_every_document_was_sent(load_event(name))
+
+
+def assert_every_event_was_handled_as_what_it_is(event: dict) -> None:
+    """Stored (a message), applied (a status): not recorded as a rejection, as unparsed data would be."""
+    store = Store()
+    for record in event["Records"]:
+        assert store.rejections.get("inbound-queue", record["messageId"]) is None, record["messageId"]
+        typed = event_from(record["body"])
+        if isinstance(typed, MessageEvent):
+            message = store.messages.get(typed.message.id)
+            assert message is not None and message.direction == "in"
+        elif isinstance(typed, StatusEvent):
+            message = store.messages.get(typed.status.id)
+            assert message is not None and typed.status.status in message.status_history
+        else:
+            pytest.fail(f"a sample event is {typed.kind}, not a message or a status")
+
+
+def assert_every_document_was_sent(event: dict) -> None:
+    for record in event["Records"]:
+        key = json.loads(record["body"])["idempotency_key"]
+        outbound = Store().outbound.get(key)
+        assert outbound is not None and outbound.state == "accepted", (key, outbound)

@@ -93,6 +93,7 @@ def list_letters(args: argparse.Namespace) -> int:
 
 def redrive_letters(args: argparse.Namespace) -> int:
     from wacloud.ops import dead_letters as dlq
+    from wacloud.ops import redrive
 
     if args.dlq_url and not args.target_url:
         raise UsageError("dlq redrive: --dlq-url needs --target-url, the queue to move the messages to")
@@ -110,7 +111,7 @@ def redrive_letters(args: argparse.Namespace) -> int:
             error = f"  ({outcome.error})" if outcome.error else ""
             print(f"{state} {_line(outcome.letter, now)}{error}", flush=True)
 
-    result = dlq.redrive(dlq_url, target_url, limit=args.limit, on_progress=progress)
+    result = redrive.redrive(dlq_url, target_url, limit=args.limit, on_progress=progress)
     if result.stopped:
         print(f"Stopped early: {result.stopped}")
     print(

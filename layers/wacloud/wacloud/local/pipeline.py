@@ -27,6 +27,7 @@ from wacloud.local import moto_fixes
 from wacloud.local.cloudformation import REGION, Stack, load_template, provision
 from wacloud.local.front_door import FrontDoor
 from wacloud.local.lambda_context import LocalContext
+from wacloud.local.meta.chat_api import ChatApi
 from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.meta.graph_rules import GraphRules, RuleSettings
 from wacloud.local.meta.simulator import Simulator
@@ -110,7 +111,7 @@ class LocalPipeline:
             rotate_token=self.rotate_token,
             echo=self.echo,
         )
-        self.graph.app = self.simulator.http_app
+        self.graph.app = ChatApi(self.simulator)
         self.stack: Stack | None = None
         self.front_door: FrontDoor | None = None
         self.pollers: list[QueuePoller] = []

@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from wacloud.models.changes import CHANGE_MODELS
 from wacloud.models.keys import digest, group_id
-from wacloud.models.webhook import CHANGE_MODELS, Contact, InboundMessage, MetaModel, Status
+from wacloud.models.webhook import Contact, InboundMessage, MetaModel, Status
 
 
 class _Event(BaseModel):

@@ -28,18 +28,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from wacloud.local.meta.graph_http import handler_class
 from wacloud.local.meta.graph_rules import GraphRules, graph_error_body
 from wacloud.models import media_types
-
-_MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
-_UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")
-_TEMPLATES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/message_templates/?$")
-_OBJECT = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/?$")
-_DOWNLOAD = re.compile(r"^/download/([0-9]+)$")
 
 # The templates a fresh fake account has: one per kind of parameter the sender's check knows.
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
@@ -187,7 +181,7 @@ class FakeGraph:
         self._script: list[ScriptedAnswer | None] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server = ThreadingHTTPServer((host, port), handler_class(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -362,65 +356,6 @@ class FakeGraph:
         if start + limit < len(chosen):
             page["paging"]["next"] = f"{self.url}/next?after={start + limit}"
         return 200, page
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-        routes = {
-            "POST": (("messages", _MESSAGES), ("media", _UPLOAD)),
-            "GET": (("templates", _TEMPLATES), ("media_info", _OBJECT), ("download", _DOWNLOAD)),
-        }
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self._route("POST")
-
-            def do_GET(self) -> None:
-                self._route("GET")
-
-            def _route(self, method: str) -> None:
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                found = next(
-                    ((route, match) for route, pattern in routes[method] if (match := pattern.match(url.path))), None
-                )
-                if found is None and fake.app is not None:
-                    status, content_type, data = fake.app(method, url.path, parse_qs(url.query), self.headers, raw)
-                    self._send_bytes(status, data, content_type)
-                    return
-                if found is None:
-                    self._send(404, {"error": {"message": "Unknown path", "code": 803}})
-                    return
-                request, data = fake._answer(
-                    method, found[0], found[1], headers=self.headers, raw=raw, query=parse_qs(url.query)
-                )
-                if request.reply_dropped:
-                    self.close_connection = True
-                    return
-                if data is not None:
-                    self._send_bytes(
-                        request.status, data, request.response.get("mime_type", "application/octet-stream")
-                    )
-                else:
-                    self._send(request.status, request.response)
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                self._send_bytes(status, json.dumps(body).encode(), "application/json")
-
-            def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the browser went away (a closed tab, a long poll)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
 
 
 def is_reply_to(request: GraphRequest, wamid: str) -> bool:

@@ -9,33 +9,28 @@ business as Meta would carry them.
 - A read receipt from the business turns the customer's messages read; the typing indicator shows.
 - Faults on request: an error rate and latency on sends, rate limits, a token rotation.
 
-`http_app` serves the chat view (`/`) and the simulator's own API (`/_sim/...`) beside the fake
-Graph API, on the same port.
+`chat_api.ChatApi` serves the chat view and the simulator's own API beside the fake Graph API.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
-from urllib.parse import unquote
 
 from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.meta.graph_rules import GraphRules
-from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, new_wamid, status_update
+from wacloud.local.meta.template_rendering import render_template
+from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, status_update
 from wacloud.models.events import MessageEvent
 
 STATUS_SEQUENCE = ("sent", "delivered", "read")
-SIMULATOR_HEADER = "X-Wacloud-Simulator"
 TYPING_SECONDS = 25  # Meta dismisses the indicator after 25 s or at the reply
 UNDELIVERABLE = {"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 Post = Callable[[dict[str, Any]], tuple[int, str]]
 
 
@@ -340,77 +335,6 @@ class Simulator:
         self.version += 1
         self._changed.notify_all()
 
-    # -- HTTP: the chat view and the simulator's API -------------------------------------------------
-
-    def http_app(
-        self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes
-    ) -> tuple[int, str, bytes]:
-        """(status, content type, body) for the chat view (`/`) and the simulator's API (`/_sim/...`).
-
-        Only for this machine: a request must name a loopback host (no DNS rebinding), and a POST must
-        carry the simulator's header (which a cross-site form or `text/plain` fetch cannot send)."""
-        host = str(headers.get("Host", "")).rsplit(":", 1)[0]
-        if host not in ("127.0.0.1", "localhost", "[::1]"):
-            return _json(403, {"error": "the simulator answers only requests to 127.0.0.1 or localhost"})
-        if method == "POST" and headers.get(SIMULATOR_HEADER) != "1":
-            return _json(403, {"error": f"POSTs to the simulator carry the header {SIMULATOR_HEADER}: 1"})
-        try:
-            if method == "GET":
-                return self._get(path, query)
-            if method == "POST":
-                return self._post(path, headers, raw)
-        except (TypeError, ValueError) as exc:
-            return _json(400, {"error": str(exc)})
-        return _json(405, {"error": "method not allowed"})
-
-    def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
-        if path in ("/", "/index.html"):
-            return (
-                200,
-                "text/html; charset=utf-8",
-                resources.files("wacloud.local.meta").joinpath("chat.html").read_bytes(),
-            )
-        if path == "/favicon.ico":
-            return 204, "image/x-icon", b""
-        if path == "/_sim/state":
-            since = int((query.get("since") or ["-1"])[0])
-            wait = min(20.0, float((query.get("wait") or ["0"])[0]))
-            return _json(200, self.wait_for_change(since, wait) if wait else self.state())
-        media = re.fullmatch(r"/_sim/media/([0-9]+)", path)
-        stored = self.graph.files.get(media[1]) if media else None
-        if stored is None:
-            return _json(404, {"error": "not found"})
-        return 200, stored.mime_type, stored.data
-
-    def _post(self, path: str, headers: Any, raw: bytes) -> tuple[int, str, bytes]:
-        if path == "/_sim/settings":
-            return _json(200, self.configure(_body(raw)))
-        if path == "/_sim/rotate-token":
-            self.rotate_token()
-            return _json(200, {"rotated": True})
-        target = re.fullmatch(r"/_sim/customers/([^/]+)(/messages|/media)?", path)
-        if target is None:
-            return _json(404, {"error": "not found"})
-        wa_id = unquote(target[1])
-        if target[2] == "/media":
-            content_type = headers.get("Content-Type", "application/octet-stream").split(";")[0]
-            return _json(200, {"id": self.graph.add_media(raw, content_type, phone_number_id=self.phone_number_id)})
-        document = _body(raw)
-        if target[2] == "/messages":
-            message = document.get("message") or {"type": "text", "text": {"body": str(document.get("text", ""))}}
-            if not isinstance(message, dict) or not message.get("type"):
-                raise ValueError("give 'text', or a 'message' with its 'type'")
-            body, status, answer = self.customer_sends(
-                wa_id, message, name=document.get("name"), wamid=document.get("wamid") or new_wamid()
-            )
-            wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
-            return _json(200, {"wamid": wamid, "webhook_status": status, "webhook_answer": answer})
-        unreachable = document.get("unreachable")
-        customer = self.configure_customer(
-            wa_id, name=document.get("name"), unreachable=int(unreachable) if unreachable else None
-        )
-        return _json(200, {"wa_id": customer.wa_id, "name": customer.name, "unreachable": customer.unreachable})
-
 
 def _fraction(value: Any) -> float:
     number = float(value)
@@ -447,70 +371,5 @@ _SETTINGS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def render_template(template: dict[str, Any], definitions: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """A template message's text as the customer's phone shows it: the definition's texts with the
-    document's parameters filled in (positional or named), and its buttons."""
-    language = (template.get("language") or {}).get("code")
-    definition = next(
-        (d for d in definitions if d.get("name") == template.get("name") and d.get("language") == language), None
-    )
-    if definition is None:
-        return None
-    given = {c.get("type"): c.get("parameters") or [] for c in template.get("components") or []}
-    rendered: dict[str, Any] = {"buttons": []}
-    for component in definition.get("components") or []:
-        kind = str(component.get("type", "")).upper()
-        if kind == "HEADER":
-            fmt = str(component.get("format") or "TEXT").upper()
-            parameters = given.get("header", [])
-            if fmt == "TEXT":
-                rendered["header"] = _fill(component.get("text", ""), parameters)
-            else:
-                media = parameters[0].get(fmt.lower(), {}) if parameters else {}
-                rendered["header_media"] = {"type": fmt.lower(), **media}
-        elif kind in ("BODY", "FOOTER"):
-            rendered[kind.lower()] = _fill(component.get("text", ""), given.get(kind.lower(), []))
-        elif kind == "BUTTONS":
-            suffixes = {
-                str(c.get("index")): c.get("parameters") or []
-                for c in template.get("components") or []
-                if c.get("type") == "button"
-            }
-            rendered["buttons"] = [
-                {
-                    "type": b.get("type"),
-                    "text": b.get("text"),
-                    "url": _fill(b.get("url") or "", suffixes.get(str(i), [])) or None,
-                }
-                for i, b in enumerate(component.get("buttons") or [])
-            ]
-    return rendered
-
-
-def _fill(text: str, parameters: list[dict[str, Any]]) -> str:
-    values: dict[str, str] = {}
-    for position, parameter in enumerate(parameters, start=1):
-        kind = parameter.get("type")
-        value = parameter.get(kind) if kind in ("currency", "date_time") else parameter.get("text")
-        if isinstance(value, dict):
-            value = value.get("fallback_value")
-        values[str(parameter.get("parameter_name") or position)] = str(value)
-    return _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), text)
-
-
 def _rank(status: str) -> int:
     return STATUS_SEQUENCE.index(status) if status in STATUS_SEQUENCE else -1
-
-
-def _body(raw: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise ValueError("the body is not JSON") from exc
-    if not isinstance(document, dict):
-        raise ValueError("the body is not a JSON object")
-    return document
-
-
-def _json(status: int, document: dict[str, Any]) -> tuple[int, str, bytes]:
-    return status, "application/json", json.dumps(document).encode()

@@ -1,0 +1,113 @@
+"""The chat view (`/`) and the simulator's own API (`/_sim/...`), served beside the fake Graph API
+on the same port: what a person in a browser, `wacloud say` and the tests drive the simulated
+customers with."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from typing import Any
+from urllib.parse import unquote
+
+from wacloud.local.meta.simulator import Simulator
+from wacloud.local.meta.webhooks import new_wamid
+
+SIMULATOR_HEADER = "X-Wacloud-Simulator"
+
+
+class ChatApi:
+    """(status, content type, body) for a request: the fake Graph API's `app` for what is not Graph."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+
+    def __call__(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes
+    ) -> tuple[int, str, bytes]:
+        """(status, content type, body) for the chat view (`/`) and the simulator's API (`/_sim/...`).
+
+        Only for this machine: a request must name a loopback host (no DNS rebinding), and a POST must
+        carry the simulator's header (which a cross-site form or `text/plain` fetch cannot send)."""
+        host = str(headers.get("Host", "")).rsplit(":", 1)[0]
+        if host not in ("127.0.0.1", "localhost", "[::1]"):
+            return _json(403, {"error": "the simulator answers only requests to 127.0.0.1 or localhost"})
+        if method == "POST" and headers.get(SIMULATOR_HEADER) != "1":
+            return _json(403, {"error": f"POSTs to the simulator carry the header {SIMULATOR_HEADER}: 1"})
+        try:
+            if method == "GET":
+                return self._get(path, query)
+            if method == "POST":
+                return self._post(path, headers, raw)
+        except (TypeError, ValueError) as exc:
+            return _json(400, {"error": str(exc)})
+        return _json(405, {"error": "method not allowed"})
+
+    def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+        if path in ("/", "/index.html"):
+            return (
+                200,
+                "text/html; charset=utf-8",
+                resources.files("wacloud.local.meta").joinpath("chat.html").read_bytes(),
+            )
+        if path == "/favicon.ico":
+            return 204, "image/x-icon", b""
+        if path == "/_sim/state":
+            since = int((query.get("since") or ["-1"])[0])
+            wait = min(20.0, float((query.get("wait") or ["0"])[0]))
+            return _json(200, self.simulator.wait_for_change(since, wait) if wait else self.simulator.state())
+        media = re.fullmatch(r"/_sim/media/([0-9]+)", path)
+        stored = self.simulator.graph.files.get(media[1]) if media else None
+        if stored is None:
+            return _json(404, {"error": "not found"})
+        return 200, stored.mime_type, stored.data
+
+    def _post(self, path: str, headers: Any, raw: bytes) -> tuple[int, str, bytes]:
+        if path == "/_sim/settings":
+            return _json(200, self.simulator.configure(_body(raw)))
+        if path == "/_sim/rotate-token":
+            self.simulator.rotate_token()
+            return _json(200, {"rotated": True})
+        target = re.fullmatch(r"/_sim/customers/([^/]+)(/messages|/media)?", path)
+        if target is None:
+            return _json(404, {"error": "not found"})
+        wa_id = unquote(target[1])
+        if target[2] == "/media":
+            content_type = headers.get("Content-Type", "application/octet-stream").split(";")[0]
+            return _json(
+                200,
+                {
+                    "id": self.simulator.graph.add_media(
+                        raw, content_type, phone_number_id=self.simulator.phone_number_id
+                    )
+                },
+            )
+        document = _body(raw)
+        if target[2] == "/messages":
+            message = document.get("message") or {"type": "text", "text": {"body": str(document.get("text", ""))}}
+            if not isinstance(message, dict) or not message.get("type"):
+                raise ValueError("give 'text', or a 'message' with its 'type'")
+            body, status, answer = self.simulator.customer_sends(
+                wa_id, message, name=document.get("name"), wamid=document.get("wamid") or new_wamid()
+            )
+            wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+            return _json(200, {"wamid": wamid, "webhook_status": status, "webhook_answer": answer})
+        unreachable = document.get("unreachable")
+        customer = self.simulator.configure_customer(
+            wa_id, name=document.get("name"), unreachable=int(unreachable) if unreachable else None
+        )
+        return _json(200, {"wa_id": customer.wa_id, "name": customer.name, "unreachable": customer.unreachable})
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise ValueError("the body is not JSON") from exc
+    if not isinstance(document, dict):
+        raise ValueError("the body is not a JSON object")
+    return document
+
+
+def _json(status: int, document: dict[str, Any]) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps(document).encode()

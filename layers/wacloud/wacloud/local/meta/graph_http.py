@@ -1,0 +1,77 @@
+"""The fake Graph API's HTTP side: Graph's routes matched and answered by the fake, every other path
+handed to its `app` (the simulator's chat view and API)."""
+
+from __future__ import annotations
+
+import json
+import re
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from wacloud.local.meta.fake_graph import FakeGraph
+
+_MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
+_UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")
+_TEMPLATES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/message_templates/?$")
+_OBJECT = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/?$")
+_DOWNLOAD = re.compile(r"^/download/([0-9]+)$")
+
+
+def handler_class(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
+    """The request handler of `fake`'s HTTP server: Graph's routes, then the simulator's app."""
+    routes = {
+        "POST": (("messages", _MESSAGES), ("media", _UPLOAD)),
+        "GET": (("templates", _TEMPLATES), ("media_info", _OBJECT), ("download", _DOWNLOAD)),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self._route("POST")
+
+        def do_GET(self) -> None:
+            self._route("GET")
+
+        def _route(self, method: str) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            found = next(
+                ((route, match) for route, pattern in routes[method] if (match := pattern.match(url.path))), None
+            )
+            if found is None and fake.app is not None:
+                status, content_type, data = fake.app(method, url.path, parse_qs(url.query), self.headers, raw)
+                self._send_bytes(status, data, content_type)
+                return
+            if found is None:
+                self._send(404, {"error": {"message": "Unknown path", "code": 803}})
+                return
+            request, data = fake._answer(
+                method, found[0], found[1], headers=self.headers, raw=raw, query=parse_qs(url.query)
+            )
+            if request.reply_dropped:
+                self.close_connection = True
+                return
+            if data is not None:
+                self._send_bytes(request.status, data, request.response.get("mime_type", "application/octet-stream"))
+            else:
+                self._send(request.status, request.response)
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            self._send_bytes(status, json.dumps(body).encode(), "application/json")
+
+        def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the browser went away (a closed tab, a long poll)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
