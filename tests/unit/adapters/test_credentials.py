@@ -12,9 +12,6 @@ from wacloud.adapters.credentials import SecretUnavailableError, credential, get
 from wacloud.config import get_settings
 from wacloud.errors import ConfigurationError, TransientError
 from wacloud.local.cloudformation import REGION, Stack
-from wacloud.models.keys import customer_key
-from wacloud.runtime import singletons
-from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 
 
 def secrets_client():  # type: ignore[no-untyped-def]
@@ -146,99 +143,3 @@ def test_credential_on_missing_key(aws: Stack, monkeypatch: pytest.MonkeyPatch) 
 
     with pytest.raises(ConfigurationError, match="'app_secret'"):
         credential("app_secret")
-
-
-# --- customer_key -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("address", "key"),
-    [
-        pytest.param("16505551234", "16505551234", id="webhook-digits"),
-        pytest.param("+16505551234", "16505551234", id="e164"),
-        pytest.param("+1 (650) 555-1234", "16505551234", id="formatted"),
-        pytest.param("+1 650-555-1234", "16505551234", id="dashes"),
-        pytest.param("(650) 555-1234", "6505551234", id="parenthesis-first"),
-        pytest.param("  +16505551234  ", "16505551234", id="whitespace"),
-        pytest.param("US.13491208655302741918", "US.13491208655302741918", id="bsuid"),
-        pytest.param(" US.134912 ", "US.134912", id="bsuid-whitespace"),
-        pytest.param("", "", id="empty"),
-    ],
-)
-def test_customer_key(address: str, key: str) -> None:
-    assert customer_key(address) == key
-
-
-def test_customer_key_unifies_formats_of_one_number() -> None:
-    forms = ["16505551234", "+16505551234", "+1 (650) 555-1234", "+1-650-555-1234", "+1 650 555 1234"]
-
-    assert {customer_key(f) for f in forms} == {"16505551234"}
-
-
-# --- masking ----------------------------------------------------------------------------------------
-
-
-def test_mask_phone_example() -> None:
-    assert mask_phone("+16505551234") == "+165******34"
-
-
-@pytest.mark.parametrize("length", [pytest.param(n, id=f"len-{n}") for n in range(1, 21)])
-def test_mask_phone_never_returns_the_full_number(length: int) -> None:
-    number = "".join(str((i * 7 + 3) % 10) for i in range(length))
-
-    masked = mask_phone(number)
-
-    assert masked != number
-    assert len(masked) == length
-    assert "*" in masked
-
-
-@pytest.mark.parametrize("value", [None, ""], ids=["none", "empty"])
-def test_mask_phone_empty(value: str | None) -> None:
-    assert mask_phone(value) == ""
-
-
-WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA="  # base64 holding 16503879439
-
-
-def test_mask_wamid_hides_the_number_inside_and_is_stable() -> None:
-    masked = mask_wamid(WAMID)
-    assert "HBgL" not in masked and "16503879439" not in masked
-    assert masked == mask_wamid(WAMID) != mask_wamid(WAMID + "x")
-    assert mask_wamid(None) == ""
-
-
-@pytest.mark.parametrize(
-    ("key", "expected"),
-    [
-        pytest.param(f"read:{WAMID}", f"read:{mask_wamid(WAMID)}", id="read-receipt"),
-        pytest.param(f"reply:{WAMID}", f"reply:{mask_wamid(WAMID)}", id="reply"),
-        pytest.param("order-1234-shipped", "order-1234-shipped", id="producer-key"),
-    ],
-)
-def test_mask_key_masks_only_keys_made_of_a_wamid(key: str, expected: str) -> None:
-    assert mask_key(key) == expected
-
-
-def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A boto3 session of their own would read the service models again: ~150 ms of a cold start.
-    import boto3
-
-    from wacloud.adapters.aws_session import default_session
-    from wacloud.runtime.idempotency import Idempotent
-
-    default_session()
-    created: list[int] = []
-    real_init = boto3.session.Session.__init__
-
-    def counted(self: boto3.session.Session, *args: object, **kwargs: object) -> None:
-        created.append(1)
-        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(boto3.session.Session, "__init__", counted)
-    singletons.reset()
-
-    get_credentials()
-    Idempotent(lambda *, key: key, key_prefix="session-test", duplicate_metric="SessionTest")
-
-    assert created == []

@@ -3,27 +3,14 @@ assistant adapter against a fake Bedrock, and loading a bot by name."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from tests.unit.conversation.conftest import conversation, says
 from wacloud.conversation import Bot, Conversation
-from wacloud.conversation.assistant import BedrockAssistant, assistant_handler
 from wacloud.conversation.bot import load_bot
 from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import interactive_reply, media_message, text_message
-from wacloud.models.events import MessageEvent
 from wacloud.models.records import HistoryEntry
-
-
-def conversation(body: dict[str, Any], history: list[HistoryEntry] | None = None) -> Conversation:
-    (event,) = parse_webhook(body)
-    assert isinstance(event, MessageEvent)
-    return Conversation(event=event, contact=None, first_contact=False, load_history=lambda: list(history or []))
-
-
-def says(words: str, **kwargs: Any) -> Conversation:
-    return conversation(text_message(words, phone_number_id="1", sender="16505551234", name="Ana", **kwargs))
 
 
 def test_handlers_run_in_order_and_the_first_that_answers_wins():
@@ -113,30 +100,6 @@ def test_hand_over_claims_the_message():
     assert bot.handle(talk) and talk.handed_over and talk.replies == []
 
 
-def test_example_echo_bot_quotes_the_text_back():
-    bot = load_bot("wacloud.conversation.examples.echo:bot")
-    talk = says("hello there")
-    assert bot.handle(talk) and bot.rules
-    assert talk.replies == [
-        {"type": "text", "text": {"body": "You said: hello there"}, "context": {"message_id": talk.message.id}}
-    ]
-    assert not bot.handle(conversation(media_message("image", "M", phone_number_id="1", mime_type="image/png")))
-
-
-def test_example_menu_bot_replaces_the_rules_answers_rows_and_hands_over():
-    bot = load_bot("wacloud.conversation.examples.menu:bot")
-    assert bot.rules is False
-    first = says("hi")
-    assert bot.handle(first) and first.replies[0]["interactive"]["type"] == "list"
-    assert first.replies[0]["interactive"]["body"]["text"] == "Hi Ana, how can we help?"
-    row = conversation(interactive_reply("list_reply", "returns", "Returns", phone_number_id="1"))
-    assert bot.handle(row) and "30 days" in row.replies[0]["text"]["body"]
-    agent = conversation(interactive_reply("list_reply", "agent", "Talk to a person", phone_number_id="1"))
-    assert bot.handle(agent) and agent.handed_over
-    order = says("my order is #4411")
-    assert bot.handle(order) and "#4411" in order.replies[0]["text"]["body"]
-
-
 @pytest.mark.parametrize(
     ("spec", "error"),
     [
@@ -148,58 +111,3 @@ def test_example_menu_bot_replaces_the_rules_answers_rows_and_hands_over():
 def test_a_bad_bot_name_fails_loudly(spec, error):
     with pytest.raises(error):
         load_bot(spec)
-
-
-class FakeBedrock:
-    """Bedrock's Converse API as the adapter uses it: records the request, answers as scripted."""
-
-    def __init__(self, answer: str | Exception) -> None:
-        self.answer = answer
-        self.requests: list[dict[str, Any]] = []
-
-    def converse(self, **request: Any) -> dict[str, Any]:
-        self.requests.append(request)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        content = [{"text": self.answer}] if self.answer else []
-        return {"output": {"message": {"role": "assistant", "content": content}}, "stopReason": "end_turn"}
-
-
-HISTORY = [
-    HistoryEntry(at=1, direction="out", type="text", text="Welcome!", wamid="o0"),  # before the customer spoke
-    HistoryEntry(at=2, direction="in", type="text", text="hi", wamid="w1"),
-    HistoryEntry(at=3, direction="out", type="text", text="Hello, how can I help?", wamid="o1"),
-    HistoryEntry(at=4, direction="in", type="image", text=None, wamid="w2"),
-    HistoryEntry(at=5, direction="in", type="text", text="do you ship to Spain?", wamid="w3"),
-]
-
-
-def test_the_assistant_answers_with_the_history_as_alternating_turns():
-    bedrock = FakeBedrock("Yes, in 3 days.")
-    handler = assistant_handler(BedrockAssistant(model_id="model-x", system_prompt="Be brief.", client=bedrock))
-    talk = conversation(
-        text_message("do you ship to Spain?", phone_number_id="1", sender="16505551234", wamid="w3"), HISTORY
-    )
-    assert handler(talk) is True
-    assert talk.replies == [{"type": "text", "text": {"body": "Yes, in 3 days."}}]
-    (request,) = bedrock.requests
-    assert request["modelId"] == "model-x" and request["system"] == [{"text": "Be brief."}]
-    assert [(m["role"], m["content"][0]["text"]) for m in request["messages"]] == [
-        ("user", "hi"),
-        ("assistant", "Hello, how can I help?"),
-        ("user", "do you ship to Spain?"),
-    ]
-
-
-@pytest.mark.parametrize("answer", ["", RuntimeError("throttled")])
-def test_without_an_answer_from_the_assistant_the_rules_answer(answer):
-    bot = Bot()
-    bot.add(assistant_handler(BedrockAssistant(model_id="m", system_prompt="p", client=FakeBedrock(answer))))
-    talk = says("hello")
-    assert bot.handle(talk) is False and talk.replies == []
-
-
-def test_a_long_answer_is_cut_to_a_whatsapp_text():
-    handler = assistant_handler(BedrockAssistant(model_id="m", system_prompt="p", client=FakeBedrock("x" * 5000)))
-    talk = says("tell me everything")
-    assert handler(talk) and len(talk.replies[0]["text"]["body"]) == 4096

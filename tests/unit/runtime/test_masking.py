@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import json
 
+import boto3
 import pytest
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
+from wacloud.adapters.credentials import get_credentials
+from wacloud.local.cloudformation import Stack
 from wacloud.models.outbound import OutboundMessage
-from wacloud.runtime.masking import MaskingFormatter, mask_log, mask_text
+from wacloud.runtime import singletons
+from wacloud.runtime.masking import MaskingFormatter, mask_key, mask_log, mask_phone, mask_text, mask_wamid
 
 PHONE = "16505551234"
 WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUYA"
@@ -129,3 +133,72 @@ def test_a_logged_exception_with_its_traceback_is_masked() -> None:
     assert "ValueError" in line["exception"]
     for secret in (PHONE, TEXT, WAMID):
         assert secret not in stream.getvalue()
+
+
+# --- masking ----------------------------------------------------------------------------------------
+
+
+def test_mask_phone_example() -> None:
+    assert mask_phone("+16505551234") == "+165******34"
+
+
+@pytest.mark.parametrize("length", [pytest.param(n, id=f"len-{n}") for n in range(1, 21)])
+def test_mask_phone_never_returns_the_full_number(length: int) -> None:
+    number = "".join(str((i * 7 + 3) % 10) for i in range(length))
+
+    masked = mask_phone(number)
+
+    assert masked != number
+    assert len(masked) == length
+    assert "*" in masked
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["none", "empty"])
+def test_mask_phone_empty(value: str | None) -> None:
+    assert mask_phone(value) == ""
+
+
+WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA="  # base64 holding 16503879439
+
+
+def test_mask_wamid_hides_the_number_inside_and_is_stable() -> None:
+    masked = mask_wamid(WAMID)
+    assert "HBgL" not in masked and "16503879439" not in masked
+    assert masked == mask_wamid(WAMID) != mask_wamid(WAMID + "x")
+    assert mask_wamid(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        pytest.param(f"read:{WAMID}", f"read:{mask_wamid(WAMID)}", id="read-receipt"),
+        pytest.param(f"reply:{WAMID}", f"reply:{mask_wamid(WAMID)}", id="reply"),
+        pytest.param("order-1234-shipped", "order-1234-shipped", id="producer-key"),
+    ],
+)
+def test_mask_key_masks_only_keys_made_of_a_wamid(key: str, expected: str) -> None:
+    assert mask_key(key) == expected
+
+
+def test_powertools_providers_share_the_process_boto3_session(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A boto3 session of their own would read the service models again: ~150 ms of a cold start.
+    import boto3
+
+    from wacloud.adapters.aws_session import default_session
+    from wacloud.runtime.idempotency import Idempotent
+
+    default_session()
+    created: list[int] = []
+    real_init = boto3.session.Session.__init__
+
+    def counted(self: boto3.session.Session, *args: object, **kwargs: object) -> None:
+        created.append(1)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(boto3.session.Session, "__init__", counted)
+    singletons.reset()
+
+    get_credentials()
+    Idempotent(lambda *, key: key, key_prefix="session-test", duplicate_metric="SessionTest")
+
+    assert created == []

@@ -1,5 +1,5 @@
-"""Template definitions: fetched from the account once, cached in the table and in memory, dropped when
-Meta says a template changed; the sender refuses a template document that does not fit its template."""
+"""wacloud.outbound.template_catalog: template definitions fetched, cached in the table and in memory,
+and dropped when Meta says a template changed; the sender's check through them (fake Graph, moto)."""
 
 from __future__ import annotations
 
