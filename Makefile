@@ -21,6 +21,8 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
 # pytest-xdist workers: one per core (PYTEST_WORKERS=0 runs the tests in this process, for a debugger).
 PYTEST_WORKERS ?= auto
+# Coverage of the package, with its floor (pyproject.toml); `COVERAGE=` turns it off for a partial run.
+COVERAGE ?= --cov --cov-report=term
 
 # Stamp files live inside each venv and are named after a hash of the file that defines it (not
 # its mtime, so a git checkout that only touches the file does not reinstall): a rerun with
@@ -37,17 +39,18 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam venv-scan lint scan build browser unit test bench local events schema errors-doc clean distclean
+.PHONY: help venv venv-sam venv-scan lint typecheck scan build browser unit test bench local events schema errors-doc clean distclean
 
 help:
-	@echo "make test       venv + venv-sam + lint + scan + build + browser + unit (the CI command)"
+	@echo "make test       venv + venv-sam + lint + typecheck + scan + build + browser + unit (the CI command)"
 	@echo "make venv       app/test venv .venv (pip install -e '.[dev]')"
 	@echo "make venv-sam   SAM CLI + cfn-lint venv .venv-sam (requirements-sam.txt)"
 	@echo "make lint       ruff, sam validate --lint, cfn-lint (+ serverless rules)"
+	@echo "make typecheck  mypy, strict, on the package (pyproject.toml [tool.mypy])"
 	@echo "make scan       checkov: template.yaml and committed secrets (.checkov.yaml, venv .venv-scan)"
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
 	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
-	@echo "make unit       pytest, one worker per core (PYTEST_ARGS=... to pass options, PYTEST_WORKERS=0 for one process)"
+	@echo "make unit       pytest with the coverage floor, one worker per core (PYTEST_ARGS=... COVERAGE= for a part)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
 	@echo "make bench      measure speed, size and cost beside baselines (bench/results.json, docs/PERFORMANCE.md)"
 	@echo "make events     regenerate the sample events in events/"
@@ -95,6 +98,9 @@ lint: venv venv-sam
 	$(OFFLINE) $(CFN_LINT) template.yaml
 	$(OFFLINE) $(CFN_LINT) --append-rules cfn_lint_serverless.rules -- template.yaml
 
+typecheck: venv
+	$(VENV)/bin/mypy
+
 # Every finding fails the run unless .checkov.yaml skips it, with its reason in docs/SECURITY.md.
 scan: venv-scan
 	$(OFFLINE) $(VENV_SCAN)/bin/checkov --config-file .checkov.yaml
@@ -115,11 +121,11 @@ browser:
 	fi
 
 unit: venv
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(COVERAGE) $(PYTEST_ARGS)
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.
-test: venv venv-sam lint scan build browser unit
+test: venv venv-sam lint typecheck scan build browser unit
 
 local: venv
 	$(VENV)/bin/python -m wacloud.local
@@ -138,7 +144,7 @@ errors-doc: venv
 	$(VENV)/bin/python scripts/generate_errors_doc.py
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache .hypothesis build test-artifacts
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis build test-artifacts .coverage .coverage.*
 	find . -path ./$(VENV) -prune -o -path ./$(VENV_SAM) -prune -o \
 	  -type d -name __pycache__ -print0 | xargs -0 rm -rf
 

@@ -17,7 +17,8 @@ from aws_lambda_powertools import Metrics
 from moto import mock_aws
 
 from wacloud.local import moto_fixes
-from wacloud.local.cloudformation import REGION, Stack, load_template, provision
+from wacloud.local.account import REGION
+from wacloud.local.cloudformation import Stack, load_template, provision
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta.fake_graph import FakeGraph
 from wacloud.local.pipeline import LOCAL_DEFAULTS, reset_caches

@@ -20,7 +20,7 @@ from tests.conftest import ACCESS_TOKEN, PHONE_NUMBER_ID, SECRET, customers_wrot
 from wacloud.adapters.credentials import get_credentials
 from wacloud.adapters.store import Store
 from wacloud.inbound.parse import parse_webhook
-from wacloud.local.cloudformation import REGION
+from wacloud.local.account import REGION
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta.fake_graph import FakeGraph, ScriptedAnswer, graph_error
 from wacloud.local.meta.webhooks import media_message

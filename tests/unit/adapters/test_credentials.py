@@ -11,7 +11,8 @@ from tests.conftest import ACCESS_TOKEN, APP_SECRET, SECRET, VERIFY_TOKEN
 from wacloud.adapters.credentials import SecretUnavailableError, credential, get_credentials
 from wacloud.config import get_settings
 from wacloud.errors import ConfigurationError, TransientError
-from wacloud.local.cloudformation import REGION, Stack
+from wacloud.local.account import REGION
+from wacloud.local.cloudformation import Stack
 
 
 def secrets_client():  # type: ignore[no-untyped-def]

@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.conftest import queue_bodies
 from wacloud.adapters.queues import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, SEND_ATTEMPTS, FifoQueue, QueueEntry, QueueError
-from wacloud.local.cloudformation import REGION, Stack
+from wacloud.local.account import REGION
+from wacloud.local.cloudformation import Stack
 
 QUEUE = "InboundQueue"
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import PHONE_NUMBER_ID
 from wacloud.inbound.split import queue_document, split_webhook
-from wacloud.local.cloudformation import REGION
+from wacloud.local.account import REGION
 from wacloud.local.meta.webhooks import text_message
 from wacloud.ops import dead_letters as dlq
 

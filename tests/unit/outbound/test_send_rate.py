@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 from wacloud.adapters.store import Store
 from wacloud.adapters.store.rate_counters import RateCounters
 from wacloud.adapters.table import StoreError, Table
-from wacloud.local.cloudformation import REGION, Stack
+from wacloud.local.account import REGION
+from wacloud.local.cloudformation import Stack
 from wacloud.outbound.send_rate import GRACE_SECONDS, SLOT_SECONDS, SendRateLimiter
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -13,4 +13,5 @@ def default_session() -> boto3.session.Session:
     """boto3's default session (the one `boto3.client()` uses), created if needed."""
     if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
-    return boto3.DEFAULT_SESSION  # type: ignore[return-value]  (set just above)
+    session: boto3.session.Session = boto3.DEFAULT_SESSION  # set just above
+    return session

@@ -269,7 +269,8 @@ def fill(body: ReplyBody, facts: Facts) -> ReplyBody:
             return [walk(item) for item in value]
         return value
 
-    return walk(body)
+    filled: ReplyBody = walk(body)
+    return filled
 
 
 def check_reply(body: ReplyBody) -> None:

@@ -21,7 +21,7 @@ import binascii
 import hashlib
 import time
 from collections.abc import Callable
-from typing import IO
+from typing import Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -45,10 +45,14 @@ class MediaArchiveError(TransientError):
     """The media could not be archived this time; the event is retried."""
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Digesting:
     """A read-only stream that hashes and counts what passes through it."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: Readable) -> None:
         self._raw = raw
         self.sha256 = hashlib.sha256()
         self.size = 0

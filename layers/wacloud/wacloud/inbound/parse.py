@@ -27,20 +27,19 @@ def event_from(document: str | bytes | dict[str, Any]) -> InboundEvent:
     """The typed event of a queue document. A message or status that does not validate becomes an
     `UnparsedEvent` with the reason; a document that is no event at all (our own contract: strict)
     raises pydantic's `ValidationError` (or `ValueError` when it is not JSON)."""
-    if not isinstance(document, dict):
-        document = json.loads(document)
-    kind = document.get("kind") if isinstance(document, dict) else None
-    if kind not in ("message", "status") or kind not in document:
-        return load_event(document)  # raises for anything but a well-formed event
-    raw = document[kind]
+    loaded: Any = document if isinstance(document, dict) else json.loads(document)
+    kind = loaded.get("kind") if isinstance(loaded, dict) else None
+    if kind not in ("message", "status") or kind not in loaded:
+        return load_event(loaded)  # raises for anything but a well-formed event
+    raw = loaded[kind]
     try:
         part = (Status if kind == "status" else InboundMessage).model_validate(raw)
     except ValidationError as exc:
-        stand_in = unparsed(raw, f"{kind} is malformed: {_first_error(exc)}", _text(document.get("waba_id")))
+        stand_in = unparsed(raw, f"{kind} is malformed: {_first_error(exc)}", _text(loaded.get("waba_id")))
         return UnparsedEvent.model_validate(stand_in.document)
     if kind == "status":
-        return StatusEvent.model_validate({**document, "status": part})
-    return MessageEvent.model_validate({**document, "message": part, "contact": _contact(document.get("contact"))})
+        return StatusEvent.model_validate({**loaded, "status": part})
+    return MessageEvent.model_validate({**loaded, "message": part, "contact": _contact(loaded.get("contact"))})
 
 
 def _contact(raw: Any) -> Contact | None:

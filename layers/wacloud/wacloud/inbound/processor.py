@@ -13,13 +13,15 @@ batch item failure and holds back only the later events of its own customer.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
@@ -69,13 +71,14 @@ class InboundProcessor:
             self._handle, key_prefix="wacloud-inbound-event", duplicate_metric="DuplicateEventSkipped"
         )
         # A failed event holds back only its own customer's later events, not other customers'.
-        self._batch = SqsFifoPartialProcessor(skip_group_on_error=True, logger=logger)
+        # (Powertools' Logger logs like the logging.Logger this asks for: failures' tracebacks, masked.)
+        self._batch = SqsFifoPartialProcessor(skip_group_on_error=True, logger=cast(logging.Logger, logger))
         # Every record failing (e.g. Graph down) is reported record by record, not raised as a
         # function error: the Errors alarm is kept for real crashes.
         self._batch.raise_on_entire_batch_failure = False
         self._record_handler = trace_method(self._handle_record)
 
-    def process_batch(self, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    def process_batch(self, event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
         """One invocation: every record of the batch, each customer's in order."""
         self.idempotency.register_lambda_context(context)
         return process_partial_response(
@@ -199,6 +202,6 @@ def get_processor() -> InboundProcessor:
     return build_processor(get_settings(), get_store(), base=Path(os.environ.get("LAMBDA_TASK_ROOT") or "."))
 
 
-def process_batch(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+def process_batch(event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
     """The processor function's work: one invocation's batch."""
     return get_processor().process_batch(event, context)

@@ -90,7 +90,7 @@ class FrontDoor:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FrontDoor:
         threading.Thread(target=self._server.serve_forever, name="front-door", daemon=True).start()

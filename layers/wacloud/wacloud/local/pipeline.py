@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from wacloud.adapters.store.customers import CustomerRecords
 from wacloud.adapters.table import StoreError, Table
 from wacloud.inbound.signature import sign
 from wacloud.local import moto_fixes
-from wacloud.local.cloudformation import REGION, Stack, load_template, provision
+from wacloud.local.account import REGION
+from wacloud.local.cloudformation import Stack, load_template, provision
 from wacloud.local.front_door import FrontDoor
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta.chat_api import ChatApi
@@ -172,7 +174,7 @@ class LocalPipeline:
                     sqs=sqs,
                     queue_url=self.stack.queue_urls[queue],
                     queue_arn=self.stack.attributes[(queue, "Arn")],
-                    invoke=lambda event, f=function: self.invoke(f, event),
+                    invoke=partial(self.invoke, function),
                     on_batch=self._on_batch,
                 )
             )

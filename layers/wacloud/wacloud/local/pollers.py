@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wacloud.local.cloudformation import REGION
+from wacloud.local.account import REGION
 
 Invoke = Callable[[dict[str, Any]], Any]
 

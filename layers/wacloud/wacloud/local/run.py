@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from wacloud.local.cloudformation import REGION
+from wacloud.local.account import REGION
 from wacloud.local.meta.fake_graph import is_reply_to
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, find_project_dir, wait_until
 from wacloud.local.state import LocalState, read_state, remove_state, write_state
@@ -132,16 +132,16 @@ def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
     if not replied:
         print("FAILED: no reply reached the fake Graph API")
         return 1
-    reply = pipeline.graph.replies_to(wamid)[0]
+    reply_wamid = pipeline.graph.replies_to(wamid)[0].wamid or ""
     store = Store()
     expect_read = pipeline.options.status_webhooks
     wait_until(
         lambda: (
-            (record := store.messages.get(reply.wamid)) is not None and (not expect_read or record.status == "read")
+            (record := store.messages.get(reply_wamid)) is not None and (not expect_read or record.status == "read")
         ),
         timeout=20,
     )
-    record = store.messages.get(reply.wamid)
+    record = store.messages.get(reply_wamid)
     print("\nStored record of the reply:")
     print(record.model_dump_json(indent=2, exclude_none=True) if record else "  (none)")
     ok = record is not None and (record.status == "read" or not expect_read)

@@ -8,14 +8,14 @@ before any Graph call; `schemas/outbound-message.schema.json` is generated from 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from wacloud.models.interactive import Interactive, MediaLink
 from wacloud.models.templates import TemplateBody
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 # The sender stamps `biz_opaque_callback_data` with this + the idempotency key (unless the producer set
 # its own), so a status webhook can name the document it belongs to.
 CALLBACK_PREFIX = "wacloud-key:"

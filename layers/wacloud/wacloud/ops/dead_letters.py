@@ -169,7 +169,8 @@ def receive(sqs: Any, url: str, count: int, visibility: int) -> list[dict[str, A
         MessageSystemAttributeNames=["All"],
         MessageAttributeNames=["All"],
     )
-    return response.get("Messages", [])
+    messages: list[dict[str, Any]] = response.get("Messages", [])
+    return messages
 
 
 def release(sqs: Any, url: str, receipt_handles: Iterable[str]) -> None:

@@ -14,13 +14,15 @@ delayed: SQS moves the document to the DLQ on its next receive.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -42,7 +44,7 @@ def retry_delay(settings: Settings, attempt: int, exc: Exception | None = None) 
     if isinstance(exc, NotEnoughTimeError) or attempt >= settings.max_receive_count:
         # Nothing went wrong / nothing is left to wait for: SQS moves it to the DLQ on the next receive.
         return 0
-    delay = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(0, attempt - 1))
+    delay = min(settings.retry_max_seconds, settings.retry_base_seconds << max(0, attempt - 1))
     delay = round(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not cryptography)
     if isinstance(exc, SendRetryableError) and exc.code == 131056 and settings.retry_base_seconds:
         delay = max(delay, PAIR_RATE_MIN_SECONDS)
@@ -65,7 +67,7 @@ class SendBatch:
         self._handled: set[str] = set()  # SQS message ids worked on
         self._record_handler = trace_method(self._handle)
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> PartialItemFailureResponse:
         """Send the batch; the records to deliver again (`batchItemFailures`)."""
         may_name_objects = any(names_bucket_object(raw.get("body") or "") for raw in self.raw_records)
         self.sender.start_invocation(self.context, may_name_bucket_objects=may_name_objects)
@@ -76,19 +78,20 @@ class SendBatch:
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
                 failures = [failure for result in pool.map(self._run_group, groups) for failure in result]
-        response = {"batchItemFailures": failures}
+        response: PartialItemFailureResponse = {"batchItemFailures": failures}
         self._schedule_retries(response)
         return response
 
-    def _run_group(self, records: list[dict[str, Any]]) -> list[dict[str, str]]:
-        processor = SqsFifoPartialProcessor(skip_group_on_error=True, logger=logger)
+    def _run_group(self, records: list[dict[str, Any]]) -> list[PartialItemFailures]:
+        # Powertools' Logger logs like the logging.Logger this asks for: failures' tracebacks, masked.
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True, logger=cast(logging.Logger, logger))
         # Every record failing (e.g. Graph down) is reported record by record, not raised as a
         # function error: the Errors alarm is kept for real crashes.
         processor.raise_on_entire_batch_failure = False
         answer = process_partial_response(
             event={"Records": records}, record_handler=self._record_handler, processor=processor, context=self.context
         )
-        return list(answer["batchItemFailures"])
+        return answer["batchItemFailures"]
 
     def _handle(self, record: SQSRecord) -> SendOutcome:
         """One record; on a transient failure, remember how long its group should wait."""
@@ -104,7 +107,7 @@ class SendBatch:
                 self._retry_after[group] = max(self._retry_after.get(group, 0), delay)
             raise
 
-    def _schedule_retries(self, response: dict[str, Any]) -> None:
+    def _schedule_retries(self, response: PartialItemFailureResponse) -> None:
         """Make each failed record visible again after its group's delay; a record held back behind
         a failure is recorded as such; one that failed unexpectedly backs off by its own attempts."""
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
@@ -133,6 +136,6 @@ def _by_group(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(groups.values())
 
 
-def process_batch(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+def process_batch(event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
     """The sender function's work: one invocation's batch."""
     return SendBatch(get_sender(), FifoQueue(get_settings().outbound_queue_url), event, context).run()

@@ -30,7 +30,7 @@ def raw_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
     return body.encode("utf-8", "surrogateescape")
 
 
-def json_response(status: int, body: dict[str, Any]) -> Response:
+def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
@@ -40,25 +40,30 @@ def add_error_answers(app: APIGatewayRestResolver, logger: Logger, *, name: str)
     the stack trace, never answered with it), and Powertools' own 404/405 as API Gateway would
     answer them."""
 
-    @app.exception_handler(UndecodableBodyError)
-    def _undecodable(exc: UndecodableBodyError) -> Response:
+    def undecodable(exc: UndecodableBodyError) -> Response[dict[str, Any]]:
         return json_response(400, {"error": str(exc)})
 
-    @app.exception_handler(TransientError)
-    def _unavailable(exc: TransientError) -> Response:
+    def unavailable(exc: TransientError) -> Response[dict[str, Any]]:
         logger.error(f"{name} not accepted: dependency unavailable", extra={"error": str(exc)})
         return json_response(503, {"error": "temporarily unavailable"})
 
-    @app.exception_handler(ConfigurationError)
-    def _misconfigured(exc: ConfigurationError) -> Response:
+    def misconfigured(exc: ConfigurationError) -> Response[dict[str, Any]]:
         logger.error(f"{name} misconfigured", extra={"error": str(exc)})
         return json_response(500, {"error": "internal error"})
 
-    @app.exception_handler(ServiceError)
-    def _service_error(exc: ServiceError) -> Response:
+    def service_error(exc: ServiceError) -> Response[dict[str, Any]]:
         return json_response(exc.status_code, {"error": exc.msg})
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    def unexpected(exc: Exception) -> Response[dict[str, Any]]:
         logger.exception(f"Unexpected {name.lower()} error")
         return json_response(500, {"error": "internal error"})
+
+    answers: list[tuple[type[Exception], Any]] = [
+        (UndecodableBodyError, undecodable),
+        (TransientError, unavailable),
+        (ConfigurationError, misconfigured),
+        (ServiceError, service_error),
+        (Exception, unexpected),
+    ]
+    for error, answer in answers:
+        app.exception_handler(error)(answer)

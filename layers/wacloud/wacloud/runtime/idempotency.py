@@ -51,7 +51,7 @@ class Idempotent(Generic[F]):
     def __init__(
         self, function: F, *, key_prefix: str, duplicate_metric: str, output: type[BaseModel] | None = None
     ) -> None:
-        def count_duplicate(response: Any, record: DataRecord) -> Any:
+        def count_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
             count(duplicate_metric)
             return response
 

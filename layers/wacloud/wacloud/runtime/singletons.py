@@ -23,7 +23,7 @@ def singleton(factory: Callable[P, T]) -> Callable[P, T]:
     """`functools.cache`, registered for `reset()`; the arguments (if any) key the instances."""
     cached = cache(factory)
     _registry.append(cached)
-    return cached  # type: ignore[return-value]  (a cache wrapper is called like the factory)
+    return cached  # type: ignore[return-value]  # a cache wrapper is called like the factory
 
 
 def reset() -> None:

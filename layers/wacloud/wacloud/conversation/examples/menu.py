@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import Any
 
 from wacloud.conversation import Bot, Conversation
 
@@ -59,6 +60,6 @@ def order_number(conversation: Conversation) -> None:
 
 @bot.on()
 def menu(conversation: Conversation) -> None:
-    body = copy.deepcopy(MENU)
+    body: dict[str, Any] = copy.deepcopy(MENU)
     body["interactive"]["body"]["text"] = MENU_TEXT.format(name=conversation.profile_name or "there")[:1024]
     conversation.reply(body)

@@ -188,7 +188,7 @@ class FakeGraph:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FakeGraph:
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-graph", daemon=True)
@@ -316,7 +316,8 @@ class FakeGraph:
         file_type = ""
         for part in message.iter_parts() if message.is_multipart() else []:
             name = part.get_param("name", header="content-disposition")
-            fields[str(name)] = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            fields[str(name)] = payload if isinstance(payload, bytes) else b""
             if name == "file":
                 file_type = part.get_content_type()
         if fields.get("messaging_product") != b"whatsapp" or "file" not in fields:
@@ -346,7 +347,7 @@ class FakeGraph:
         return 200, {"mime_type": stored.mime_type}, stored.data
 
     def _templates(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
-        name = (query.get("name") or [None])[0]
+        name = next(iter(query.get("name") or []), None)
         chosen = [t for t in self.templates if name is None or name in t["name"]]
         limit = int((query.get("limit") or ["25"])[0])
         start = int((query.get("after") or ["0"])[0])

@@ -47,14 +47,15 @@ def handler_class(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             if found is None:
                 self._send(404, {"error": {"message": "Unknown path", "code": 803}})
                 return
-            request, data = fake._answer(
+            request, payload = fake._answer(
                 method, found[0], found[1], headers=self.headers, raw=raw, query=parse_qs(url.query)
             )
             if request.reply_dropped:
                 self.close_connection = True
                 return
-            if data is not None:
-                self._send_bytes(request.status, data, request.response.get("mime_type", "application/octet-stream"))
+            if payload is not None:
+                mime_type = request.response.get("mime_type", "application/octet-stream")
+                self._send_bytes(request.status, payload, mime_type)
             else:
                 self._send(request.status, request.response)
 

@@ -213,8 +213,8 @@ class Simulator:
         if not self.status_webhooks:
             return
         if customer.unreachable is not None:
-            error = {**UNDELIVERABLE, "code": customer.unreachable}
-            steps: list[tuple[str, dict[str, Any] | None]] = [("failed", error)]
+            failure: dict[str, Any] = {**UNDELIVERABLE, "code": customer.unreachable}
+            steps: list[tuple[str, dict[str, Any] | None]] = [("failed", failure)]
         elif body.get("type") == "reaction":
             steps = [("sent", None)]  # Meta sends nothing more for a reaction
         else:

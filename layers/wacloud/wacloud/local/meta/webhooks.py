@@ -93,8 +93,10 @@ def media_message(
 
     `extra` takes the media object's own fields (`caption`, `filename`, `voice`, `animated`) and the
     sender's (`sender`, `name`, `wamid`, `timestamp`)."""
-    own = {k: extra.pop(k) for k in ("caption", "filename", "voice", "animated") if k in extra}
-    media = {"id": media_id, "mime_type": mime_type, **({"sha256": sha256} if sha256 else {}), **own}
+    own: dict[str, Any] = {k: extra.pop(k) for k in ("caption", "filename", "voice", "animated") if k in extra}
+    media: dict[str, Any] = {"id": media_id, "mime_type": mime_type, **own}
+    if sha256:
+        media["sha256"] = sha256
     return customer_message({"type": kind, kind: media}, phone_number_id=phone_number_id, **extra)
 
 
