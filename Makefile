@@ -19,8 +19,9 @@ VENV_SAM := .venv-sam
 VENV_SCAN := .venv-scan
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
-# pytest-xdist workers: one per core (PYTEST_WORKERS=0 runs the tests in this process, for a debugger).
-PYTEST_WORKERS ?= auto
+# pytest-xdist workers: two per core, since many tests wait on moto, HTTP servers and pollers as much
+# as they compute (PYTEST_WORKERS=0 runs the tests in this process, for a debugger).
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 # Coverage of the package, with its floor (pyproject.toml); `COVERAGE=` turns it off for a partial run.
 COVERAGE ?= --cov --cov-report=term
 
@@ -50,7 +51,7 @@ help:
 	@echo "make scan       checkov: template.yaml and committed secrets (.checkov.yaml, venv .venv-scan)"
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
 	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
-	@echo "make unit       pytest with the coverage floor, one worker per core (PYTEST_ARGS=... COVERAGE= for a part)"
+	@echo "make unit       pytest with the coverage floor, two workers per core (PYTEST_ARGS=... COVERAGE= for a part)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
 	@echo "make bench      measure speed, size and cost beside baselines (bench/results.json, docs/PERFORMANCE.md)"
 	@echo "make events     regenerate the sample events in events/"
@@ -121,7 +122,7 @@ browser:
 	fi
 
 unit: venv
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(COVERAGE) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(COVERAGE) $(PYTEST_ARGS)
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.

@@ -9,9 +9,9 @@ replying); `NOW=1 make events` dates them now instead.
 from __future__ import annotations
 
 import json
-import uuid
 import os
 import time
+import uuid
 from pathlib import Path
 
 from wacloud.inbound.signature import sign

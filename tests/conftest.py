@@ -26,6 +26,10 @@ from wacloud.models.events import MessageEvent, StatusEvent
 from wacloud.models.outbound import OutboundMessage
 
 moto_fixes.apply()  # FIFO groups keep their order when messages time out together, as in SQS
+# Module-level Powertools objects (each module's `Metrics()`) read their settings when the module is
+# imported, which for a test module's imports is collection time, before any fixture runs.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WacloudTests")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -36,6 +40,9 @@ ACCESS_TOKEN = LOCAL_DEFAULTS["access_token"][1]
 PHONE_NUMBER_ID = LOCAL_DEFAULTS["phone_number_id"][1]
 SECRET = {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
 GRAPH_URL = "https://graph.test"
+# One boto3 session for building the moto stacks of every test: a new session reads the service
+# models from disk again (about 0.1 s a test). Its clients are mocked by whichever `mock_aws` is active.
+SESSION = boto3.Session(region_name=REGION)
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +73,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         stack = provision(
             TEMPLATE,
-            session=boto3.Session(region_name=REGION),
+            session=SESSION,
             parameters={"PhoneNumberId": PHONE_NUMBER_ID},
             secret=SECRET,
             queue_overrides={"VisibilityTimeout": "0"},

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ROOT, fresh_python
 
-LEFT_OUT = ("wacloud.local", "wacloud.cli")
+LEFT_OUT = ("wacloud.local", "wacloud.cli", "wacloud.ops")
 BLOCKER = """
 import importlib.abc, sys
 class Blocked(importlib.abc.MetaPathFinder):
@@ -26,8 +26,8 @@ def test_no_function_imports_what_the_layer_leaves_out(function):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_the_layer_build_leaves_out_boto3_and_the_local_run():
+def test_the_layer_build_leaves_out_boto3_the_local_run_the_cli_and_the_operator_tools():
     build = (ROOT / "layers" / "wacloud" / "Makefile").read_text(encoding="utf-8")
     requirements = (ROOT / "layers" / "wacloud" / "requirements.txt").read_text(encoding="utf-8")
     assert "boto3" not in [line.split("=")[0] for line in requirements.splitlines() if line and line[0] != "#"]
-    assert 'rm -rf "$(TARGET)/wacloud/local" "$(TARGET)/wacloud/cli"' in build
+    assert 'rm -rf "$(TARGET)/wacloud/local" "$(TARGET)/wacloud/cli" "$(TARGET)/wacloud/ops"' in build

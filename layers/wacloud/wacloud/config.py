@@ -90,7 +90,8 @@ def keywords(value: str) -> frozenset[str]:
 
 
 def normalise_keyword(text: str) -> str:
-    return " ".join(text.upper().split()).rstrip(".!")
+    """'  Stop ! ' -> 'STOP': case, spacing and trailing `.` or `!` (with spaces before them) ignored."""
+    return " ".join(text.upper().split()).rstrip(".! ")
 
 
 @singleton

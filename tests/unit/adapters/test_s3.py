@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from urllib3.exceptions import ProtocolError
 
@@ -150,13 +151,25 @@ def test_an_upload_s3_refuses_is_an_s3_error() -> None:
         Bucket("no-such-bucket").upload(io.BytesIO(b"x"), "k", content_type="text/plain")
 
 
-def test_an_upload_that_cannot_reach_s3_is_an_s3_error(bucket: Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
-    def unreachable(*args: Any, **kwargs: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="https://s3")
+@pytest.mark.parametrize(
+    "failure",
+    [
+        EndpointConnectionError(endpoint_url="https://s3"),
+        S3UploadFailedError("part 2 failed"),
+        client_error("SlowDown"),
+    ],
+    ids=["unreachable", "upload-failed", "throttled"],
+)
+def test_an_upload_that_fails_in_s3_is_an_s3_error(
+    bucket: Bucket, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise failure
 
-    monkeypatch.setattr(bucket.client, "upload_fileobj", unreachable)
-    with pytest.raises(S3Error, match="could not be written"):
+    monkeypatch.setattr(bucket.client, "upload_fileobj", fail)
+    with pytest.raises(S3Error, match=f"s3://{bucket.name}/k could not be written") as raised:
         bucket.upload(io.BytesIO(b"x"), "k", content_type="text/plain")
+    assert raised.value.__cause__ is failure
 
 
 def test_the_streams_own_failure_passes_through_unchanged(bucket: Bucket) -> None:

@@ -119,6 +119,10 @@ def test_a_button_breaking_its_rules_is_refused(component, reason):
     assert reason in refused(body(component))
 
 
+def test_a_quick_reply_button_takes_only_a_payload():
+    assert "'payload' parameter" in refused(body(button("quick_reply", 0, text("yes"))))
+
+
 @pytest.mark.parametrize(
     "indexes",
     [pytest.param((0, 0), id="same-int"), pytest.param((1, "1"), id="int-and-string-alike")],

@@ -136,6 +136,23 @@ def test_a_document_of_one_queue_message_is_queued_and_one_byte_more_is_too_larg
     assert len(queue.entries[0].body) < 1024  # queued compact, not as padded
 
 
+def test_a_document_whose_queued_body_is_over_one_queue_message_is_too_large_not_queued(api, queue):
+    # GIVEN a compact document of exactly one queue message (a contact card with a long address)
+    def contacts(street: int) -> str:
+        card = {"name": {"formatted_name": "A"}, "addresses": [{"street": "x" * street}]}
+        message = {"to": "+16505551234", "type": "contacts", "contacts": [card]}
+        return json.dumps({"idempotency_key": "big", "message": message}, separators=(",", ":"))
+
+    raw = contacts(MAX_BATCH_BYTES - len(contacts(0)))
+    assert len(raw) == MAX_BATCH_BYTES
+    # WHEN it is submitted THEN it is refused as too large, or what is queued still fits one message
+    try:
+        api.submit(raw)
+    except DocumentTooLargeError:
+        return
+    assert len(queue.entries[0].body.encode()) <= MAX_BATCH_BYTES
+
+
 def test_a_queue_failure_reaches_the_caller():
     api = MessagesApi(store=Store(), queue=FakeQueue(QueueError("SendMessageBatch failed")))  # type: ignore[arg-type]
     with pytest.raises(QueueError):

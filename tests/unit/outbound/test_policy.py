@@ -137,6 +137,7 @@ def test_a_word_in_both_lists_opts_out():
         pytest.param({"type": "button", "button": {"text": "STOP", "payload": "STOP"}}, id="button-tap"),
         pytest.param({"type": "image", "image": {"id": "1", "caption": "STOP"}}, id="image-caption"),
         pytest.param({"type": "text"}, id="text-without-a-body-object"),
+        pytest.param({"type": "reaction", "text": {"body": "STOP"}}, id="another-type-carrying-a-text-object"),
     ],
 )
 def test_only_text_messages_carry_keywords(message):

@@ -43,18 +43,18 @@ def test_a_count_is_a_count_metric_with_its_value(collected: dict[str, dict]) ->
     assert collected["MessageSent"]["Value"] == [1.0, 3.0]
 
 
+def count_every_name(barrier: threading.Barrier) -> None:
+    barrier.wait()  # every thread starts counting at once
+    for i in range(NAMES):
+        count(f"Metric{i}")
+
+
 @pytest.mark.usefixtures("frequent_thread_switches")
 def test_counts_from_many_threads_at_once_are_all_kept(collected: dict[str, dict]) -> None:
     for round_ in range(ROUNDS):
         collected.clear()
         barrier = threading.Barrier(THREADS, timeout=10)
-
-        def work() -> None:
-            barrier.wait()
-            for i in range(NAMES):
-                count(f"Metric{i}")
-
-        threads = [threading.Thread(target=work) for _ in range(THREADS)]
+        threads = [threading.Thread(target=count_every_name, args=(barrier,)) for _ in range(THREADS)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,8 @@ def _load(body: bytes | str | dict[str, Any]) -> Any:
     """The body as JSON (unpaired surrogates replaced), or the unparsed event it makes."""
     if isinstance(body, dict):
         if _too_deep(body):
-            return unparsed(json.dumps(body, default=str)[:MAX_RAW_CHARS], DEEP)
+            # Kept as a bounded repr: dumping it whole would hit the recursion limit itself.
+            return unparsed(reprlib.repr(body), DEEP)
         return _without_lone_surrogates(body)
     try:
         document = json.loads(body)
@@ -174,9 +176,10 @@ def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dic
 
 
 def _id(item: dict[str, Any]) -> str:
-    """An item's `id` for its key: as given, or (not a string) a digest the processor's record names."""
+    """An item's `id` for its key: as given; without one (missing, empty, not a string), the digest
+    of the whole item, so two such items are never one to the queue's deduplication."""
     value = item.get("id")
-    return value if isinstance(value, str) else digest(value)
+    return value if isinstance(value, str) and value else digest(item)
 
 
 def _text(value: Any) -> str:

@@ -15,7 +15,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +173,7 @@ class LocalPipeline:
                     sqs=sqs,
                     queue_url=self.stack.queue_urls[queue],
                     queue_arn=self.stack.attributes[(queue, "Arn")],
-                    invoke=partial(self.invoke, function),
+                    invoke=self._invoker(function),
                     on_batch=self._on_batch,
                 )
             )
@@ -227,6 +226,10 @@ class LocalPipeline:
             self._timeouts[logical_id] = float(props.get("Timeout", globals_timeout))
         # Where Lambda would unpack the processor: its rules file (WACLOUD_RULES) is read from there.
         os.environ["LAMBDA_TASK_ROOT"] = str(self.options.project_dir / "functions" / "processor")
+
+    def _invoker(self, logical_id: str) -> Callable[[dict[str, Any]], Any]:
+        """What a poller calls: `invoke`, looked up at each call (tests wrap it)."""
+        return lambda event: self.invoke(logical_id, event)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Run a function on an event, one invocation at a time per function (like one instance)."""

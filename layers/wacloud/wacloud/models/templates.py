@@ -134,6 +134,7 @@ ButtonParameter = Annotated[
 ]
 # The parameter type each button sub_type takes.
 _BUTTON_PARAMETER = {
+    "quick_reply": "payload",
     "url": "text",
     "copy_code": "coupon_code",
     "flow": "action",

@@ -52,10 +52,13 @@ class MessagesApi:
         except ValidationError as exc:
             raise InvalidDocumentError(describe(exc)) from exc
         key = document.idempotency_key
+        queued = document.model_dump_json(exclude_none=True)  # with the contract's defaults filled in
+        if len(queued.encode("utf-8")) > MAX_BATCH_BYTES:
+            raise DocumentTooLargeError(f"a document is at most {MAX_BATCH_BYTES} bytes (one SQS message)")
         self.queue.send(
             [
                 QueueEntry(
-                    body=document.model_dump_json(exclude_none=True),
+                    body=queued,
                     group_id=message_group_id(document.recipient or key),
                     deduplication_id=deduplication_id(key),
                 )

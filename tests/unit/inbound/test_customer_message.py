@@ -1,0 +1,256 @@
+"""wacloud.inbound.customer_message.CustomerMessages: a customer's message stored, acted on within the
+replay window, answered, handed over, remembered and its media queued (moto; fake queues, a fake
+conversation engine, a fixed clock)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from tests.conftest import PHONE_NUMBER_ID
+from wacloud.adapters.queues import QueueEntry, QueueError
+from wacloud.adapters.store import Store
+from wacloud.config import Settings
+from wacloud.conversation.engine import Answer
+from wacloud.inbound.customer_message import HISTORY_TEXT_CHARS, CustomerMessages
+from wacloud.models.events import MediaEvent, MessageEvent, dump_event
+from wacloud.models.keys import digest
+from wacloud.models.records import Direction
+from wacloud.models.webhook import Contact, InboundMessage
+from wacloud.outbound.contract import deduplication_id, message_group_id
+
+pytestmark = pytest.mark.usefixtures("aws")
+NOW = 1_764_000_000
+SENT = NOW - 60
+CUSTOMER = "16505551234"
+BSUID = "US.13491208655302741918"
+WAMID = "wamid.IN"
+WINDOW = Settings().max_event_age_seconds
+ANSWER = Answer(replies=[{"type": "text", "text": {"body": "one"}}, {"type": "text", "text": {"body": "two"}}])
+
+
+class FakeQueue:
+    def __init__(self, on_send: Callable[[], None] = lambda: None, error: Exception | None = None) -> None:
+        self.sends: list[list[QueueEntry]] = []
+        self.on_send = on_send
+        self.error = error
+
+    def send(self, entries: Sequence[QueueEntry]) -> None:
+        self.on_send()
+        if self.error is not None:
+            raise self.error
+        self.sends.append(list(entries))
+
+    @property
+    def keys(self) -> list[str]:
+        return [json.loads(entry.body)["idempotency_key"] for batch in self.sends for entry in batch]
+
+
+class FakeEngine:
+    def __init__(self, answer: Answer = ANSWER) -> None:
+        self.asked: list[str] = []
+        self.answer_given = answer
+
+    def answer(self, event: MessageEvent) -> Answer:
+        self.asked.append(event.message.id)
+        return self.answer_given
+
+
+def event(kind: str = "text", *, sender: str = CUSTOMER, at: int = SENT, user_id: str | None = None, **fields: Any):
+    """A customer's message (`fields`: its type's object, `id`...; a text says "hello" unless told)."""
+    raw: dict[str, Any] = {"from": sender, "id": WAMID, "timestamp": str(at), "type": kind, **fields}
+    if kind == "text":
+        raw.setdefault("text", {"body": "hello"})
+    contact = Contact(wa_id=sender, user_id=user_id, profile={"name": "Ana"})
+    return MessageEvent(
+        waba_id="W", phone_number_id=PHONE_NUMBER_ID, message=InboundMessage.model_validate(raw), contact=contact
+    )
+
+
+def handler(
+    outbound: FakeQueue, *, engine: FakeEngine | None = None, inbound: FakeQueue | None = None, **env: Any
+) -> CustomerMessages:
+    return CustomerMessages(
+        store=Store(),
+        outbound=outbound,  # type: ignore[arg-type]
+        inbound=inbound,  # type: ignore[arg-type]
+        settings=Settings.model_validate(env),
+        conversations=engine,  # type: ignore[arg-type]
+        clock=lambda: NOW,
+    )
+
+
+def test_the_contact_is_upserted_and_the_message_stored_once_but_its_replies_queued_each_time() -> None:
+    outbound = FakeQueue()
+    messages = handler(outbound, engine=FakeEngine())
+
+    first, again = messages.handle(event()), messages.handle(event())
+
+    assert (first, again) == ({"outcome": "stored", "queued": 3}, {"outcome": "duplicate", "queued": 3})
+    record = Store().messages.get(WAMID)
+    assert record is not None and (record.direction, record.customer, record.type) == ("in", CUSTOMER, "text")
+    contact = Store().customers.get(CUSTOMER)
+    assert contact is not None and (contact.profile_name, contact.last_inbound_at) == ("Ana", SENT)
+    first_batch, second_batch = outbound.sends
+    assert first_batch == second_batch  # the same keys: the queue and the sender deduplicate them
+
+
+@pytest.mark.parametrize("sender", [CUSTOMER, BSUID], ids=["phone", "bsuid"])
+def test_replies_are_queued_in_the_customers_group_with_their_keys_as_deduplication_ids(sender: str) -> None:
+    outbound = FakeQueue()
+    message = event(sender="", from_user_id=BSUID) if sender == BSUID else event()
+
+    handler(outbound, engine=FakeEngine()).handle(message)
+
+    (entries,) = outbound.sends
+    assert outbound.keys == [f"read:{WAMID}", f"reply:{WAMID}", f"reply:{WAMID}:1"]
+    assert [entry.group_id for entry in entries] == [message_group_id(sender)] * 3
+    assert [entry.deduplication_id for entry in entries] == [deduplication_id(key) for key in outbound.keys]
+    assert all("null" not in entry.body for entry in entries)
+    to = f"+{CUSTOMER}" if sender == CUSTOMER else BSUID
+    assert [json.loads(entry.body)["message"].get("to") for entry in entries] == [None, to, to]
+
+
+@pytest.mark.parametrize(("age", "acted_on"), [(WINDOW, True), (WINDOW + 1, False)], ids=["at-the-edge", "past-it"])
+def test_nothing_is_acted_on_past_the_replay_window(age: int, acted_on: bool) -> None:
+    outbound, inbound, engine = FakeQueue(), FakeQueue(), FakeEngine()
+    old = event("image", at=NOW - age, image={"id": "MEDIA1", "mime_type": "image/png"})
+
+    result = handler(outbound, engine=engine, inbound=inbound).handle(old)
+
+    assert result == ({"outcome": "stored", "queued": 3} if acted_on else {"outcome": "stale", "queued": 0})
+    assert (len(engine.asked), len(outbound.sends), len(inbound.sends)) == ((1, 1, 1) if acted_on else (0, 0, 0))
+    assert bool(Store().customers.history(CUSTOMER)) is acted_on
+    # recorded either way
+    assert Store().messages.get(WAMID) is not None
+    assert Store().customers.get(CUSTOMER).last_inbound_wamid == WAMID  # type: ignore[union-attr]
+
+
+def test_a_stop_past_the_replay_window_does_not_opt_the_customer_out() -> None:
+    handler(FakeQueue(), engine=FakeEngine()).handle(event(at=NOW - WINDOW - 1, text={"body": "STOP"}))
+
+    assert not Store().customers.get(CUSTOMER).opted_out  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop.", "Unsubscribe!"])
+def test_an_opt_out_keyword_is_recorded_and_gets_only_the_read_receipt(word: str) -> None:
+    outbound, engine = FakeQueue(), FakeEngine()
+
+    handler(outbound, engine=engine).handle(event(text={"body": word}, user_id=BSUID))
+
+    assert outbound.keys == [f"read:{WAMID}"] and engine.asked == []
+    for address in (CUSTOMER, BSUID):  # a producer addressing either finds the opt-out
+        contact = Store().customers.get(address)
+        assert contact is not None and contact.opted_out and contact.opt_changed_at == SENT
+
+
+def test_an_opt_in_keyword_is_recorded_and_answered() -> None:
+    Store().customers.set_opt_out([CUSTOMER], True, at=SENT - 100, keyword="STOP")
+    outbound, engine = FakeQueue(), FakeEngine()
+
+    handler(outbound, engine=engine).handle(event(text={"body": "start"}))
+
+    contact = Store().customers.get(CUSTOMER)
+    assert contact is not None and not contact.opted_out and contact.opt_keyword == "START"
+    assert engine.asked == [WAMID] and len(outbound.keys) == 3
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(lambda: event("reaction", reaction={"message_id": "wamid.OUT", "emoji": "👍"}), id="reaction"),
+        pytest.param(lambda: event("system", system={"body": "changed number"}), id="system"),
+        pytest.param(lambda: event("edit", edit={"original_message_id": "wamid.X"}), id="edit"),
+    ],
+)
+def test_reactions_edits_and_system_notices_get_only_the_read_receipt(message: Callable[[], MessageEvent]) -> None:
+    outbound, engine = FakeQueue(), FakeEngine()
+
+    handler(outbound, engine=engine).handle(message())
+
+    assert engine.asked == [] and outbound.keys == [f"read:{WAMID}"]
+
+
+def test_a_message_without_a_sender_gets_only_the_read_receipt_in_a_group_of_its_own() -> None:
+    outbound, engine = FakeQueue(), FakeEngine(Answer(ANSWER.replies, "handover", handover=True))
+
+    assert handler(outbound, engine=engine).handle(event(sender="")) == {"outcome": "stored", "queued": 1}
+
+    (entries,) = outbound.sends
+    assert [(e.group_id, json.loads(e.body)["idempotency_key"]) for e in entries] == [
+        ("unknown-sender", f"read:{WAMID}")
+    ]
+    assert engine.asked == []
+
+
+def test_without_a_conversation_only_the_read_receipt_is_queued() -> None:
+    outbound = FakeQueue()
+
+    handler(outbound).handle(event())
+
+    assert outbound.keys == [f"read:{WAMID}"]
+
+
+def test_a_handover_is_recorded_after_its_answers_are_queued() -> None:
+    handovers_at_send: list[int | None] = []
+
+    def check_handover() -> None:
+        contact = Store().customers.get(CUSTOMER)
+        handovers_at_send.append(contact.handover_until if contact else None)
+
+    engine = FakeEngine(Answer(ANSWER.replies, "agent", handover=True))
+
+    handler(FakeQueue(on_send=check_handover), engine=engine, WACLOUD_HANDOVER_HOURS=2).handle(event())
+
+    assert handovers_at_send == [None]
+    contact = Store().customers.get(CUSTOMER)
+    assert contact is not None
+    assert (contact.handover_until, contact.handover_at, contact.handover_wamid) == (NOW + 2 * 3600, SENT, WAMID)
+
+
+def test_no_handover_is_recorded_when_its_answers_could_not_be_queued() -> None:
+    outbound = FakeQueue(error=QueueError("SendMessageBatch failed"))
+
+    with pytest.raises(QueueError):
+        handler(outbound, engine=FakeEngine(Answer(ANSWER.replies, "agent", handover=True))).handle(event())
+
+    assert Store().customers.get(CUSTOMER).handover_until is None  # type: ignore[union-attr]
+
+
+def test_the_history_holds_the_message_and_the_answers_queued_for_it() -> None:
+    long_text = "x" * (HISTORY_TEXT_CHARS + 10)
+    engine = FakeEngine(Answer(ANSWER.replies, "greeting"))
+
+    handler(FakeQueue(), engine=engine).handle(event(text={"body": long_text}))
+
+    lines = [(h.direction, h.type, h.text, h.wamid, h.rule) for h in Store().customers.history(CUSTOMER)]
+    assert lines == [
+        (Direction.INBOUND, "text", long_text[:HISTORY_TEXT_CHARS], WAMID, None),  # no read receipt
+        (Direction.OUTBOUND, "text", "one", WAMID, "greeting"),
+        (Direction.OUTBOUND, "text", "two", WAMID, "greeting"),
+    ]
+    assert {h.at for h in Store().customers.history(CUSTOMER)} == {SENT}
+
+
+def test_no_history_is_kept_when_its_size_is_zero() -> None:
+    handler(FakeQueue(), engine=FakeEngine(), WACLOUD_HISTORY_SIZE=0).handle(event())
+
+    assert Store().customers.history(CUSTOMER) == []
+
+
+@pytest.mark.parametrize("archiving", [True, False], ids=["inbound-queue", "no-inbound-queue"])
+def test_media_is_queued_as_an_event_of_its_own_only_with_an_inbound_queue(archiving: bool) -> None:
+    inbound, outbound = FakeQueue(), FakeQueue()
+    image = event("image", image={"id": "MEDIA1", "mime_type": "image/png"})
+
+    handler(outbound, engine=FakeEngine(), inbound=inbound if archiving else None).handle(image)
+    handler(outbound, engine=FakeEngine(), inbound=inbound if archiving else None).handle(event(id="wamid.TEXT"))
+
+    media = MediaEvent(waba_id="W", phone_number_id=PHONE_NUMBER_ID, message=image.message)
+    expected = [[QueueEntry(body=dump_event(media), group_id=media.group, deduplication_id=digest(f"media:{WAMID}"))]]
+    assert inbound.sends == (expected if archiving else [])
+    assert media.group != message_group_id(CUSTOMER)  # a media outage holds back no conversation
+    assert len(outbound.sends) == 2

@@ -1,0 +1,287 @@
+"""wacloud.inbound.processor.InboundProcessor: each inbound queue document rejected, recorded, applied or
+handled once (moto; fakes for the customer's messages and the media archive). The Lambda handler:
+tests/functions/test_processor.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import ROOT, message_event, outbound_document, sqs_batch, status_event
+from wacloud.adapters.store import Store
+from wacloud.adapters.store.audit import change_key
+from wacloud.adapters.store.messages import OUTBOUND_ACCEPTED
+from wacloud.adapters.store.messages import key as message_key
+from wacloud.config import get_settings
+from wacloud.inbound import processor as module
+from wacloud.inbound.processor import ARCHIVE_MIN_SECONDS, InboundProcessor, build_processor, get_processor
+from wacloud.local.lambda_context import LocalContext
+from wacloud.models.events import ChangeEvent, MediaEvent, UnparsedEvent, dump_event
+from wacloud.models.graph import TemplateDefinition
+from wacloud.models.outbound_state import SendOutcome
+from wacloud.models.records import ErrorInfo, StoredMedia
+from wacloud.outbound.outcomes import confirm_send, record_outcome
+from wacloud.runtime.deadline import Deadline, NotEnoughTimeError
+
+pytestmark = pytest.mark.usefixtures("aws")
+IMAGE = {"from": "16505551234", "id": "wamid.IMG", "type": "image", "image": {"id": "MEDIA1", "mime_type": "image/png"}}
+MEDIA = dump_event(MediaEvent.model_validate({"waba_id": "W", "phone_number_id": "1", "message": IMAGE}))
+
+
+class FakeMessages:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.handled: list[str] = []
+        self.error = error
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        self.handled.append(event.key)
+        if self.error is not None:
+            error, self.error = self.error, None  # fails once
+            raise error
+        return {"outcome": "stored", "queued": len(self.handled)}
+
+
+STORED = StoredMedia(bucket="b", key="k")
+
+
+class FakeArchive:
+    def __init__(self, stored: StoredMedia | None = STORED) -> None:
+        self.archived: list[str] = []
+        self.stored = stored
+
+    def archive(self, event: MediaEvent) -> StoredMedia | None:
+        self.archived.append(event.message.id)
+        return self.stored
+
+
+def in_invocation(processor: InboundProcessor) -> InboundProcessor:
+    """As `process_batch` leaves it: idempotency knows the invocation's deadline."""
+    processor.idempotency.register_lambda_context(LocalContext(function_name="processor", timeout_seconds=900))
+    return processor
+
+
+def fake_processor(**parts: Any) -> InboundProcessor:
+    return in_invocation(InboundProcessor(store=Store(), **{"messages": FakeMessages(), **parts}))
+
+
+def idempotency_records(aws) -> list[dict[str, Any]]:
+    return boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"]).scan()["Items"]
+
+
+@pytest.fixture
+def processor() -> InboundProcessor:
+    return in_invocation(build_processor(get_settings(), Store(), base=ROOT / "functions" / "processor"))
+
+
+# --- documents that are no event, and data that is not Meta's --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("not json", id="not-json"),
+        pytest.param("[1, 2]", id="not-an-object"),
+        pytest.param('{"kind": "telepathy"}', id="unknown-kind"),
+        pytest.param('{"kind": "message"}', id="message-without-message"),
+        pytest.param('{"kind": "change", "field": "x", "feild": 1}', id="extra-field"),
+        pytest.param("[" * 100_000 + "]" * 100_000, id="too-deep-to-parse"),
+    ],
+)
+def test_a_document_that_is_no_event_is_recorded_as_rejected_and_acknowledged(body: str, aws) -> None:
+    messages = FakeMessages()
+
+    answer = fake_processor(messages=messages).process(body, message_id="sqs-1")
+
+    assert answer == {"outcome": "rejected"}
+    rejection = Store().rejections.get("inbound-queue", "sqs-1")
+    assert rejection is not None and rejection.reason.startswith("not an inbound event: ")
+    assert rejection.raw[:20] == body[:20]
+    assert messages.handled == [] and idempotency_records(aws) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "raw_sha256", "stored"),
+    [
+        pytest.param("{broken", "abc", "{broken", id="text"),
+        pytest.param({"id": "W"}, "def", '{"id": "W"}', id="json-kept-as-text"),
+        pytest.param([1], "", "[1]", id="no-digest-named-by-its-key"),
+    ],
+)
+def test_unparsed_webhook_data_is_recorded_with_its_reason(raw: Any, raw_sha256: str, stored: str) -> None:
+    event = UnparsedEvent(reason="body is not JSON", raw=raw, raw_sha256=raw_sha256)
+    ref = raw_sha256 or event.key
+
+    answer = fake_processor().process(dump_event(event), message_id="sqs-1")
+
+    rejection = Store().rejections.get("webhook", ref)
+    assert answer == {"outcome": "rejected"}
+    assert rejection is not None and (rejection.reason, rejection.raw) == ("body is not JSON", stored)
+
+
+# --- statuses: applied forward, without an idempotency record ----------------------------------------------
+
+
+def test_statuses_are_applied_without_an_idempotency_record(aws) -> None:
+    processor = fake_processor()
+    sent, read = (dump_event(status_event(name, at, "wamid.S")) for name, at in (("sent", 10), ("read", 30)))
+
+    outcomes = [processor.process(body, message_id="m")["outcome"] for body in (read, sent, read)]
+
+    assert outcomes == ["advanced", "recorded", "recorded"]
+    record = Store().messages.get("wamid.S")
+    assert record is not None and (record.status, record.status_history) == ("read", {"sent": 10, "read": 30})
+    assert idempotency_records(aws) == []
+
+
+def test_a_status_confirms_a_send_only_while_its_message_is_not_marked(monkeypatch) -> None:
+    # GIVEN a send whose answer was lost (unconfirmed), and a spy on the confirmation
+    store = Store()
+    record_outcome(store, outbound_document("lost"), SendOutcome.unconfirmed(ErrorInfo(title="timeout")), "1")
+    confirmations: list[tuple[str, str]] = []
+
+    def spy(store: Store, key: str, wamid: str) -> bool:
+        confirmations.append((key, wamid))
+        return confirm_send(store, key, wamid)
+
+    monkeypatch.setattr(module, "confirm_send", spy)
+    processor = fake_processor()
+
+    # WHEN its statuses come, naming it in their callback data
+    for name, at in (("sent", 10), ("delivered", 20)):
+        status = status_event(name, at, "wamid.LATE", callback_data="wacloud-key:lost")
+        processor.process(dump_event(status), message_id="m")
+
+    # THEN the first confirms the send and marks its message; the second has nothing to confirm
+    assert confirmations == [("lost", "wamid.LATE")]
+    outbound = store.outbound.get("lost")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.LATE")
+    assert store.table.get(message_key("wamid.LATE"))[OUTBOUND_ACCEPTED] is True  # type: ignore[index]
+
+
+@pytest.mark.parametrize("callback", [None, "order-42", "wacloud-ke:lost"], ids=["none", "clients-own", "near-miss"])
+def test_a_status_without_our_callback_prefix_confirms_nothing(monkeypatch, callback: str | None) -> None:
+    monkeypatch.setattr(module, "confirm_send", lambda *args: pytest.fail("confirm_send called"))
+    status = status_event("sent", 10, "wamid.X", callback_data=callback)
+
+    assert fake_processor().process(dump_event(status), message_id="m") == {"outcome": "advanced"}
+
+
+# --- other changes ------------------------------------------------------------------------------------------
+
+
+def template(name: str, language: str) -> TemplateDefinition:
+    return TemplateDefinition(name=name, language=language, status="APPROVED")
+
+
+@pytest.mark.parametrize(
+    ("field", "dropped"),
+    [("message_template_status_update", True), ("account_update", False)],
+    ids=["template-change", "other-change"],
+)
+def test_a_change_is_recorded_and_a_template_change_drops_the_cached_definition(processor, field, dropped) -> None:
+    store = Store()
+    for language in ("en_US", "es"):
+        store.templates.put(template("order_update", language), ttl_seconds=3600)
+    value = {"event": "PAUSED", "message_template_name": "order_update", "message_template_language": "en_US"}
+    event = ChangeEvent(waba_id="W", field=field, value=value)
+
+    assert processor.process(dump_event(event), message_id="m") == {"outcome": "recorded"}
+
+    item = store.table.get(change_key(event.key))
+    assert item is not None and (item["field"], json.loads(item["value"])) == (field, value)
+    assert (store.templates.get("order_update", "en_US") is None) is dropped
+    assert store.templates.get("order_update", "es") is not None
+
+
+# --- media to archive -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env", [{"WACLOUD_ARCHIVE_MEDIA": "false"}, {"WACLOUD_MEDIA_BUCKET": ""}], ids=["switched-off", "no-bucket"]
+)
+def test_without_archiving_no_media_is_queued_and_a_media_event_is_skipped(monkeypatch, env: dict[str, str]) -> None:
+    from wacloud.local.pipeline import reset_caches
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_caches()
+
+    processor = in_invocation(build_processor(get_settings(), Store(), base=ROOT))
+
+    assert processor.media is None and processor.messages.inbound is None
+    assert processor.process(MEDIA, message_id="m") == {"outcome": "skipped"}
+
+
+def test_archiving_is_on_with_a_bucket(processor: InboundProcessor) -> None:
+    assert processor.media is not None and processor.messages.inbound is not None
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "archived"),
+    [(ARCHIVE_MIN_SECONDS - 1, False), (ARCHIVE_MIN_SECONDS + 1, True)],
+    ids=["too-little-time", "enough-time"],
+)
+def test_no_download_starts_without_enough_time_left(seconds_left: float, archived: bool, aws) -> None:
+    media = FakeArchive()
+    deadline = Deadline(LocalContext(function_name="processor", timeout_seconds=seconds_left))
+
+    if archived:
+        assert fake_processor(media=media).process(MEDIA, message_id="m", deadline=deadline) == {"outcome": "archived"}
+    else:
+        with pytest.raises(NotEnoughTimeError):
+            fake_processor(media=media).process(MEDIA, message_id="m", deadline=deadline)
+        assert idempotency_records(aws) == []  # forgotten: the next delivery archives it
+    assert media.archived == (["wamid.IMG"] if archived else [])
+
+
+def test_the_batchs_context_is_each_records_deadline() -> None:
+    media = FakeArchive(stored=None)
+    processor = fake_processor(media=media)
+    batch = sqs_batch(MEDIA, MEDIA.replace("wamid.IMG", "wamid.IMG2"), queue="inbound", group="media-1")
+
+    short = processor.process_batch(batch, LocalContext(function_name="p", timeout_seconds=ARCHIVE_MIN_SECONDS - 1))
+    assert short == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    assert media.archived == []
+
+    assert processor.process_batch(batch, LocalContext(function_name="p", timeout_seconds=60)) == {
+        "batchItemFailures": []
+    }
+    assert media.archived == ["wamid.IMG", "wamid.IMG2"]
+
+
+# --- idempotency --------------------------------------------------------------------------------------------
+
+
+def test_a_duplicate_event_is_answered_without_running_twice(aws) -> None:
+    messages = FakeMessages()
+    processor = fake_processor(messages=messages)
+    body = dump_event(message_event("hi", wamid="wamid.ONCE"))
+
+    first = processor.process(body, message_id="m0")
+    again = processor.process(body, message_id="m1")
+
+    assert first == again == {"outcome": "stored", "queued": 1}
+    assert messages.handled == ["message:wamid.ONCE"]
+    assert len(idempotency_records(aws)) == 1
+
+
+def test_an_event_whose_run_failed_runs_again_on_its_next_delivery() -> None:
+    messages = FakeMessages(error=RuntimeError("DynamoDB throttled"))
+    processor = fake_processor(messages=messages)
+    body = dump_event(message_event("hi", wamid="wamid.RETRY"))
+
+    with pytest.raises(RuntimeError):
+        processor.process(body, message_id="m0")
+    assert processor.process(body, message_id="m0") == {"outcome": "stored", "queued": 2}
+
+    assert messages.handled == ["message:wamid.RETRY"] * 2
+
+
+def test_the_environments_processor_is_built_once(aws) -> None:
+    processor = get_processor()
+
+    assert processor is get_processor()
+    assert processor.messages.outbound.url == aws.queue_urls["OutboundQueue"]
