@@ -516,3 +516,33 @@ def test_no_call_starts_without_the_time_to_finish_it(graph: responses.RequestsM
         client.send_message(PHONE_NUMBER_ID, BODY, deadline=Deadline(almost_over))
 
     assert len(graph.calls) == 0
+
+
+def test_the_callers_checks_run_once_before_a_call_is_made_again_and_never_otherwise(
+    graph: responses.RequestsMock, client: GraphClient
+) -> None:
+    checks: list[str] = []
+    graph.post(URL, json=TOKEN_EXPIRED, status=401)
+    graph.post(URL, json=SUCCESS)
+    graph.post(URL, json=SUCCESS)
+    graph.post(URL, json=META_ERROR, status=400)
+
+    client.send_message(PHONE_NUMBER_ID, BODY, before_retry=lambda: checks.append("retry"))  # refused, then taken
+    client.send_message(PHONE_NUMBER_ID, BODY, before_retry=lambda: checks.append("again"))  # taken at once
+    with pytest.raises(GraphError):
+        client.send_message(PHONE_NUMBER_ID, BODY, before_retry=lambda: checks.append("error"))  # not a token error
+
+    assert checks == ["retry"]
+
+
+def test_a_check_that_refuses_the_second_call_stops_it(graph: responses.RequestsMock, client: GraphClient) -> None:
+    from wacloud.runtime.deadline import NotEnoughTimeError
+
+    graph.post(URL, json=TOKEN_EXPIRED, status=401)
+
+    def out_of_time() -> None:
+        raise NotEnoughTimeError("no time for a second call")
+
+    with pytest.raises(NotEnoughTimeError):
+        client.send_message(PHONE_NUMBER_ID, BODY, before_retry=out_of_time)
+    assert len(graph.calls) == 1

@@ -183,3 +183,12 @@ def test_pair_rate_limit_waits_at_least_six_seconds_and_lack_of_time_or_attempts
     assert min(retry_delay(settings, 1, pair_rate) for _ in range(50)) >= PAIR_RATE_MIN_SECONDS
     assert retry_delay(settings, 3, NotEnoughTimeError("late")) == 0
     assert retry_delay(settings, 5, TransientError("down")) == 0  # the last attempt: the DLQ is next
+
+
+def test_a_record_without_attributes_is_a_group_of_its_own_on_its_first_attempt() -> None:
+    # Lambda always sends them; a hand-made event (sam local invoke -e) may not.
+    bare = {"Records": [{"messageId": "m0", "receiptHandle": "r0", "body": "1"}, {"messageId": "m1", "body": "2"}]}
+    sender = FakeSender()
+
+    assert run(sender, bare) == {"batchItemFailures": []}
+    assert sorted((body, attempt) for body, attempt, _ in sender.sent) == [("1", 1), ("2", 1)]

@@ -36,8 +36,11 @@ class StubGraph:
 
     timeout, session = DEFAULT_TIMEOUT, object()
 
-    def __init__(self, *answers: SendResponse | Exception, token_error: Exception | None = None) -> None:
+    def __init__(
+        self, *answers: SendResponse | Exception, token_error: Exception | None = None, refused_tokens: int = 0
+    ) -> None:
         self.answers, self.token_error = list(answers), token_error
+        self.refused_tokens = refused_tokens  # sends Graph refuses the cached token for (then a fresh one)
         self.sent: list[tuple[str, dict[str, Any], Deadline]] = []
 
     def token(self, *, fresh: bool = False) -> str:
@@ -45,7 +48,12 @@ class StubGraph:
             raise self.token_error
         return "token"
 
-    def send_message(self, phone_number_id: str, body: dict[str, Any], *, deadline: Deadline) -> SendResponse:
+    def send_message(
+        self, phone_number_id: str, body: dict[str, Any], *, deadline: Deadline, before_retry: Any = None
+    ) -> SendResponse:
+        if self.refused_tokens:  # as the real client does: a fresh token, the caller's checks, once more
+            self.refused_tokens -= 1
+            before_retry()
         self.sent.append((phone_number_id, copy.deepcopy(body), deadline))
         answer = self.answers.pop(0) if self.answers else accepted(f"wamid.{len(self.sent)}")
         if isinstance(answer, Exception):
@@ -380,3 +388,28 @@ def test_build_sender_wires_one_graph_client_from_the_settings():
     assert (sender.rate.rate, sender.settings) == (7, settings)
     assert build_sender(settings.model_copy(update={"media_bucket": ""}), Store()).media.bucket is None
     assert get_sender() is get_sender() and get_sender().settings == get_settings()  # one per environment
+
+
+def test_a_send_made_again_with_a_fresh_token_takes_its_turn_in_the_send_rate_again() -> None:
+    # GIVEN Graph refuses the cached token once (the client reads a fresh one and calls again)
+    graph = StubGraph(refused_tokens=1)
+    sender = make(graph)
+
+    # WHEN a document is sent
+    outcome = sender.send(document("fresh-token"), message_id="m")
+
+    # THEN both calls took a turn in the number's shared rate: the retry is a send of its own
+    assert outcome.state == "accepted"
+    assert sender.rate.numbers == [PHONE_NUMBER_ID, PHONE_NUMBER_ID]  # type: ignore[attr-defined]
+
+
+def test_no_call_is_made_again_with_a_fresh_token_without_the_time_for_it(monkeypatch) -> None:
+    # GIVEN time for the first call only: the deadline is checked again before the second
+    context = LocalContext(function_name="sender", timeout_seconds=60)
+    left = iter([60_000, 60_000, 1_000])
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: next(left, 1_000))
+    sender = make(StubGraph(refused_tokens=1))
+
+    with pytest.raises(NotEnoughTimeError):
+        sender.send(document("late-retry"), message_id="m", deadline=Deadline(context))
+    assert stored("late-retry").state == "retrying"

@@ -122,11 +122,23 @@ class GraphClient:
         return self._session
 
     def send_message(
-        self, phone_number_id: str, body: dict[str, Any], *, deadline: Deadline = NO_DEADLINE
+        self,
+        phone_number_id: str,
+        body: dict[str, Any],
+        *,
+        deadline: Deadline = NO_DEADLINE,
+        before_retry: Callable[[], None] | None = None,
     ) -> SendResponse:
-        """Send a message (or read receipt) body; return Graph's answer."""
+        """Send a message (or read receipt) body; return Graph's answer. `before_retry` runs before the
+        send is made again with a fresh token (the sender takes its turn in the send rate again)."""
         response = self._request(
-            "POST", f"{phone_number_id}/messages", json=body, timeout=self.timeout, is_send=True, deadline=deadline
+            "POST",
+            f"{phone_number_id}/messages",
+            json=body,
+            timeout=self.timeout,
+            is_send=True,
+            deadline=deadline,
+            before_retry=before_retry,
         )
         try:
             return SendResponse.model_validate(response.json())
@@ -143,6 +155,7 @@ class GraphClient:
         filename: str,
         mime_type: str,
         deadline: Deadline = NO_DEADLINE,
+        before_retry: Callable[[], None] | None = None,
     ) -> str:
         """`POST /{phone-number-id}/media`: upload a file, streamed (never held in memory) from what
         `open_file` opens (once per attempt); its media id."""
@@ -152,7 +165,12 @@ class GraphClient:
             return MultipartBody(fields=fields, file=open_file(), length=length, filename=filename, mime_type=mime_type)
 
         response = self._request(
-            "POST", f"{phone_number_id}/media", body=body, timeout=UPLOAD_TIMEOUT, deadline=deadline
+            "POST",
+            f"{phone_number_id}/media",
+            body=body,
+            timeout=UPLOAD_TIMEOUT,
+            deadline=deadline,
+            before_retry=before_retry,
         )
         try:
             return MediaUploaded.model_validate(response.json()).id
@@ -199,9 +217,11 @@ class GraphClient:
         timeout: tuple[float, float],
         deadline: Deadline = NO_DEADLINE,
         body: Callable[[], MultipartBody] | None = None,
+        before_retry: Callable[[], None] | None = None,
         **options: Any,
     ) -> requests.Response:
-        """The request with the cached token, and once more with a fresh one if Graph refuses it."""
+        """The request with the cached token, and once more with a fresh one if Graph refuses it
+        (`before_retry` first: the caller's own checks before a second call)."""
         try:
             return self._attempt(method, path, self.token(), timeout=timeout, deadline=deadline, body=body, **options)
         except GraphError as exc:
@@ -210,6 +230,8 @@ class GraphClient:
             logger.warning("Graph refused the token; asking for a fresh one", extra={"error_code": exc.code})
             count("TokenRefreshed")
         fresh = self.token(fresh=True)
+        if before_retry is not None:
+            before_retry()
         return self._attempt(method, path, fresh, timeout=timeout, deadline=deadline, body=body, **options)
 
     def _attempt(

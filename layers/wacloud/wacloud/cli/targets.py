@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from wacloud.local.state import LocalState
@@ -36,6 +36,7 @@ class Target:
     outputs: dict[str, str]
     parameters: dict[str, str]
     local: LocalState | None = None
+    _tokens: list[str] = field(default_factory=list, compare=False, repr=False)  # the token once read
 
     def output(self, key: str) -> str:
         value = self.outputs.get(key)
@@ -55,8 +56,11 @@ class Target:
         return str(token)
 
     def token_source(self, *, fresh: bool = False) -> str:
-        """The Graph client's token source: the secret's token, read on each call."""
-        return self.token()
+        """The Graph client's token source: the secret's token, read once, and again only when Graph
+        refused it (`fresh`)."""
+        if fresh or not self._tokens:
+            self._tokens[:] = [self.token()]
+        return self._tokens[0]
 
     def graph(self) -> Any:
         """A Graph client: the local run's simulated Graph API, or Meta's (a proxy only over HTTPS)."""

@@ -95,13 +95,12 @@ class SendBatch:
 
     def _handle(self, record: SQSRecord) -> SendOutcome:
         """One record; on a transient failure, remember how long its group should wait."""
-        attempt = int(record.attributes.approximate_receive_count or 1)
+        group, attempt = group_and_attempt(record)
         with self._lock:
             self._handled.add(record.message_id)
         try:
             return self.sender.send(record.body, message_id=record.message_id, attempt=attempt, deadline=self.deadline)
         except TransientError as exc:
-            group = record.attributes.message_group_id or record.message_id
             delay = retry_delay(self.settings, attempt, exc)
             with self._lock:
                 self._retry_after[group] = max(self._retry_after.get(group, 0), delay)
@@ -115,8 +114,7 @@ class SendBatch:
         for record in (SQSRecord(raw) for raw in self.raw_records):
             if record.message_id not in failed:
                 continue
-            attempt = int(record.attributes.approximate_receive_count or 1)
-            group = record.attributes.message_group_id or record.message_id
+            group, attempt = group_and_attempt(record)
             delay = self._retry_after.get(group, retry_delay(self.settings, attempt))
             if record.message_id not in self._handled:
                 self.sender.record_held_back(record.body, attempt)
@@ -127,12 +125,22 @@ class SendBatch:
             self.queue.delay(entries)
 
 
+def group_and_attempt(record: SQSRecord) -> tuple[str, int]:
+    """A record's FIFO group and receive count. Lambda always sends both; a hand-made event may not:
+    then the record is a group of its own, on its first attempt."""
+    try:
+        attributes = record.attributes
+        return attributes.message_group_id or record.message_id, int(attributes.approximate_receive_count or 1)
+    except KeyError:
+        return record.message_id, 1
+
+
 def _by_group(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The records split by `MessageGroupId`, each group in the order SQS gave it."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for raw in records:
         record = SQSRecord(raw)
-        groups.setdefault(record.attributes.message_group_id or record.message_id, []).append(raw)
+        groups.setdefault(group_and_attempt(record)[0], []).append(raw)
     return list(groups.values())
 
 

@@ -110,7 +110,11 @@ class MediaUploader:
         media_id = None if reupload else self.uploads.get(source)
         if media_id is not None:
             return media_id, True
-        deadline.require(UPLOAD_NEEDS_SECONDS, "a media upload and its send")
+
+        def enough_time() -> None:
+            deadline.require(UPLOAD_NEEDS_SECONDS, "a media upload and its send")
+
+        enough_time()
         media_id = self.graph.upload_media(
             phone_number_id,
             lambda: bucket.open(key, if_match=head.etag),
@@ -118,6 +122,7 @@ class MediaUploader:
             filename=key.rsplit("/", 1)[-1],
             mime_type=mime_type,
             deadline=deadline,
+            before_retry=enough_time,
         )
         self.uploads.put(source, media_id)
         logger.info("Media uploaded to Graph", extra={"kind": kind, "bytes": head.length, "mime_type": mime_type})

@@ -252,6 +252,13 @@ class Sender:
             body["biz_opaque_callback_data"] = CALLBACK_PREFIX + document.idempotency_key
         has_media = next(s3_media(body), None) is not None
         needed = sum(self.graph.timeout) + MARGIN_SECONDS
+
+        def take_turn() -> None:
+            """Time for the call, then the call's turn in the number's shared send rate (again before
+            the call is made once more with a fresh token)."""
+            deadline.require(needed, "a Graph call")
+            self.rate.acquire(phone_number_id, before_wait=lambda: deadline.require(needed, "a Graph call"))
+
         reupload = False
         while True:
             ready = body
@@ -261,9 +268,9 @@ class Sender:
                     body, phone_number_id=phone_number_id, deadline=deadline, reupload=reupload
                 )
                 ready, reused = resolved.body, resolved.reused
-            self.rate.acquire(phone_number_id, before_wait=lambda: deadline.require(needed, "a Graph call"))
+            take_turn()
             try:
-                return self.graph.send_message(phone_number_id, ready, deadline=deadline)
+                return self.graph.send_message(phone_number_id, ready, deadline=deadline, before_retry=take_turn)
             except GraphError as exc:
                 if not reused or reupload or exc.code not in REUSED_MEDIA_ERRORS:
                     raise

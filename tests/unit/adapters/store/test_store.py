@@ -82,3 +82,18 @@ def test_the_public_lookups_read_the_settings_table():
     message = get_message("wamid.P")
     assert message is not None and message.idempotency_key == "pub"
     assert get_outbound("nothing") is None and get_message("wamid.NONE") is None
+
+
+def test_the_public_lookups_read_a_named_table_too(aws, monkeypatch):
+    # A producer's own process: no WACLOUD_TABLE_NAME, the stack's MessagesTableName output instead.
+    record_outcome(Store(), outbound_document("named"), SendOutcome.accepted("wamid.N"), "1")
+    name = aws.table_names["MessagesTable"]
+    monkeypatch.delenv("WACLOUD_TABLE_NAME")
+    from wacloud.runtime import singletons
+
+    singletons.reset()
+
+    found = get_outbound("named", table_name=name)
+    assert found is not None and found.wamid == "wamid.N"
+    assert [r.idempotency_key for r in find_outbound("nothing", table_name=name)] == []
+    assert get_message("wamid.N", table_name=name) is not None

@@ -68,16 +68,21 @@ def get_store() -> Store:
     return Store()
 
 
-def get_outbound(idempotency_key: str) -> OutboundRecord | None:
-    """What happened to an outbound document, by its idempotency key."""
-    return get_store().outbound.get(idempotency_key)
+def _store(table_name: str | None) -> Store:
+    return Store(shared_table(table_name)) if table_name else get_store()
 
 
-def find_outbound(client_reference: str) -> list[OutboundRecord]:
+def get_outbound(idempotency_key: str, *, table_name: str | None = None) -> OutboundRecord | None:
+    """What happened to an outbound document, by its idempotency key (in the stack's messages table,
+    `MessagesTableName`; by default the one `WACLOUD_TABLE_NAME` names)."""
+    return _store(table_name).outbound.get(idempotency_key)
+
+
+def find_outbound(client_reference: str, *, table_name: str | None = None) -> list[OutboundRecord]:
     """The outbound documents that carry a client reference (eventually consistent)."""
-    return get_store().outbound.find_by_client_reference(client_reference)
+    return _store(table_name).outbound.find_by_client_reference(client_reference)
 
 
-def get_message(wamid: str) -> MessageRecord | None:
+def get_message(wamid: str, *, table_name: str | None = None) -> MessageRecord | None:
     """A message, either direction, with its status history, by its wamid."""
-    return get_store().messages.get(wamid)
+    return _store(table_name).messages.get(wamid)
