@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from wacloud.inbound.signature import sign
 from wacloud.inbound.split import split_webhook
@@ -72,6 +73,12 @@ def outbound(document: dict) -> tuple[str, str, str]:
         message_group_id(model.recipient or CUSTOMER),
         deduplication_id(model.idempotency_key),
     )
+
+
+def to_second_customer(document: dict[str, Any]) -> dict[str, Any]:
+    """The document to another customer: the sample batch holds two recipients (two FIFO groups)."""
+    document["message"]["to"] = "+447700900123"
+    return document
 
 
 def main() -> None:
@@ -138,34 +145,7 @@ def main() -> None:
                         },
                     }
                 ),
-                outbound(
-                    {
-                        "idempotency_key": "order-1234-template",
-                        "message": {
-                            "to": "+447700900123",
-                            "type": "template",
-                            "template": {
-                                "name": "order_update",
-                                "language": {"code": "en_US"},
-                                "components": [
-                                    {
-                                        "type": "body",
-                                        "parameters": [
-                                            {"type": "text", "parameter_name": "order_id", "text": "1234"},
-                                            {"type": "text", "parameter_name": "total", "text": "$12.50"},
-                                        ],
-                                    },
-                                    {
-                                        "type": "button",
-                                        "sub_type": "url",
-                                        "index": "0",
-                                        "parameters": [{"type": "text", "text": "1234"}],
-                                    },
-                                ],
-                            },
-                        },
-                    }
-                ),
+                outbound(to_second_customer(example("order-1234-template"))),
                 outbound(
                     {
                         "idempotency_key": f"read:{INBOUND_WAMID}",
