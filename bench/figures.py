@@ -39,19 +39,19 @@ def median_ms(samples: list[float]) -> float:
 @contextmanager
 def function_env(stack: Stack, logical_id: str, graph_url: str) -> Iterator[None]:
     """This process as the function: its variables set, every cache of the package reset."""
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
     saved = dict(os.environ)
     os.environ.update(function_environment(stack, logical_id, graph_url))
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # no EMF lines on the benchmark's terminal
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-    reset_caches()
+    singletons.reset()
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        reset_caches()
+        singletons.reset()
 
 
 def handler(name: str) -> Callable[[dict, Any], Any]:

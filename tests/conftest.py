@@ -21,9 +21,10 @@ from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack, load_template, provision
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta.fake_graph import FakeGraph
-from wacloud.local.pipeline import LOCAL_DEFAULTS, reset_caches
+from wacloud.local.pipeline import LOCAL_DEFAULTS
 from wacloud.models.events import MessageEvent, StatusEvent
 from wacloud.models.outbound import OutboundMessage
+from wacloud.runtime import singletons
 
 moto_fixes.apply()  # FIFO groups keep their order when messages time out together, as in SQS
 # Module-level Powertools objects (each module's `Metrics()`) read their settings when the module is
@@ -57,10 +58,10 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "tests")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "WacloudTests")
-    reset_caches()
+    singletons.reset()
     Metrics().clear_metrics()
     yield
-    reset_caches()
+    singletons.reset()
     Metrics().clear_metrics()
 
 
@@ -81,7 +82,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         for name, value in stack.environments["SenderFunction"].items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("WACLOUD_GRAPH_BASE_URL", GRAPH_URL)
-        reset_caches()
+        singletons.reset()
         yield stack
 
 
@@ -90,7 +91,7 @@ def fake_graph(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGrap
     """The fake Graph API on a localhost port, with the functions pointed at it (real HTTP)."""
     graph = FakeGraph(access_token=ACCESS_TOKEN).start()
     monkeypatch.setenv("WACLOUD_GRAPH_BASE_URL", graph.url)
-    reset_caches()
+    singletons.reset()
     try:
         yield graph
     finally:

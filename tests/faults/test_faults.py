@@ -140,9 +140,9 @@ class Outage:
 
 def test_secrets_manager_outage_delays_but_loses_nothing(pipeline, monkeypatch):
     from wacloud.adapters.credentials import secrets_provider
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
-    reset_caches()  # nothing cached: the next send must read the secret
+    singletons.reset()  # nothing cached: the next send must read the secret
     provider = secrets_provider()
     monkeypatch.setattr(
         provider.client, "get_secret_value", Outage(3, "ServiceUnavailable").wrap(provider.client.get_secret_value)

@@ -16,8 +16,8 @@ from tests.conftest import ROOT, queue_bodies, sqs_batch
 from wacloud.adapters.store import Store
 from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import customer_message, interactive_reply, text_message
-from wacloud.local.pipeline import reset_caches
 from wacloud.models.events import dump_event
+from wacloud.runtime import singletons
 
 pytestmark = pytest.mark.usefixtures("aws")
 CUSTOMER = "16505551234"
@@ -44,7 +44,7 @@ def processor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / "rules.json").write_text(json.dumps(RULES))
     monkeypatch.setenv("WACLOUD_RULES", "rules.json")
     monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
-    reset_caches()
+    singletons.reset()
     from functions.processor import app
 
     return app
@@ -156,7 +156,7 @@ def test_a_message_answered_after_the_window_closed_gets_the_configured_template
     processor, lambda_context, aws, monkeypatch
 ):
     monkeypatch.setenv("WACLOUD_MAX_EVENT_AGE_SECONDS", str(3 * 86400))
-    reset_caches()
+    singletons.reset()
     late = say(processor, lambda_context, aws, text("menu"), timestamp=int(time.time()) - 2 * 86400)
     assert answers(late) == ["template:follow_up"]
     assert late[1]["message"]["template"]["language"] == {"code": "en"}
@@ -164,7 +164,7 @@ def test_a_message_answered_after_the_window_closed_gets_the_configured_template
 
 def test_a_bot_goes_first_and_the_rules_answer_what_it_leaves(processor, lambda_context, aws, monkeypatch):
     monkeypatch.setenv("WACLOUD_BOT", "wacloud.conversation.examples.echo:bot")
-    reset_caches()
+    singletons.reset()
     assert answers(say(processor, lambda_context, aws, text("menu"))) == ["You said: menu"]
     tapped = say(processor, lambda_context, aws, {"type": "interactive", "interactive": {
         "type": "button_reply", "button_reply": {"id": "agent", "title": "A person"}}})  # fmt: skip
@@ -173,7 +173,7 @@ def test_a_bot_goes_first_and_the_rules_answer_what_it_leaves(processor, lambda_
 
 def test_a_bot_can_replace_the_rules(processor, lambda_context, aws, monkeypatch):
     monkeypatch.setenv("WACLOUD_BOT", "wacloud.conversation.examples.menu:bot")
-    reset_caches()
+    singletons.reset()
     menu = say(processor, lambda_context, aws, text("what?"))
     assert answers(menu) == ["Hi Ana, how can we help?"]  # the bot's list menu, not the rules' fallback
 
@@ -181,7 +181,7 @@ def test_a_bot_can_replace_the_rules(processor, lambda_context, aws, monkeypatch
 def test_without_rules_the_auto_reply_text_answers_and_quotes(processor, lambda_context, aws, monkeypatch):
     monkeypatch.setenv("WACLOUD_RULES", "")
     monkeypatch.setenv("WACLOUD_AUTO_REPLY_TEXT", "Thanks!")
-    reset_caches()
+    singletons.reset()
     documents = say(processor, lambda_context, aws, text("hello"), wamid="wamid.Q")
     assert answers(documents) == ["Thanks!"]
     assert documents[1]["message"]["context"] == {"message_id": "wamid.Q"}
@@ -189,7 +189,7 @@ def test_without_rules_the_auto_reply_text_answers_and_quotes(processor, lambda_
 
 def test_an_invalid_rules_file_fails_the_cold_start_loudly(processor, lambda_context, aws, tmp_path):
     (tmp_path / "rules.json").write_text(json.dumps({"rules": [{"name": "x", "when": {}, "reply": text("a")}]}))
-    reset_caches()
+    singletons.reset()
     body = dump_event(parse_webhook(text_message("hi", phone_number_id="1", sender=CUSTOMER))[0])
     with pytest.raises(ValueError, match="at least one condition"):
         processor.lambda_handler(sqs_batch(body, queue="inbound"), lambda_context)
@@ -247,7 +247,7 @@ def test_a_handler_that_raises_fails_the_event_so_it_is_retried_not_dropped(
 
     monkeypatch.setitem(sys.modules, "broken_bot", broken)
     monkeypatch.setenv("WACLOUD_BOT", "broken_bot:bot")
-    reset_caches()
+    singletons.reset()
     body = dump_event(parse_webhook(text_message("hi", phone_number_id="1", sender=CUSTOMER))[0])
     response = processor.lambda_handler(sqs_batch(body, queue="inbound"), lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
@@ -266,7 +266,7 @@ def test_a_customer_who_opted_out_earlier_is_not_answered_by_rules_or_bots(proce
     spy.bot.add(lambda conversation: calls.append(conversation.text))
     monkeypatch.setitem(sys.modules, "spy_bot", spy)
     monkeypatch.setenv("WACLOUD_BOT", "spy_bot:bot")
-    reset_caches()
+    singletons.reset()
     say(processor, lambda_context, aws, text("STOP"))
     later = say(processor, lambda_context, aws, text("menu"))
     assert answers(later) == [] and calls == []

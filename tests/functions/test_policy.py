@@ -76,10 +76,10 @@ def test_window_closes_24_hours_after_the_customers_last_message(graph, lambda_c
 
 
 def test_window_rule_can_be_switched_off(graph, lambda_context, monkeypatch):
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
     monkeypatch.setenv("WACLOUD_ENFORCE_SERVICE_WINDOW", "false")
-    reset_caches()
+    singletons.reset()
     assert send("no-window", TEXT, lambda_context)["state"] == "accepted"
 
 

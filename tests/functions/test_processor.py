@@ -40,11 +40,11 @@ def events_of(body: dict) -> list[str]:
 
 def widen_replay_window(monkeypatch) -> None:
     """The sample's message is dated 2025: let it count as recent."""
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
     monkeypatch.setenv("WACLOUD_MAX_EVENT_AGE_SECONDS", str(100 * 365 * 86400))
     monkeypatch.setenv("WACLOUD_IDEMPOTENCY_TTL_SECONDS", str(100 * 365 * 86400))
-    reset_caches()
+    singletons.reset()
 
 
 def test_sample_event_stores_message_and_contact_and_queues_read_receipt_then_reply(
@@ -92,9 +92,9 @@ def test_duplicate_delivery_has_no_second_effect(processor, lambda_context, aws)
 def test_auto_reply_and_read_receipt_can_be_switched_off(processor, lambda_context, aws, monkeypatch):
     monkeypatch.setenv("WACLOUD_AUTO_REPLY_TEXT", "")
     monkeypatch.setenv("WACLOUD_MARK_READ", "false")
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
-    reset_caches()
+    singletons.reset()
     body = events_of(text_message("hello", phone_number_id="1", sender=CUSTOMER))[0]
     assert processor.lambda_handler(sqs_event(body), lambda_context) == {"batchItemFailures": []}
     assert queue_bodies(aws, "OutboundQueue") == []

@@ -326,9 +326,9 @@ def test_a_key_sent_long_ago_is_not_sent_again_after_its_idempotency_record_expi
 
 def test_secret_outage_leaves_a_retrying_record_with_the_reason(sender, lambda_context, graph, monkeypatch):
     monkeypatch.setenv("WACLOUD_SECRET_NAME", "no/such/secret")
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
-    reset_caches()
+    singletons.reset()
     response = sender.lambda_handler(sqs_event(document("no-secret")), lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert len(graph.calls) == 0
@@ -492,10 +492,10 @@ def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_co
     import time
 
     from wacloud.adapters.credentials import secrets_provider
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
     monkeypatch.setenv("WACLOUD_SEND_CONCURRENCY", "10")
-    reset_caches()
+    singletons.reset()
     provider = secrets_provider()
     reads: list[str] = []
     real_get = provider._get
@@ -551,12 +551,12 @@ def test_the_s3_client_is_made_only_for_a_batch_that_names_a_bucket_object(sende
 def test_sends_take_their_turn_in_the_numbers_shared_rate(sender, lambda_context, graph, monkeypatch):
     # GIVEN a throughput tier of 10 messages/s (one send per 100 ms slot, shared by every sender),
     # on a clock that moves only while the sender waits for the rate
-    from wacloud.local.pipeline import reset_caches
     from wacloud.outbound import send_rate as rate_limit
     from wacloud.outbound.sender import get_sender
+    from wacloud.runtime import singletons
 
     monkeypatch.setenv("WACLOUD_SEND_RATE_PER_SECOND", "10")
-    reset_caches()
+    singletons.reset()
     limiter = get_sender().rate
     now = [1_800_000_000.0]
     monkeypatch.setattr(limiter, "_clock", lambda: now[0])

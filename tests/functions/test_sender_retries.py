@@ -19,10 +19,10 @@ def test_failed_records_and_those_held_behind_them_wait_out_the_delay_then_retur
     aws, lambda_context, monkeypatch
 ):
     from functions.sender import app
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
     monkeypatch.setenv("WACLOUD_RETRY_BASE_SECONDS", "600")
-    reset_caches()
+    singletons.reset()
     customers_wrote("+111111")
     sqs, url = boto3.client("sqs"), aws.queue_urls["OutboundQueue"]
     for key in ("first", "second"):

@@ -173,9 +173,9 @@ def test_unknown_message_type_is_queued_with_its_data(webhook, lambda_context, a
 
 def test_oversized_body_is_refused_before_anything_else(webhook, lambda_context, aws, monkeypatch):
     monkeypatch.setenv("WACLOUD_MAX_WEBHOOK_BYTES", "1000")
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
-    reset_caches()
+    singletons.reset()
     from wacloud.adapters.credentials import secrets_provider
 
     monkeypatch.setattr(secrets_provider(), "get", lambda *a, **k: pytest.fail("the secret was read"))
@@ -199,9 +199,9 @@ def test_queue_failure_answers_503_so_meta_retries(webhook, lambda_context, aws,
 
 def test_secret_unavailable_answers_503(webhook, lambda_context, monkeypatch):
     monkeypatch.setenv("WACLOUD_SECRET_NAME", "no/such/secret")
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
-    reset_caches()
+    singletons.reset()
     assert webhook.lambda_handler(load_event("webhook-post-text.json"), lambda_context)["statusCode"] == 503
 
 

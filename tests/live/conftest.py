@@ -12,9 +12,10 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
-from wacloud.local.pipeline import LocalPipeline, PipelineOptions, reset_caches
+from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 from wacloud.local.run import local_state, start_aws_emulator
 from wacloud.local.state import write_state
+from wacloud.runtime import singletons
 
 
 @pytest.fixture(autouse=True)
@@ -56,4 +57,4 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPipeline]:
         server.stop()
         os.environ.clear()
         os.environ.update(saved_env)
-        reset_caches()
+        singletons.reset()

@@ -203,11 +203,11 @@ def test_a_change_is_recorded_and_a_template_change_drops_the_cached_definition(
     "env", [{"WACLOUD_ARCHIVE_MEDIA": "false"}, {"WACLOUD_MEDIA_BUCKET": ""}], ids=["switched-off", "no-bucket"]
 )
 def test_without_archiving_no_media_is_queued_and_a_media_event_is_skipped(monkeypatch, env: dict[str, str]) -> None:
-    from wacloud.local.pipeline import reset_caches
+    from wacloud.runtime import singletons
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    reset_caches()
+    singletons.reset()
 
     processor = in_invocation(build_processor(get_settings(), Store(), base=ROOT))
 

@@ -16,8 +16,7 @@ from pydantic import BaseModel
 
 from wacloud.local.cloudformation import Stack
 from wacloud.local.lambda_context import LocalContext
-from wacloud.local.pipeline import reset_caches
-from wacloud.runtime import idempotency
+from wacloud.runtime import idempotency, singletons
 from wacloud.runtime.idempotency import Idempotent
 
 pytestmark = [
@@ -43,7 +42,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def ttl(monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("WACLOUD_IDEMPOTENCY_TTL_SECONDS", str(TTL))
     monkeypatch.setenv("WACLOUD_MAX_EVENT_AGE_SECONDS", str(TTL))
-    reset_caches()
+    singletons.reset()
     return TTL
 
 

@@ -27,7 +27,6 @@ Key = dict[str, str]
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
-BATCH_GET_SIZE = 100  # and per BatchGetItem
 # What DynamoDB leaves unprocessed (throttling) is sent again, backing off up to about 4 s in all:
 # giving up fails the whole event, which is then handled again from the start.
 UNPROCESSED_ATTEMPTS = 8

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wacloud.inbound.split import SplitEvent, split_webhook, unparsed
+from wacloud.inbound.split import split_webhook, unparsed
 from wacloud.models.events import InboundEvent, MessageEvent, StatusEvent, UnparsedEvent, load_event
 from wacloud.models.webhook import Contact, InboundMessage, Status
 
@@ -58,6 +58,3 @@ def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"]) or "(root)"
     return f"{where}: {error['msg']}"
-
-
-__all__ = ["SplitEvent", "event_from", "parse_webhook"]

@@ -65,11 +65,6 @@ def find_project_dir(start: Path | None = None) -> Path:
     return Path(__file__).resolve().parents[4]
 
 
-def reset_caches() -> None:
-    """Forget every cached setting, client and provider (the environment has changed)."""
-    singletons.reset()
-
-
 @dataclass
 class PipelineOptions:
     project_dir: Path = field(default_factory=find_project_dir)
@@ -153,7 +148,7 @@ class LocalPipeline:
         os.environ["WACLOUD_GRAPH_BASE_URL"] = self.graph.url
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        reset_caches()
+        singletons.reset()
         self._load_functions(template)
         self.front_door = FrontDoor(
             {
@@ -195,7 +190,7 @@ class LocalPipeline:
         if self._saved_env is not None:
             os.environ.clear()
             os.environ.update(self._saved_env)
-            reset_caches()
+            singletons.reset()
 
     def outputs(self) -> dict[str, str]:
         """The stack's outputs, as a deployed stack would have them, for what runs here."""

@@ -68,10 +68,6 @@ class SendOutcome(BaseModel):
     error: ErrorInfo | None = None
     reason: str | None = None
 
-    @property
-    def settled(self) -> bool:
-        return self.state in SETTLED
-
     @classmethod
     def accepted(cls, wamid: str | None) -> SendOutcome:
         return cls(state=S.ACCEPTED, wamid=wamid)
