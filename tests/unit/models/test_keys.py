@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wacloud.models.keys import customer_key
+from wacloud.models.keys import customer_key, is_user_id
 
 # --- customer_key -----------------------------------------------------------------------------------
 
@@ -31,3 +31,20 @@ def test_customer_key_unifies_formats_of_one_number() -> None:
     forms = ["16505551234", "+16505551234", "+1 (650) 555-1234", "+1-650-555-1234", "+1 650 555 1234"]
 
     assert {customer_key(f) for f in forms} == {"16505551234"}
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("US.13491208655302741918", True),
+        ("US.ENT.11815799212886844830", True),
+        (" BR.abcDEF123 ", True),
+        ("+16505551234", False),
+        ("16505551234", False),
+        ("120363025246125486@g.us", False),
+        ("us.1234", False),
+        ("", False),
+    ],
+)
+def test_is_user_id_tells_a_business_scoped_user_id_from_other_addresses(address: str, expected: bool) -> None:
+    assert is_user_id(address) is expected

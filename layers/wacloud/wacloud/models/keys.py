@@ -13,6 +13,9 @@ from typing import Any
 
 # SQS MessageGroupId: at most 128 characters of ASCII letters, digits and punctuation.
 _GROUP_ID_OK = re.compile(r"^[\x21-\x7e]{1,128}$")
+# A business-scoped user id: a country code, a dot, then letters and digits (`US.13491208655302741918`;
+# a parent id has an `ENT.` part: `US.ENT.1349...`).
+_USER_ID = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,250}$")
 
 
 def digest(value: Any) -> str:
@@ -44,3 +47,9 @@ def customer_key(address: str) -> str:
         if digits:
             return digits
     return address
+
+
+def is_user_id(address: str) -> bool:
+    """Whether an address is a business-scoped user id (BSUID or parent BSUID), not a phone number
+    or a group id."""
+    return bool(_USER_ID.match(address.strip()))
