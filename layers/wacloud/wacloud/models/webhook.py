@@ -41,7 +41,8 @@ class Contact(MetaModel):
     """`value.contacts[]`: who sent the messages of this change."""
 
     wa_id: Address = ""  # may be "" for users known only by a business-scoped user id
-    user_id: Address | None = None
+    user_id: Address | None = None  # the business-scoped user id (BSUID)
+    parent_user_id: Address | None = None  # the BSUID across linked business portfolios
     profile: Profile | None = None
 
 
@@ -298,6 +299,7 @@ class Status(MetaModel):
     timestamp: int = 0
     recipient_id: Address = ""
     recipient_user_id: Address | None = None
+    recipient_parent_user_id: Address | None = None
     biz_opaque_callback_data: str | None = None
     conversation: Conversation | None = None
     pricing: Pricing | None = None
