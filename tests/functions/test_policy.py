@@ -16,7 +16,7 @@ from wacloud.local.pollers import lambda_record
 from wacloud.models.events import dump_event
 
 pytestmark = pytest.mark.usefixtures("aws")
-SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
+SEND_URL = f"{GRAPH_URL}/v26.0/{PHONE_NUMBER_ID}/messages"
 CUSTOMER = "16505551234"
 TEXT = {"type": "text", "text": {"body": "Your order shipped"}}
 TEMPLATE = {"type": "template", "template": {"name": "order_update", "language": {"code": "en_US"}}}

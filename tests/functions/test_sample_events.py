@@ -34,7 +34,7 @@ def test_sample_event_succeeds(name, lambda_context):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as graph:
         graph.add(
             responses.POST,
-            f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages",
+            f"{GRAPH_URL}/v26.0/{PHONE_NUMBER_ID}/messages",
             json={"messages": [{"id": "wamid.SAMPLE"}], "success": True},
         )
         result = handler(load_event(name), lambda_context)

@@ -19,7 +19,7 @@ from wacloud.local.pollers import lambda_record
 from wacloud.outbound.outcomes import confirm_send
 
 pytestmark = pytest.mark.usefixtures("aws")
-SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
+SEND_URL = f"{GRAPH_URL}/v26.0/{PHONE_NUMBER_ID}/messages"
 CUSTOMER = "+16505551234"
 
 

@@ -11,7 +11,7 @@ import responses
 from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID, customers_wrote
 from wacloud.local.pollers import lambda_record
 
-SEND_URL = f"{GRAPH_URL}/v25.0/{PHONE_NUMBER_ID}/messages"
+SEND_URL = f"{GRAPH_URL}/v26.0/{PHONE_NUMBER_ID}/messages"
 
 
 @pytest.mark.usefixtures("aws")

@@ -4,12 +4,21 @@ keyword lists, and the per-process settings singleton."""
 from __future__ import annotations
 
 import os
+import tomllib
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from wacloud.config import DEFAULT_GRAPH_BASE_URL, Settings, get_settings, keywords, normalise_keyword
+from tests.conftest import ROOT, TEMPLATE
+from wacloud.config import (
+    DEFAULT_GRAPH_API_VERSION,
+    DEFAULT_GRAPH_BASE_URL,
+    Settings,
+    get_settings,
+    keywords,
+    normalise_keyword,
+)
 from wacloud.runtime.singletons import reset
 
 DAY = 86400
@@ -42,7 +51,7 @@ def test_defaults_when_nothing_is_set() -> None:
 
     assert settings == Settings.model_validate({})
     assert settings.secret_name == "whatsapp/cloud-api"
-    assert (settings.graph_api_version, settings.graph_base_url) == ("v25.0", DEFAULT_GRAPH_BASE_URL)
+    assert (settings.graph_api_version, settings.graph_base_url) == ("v26.0", DEFAULT_GRAPH_BASE_URL)
     assert (settings.table_name, settings.media_bucket, settings.rules, settings.bot) == ("", "", "", "")
     assert (settings.archive_media, settings.mark_read, settings.enforce_service_window) == (True, True, True)
     assert (settings.send_concurrency, settings.send_rate_per_second, settings.max_receive_count) == (1, 80, 5)
@@ -60,9 +69,24 @@ def test_settings_are_frozen_and_also_take_field_names() -> None:
         settings.table_name = "other"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("version", ["v25.0", "v3.10"], ids=["current", "two-digit-minor"])
+@pytest.mark.parametrize("version", ["v26.0", "v3.10"], ids=["current", "two-digit-minor"])
 def test_a_graph_version_looks_like_v_major_minor(version: str) -> None:
     assert Settings(WACLOUD_GRAPH_API_VERSION=version).graph_api_version == version
+
+
+def test_the_graph_version_defaults_agree_template_samconfig_and_code() -> None:
+    # A stack deployed without the parameter, the samconfig environments and the `wacloud` command
+    # (which falls back on the code's default) all call the same version.
+    samconfig = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    overrides = [
+        entry
+        for section in samconfig.values()
+        if isinstance(section, dict)  # not `version`
+        for entry in section.get("deploy", {}).get("parameters", {}).get("parameter_overrides", [])
+        if entry.startswith("GraphApiVersion=")
+    ]
+    assert TEMPLATE["Parameters"]["GraphApiVersion"]["Default"] == DEFAULT_GRAPH_API_VERSION
+    assert overrides == [f"GraphApiVersion={DEFAULT_GRAPH_API_VERSION}"] * 2  # default and prod
 
 
 @pytest.mark.parametrize("version", ["25.0", "v25", "V25.0", "v25.0.1", "latest", "v25.0/"], ids=str)

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from wacloud.runtime.singletons import singleton
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
+# The newest stable Graph API version (docs/OPERATIONS.md says how to move to the next one).
+DEFAULT_GRAPH_API_VERSION = "v26.0"
 
 
 class Settings(BaseModel):
@@ -25,7 +27,7 @@ class Settings(BaseModel):
     idempotency_table_name: str = Field("", alias="WACLOUD_IDEMPOTENCY_TABLE_NAME")
     inbound_queue_url: str = Field("", alias="WACLOUD_INBOUND_QUEUE_URL")
     outbound_queue_url: str = Field("", alias="WACLOUD_OUTBOUND_QUEUE_URL")
-    graph_api_version: str = Field("v25.0", alias="WACLOUD_GRAPH_API_VERSION", pattern=r"^v\d+\.\d+$")
+    graph_api_version: str = Field(DEFAULT_GRAPH_API_VERSION, alias="WACLOUD_GRAPH_API_VERSION", pattern=r"^v\d+\.\d+$")
     # Overridden only by the local run and tests, which point the sender at a fake Graph API.
     graph_base_url: str = Field(DEFAULT_GRAPH_BASE_URL, alias="WACLOUD_GRAPH_BASE_URL")
     phone_number_id: str = Field("", alias="WACLOUD_PHONE_NUMBER_ID")

@@ -21,7 +21,7 @@ from wacloud.ops import deployed_stack as deployed
 def stack(aws, fake_graph: FakeGraph, monkeypatch):
     """A deployed stack as CloudFormation would describe it."""
     outputs = {"SecretName": aws.parameters["SecretName"], "MessagesTableName": aws.table_names["MessagesTable"]}
-    parameters = {"WabaId": DEFAULT_WABA_ID, "GraphApiVersion": "v25.0", "TemplateCacheSeconds": "600"}
+    parameters = {"WabaId": DEFAULT_WABA_ID, "GraphApiVersion": "v26.0", "TemplateCacheSeconds": "600"}
     described = deployed.DeployedStack("whatsapp-cloud", outputs, parameters)
     monkeypatch.setattr(deployed, "describe_stack", lambda name, client=None: described)
     monkeypatch.setattr("wacloud.config.DEFAULT_GRAPH_BASE_URL", fake_graph.url)  # stands in for Meta

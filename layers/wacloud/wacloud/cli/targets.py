@@ -65,9 +65,9 @@ class Target:
     def graph(self) -> Any:
         """A Graph client: the local run's simulated Graph API, or Meta's (a proxy only over HTTPS)."""
         from wacloud.adapters.graph import GraphClient
-        from wacloud.config import DEFAULT_GRAPH_BASE_URL
+        from wacloud.config import DEFAULT_GRAPH_API_VERSION, DEFAULT_GRAPH_BASE_URL
 
-        version = self.parameters.get("GraphApiVersion") or "v25.0"
+        version = self.parameters.get("GraphApiVersion") or DEFAULT_GRAPH_API_VERSION
         if self.local is not None:
             return GraphClient(base_url=self.local.simulator_url, api_version=version, token=self.token_source)
         # The production token goes with every call: never to a plain-HTTP endpoint left in the environment.
