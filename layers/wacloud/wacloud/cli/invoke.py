@@ -11,6 +11,8 @@ import os
 import sys
 import traceback
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ def register(commands: Any) -> None:
         help="run a function's handler here with a sample event (like `sam local invoke`, without Docker)",
         description="FUNCTION is a logical id from template.yaml (WebhookFunction) or its short name (webhook). "
         "Against the local run the function talks to its moto server; with --stack it gets the deployed "
-        "function's own environment and talks to real AWS with your credentials.",
+        "function's own environment and talks to real AWS with your credentials. As in Lambda, the function's "
+        "folder (functions/<name>/) is its task root, LAMBDA_TASK_ROOT.",
     )
     invoke.add_argument("function", metavar="FUNCTION")
     invoke.add_argument(
@@ -53,20 +56,37 @@ def run_invoke(args: argparse.Namespace) -> int:
         raise UsageError(f"no function {args.function!r}; the template has {choices}")
     event = _json_file(args.event)
     target = resolve_target(args)
-    environment = _environment(target, logical, args)
-    os.environ.update(environment)
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+    folder = project / _folder(functions[logical])
+    # As in Lambda, the task root is the function's code: a relative rules file is found there.
+    environment = {"LAMBDA_TASK_ROOT": str(folder), **_environment(target, logical, args)}
+    environment.setdefault("POWERTOOLS_TRACE_DISABLED", os.environ.get("POWERTOOLS_TRACE_DISABLED", "true"))
     warnings.filterwarnings("ignore", "No application metrics to publish")
-    handler = _load_handler(project / _folder(functions[logical]) / "app.py", project)
     context = LocalContext(function_name=logical, timeout_seconds=float(functions[logical].get("Timeout", 30)))
     print(f"invoking {logical} ({target.label}) with {args.event}", file=sys.stderr)
-    try:
-        result = handler(event, context)
-    except Exception:
-        traceback.print_exc()
-        return 1
+    with _environment_of_the_call(environment):
+        handler = _load_handler(folder / "app.py", project)
+        try:
+            result = handler(event, context)
+        except Exception:
+            traceback.print_exc()
+            return 1
     print(json.dumps(result, indent=2, default=str))
     return 0
+
+
+@contextmanager
+def _environment_of_the_call(environment: dict[str, str]) -> Iterator[None]:
+    """The function's variables for the handler's import and call only; the process's own after."""
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _folder(props: dict[str, Any]) -> Path:
