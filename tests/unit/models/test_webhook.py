@@ -256,3 +256,87 @@ def test_statuses_with_pricing_conversation_errors_and_callback(status):
         "wacloud-key:k1",
     )
     assert (s.errors[0].code if s.errors else None) == (131049 if status == "failed" else None)
+
+
+# --- 2026: group messages and their statuses, call permission replies (tests/data/meta_webhooks.py) ---
+
+
+def test_a_group_message_names_the_group_and_the_participant_and_keeps_the_sender():
+    from tests.data import meta_webhooks as meta
+
+    (event,) = parse_webhook(meta.GROUP_MESSAGE)
+    assert isinstance(event, MessageEvent)
+    message = event.message
+    assert (message.group_id, message.is_group, message.participant, message.sender) == (
+        meta.GROUP_ID,
+        True,
+        meta.PHONE,
+        meta.PHONE,
+    )
+    assert message.text and message.text.body == "What do you all think about this?"
+    one_to_one = parse_webhook(meta.CALL_PERMISSION_ACCEPTED)[0]
+    assert isinstance(one_to_one, MessageEvent)
+    assert (one_to_one.message.is_group, one_to_one.message.participant) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "participant", "status"),
+    [
+        ("GROUP_MESSAGE_READ_WITH_PRICING", "16505551234", "read"),  # participant_recipient_id
+        ("GROUP_MESSAGE_DELIVERED_BSUID", "US.13491208655302741918", "delivered"),  # BSUID first
+    ],
+)
+def test_a_group_messages_status_names_its_participant_in_any_spelling(name, participant, status):
+    from tests.data import meta_webhooks as meta
+
+    (event,) = parse_webhook(getattr(meta, name))
+    assert isinstance(event, StatusEvent)
+    assert (event.status.is_group, event.status.participant, event.status.status) == (True, participant, status)
+    assert event.status.recipient == meta.GROUP_ID and event.status.recipient_participant_id == meta.PHONE
+
+
+def test_an_aggregated_group_status_is_one_status_per_participant():
+    from tests.data import meta_webhooks as meta
+
+    events = parse_webhook(meta.GROUP_MESSAGE_DELIVERED_AGGREGATED)
+    assert [e.status.participant for e in events if isinstance(e, StatusEvent)] == [meta.PHONE, "16505550000"]
+
+
+def test_a_one_to_one_status_has_no_participant():
+    (event,) = parse_webhook(
+        webhook({"statuses": [{"id": WAMID, "status": "read", "timestamp": "1", "recipient_id": FROM}]})
+    )
+    assert isinstance(event, StatusEvent) and (event.status.is_group, event.status.participant) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "response", "accepted", "expires"),
+    [("CALL_PERMISSION_ACCEPTED", "accept", True, 1753186982), ("CALL_PERMISSION_REJECTED", "reject", False, None)],
+)
+def test_a_call_permission_reply_is_typed(name, response, accepted, expires):
+    from tests.data import meta_webhooks as meta
+
+    (event,) = parse_webhook(getattr(meta, name))
+    assert isinstance(event, MessageEvent) and event.message.type == "interactive"
+    reply = event.message.call_permission
+    assert reply is not None and (reply.response, reply.accepted, reply.expiration_timestamp) == (
+        response,
+        accepted,
+        expires,
+    )
+    assert reply.response_source == "user_action"
+
+
+def test_a_user_changed_user_id_system_message_is_typed():
+    from tests.data import meta_webhooks as meta
+
+    (event,) = parse_webhook(meta.USER_CHANGED_USER_ID)
+    assert isinstance(event, MessageEvent) and event.message.system is not None
+    system = event.message.system
+    assert (system.type, system.wa_id, system.user_id, system.parent_user_id) == (
+        "user_changed_user_id",
+        "16505559999",
+        "US.99999999999999999999",
+        "US.ENT.99999999999999999999",
+    )
+    assert system.changed_from_to == (meta.BSUID, "US.99999999999999999999")

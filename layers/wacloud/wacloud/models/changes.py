@@ -1,12 +1,15 @@
-"""The value of a webhook change other than `messages`: template, quality, account and preference
-updates, typed for the fields this package knows (`ChangeEvent.typed()`; the raw value is always
-kept). Tolerant, like every model of Meta's payloads."""
+"""The value of a webhook change other than `messages`: template, quality, account, preference and
+user id updates, calls (`calls.py`) and groups (`groups.py`), typed for the fields this package
+knows (`ChangeEvent.typed()`; the raw value is always kept). Tolerant, like every model of Meta's
+payloads."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wacloud.models.webhook import Contact, Metadata, MetaModel
+from wacloud.models.calls import CallsUpdate
+from wacloud.models.groups import GROUP_FIELDS, GroupsUpdate
+from wacloud.models.webhook import Contact, Metadata, MetaModel, UnixTime
 
 
 class TemplateStatusUpdate(MetaModel):
@@ -56,13 +59,27 @@ class PhoneNumberQualityUpdate(MetaModel):
     max_daily_conversations_per_business: Any = None
 
 
+MARKETING_MESSAGES = "marketing_messages"
+
+
 class UserPreference(MetaModel):
     wa_id: str | None = None
     user_id: str | None = None
+    parent_user_id: str | None = None
     detail: str | None = None
     category: str | None = None
     value: str | None = None  # stop, resume, signup
-    timestamp: int | None = None
+    signup_id: str | None = None
+    timestamp: UnixTime = None
+
+    @property
+    def is_marketing(self) -> bool:
+        return self.category == MARKETING_MESSAGES
+
+    @property
+    def stopped(self) -> bool:
+        """The customer stopped marketing messages (resume and signup start them again)."""
+        return (self.value or "").lower() == "stop"
 
 
 class UserPreferencesUpdate(MetaModel):
@@ -74,6 +91,28 @@ class UserPreferencesUpdate(MetaModel):
     user_preferences: list[UserPreference] | None = None
 
 
+class PreviousAndCurrent(MetaModel):
+    previous: str | None = None
+    current: str | None = None
+
+
+class UserIdChange(MetaModel):
+    wa_id: str | None = None
+    detail: str | None = None
+    user_id: PreviousAndCurrent | None = None
+    parent_user_id: PreviousAndCurrent | None = None
+    timestamp: UnixTime = None
+
+
+class UserIdUpdate(MetaModel):
+    """`user_id_update`: a customer's business-scoped user id changed (old and new)."""
+
+    messaging_product: str | None = None
+    metadata: Metadata | None = None
+    contacts: list[Contact] | None = None
+    user_id_update: list[UserIdChange] | None = None
+
+
 CHANGE_MODELS: dict[str, type[MetaModel]] = {
     "message_template_status_update": TemplateStatusUpdate,
     "message_template_quality_update": TemplateQualityUpdate,
@@ -81,4 +120,7 @@ CHANGE_MODELS: dict[str, type[MetaModel]] = {
     "account_update": AccountUpdate,
     "phone_number_quality_update": PhoneNumberQualityUpdate,
     "user_preferences": UserPreferencesUpdate,
+    "user_id_update": UserIdUpdate,
+    "calls": CallsUpdate,
+    **dict.fromkeys(GROUP_FIELDS, GroupsUpdate),
 }

@@ -8,9 +8,13 @@ Reference: developers.facebook.com/documentation/business-messaging/whatsapp/web
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+if TYPE_CHECKING:
+    from wacloud.models.system_messages import IdentityChange
 
 # Identifiers become DynamoDB keys (at most 2,048 bytes, sort keys 1,024) and log fields. Meta's are
 # short: wamids about 60-100 ASCII characters, phone digits, BSUIDs like `US.1349...`. One that could
@@ -19,6 +23,22 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 WamId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")]
 Address = Annotated[str, StringConstraints(max_length=256)]
 StatusName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+
+
+def _unix_time(value: Any) -> int | None:
+    """Meta writes times as numbers or numeric strings; anything else is no time, not an error."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+# A unix time in seconds of the newer payloads (groups, calls), None when Meta's value is not one:
+# its documented examples hold placeholders, and a time is never worth refusing a whole event for.
+UnixTime = Annotated[int | None, BeforeValidator(_unix_time)]
 
 
 class MetaModel(BaseModel):
@@ -162,11 +182,24 @@ class FlowReply(MetaModel):
     response_json: str | None = None
 
 
+class CallPermissionReply(MetaModel):
+    """A customer's answer to the business's call permission request (Calling API)."""
+
+    response: str | None = None  # accept | reject
+    expiration_timestamp: UnixTime = None  # until when an accepted permission lasts
+    response_source: str | None = None  # user_action | automatic
+
+    @property
+    def accepted(self) -> bool:
+        return (self.response or "").lower() == "accept"
+
+
 class Interactive(MetaModel):
     type: str | None = None
     button_reply: ReplyChoice | None = None
     list_reply: ReplyChoice | None = None
     nfm_reply: FlowReply | None = None
+    call_permission_reply: CallPermissionReply | None = None
 
 
 class Button(MetaModel):
@@ -191,13 +224,27 @@ class Order(MetaModel):
     product_items: list[ProductItem] | None = None
 
 
+USER_CHANGED_NUMBER = "user_changed_number"
+USER_CHANGED_USER_ID = "user_changed_user_id"
+# "User A changed from 972987654321 to 972912345678"; "User <name> changed from <OLD_BSUID> to <NEW_BSUID>".
+_CHANGED_FROM_TO = re.compile(r"changed from (\S+) to (\S+?)\.?$")
+
+
 class System(MetaModel):
-    """`user_changed_number` (new `wa_id`), `customer_identity_changed`, `user_changed_user_id`."""
+    """`user_changed_number` and `user_changed_user_id` (the new `wa_id`, `user_id`, `parent_user_id`:
+    the message's `from`/`from_user_id` are the old ones), `customer_identity_changed`."""
 
     body: str | None = None
     type: str | None = None
     wa_id: str | None = None
     user_id: str | None = None
+    parent_user_id: str | None = None
+
+    @property
+    def changed_from_to(self) -> tuple[str, str] | None:
+        """The old and new address the body names, when it names them."""
+        found = _CHANGED_FROM_TO.search((self.body or "").strip())
+        return (found.group(1), found.group(2)) if found else None
 
 
 class Referral(MetaModel):
@@ -239,6 +286,8 @@ class InboundMessage(MetaModel):
 
     from_: Address = Field("", alias="from")
     from_user_id: Address | None = None
+    from_parent_user_id: Address | None = None
+    group_id: Address | None = None  # a message written in a group: `from` is the participant
     id: WamId
     timestamp: int = 0
     type: str = "unknown"
@@ -267,6 +316,27 @@ class InboundMessage(MetaModel):
     def sender(self) -> str:
         """The customer's address: phone number, or business-scoped user id when there is none."""
         return self.from_ or self.from_user_id or ""
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.group_id)
+
+    @property
+    def participant(self) -> str | None:
+        """Who wrote a group message (the same address as `sender`); None for a one-to-one message."""
+        return (self.sender or None) if self.group_id else None
+
+    @property
+    def call_permission(self) -> CallPermissionReply | None:
+        """The customer's answer to a call permission request, when this message is one."""
+        return self.interactive.call_permission_reply if self.interactive else None
+
+    @property
+    def identity_change(self) -> IdentityChange | None:
+        """What a `user_changed_number` or `user_changed_user_id` system message changes; None otherwise."""
+        from wacloud.models.system_messages import identity_change  # a rare message: built when asked
+
+        return identity_change(self)
 
     @property
     def forwarded(self) -> bool:
@@ -300,6 +370,14 @@ class Status(MetaModel):
     recipient_id: Address = ""
     recipient_user_id: Address | None = None
     recipient_parent_user_id: Address | None = None
+    # A message sent to a group: `recipient_id` is the group, these name the participant (Meta's
+    # pages spell the phone number's field both ways).
+    recipient_type: str | None = None
+    recipient_participant_id: Address | None = Field(
+        None, validation_alias=AliasChoices("recipient_participant_id", "participant_recipient_id")
+    )
+    recipient_participant_user_id: Address | None = None
+    recipient_participant_parent_user_id: Address | None = None
     biz_opaque_callback_data: str | None = None
     conversation: Conversation | None = None
     pricing: Pricing | None = None
@@ -308,3 +386,15 @@ class Status(MetaModel):
     @property
     def recipient(self) -> str:
         return self.recipient_id or self.recipient_user_id or ""
+
+    @property
+    def is_group(self) -> bool:
+        return self.recipient_type == "group"
+
+    @property
+    def participant(self) -> str | None:
+        """The group participant this status is about (BSUID, else phone); None for a one-to-one
+        message or a status of the group message as a whole."""
+        if not self.is_group:
+            return None
+        return self.recipient_participant_user_id or self.recipient_participant_id or None

@@ -1,0 +1,1 @@
+"""Data the tests share: Meta's documented webhook bodies."""
