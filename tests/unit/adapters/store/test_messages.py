@@ -161,3 +161,75 @@ def test_an_outbound_message_starts_at_accepted_and_a_status_that_came_first_kee
         "order-1",
     )
     assert set(record.status_history) == {"accepted", "delivered"}
+
+
+# --- a group message: each participant's status of its own, the message's never moved back by one ---
+
+GROUP = "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyMzM4MjAZD"
+
+
+def group_status(status: str, at: int, participant: str | None, *, key: str = "recipient_participant_id", **more):
+    body = status_update("wamid.GRP", status, phone_number_id="1", recipient=GROUP, timestamp=at)
+    item = body["entry"][0]["changes"][0]["value"]["statuses"][0]
+    item.update({"recipient_type": "group", **more})
+    if participant is not None:
+        item[key] = participant
+    (event,) = parse_webhook(body)
+    assert isinstance(event, StatusEvent)
+    return event
+
+
+def by_participant(messages) -> dict[str, tuple[str | None, dict[str, int]]]:
+    return {p.participant: (p.status, p.status_history) for p in messages.participants("wamid.GRP")}
+
+
+def test_each_participants_status_moves_only_forward_in_any_order(messages):
+    applied = [
+        messages.apply_status(group_status("read", 30, "111")),
+        messages.apply_status(group_status("delivered", 20, "111")),  # late: history only
+        messages.apply_status(group_status("delivered", 25, "US.222", key="recipient_participant_user_id")),
+        messages.apply_status(group_status("sent", 10, "333", key="participant_recipient_id")),
+    ]
+    assert [a.participant_change for a in applied] == ["advanced", "recorded", "advanced", "advanced"]
+    assert by_participant(messages) == {
+        "111": ("read", {"read": 30, "delivered": 20}),
+        "US.222": ("delivered", {"delivered": 25}),
+        "333": ("sent", {"sent": 10}),
+    }
+
+
+def test_the_group_messages_own_status_never_moves_back_because_of_one_participant(messages):
+    messages.apply_status(group_status("read", 30, "111"))
+    assert messages.apply_status(group_status("delivered", 31, "222")).change is StatusChange.RECORDED
+    record = messages.get("wamid.GRP")
+    assert record is not None and record.status == "read" and record.customer == GROUP
+    assert record.status_history == {"read": 30, "delivered": 31}
+
+
+def test_one_participants_failure_is_theirs_and_does_not_fail_the_message(messages):
+    messages.apply_status(group_status("sent", 10, None))  # the group message as a whole
+    failed = messages.apply_status(group_status("failed", 20, "111", errors=[FAILED_ERROR]))
+    assert (failed.change, failed.participant_change) == (StatusChange.RECORDED, StatusChange.ADVANCED)
+    messages.apply_status(group_status("delivered", 30, "222"))
+    record = messages.get("wamid.GRP")
+    assert record is not None and record.status == "delivered" and record.error is None
+    (first, second) = sorted(messages.participants("wamid.GRP"), key=lambda p: p.participant)
+    assert (first.status, first.error and first.error["code"]) == ("failed", 131026)
+    assert second.status == "delivered"
+    # a participant's failure is never overtaken, and comes too late after their delivery
+    assert messages.apply_status(group_status("read", 40, "111")).participant_change is StatusChange.RECORDED
+    assert messages.apply_status(group_status("failed", 50, "222")).participant_change is StatusChange.RECORDED
+    assert by_participant(messages)["111"][0] == "failed" and by_participant(messages)["222"][0] == "delivered"
+
+
+def test_a_group_status_without_participant_follows_todays_rules(messages):
+    messages.apply_status(group_status("sent", 10, None))
+    applied = messages.apply_status(group_status("failed", 20, None, errors=[FAILED_ERROR]))
+    assert (applied.change, applied.participant_change) == (StatusChange.ADVANCED, None)
+    record = messages.get("wamid.GRP")
+    assert record is not None and record.status == "failed" and messages.participants("wamid.GRP") == []
+
+
+def test_a_one_to_one_status_writes_no_participant_item(messages):
+    applied = messages.apply_status(status_event("read", 30, wamid="wamid.GRP"))
+    assert applied.participant_change is None and messages.participants("wamid.GRP") == []

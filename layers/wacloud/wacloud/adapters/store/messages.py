@@ -1,4 +1,5 @@
-"""`MSG#<wamid>` / `MESSAGE`: one WhatsApp message, inbound or outbound, with its status history.
+"""`MSG#<wamid>` / `MESSAGE`: one WhatsApp message, inbound or outbound, with its status history;
+`MSG#<wamid>` / `PARTICIPANT#<participant>`: a group message's status for each participant.
 
 Every write is an idempotent, order-independent update: a status webhook may reach the table
 before the sender has written the record it belongs to, and both orders end in the same item.
@@ -33,8 +34,16 @@ if TYPE_CHECKING:  # the sender never handles inbound events: their models stay 
 OUTBOUND_ACCEPTED = "outbound_accepted"
 
 
+PARTICIPANT_PREFIX = "PARTICIPANT#"
+
+
 def key(wamid: str) -> Key:
     return {"pk": f"MSG#{wamid}", "sk": "MESSAGE"}
+
+
+def participant_key(wamid: str, participant: str) -> Key:
+    """A group message's status for one participant: beside the message, in its partition."""
+    return {"pk": f"MSG#{wamid}", "sk": PARTICIPANT_PREFIX + customer_key(participant)}
 
 
 class StatusChange(StrEnum):
@@ -48,6 +57,18 @@ class AppliedStatus:
     # The message item was marked `outbound_accepted`: its outbound record is known to be
     # `accepted` with this wamid, so the status has nothing to confirm there.
     send_recorded: bool
+    # A group message's status for one participant: how it moved that participant's own status.
+    participant_change: StatusChange | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantStatus:
+    """Where a group message stands for one participant."""
+
+    participant: str
+    status: str | None
+    status_history: dict[str, int]
+    error: dict[str, Any] | None = None
 
 
 class MessageRecords(Repository):
@@ -82,6 +103,8 @@ class MessageRecords(Repository):
         """Apply a status webhook: history always, the current status only ever forward. Applying
         the same (or an older) status again changes nothing but `updated_at`."""
         status, now = event.status, self._now()
+        participant = status.participant
+        participant_change = self._apply_for_participant(event, participant) if participant else None
         name = status.status
         names = {"#at": f"at_{name}"}
         values: dict[str, Any] = {
@@ -113,7 +136,8 @@ class MessageRecords(Repository):
             common.append("biz_opaque_callback_data = :cb")
             values[":cb"] = status.biz_opaque_callback_data
 
-        advance = self._advance(event)
+        # One participant's `failed` is that participant's, not the group message's.
+        advance = None if participant and status.status == MessageStatus.FAILED else self._advance(event)
         if advance is not None:
             expression, advance_values, advance_names, condition = advance
             old = self.table.update(
@@ -127,10 +151,60 @@ class MessageRecords(Repository):
                 returns="ALL_OLD",
             )
             if old is not None:
-                return AppliedStatus(StatusChange.ADVANCED, send_recorded=bool(old.get(OUTBOUND_ACCEPTED)))
+                return AppliedStatus(StatusChange.ADVANCED, bool(old.get(OUTBOUND_ACCEPTED)), participant_change)
         update = Update("SET " + ", ".join(common + if_missing), values, names)
         old = self.table.update(key(status.id), update, returns="ALL_OLD") or {}
-        return AppliedStatus(StatusChange.RECORDED, send_recorded=bool(old.get(OUTBOUND_ACCEPTED)))
+        return AppliedStatus(StatusChange.RECORDED, bool(old.get(OUTBOUND_ACCEPTED)), participant_change)
+
+    def _apply_for_participant(self, event: StatusEvent, participant: str) -> StatusChange:
+        """A group message's status on the participant's own item, by the same rules as a message's:
+        history always, the participant's status only ever forward."""
+        status, now = event.status, self._now()
+        values: dict[str, Any] = {
+            ":ts": status.timestamp or now,
+            ":wamid": status.id,
+            ":participant": participant,
+            ":now": now,
+            ":exp": now + self.ttl_seconds,
+        }
+        common = [
+            "#at = if_not_exists(#at, :ts)",
+            "wamid = :wamid",
+            "participant = :participant",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = if_not_exists(expires_at, :exp)",
+        ]
+        names = {"#at": f"at_{status.status}"}
+        where = participant_key(status.id, participant)
+        advance = self._advance(event)
+        if advance is not None:
+            expression, advance_values, advance_names, condition = advance
+            update = Update(
+                "SET " + ", ".join(common + expression),
+                {**values, **advance_values},
+                {**names, **advance_names},
+                condition,
+            )
+            if self.table.update(where, update) is not None:
+                return StatusChange.ADVANCED
+        self.table.update(where, Update("SET " + ", ".join(common), values, names))
+        return StatusChange.RECORDED
+
+    def participants(self, wamid: str) -> list[ParticipantStatus]:
+        """Where a group message stands for each participant a status has named."""
+        items = self.table.query(
+            "pk = :pk AND begins_with(sk, :prefix)", {":pk": key(wamid)["pk"], ":prefix": PARTICIPANT_PREFIX}
+        )
+        return [
+            ParticipantStatus(
+                participant=str(item.get("participant") or item["sk"].removeprefix(PARTICIPANT_PREFIX)),
+                status=item.get("status"),
+                status_history={k.removeprefix("at_"): int(v) for k, v in item.items() if k.startswith("at_")},
+                error=item.get("error"),
+            )
+            for item in items
+        ]
 
     @staticmethod
     def _advance(event: StatusEvent) -> tuple[list[str], dict[str, Any], dict[str, str], str] | None:
