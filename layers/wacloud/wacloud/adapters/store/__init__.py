@@ -10,6 +10,8 @@ makes every DynamoDB call and turns its errors into `StoreError`.
 | `templates`         | `TEMPLATE#<name>` / `LANG#<code>`            | `caches.py`       |
 | `rejections`        | `REJECT#<source>#<ref>` / `REJECTION`        | `audit.py`        |
 | `changes`           | `CHANGE#<digest>` / `CHANGE`                 | `audit.py`        |
+| `groups`            | `GROUP#<group id>` / EVENT#<at>#<digest>, STATE, MEMBER#<address> | `groups.py` |
+| `calls`             | `CALL#<call id>` / `CALL`                    | `calls.py`        |
 | `rate_counters`     | `RATE#<number id>#<slot>` / `RATE`           | `rate_counters.py`|
 """
 
@@ -20,7 +22,9 @@ from collections.abc import Callable
 
 from wacloud.adapters.store.audit import Changes, Rejections
 from wacloud.adapters.store.caches import TemplateDefinitions, UploadedMedia
+from wacloud.adapters.store.calls import CallRecords
 from wacloud.adapters.store.customers import CustomerRecords, item_keys
+from wacloud.adapters.store.groups import GroupRecords
 from wacloud.adapters.store.messages import MessageRecords
 from wacloud.adapters.store.outbound import OutboundRecords
 from wacloud.adapters.store.outbound import key as outbound_key
@@ -50,6 +54,8 @@ class Store:
         self.templates = TemplateDefinitions(self.table, ttl_seconds=ttl, clock=clock)
         self.rejections = Rejections(self.table, ttl_seconds=ttl, clock=clock)
         self.changes = Changes(self.table, ttl_seconds=ttl, clock=clock)
+        self.groups = GroupRecords(self.table, ttl_seconds=ttl, clock=clock)
+        self.calls = CallRecords(self.table, ttl_seconds=ttl, clock=clock)
         self.rate_counters = RateCounters(self.table, ttl_seconds=ttl, clock=clock)
 
     def send_context(
