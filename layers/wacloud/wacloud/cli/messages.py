@@ -19,6 +19,7 @@ MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 FINAL_STATES = ("failed", "rejected", "unconfirmed", "dead_lettered")
 PROGRESS = ("accepted", "sent", "delivered", "read", "played")
 WAIT_STEP_SECONDS = 0.5
+KEY_USED_EXIT_CODE = 3  # not a failure of this send: the key's earlier one stands
 
 
 def register(commands: Any) -> None:
@@ -49,6 +50,13 @@ def register(commands: Any) -> None:
     )
     send.add_argument(
         "--named", action="append", default=[], metavar="NAME=VALUE", help="a named body parameter ({{NAME}})"
+    )
+    send.add_argument(
+        "--button-url-param",
+        action="append",
+        default=[],
+        metavar="INDEX=VALUE",
+        help="the variable part of URL button INDEX (0 for the first button; `templates list` shows them)",
     )
     send.add_argument("--preview-url", action="store_true", help="show a preview of the text's first link")
     send.add_argument("--reply-to", metavar="WAMID", help="quote this message")
@@ -94,6 +102,8 @@ def run_send(args: argparse.Namespace) -> int:
         model = OutboundMessage.model_validate(document)
     except ValidationError as exc:
         raise UsageError(f"the message breaks the contract: {describe(exc)}") from exc
+    if args.key or args.file:  # a key made here is new
+        _refuse_a_used_key(target, model)
     _enqueue(target, model)
     print(model.idempotency_key)
     if args.wait is None:
@@ -137,15 +147,29 @@ def _message(args: argparse.Namespace, target: Target) -> dict[str, Any]:
 
 def _template(args: argparse.Namespace) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [{"type": "text", "text": value} for value in args.param]
-    for pair in args.named:
+    for name, value in _pairs("--named", "NAME=VALUE", args.named):
+        parameters.append({"type": "text", "parameter_name": name, "text": value})
+    components: list[dict[str, Any]] = [{"type": "body", "parameters": parameters}] if parameters else []
+    for index, value in _pairs("--button-url-param", "INDEX=VALUE", args.button_url_param):
+        if not index.isdigit():
+            raise UsageError(f"--button-url-param takes the button's index (0, 1, ...), not {index!r}")
+        components.append(
+            {"type": "button", "sub_type": "url", "index": index, "parameters": [{"type": "text", "text": value}]}
+        )
+    template: dict[str, Any] = {"name": args.template, "language": {"code": args.language}}
+    if components:
+        template["components"] = components
+    return template
+
+
+def _pairs(option: str, form: str, given: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for pair in given:
         name, equals, value = pair.partition("=")
         if not equals:
-            raise UsageError(f"--named takes NAME=VALUE, not {pair!r}")
-        parameters.append({"type": "text", "parameter_name": name, "text": value})
-    template: dict[str, Any] = {"name": args.template, "language": {"code": args.language}}
-    if parameters:
-        template["components"] = [{"type": "body", "parameters": parameters}]
-    return template
+            raise UsageError(f"{option} takes {form}, not {pair!r}")
+        pairs.append((name, value))
+    return pairs
 
 
 def _media_source(source: str, target: Target) -> dict[str, Any]:
@@ -193,6 +217,34 @@ def _new_key() -> str:
     return f"cli-{datetime.now(UTC):%Y%m%dT%H%M%S}-{hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:8]}"
 
 
+def _refuse_a_used_key(target: Target, model: Any) -> None:
+    """A key the store knows has sent (or is sending) its own document: the sender answers another
+    document under it from that record, so nothing new would go out (exit code 3). The store keeps
+    no digest of the body: what differs is told from the recipient, type and client reference."""
+    from wacloud.models.keys import customer_key
+
+    key = model.idempotency_key
+    record = target.store().outbound.get(key)
+    if record is None:
+        return
+    wamid = record.wamid or record.confirmed_wamid
+    used = f"key {key!r} was used already ({record.state or 'sent'}{', ' + wamid if wamid else ''})"
+    given = (
+        ("to", record.recipient, customer_key(model.recipient or "")),
+        ("type", record.type, model.kind),
+        ("client ref", record.client_ref, model.client_reference),
+    )
+    differs = [f"{name} {was}, not {now}" for name, was, now in given if record.type and was != now]
+    if differs:
+        used += f" for another message ({'; '.join(differs)})"
+    after = "`wacloud dlq redrive outbound` sends it again" if record.state == "dead_lettered" else ""
+    raise CommandError(
+        f"{used}: nothing new was sent. A key sends one message: give a new --key (or none) for a new one; "
+        f"`wacloud status {key}` shows what happened{'; ' + after if after else ''}.",
+        exit_code=KEY_USED_EXIT_CODE,
+    )
+
+
 def _enqueue(target: Target, model: Any) -> None:
     import boto3
 
@@ -212,9 +264,14 @@ def _follow(target: Target, key: str, seconds: float, *, until: str) -> int:
     store = target.store()
     deadline = time.monotonic() + seconds
     seen: list[str] = []
+    wamid_shown = False
     while time.monotonic() < deadline:
         outbound = store.outbound.get(key)
         message = store.messages.get(outbound.wamid) if outbound is not None and outbound.wamid else None
+        wamid = (outbound.wamid or outbound.confirmed_wamid) if outbound is not None else None
+        if wamid and not wamid_shown:
+            wamid_shown = True
+            print(f"  {datetime.now():%H:%M:%S}  wamid {wamid}", flush=True)
         step = _step(outbound, message)
         if step and (not seen or seen[-1] != step):
             seen.append(step)
@@ -241,7 +298,7 @@ def _step(outbound: Any, message: Any) -> str:
     if message is not None and message.status is not None:
         error = f": {_error(message.error)}" if message.error else ""
         return f"{message.status}{error}"
-    detail = outbound.reason or (_error(outbound.error) if outbound.error else "") or outbound.wamid or ""
+    detail = outbound.reason or (_error(outbound.error) if outbound.error else "")
     return f"{outbound.state}{': ' + detail if detail else ''}"
 
 
@@ -283,11 +340,18 @@ def run_status(args: argparse.Namespace) -> int:
             ("type", message.type),
             ("status", message.status),
             ("error", _error(message.error) if message.error else None),
+            ("pricing", _pricing(message.pricing)),
             ("media", f"s3://{message.media.bucket}/{message.media.key}" if message.media else None),
         )
         for status, at in message.timeline():
             print(f"    {_time(at)}  {status}")
     return 0
+
+
+def _pricing(pricing: dict[str, Any] | None) -> str | None:
+    """What Meta's status webhooks said the message is charged as (`billable` is deprecated)."""
+    fields = (("model", "pricing_model"), ("type", "type"), ("category", "category"))
+    return ", ".join(f"{name} {pricing[field]}" for name, field in fields if pricing.get(field)) if pricing else None
 
 
 def _rows(*rows: tuple[str, Any]) -> None:
