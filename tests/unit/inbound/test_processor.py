@@ -196,6 +196,48 @@ def test_a_change_is_recorded_and_a_template_change_drops_the_cached_definition(
     assert store.templates.get("order_update", "es") is not None
 
 
+def test_a_group_event_is_recorded_and_kept_by_group_once(processor) -> None:
+    from tests.data import meta_webhooks as meta
+    from wacloud.inbound.parse import parse_webhook
+
+    (event,) = parse_webhook(meta.GROUP_CREATED)
+    document = dump_event(event)
+
+    assert processor.process(document, message_id="m") == {"outcome": "recorded", "applied": "group events recorded"}
+    processor.process(document, message_id="m2")  # Meta's retry: handled once (idempotency)
+
+    store = Store()
+    assert store.table.get(change_key(event.key)) is not None
+    assert [e.type for e in store.groups.events(meta.GROUP_ID)] == ["group_create"]
+
+
+def test_a_customers_call_is_kept_and_its_window_touched() -> None:
+    from tests.data import meta_webhooks as meta
+    from wacloud.inbound.changes import AccountChanges
+    from wacloud.inbound.parse import parse_webhook
+
+    touched: list[str] = []
+
+    class Customers:
+        def touch(self, identity: Any, *, at: int, ref: str) -> str:
+            touched.append(ref)
+            return "c"
+
+        def set_marketing(self, identity: Any, *, stopped: bool, at: int) -> bool:
+            return True
+
+    store = Store()
+    changes = AccountChanges(groups=store.groups, calls=store.calls, customers=Customers())
+    (event,) = parse_webhook(meta.CALL_FROM_CUSTOMER)
+
+    result = fake_processor(changes=changes).process(dump_event(event), message_id="m")
+
+    assert result == {"outcome": "recorded", "applied": "calls recorded"}
+    assert touched == [meta.CALL_ID]
+    record = store.calls.get(meta.CALL_ID)
+    assert record is not None and record.state == "connect"
+
+
 # --- media to archive -------------------------------------------------------------------------------------
 
 

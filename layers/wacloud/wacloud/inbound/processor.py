@@ -3,8 +3,9 @@
 A customer's message goes through `CustomerMessages` (stored once, replies queued, media queued as
 an event of its own and archived when that event comes back: `MediaArchive`). Statuses move message
 records forward only, and one that names an outbound document confirms its send. Other changes
-are recorded (a template change also drops the template's cached definition). Input that is not a
-valid event is recorded as rejected with the reason, and acknowledged (retrying it cannot help).
+are recorded (a template change also drops the template's cached definition; groups, calls and
+marketing preferences are applied: `inbound/changes.py`). Input that is not a valid event is
+recorded as rejected with the reason, and acknowledged (retrying it cannot help).
 
 Powertools `SqsFifoPartialProcessor(skip_group_on_error=True)`: a failed event is reported as a
 batch item failure and holds back only the later events of its own customer.
@@ -34,6 +35,7 @@ from wacloud.adapters.store import Store, get_store
 from wacloud.adapters.store.messages import StatusChange
 from wacloud.config import Settings, get_settings
 from wacloud.conversation.engine import conversation_engine
+from wacloud.inbound.changes import AccountChanges, CustomerUpdates
 from wacloud.inbound.customer_message import CustomerMessages
 from wacloud.inbound.media_archive import MediaArchive
 from wacloud.inbound.parse import event_from
@@ -62,11 +64,15 @@ class InboundProcessor:
         messages: CustomerMessages,
         media: MediaArchive | None = None,
         templates: TemplateCatalog | None = None,
+        changes: AccountChanges | None = None,
     ) -> None:
         self.store = store
         self.messages = messages
         self.media = media
         self.templates = templates
+        self.changes = changes or AccountChanges(
+            groups=store.groups, calls=store.calls, customers=cast(CustomerUpdates, store.customers)
+        )
         self.idempotency = Idempotent(
             self._handle, key_prefix="wacloud-inbound-event", duplicate_metric="DuplicateEventSkipped"
         )
@@ -123,12 +129,14 @@ class InboundProcessor:
         typed = event.typed()
         if self.templates is not None:
             self.templates.on_change(event)
+        # Groups, calls and marketing preferences do more than being recorded.
+        applied = self.changes.apply(event)
         logger.info(
             "Webhook change recorded",
             extra={"field": event.field, "event": getattr(typed, "event", None), "event_key": key},
         )
         metrics.add_metric(name="ChangeReceived", unit=MetricUnit.Count, value=1)
-        return {"outcome": "recorded"}
+        return {"outcome": "recorded", **({"applied": applied} if applied else {})}
 
     def _on_media(self, event: MediaEvent, deadline: Deadline) -> dict[str, Any]:
         if self.media is None:

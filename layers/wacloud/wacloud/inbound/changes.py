@@ -1,0 +1,115 @@
+"""What a webhook change does beyond being recorded (`CHANGE#`): group events kept per group, calls
+kept per call (a customer's call opens their service window, as a message does), and a customer's
+marketing preference applied to them. The processor runs each change once (idempotency); every
+write here is safe to repeat anyway.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from wacloud.models.calls import CallsUpdate
+from wacloud.models.changes import UserPreferencesUpdate
+from wacloud.models.groups import GroupsUpdate
+from wacloud.models.identity import CustomerIdentity
+
+if TYPE_CHECKING:
+    from wacloud.adapters.store.calls import CallRecords
+    from wacloud.adapters.store.groups import GroupRecords
+    from wacloud.models.calls import Call
+    from wacloud.models.events import ChangeEvent
+    from wacloud.models.webhook import Contact
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+class CustomerUpdates(Protocol):
+    """What a change does to a customer (`CustomerRecords`)."""
+
+    def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> object: ...
+
+    def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool: ...
+
+
+class AccountChanges:
+    def __init__(self, *, groups: GroupRecords, calls: CallRecords, customers: CustomerUpdates) -> None:
+        self.groups = groups
+        self.calls = calls
+        self.customers = customers
+
+    def apply(self, event: ChangeEvent) -> str | None:
+        """Apply a change of a field this knows; its outcome, or None for any other field."""
+        typed = event.typed()
+        if isinstance(typed, GroupsUpdate):
+            return self._groups(event, typed)
+        if isinstance(typed, CallsUpdate):
+            return self._calls(event, typed)
+        if isinstance(typed, UserPreferencesUpdate):
+            return self._preferences(typed)
+        return None
+
+    def _groups(self, event: ChangeEvent, value: GroupsUpdate) -> str:
+        phone_number_id = value.metadata.phone_number_id if value.metadata else event.phone_number_id
+        kept = 0
+        for update in value.groups or []:
+            if not update.group_id:
+                logger.warning("Group event without a group id", extra={"field": event.field, "type": update.type})
+                continue
+            self.groups.record(update, field=event.field, waba_id=event.waba_id, phone_number_id=phone_number_id)
+            kept += 1
+            logger.info("Group event recorded", extra={"field": event.field, "type": update.type})
+        metrics.add_metric(name="GroupEventRecorded", unit=MetricUnit.Count, value=kept)
+        return "group events recorded"
+
+    def _calls(self, event: ChangeEvent, value: CallsUpdate) -> str:
+        phone_number_id = value.metadata.phone_number_id if value.metadata else event.phone_number_id
+        for call in value.calls or []:
+            if not call.id:
+                continue
+            identity = _caller(call, value.contact_for(call))
+            self.calls.record_call(call, customer=identity.primary, phone_number_id=phone_number_id)
+            logger.info("Call event recorded", extra={"event": call.event, "direction": call.direction})
+            metrics.add_metric(name="CallEventRecorded", unit=MetricUnit.Count, value=1)
+            if call.user_initiated and identity:
+                # A customer's call opens (or renews) their customer service window.
+                self.customers.touch(identity, at=call.timestamp or 0, ref=call.id)
+                metrics.add_metric(name="CustomerCallReceived", unit=MetricUnit.Count, value=1)
+        for status in value.statuses or []:
+            if status.id:
+                recipient = CustomerIdentity(phone=status.recipient_id, user_id=status.recipient_user_id)
+                self.calls.record_status(status, customer=recipient.primary)
+                metrics.add_metric(name="CallEventRecorded", unit=MetricUnit.Count, value=1)
+        return "calls recorded"
+
+    def _preferences(self, value: UserPreferencesUpdate) -> str:
+        for preference in value.user_preferences or []:
+            identity = CustomerIdentity(
+                phone=preference.wa_id or None,
+                user_id=preference.user_id or None,
+                parent_user_id=preference.parent_user_id or None,
+            )
+            if not preference.is_marketing or not identity:
+                continue
+            applied = self.customers.set_marketing(identity, stopped=preference.stopped, at=preference.timestamp or 0)
+            logger.info("Marketing preference", extra={"value": preference.value, "applied": applied})
+            metrics.add_metric(name="MarketingPreferenceChanged", unit=MetricUnit.Count, value=1 if applied else 0)
+        return "preferences applied"
+
+
+def _caller(call: Call, contact: Contact | None) -> CustomerIdentity:
+    """The customer of a call: its caller when they called, its callee when the business did."""
+    profile = contact.profile if contact else None
+    if call.user_initiated:
+        phone, user_id, parent = call.from_, call.from_user_id, call.from_parent_user_id
+    else:
+        phone, user_id, parent = call.to, call.to_user_id, call.to_parent_user_id
+    return CustomerIdentity(
+        phone=phone or (contact.wa_id if contact else None) or None,
+        user_id=user_id or (contact.user_id if contact else None),
+        parent_user_id=parent or (contact.parent_user_id if contact else None),
+        username=profile.username if profile else None,
+    )

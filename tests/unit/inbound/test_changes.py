@@ -1,0 +1,126 @@
+"""wacloud.inbound.changes.AccountChanges: Meta's group, call and preference bodies applied: group
+events and calls stored and queryable, a customer's call touching their service window, a marketing
+stop or resume set on the customer (moto; a fake for the customers' side)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.data import meta_webhooks as meta
+from wacloud.adapters.store import Store
+from wacloud.inbound.changes import AccountChanges
+from wacloud.inbound.parse import parse_webhook
+from wacloud.models.events import ChangeEvent
+from wacloud.models.identity import CustomerIdentity
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+class FakeCustomers:
+    def __init__(self) -> None:
+        self.touched: list[tuple[CustomerIdentity, int, str]] = []
+        self.marketing: list[tuple[CustomerIdentity, bool, int]] = []
+
+    def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> str:
+        self.touched.append((identity, at, ref))
+        return identity.primary
+
+    def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool:
+        self.marketing.append((identity, stopped, at))
+        return True
+
+
+@pytest.fixture
+def customers() -> FakeCustomers:
+    return FakeCustomers()
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store()
+
+
+@pytest.fixture
+def changes(store: Store, customers: FakeCustomers) -> AccountChanges:
+    return AccountChanges(groups=store.groups, calls=store.calls, customers=customers)
+
+
+def change(body: dict[str, Any]) -> ChangeEvent:
+    (event,) = parse_webhook(body)
+    assert isinstance(event, ChangeEvent)
+    return event
+
+
+def test_group_events_are_stored_and_queryable_by_group(changes, store):
+    for body in meta.GROUP_BODIES.values():
+        assert changes.apply(change(body)) == "group events recorded"
+    events = store.groups.events(meta.GROUP_ID)
+    assert len(events) == len(meta.GROUP_BODIES)  # one each: no two documented bodies are one event
+    assert {e.field for e in events} == {
+        "group_lifecycle_update",
+        "group_participants_update",
+        "group_settings_update",
+        "group_status_update",
+    }
+    state = store.groups.state(meta.GROUP_ID)
+    assert state is not None and state.lifecycle == "deleted" and state.suspended is False  # cleared last
+
+
+def test_a_group_event_without_group_id_is_skipped(changes, store):
+    body = meta.groups("group_status_update", {"timestamp": "1", "type": "group_suspend"})
+    assert changes.apply(change(body)) == "group events recorded"
+    assert store.groups.events("") == []
+
+
+def test_a_customers_call_is_stored_and_opens_their_window(changes, store, customers):
+    assert changes.apply(change(meta.CALL_FROM_CUSTOMER)) == "calls recorded"
+    record = store.calls.get(meta.CALL_ID)
+    assert record is not None and (record.state, record.customer) == ("connect", meta.BSUID)
+    assert customers.touched == [
+        (
+            CustomerIdentity(
+                phone=meta.PHONE, user_id=meta.BSUID, parent_user_id=meta.PARENT_BSUID, username="@realsheenanelson"
+            ),
+            1749197000,
+            meta.CALL_ID,
+        )
+    ]
+
+
+def test_a_business_call_opens_no_window(changes, store, customers):
+    changes.apply(change(meta.BUSINESS_CALL_ANSWERED))
+    changes.apply(change(meta.BUSINESS_CALL_RINGING))
+    changes.apply(change(meta.BUSINESS_CALL_ENDED))
+    record = store.calls.get("wacid.BUSINESS1")
+    assert record is not None and (record.state, record.customer, record.outcome) == (
+        "terminate",
+        meta.BSUID,
+        "COMPLETED",
+    )
+    assert set(record.history) == {"connect", "ringing", "terminate"}
+    assert customers.touched == []
+
+
+def test_marketing_stop_and_resume_are_set_on_the_customer(changes, customers):
+    assert changes.apply(change(meta.MARKETING_STOPPED)) == "preferences applied"
+    assert changes.apply(change(meta.MARKETING_RESUMED)) == "preferences applied"
+    assert customers.marketing == [
+        (CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID, parent_user_id=meta.PARENT_BSUID), True, 1731705721),
+        (CustomerIdentity(phone=meta.PHONE), False, 1731705800),
+    ]
+
+
+def test_a_preference_of_another_category_changes_nothing(changes, customers):
+    body = meta.body(
+        "user_preferences",
+        {"user_preferences": [{"wa_id": meta.PHONE, "category": "something_new", "value": "stop", "timestamp": 1}]},
+    )
+    changes.apply(change(body))
+    assert customers.marketing == []
+
+
+def test_other_fields_are_not_this_modules(changes):
+    assert changes.apply(change(meta.USER_ID_UPDATED)) is None
+    assert changes.apply(change(meta.body("brand_new_field", {"x": 1}))) is None
