@@ -8,10 +8,13 @@ standard library is imported when it runs, so `wacloud --help` stays quick.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from wacloud.cli import dlq, handover, invoke, local, messages, templates
 from wacloud.cli.targets import CommandError, UsageError
+
+SIGPIPE_EXIT_CODE = 128 + 13  # what a shell reports for a tool SIGPIPE ended
 
 EPILOG = """\
 Without --stack, a command works on the local pipeline running here (`wacloud local`, or `make local`).
@@ -42,6 +45,22 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; its exit code. A reader that went away (`wacloud status ... | head`) ends the
+    command quietly with 141, as SIGPIPE ends a Unix tool, instead of a traceback."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
+    except BrokenPipeError:
+        # Python's own flush at exit would fail again: let it write to nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return SIGPIPE_EXIT_CODE
+
+
+def _run(argv: list[str] | None) -> int:
     root = parser()
     args = root.parse_args(argv)
     from botocore.exceptions import BotoCoreError, ClientError

@@ -21,7 +21,12 @@ def register(commands: Any) -> None:
     actions = handover.add_subparsers(dest="handover_command", required=True)
     for name, help_text, run in (
         ("show", "whether the customer is with a human, since when and until when", run_show),
-        ("release", "automatic replies resume with the customer's next message", run_release),
+        (
+            "release",
+            "automatic replies resume with the customer's next message (a customer not with a human: "
+            "said so, exit code 0; one who never wrote: exit code 1)",
+            run_release,
+        ),
     ):
         action = actions.add_parser(name, help=help_text, description=help_text)
         add_target_arguments(action)
@@ -29,10 +34,15 @@ def register(commands: Any) -> None:
         action.set_defaults(run=run)
 
 
-def run_show(args: argparse.Namespace) -> int:
-    contact = resolve_target(args).store().customers.get(args.customer)
+def _contact(store: Any, customer: str) -> Any:
+    contact = store.customers.get(customer)
     if contact is None:
-        raise CommandError(f"no contact {args.customer!r}: they have not written to this number")
+        raise CommandError(f"no contact {customer!r}: they have not written to this number")
+    return contact
+
+
+def run_show(args: argparse.Namespace) -> int:
+    contact = _contact(resolve_target(args).store(), args.customer)
     if not contact.handed_over(int(time.time())):
         print(f"{contact.wa_id}: automatic replies (not handed over)")
         return 0
@@ -44,6 +54,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_release(args: argparse.Namespace) -> int:
     store = resolve_target(args).store()
+    contact = _contact(store, args.customer)
+    if not contact.handed_over(int(time.time())):
+        # Not an error: what a release is for already holds (an expired handover is left to expire).
+        print(f"{args.customer}: no handover to release; automatic replies already answer them")
+        return 0
     store.customers.release_handover(args.customer)
     print(f"{args.customer}: released; automatic replies resume with their next message")
     return 0
