@@ -102,7 +102,7 @@ def make(graph: StubGraph, *, settings=None, media=None, template_refusal=None, 
         graph=graph,  # type: ignore[arg-type]
         settings=settings or get_settings(),
         media=media or StubMedia(),  # type: ignore[arg-type]
-        templates=SimpleNamespace(refusal=lambda template: template_refusal),  # type: ignore[arg-type]
+        templates=SimpleNamespace(refusal=lambda template, **_: template_refusal),  # type: ignore[arg-type]
         rate=StubRate(),  # type: ignore[arg-type]
     )
     if start:  # as the batch does, on the handler's thread

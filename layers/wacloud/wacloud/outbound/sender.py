@@ -39,6 +39,7 @@ from wacloud.adapters.credentials import access_token
 from wacloud.adapters.graph import MARGIN_SECONDS, GraphClient, GraphError, GraphTransportError
 from wacloud.adapters.s3 import Bucket
 from wacloud.adapters.store import Store, StoreError, get_store
+from wacloud.adapters.store.caches import TemplateChanges
 from wacloud.config import Settings, get_settings
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
 from wacloud.models.graph import SendResponse
@@ -176,12 +177,13 @@ class Sender:
     ) -> SendOutcome:
         """Call Graph once and classify the answer; runs at most once to completion per key."""
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
-        # The document's own record and its recipient's contact, in one round trip.
-        previous, contact = self.store.send_context(key, document.recipient)
+        # The document's own record, its recipient's contact and its template's changes, in one round trip.
+        template = document.message.template.name if isinstance(document.message, TemplateMessage) else None
+        previous, contact, changes = self.store.send_context(key, document.recipient, template)
         settled = _settled(previous, log)
         if settled is not None:
             return settled
-        reason = self._refusal(document, contact)
+        reason = self._refusal(document, contact, changes)
         if reason is None:
             try:
                 response = self._call_graph(phone_number_id, document, deadline)
@@ -208,11 +210,13 @@ class Sender:
         count("MessageSent")
         return SendOutcome.accepted(response.wamid)
 
-    def _refusal(self, document: OutboundMessage, contact: ContactRecord | None) -> str | None:
-        """Why the document must not be sent (sending rules, its template's definition), or None."""
+    def _refusal(
+        self, document: OutboundMessage, contact: ContactRecord | None, changes: TemplateChanges | None
+    ) -> str | None:
+        """Why the document must not be sent (sending rules, what is known of its template), or None."""
         reason = refusal(document, contact, self.settings, int(time.time()))
         if reason is None and isinstance(document.message, TemplateMessage):
-            reason = self.templates.refusal(document.message.template)
+            reason = self.templates.refusal(document.message.template, recipient=document.recipient, changes=changes)
         return reason
 
     def _retrying(

@@ -6,8 +6,14 @@ records the reason Meta would give instead of spending a call.
 Definitions come from `GET /{waba-id}/message_templates`: the sender fetches a template the first
 time it sends it (when the stack knows its account, `WabaId`), and `wacloud templates list --sync`
 fills the cache for a whole account. They are kept in the messages table for
-`TemplateCacheSeconds` and in each function's memory for a few minutes; Meta's template webhooks
-(status, quality, category, components updates) drop the cached definition at once.
+`TemplateCacheSeconds` and in each function's memory for a few minutes.
+
+Meta's template webhooks (status, quality, category, components updates) drop the cached
+definition and are counted, with the status or category they give, on the template's `CHANGES`
+item. The sender reads that item in the batch it reads before every send anyway
+(`Store.send_context`): a PAUSED, DISABLED or re-categorised template is refused by the next send
+of every warm sender, and a changed count makes it forget its copy of the definition. With no
+change, a send costs no request more.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
-from wacloud.adapters.store.caches import TemplateDefinitions
+from wacloud.adapters.store.caches import CachedDefinition, TemplateChanges, TemplateDefinitions
 from wacloud.config import Settings
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.templates import TemplateBody
-from wacloud.outbound.template_check import mismatch
+from wacloud.outbound.template_check import refusal
 
 if TYPE_CHECKING:  # only the processor hands it changes; the sender never builds the event models
     from wacloud.models.events import ChangeEvent
@@ -56,7 +62,8 @@ def fetch_templates(graph: GraphClient, waba_id: str, *, name: str | None = None
 
 
 class TemplateCatalog:
-    """The definitions the sender checks template documents against."""
+    """The definitions the sender checks template documents against. Thread-safe enough for the
+    sender's recipient threads: memory is replaced a template at a time, never iterated."""
 
     def __init__(
         self,
@@ -70,71 +77,120 @@ class TemplateCatalog:
         self.graph = graph
         self.settings = settings
         self._clock = clock
-        self._memory: dict[tuple[str, str], tuple[TemplateDefinition | None, float]] = {}
+        # name -> language -> (definition or None: not known, when remembered)
+        self._memory: dict[str, dict[str, tuple[CachedDefinition | None, float]]] = {}
+        self._versions: dict[str, int] = {}  # name -> the change count memory holds it at
 
-    def refusal(self, template: TemplateBody) -> str | None:
-        """Why this template document would be refused, when its definition is known; else None.
+    def refusal(
+        self, template: TemplateBody, *, recipient: str | None = None, changes: TemplateChanges | None = None
+    ) -> str | None:
+        """Why this template document would be refused, from what is known of its template; else None.
+        `changes`: the template's changes as the sender read them with the send (read here if not).
 
         A refusal is final, so a definition from a cache is fetched afresh before it refuses anything
         (the template may have been edited or resumed since)."""
+        if self.settings.template_cache_seconds <= 0:
+            return None  # the check is switched off
         name, language = template.name, template.language.code
-        definition, fresh = self._lookup(name, language)
-        reason = mismatch(template, definition) if definition is not None else None
+        changes = self._follow(changes if changes is not None else self.definitions.changes(name))
+        cached, fresh = self._lookup(name, language, changes.version)
+        reason = _reason(template, cached, changes, recipient)
         if reason is not None and not fresh and self.settings.waba_id:
-            definition = self._fetch(name, language, now=self._clock())
-            reason = mismatch(template, definition) if definition is not None else None
+            cached = self._fetch(name, language, version=changes.version, now=self._clock())
+            reason = _reason(template, cached, changes, recipient)
         return reason
 
     def definition(self, name: str, language: str) -> TemplateDefinition | None:
         """The template's definition from memory, the table or Graph; None when it is not known."""
-        return self._lookup(name, language)[0]
+        if self.settings.template_cache_seconds <= 0:
+            return None
+        cached = self._lookup(name, language, self._follow(self.definitions.changes(name)).version)[0]
+        return cached.definition if cached is not None else None
 
-    def _lookup(self, name: str, language: str) -> tuple[TemplateDefinition | None, bool]:
+    def _follow(self, changes: TemplateChanges) -> TemplateChanges:
+        """Forget what memory holds of a template Meta changed since it was remembered."""
+        if self._versions.get(changes.name) != changes.version:
+            self._memory.pop(changes.name, None)
+            self._versions[changes.name] = changes.version
+        return changes
+
+    def _lookup(self, name: str, language: str, version: int) -> tuple[CachedDefinition | None, bool]:
         """(definition, fetched from Graph just now)."""
         ttl = self.settings.template_cache_seconds
-        if ttl <= 0:
-            return None, False  # the check is switched off
         now = self._clock()
-        remembered = self._memory.get((name, language))
+        remembered = self._memory.get(name, {}).get(language)
         if remembered is not None and now - remembered[1] < min(MEMORY_SECONDS, ttl):
             return remembered[0], False
         cached = self.definitions.get(name, language)
-        if cached is not None and now - cached[1] < ttl:
-            return self._remember(name, language, cached[0], now), False
+        if cached is not None and now - cached.fetched_at < ttl:
+            return self._remember(name, language, cached, now), False
         if not self.settings.waba_id:
             return self._remember(name, language, None, now), False
-        return self._fetch(name, language, now=now), True
+        return self._fetch(name, language, version=version, now=now), True
 
-    def _fetch(self, name: str, language: str, *, now: float) -> TemplateDefinition | None:
+    def _fetch(self, name: str, language: str, *, version: int, now: float) -> CachedDefinition | None:
+        """Graph's definitions of the template; `version`: its change count read before the call."""
         try:
             definitions = fetch_templates(self.graph, self.settings.waba_id, name=name)
         except (GraphError, GraphTransportError) as exc:
             # Not knowing a definition only skips the check; Meta still checks the send.
             logger.warning("Could not fetch the template definition", extra={"template": name, "error": str(exc)})
             return self._remember(name, language, None, now)
+        found = None
         for definition in definitions:
-            self.definitions.put(definition, ttl_seconds=self.settings.template_cache_seconds)
-            self._remember(definition.name, definition.language, definition, now)
-        found = next((d for d in definitions if d.language == language), None)
+            ttl = self.settings.template_cache_seconds
+            cached = self._remember(
+                name, definition.language, self.definitions.put(definition, ttl_seconds=ttl, version=version), now
+            )
+            found = cached if definition.language == language else found
         return self._remember(name, language, found, now)
 
     def on_change(self, event: ChangeEvent) -> bool:
-        """Drop the cached definition of a template Meta says changed; True when it was one."""
-        if event.field not in TEMPLATE_FIELDS or not isinstance(event.value, dict):
+        """Record a change Meta announced to a template (with the status or category it gives) and
+        drop its cached definition; True when it was one."""
+        value = event.value
+        if event.field not in TEMPLATE_FIELDS or not isinstance(value, dict):
             return False
-        name = event.value.get("message_template_name")
+        name = value.get("message_template_name")
         if not isinstance(name, str) or not name:
             return False
-        language = event.value.get("message_template_language")
-        language = language if isinstance(language, str) and language else None
+        language = _text(value.get("message_template_language"))
+        status = _text(value.get("event")) if event.field == "message_template_status_update" else None
+        category = _text(value.get("new_category")) if event.field == "template_category_update" else None
+        # Counted first: a definition fetched meanwhile carries the old count, so what this change
+        # says outranks it.
+        self.definitions.record_change(name, language, status=status, category=category)
         self.definitions.forget(name, language)
-        for key in [key for key in self._memory if key[0] == name and language in (None, key[1])]:
-            del self._memory[key]
-        logger.info("Cached template definition dropped", extra={"template": name, "language": language})
+        self._memory.pop(name, None)
+        logger.info(
+            "Template change recorded",
+            extra={"template": name, "language": language, "status": status, "category": category},
+        )
         return True
 
     def _remember(
-        self, name: str, language: str, definition: TemplateDefinition | None, now: float
-    ) -> TemplateDefinition | None:
-        self._memory[(name, language)] = (definition, now)
-        return definition
+        self, name: str, language: str, cached: CachedDefinition | None, now: float
+    ) -> CachedDefinition | None:
+        self._memory.setdefault(name, {})[language] = (cached, now)
+        return cached
+
+
+def _reason(
+    template: TemplateBody, cached: CachedDefinition | None, changes: TemplateChanges, recipient: str | None
+) -> str | None:
+    """The refusal, from the definition and whatever Meta's webhooks announced after its fetch."""
+    definition, since = (cached.definition, cached.version) if cached is not None else (None, -1)
+    language = template.language.code
+    status = changes.newer("status", language, than=since)
+    category = changes.newer("category", language, than=since)
+    return refusal(
+        template,
+        definition,
+        announced_status=status.value if status is not None else None,
+        category=category.value if category is not None else definition.category if definition else None,
+        recipient=recipient,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

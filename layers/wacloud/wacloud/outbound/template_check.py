@@ -1,8 +1,10 @@
-"""A template document checked against its template's definition, as Meta would check it.
+"""A template document checked against what is known of its template, as Meta would check it.
 
-Meta refuses a template message whose parameters do not fit the approved template (132000) or a
-template that is not approved (132001, 132015, 132016). `mismatch` says why, in Meta's terms, before
-any call is spent; `expected_parameters` says what a template takes (`wacloud templates list`).
+Meta refuses a template message whose parameters do not fit the approved template (132000), a
+template that is not approved (132001), paused (132015) or disabled (132016), and an authentication
+template to a business-scoped user id (131062: it needs a phone number). `refusal` says why, in
+Meta's terms, before any call is spent; `expected_parameters` says what a template takes
+(`wacloud templates list`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wacloud.models.graph import TemplateDefinition
+from wacloud.models.keys import is_user_id
 from wacloud.models.templates import ButtonComponent, TemplateBody
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 # Buttons that need a parameter at send time, and the parameter's type.
 _BUTTON_PARAMETER = {"URL": "text", "COPY_CODE": "coupon_code", "OTP": "text"}
+# Statuses Meta refuses a send in with a code of their own, and what to do instead.
+STOPPED = {
+    "PAUSED": "Meta would answer 132015: it was paused for low quality; send another template, or wait "
+    "until it is resumed (its status webhook says APPROVED again)",
+    "DISABLED": "Meta would answer 132016: it was disabled after repeated pauses; send another template",
+}
 
 
 def placeholders(text: str | None) -> list[str]:
@@ -76,18 +85,59 @@ def expected_parameters(definition: TemplateDefinition) -> ExpectedParameters:
     return ExpectedParameters(header, header_text, body, named, buttons, button_count)
 
 
+def refusal(
+    template: TemplateBody,
+    definition: TemplateDefinition | None,
+    *,
+    announced_status: str | None = None,
+    category: str | None = None,
+    recipient: str | None = None,
+) -> str | None:
+    """Why Meta would refuse this template document, or None. `definition`: Graph's, when known;
+    `announced_status`: a status Meta's webhook gave after it (it replaces the definition's);
+    `category`: the newest known; `recipient`: the document's address."""
+    if announced_status is not None and announced_status.upper() not in STOPPED:
+        # Newer news (approved again, flagged...) outdates the definition's status; its parameters stand.
+        announced_status = None
+        definition = definition.model_copy(update={"status": None}) if definition is not None else None
+    status = announced_status or (definition.status if definition is not None else None)
+    if status and (reason := stopped(template, status)):
+        return reason
+    if (category or "").upper() == "AUTHENTICATION" and is_user_id(recipient or ""):
+        return (
+            f"{_label(template)} is an AUTHENTICATION template, which Meta sends only to a phone number, and "
+            "the recipient is a business-scoped user id: Meta would answer 131062; send it to the customer's "
+            "phone number"
+        )
+    return mismatch(template, definition) if definition is not None else None
+
+
+def stopped(template: TemplateBody, status: str) -> str | None:
+    """Why Meta refuses a template in this status (any but APPROVED), or None."""
+    status = status.upper()
+    if status == "APPROVED":
+        return None
+    if status in STOPPED:
+        return f"{_label(template)} is {status} at Meta: {STOPPED[status]}"
+    return f"{_label(template)} is {status} at Meta, not APPROVED: Meta would answer 132001"
+
+
 def mismatch(template: TemplateBody, definition: TemplateDefinition) -> str | None:
     """Why Meta would refuse this template document given the template's definition, or None."""
-    label = f"template {template.name!r} ({template.language.code})"
-    status = (definition.status or "APPROVED").upper()
-    if status != "APPROVED":
-        return f"{label} is {status} at Meta, not APPROVED: Meta would refuse it"
+    not_approved = stopped(template, definition.status or "APPROVED")
+    if not_approved is not None:
+        return not_approved
+    label = _label(template)
     expected = expected_parameters(definition)
     problems = _header_problems(template, expected) + _body_problems(template, expected)
     problems += _button_problems(template, expected)
     if not problems:
         return None
     return f"{label}: " + "; ".join(problems) + " (Meta would answer 132000)"
+
+
+def _label(template: TemplateBody) -> str:
+    return f"template {template.name!r} ({template.language.code})"
 
 
 def _component(template: TemplateBody, kind: str) -> Any:

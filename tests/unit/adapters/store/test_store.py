@@ -39,12 +39,12 @@ def test_the_send_context_is_the_records_outbound_record_and_its_recipients_cont
     real = store.table.client.batch_get_item
     monkeypatch.setattr(store.table.client, "batch_get_item", lambda **kw: reads.append("batch") or real(**kw))
 
-    previous, contact = store.send_context("ctx", f"+{CUSTOMER}")
+    previous, contact, _ = store.send_context("ctx", f"+{CUSTOMER}")
 
     assert reads == ["batch"]
     assert previous is not None and previous.wamid == "wamid.CTX"
     assert contact is not None and contact.opted_out and contact.last_inbound_at == 100
-    assert store.send_context("never-sent", None) == (None, None)
+    assert store.send_context("never-sent", None) == (None, None, None)
 
 
 def test_the_store_makes_no_boto3_resource(monkeypatch):
@@ -68,7 +68,7 @@ def test_the_store_makes_no_boto3_resource(monkeypatch):
 
     assert store.outbound.get("no-resource") is not None  # get_item
     assert [line.text for line in store.customers.history(CUSTOMER)] == ["hello"]  # query
-    previous, _ = store.send_context("no-resource", CUSTOMER)  # batch_get, with the contact's keys
+    previous, *_ = store.send_context("no-resource", CUSTOMER)  # batch_get, with the contact's keys
     assert previous is not None and previous.wamid == "wamid.NR"
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from wacloud.adapters.store.audit import Changes, Rejections
-from wacloud.adapters.store.caches import TemplateDefinitions, UploadedMedia
+from wacloud.adapters.store.caches import TemplateChanges, TemplateDefinitions, UploadedMedia, changes_key
 from wacloud.adapters.store.calls import CallRecords
 from wacloud.adapters.store.customers import CustomerRecords, item_keys
 from wacloud.adapters.store.groups import GroupRecords
@@ -59,13 +59,18 @@ class Store:
         self.rate_counters = RateCounters(self.table, ttl_seconds=ttl, clock=clock)
 
     def send_context(
-        self, idempotency_key: str, recipient: str | None
-    ) -> tuple[OutboundRecord | None, ContactRecord | None]:
+        self, idempotency_key: str, recipient: str | None, template: str | None = None
+    ) -> tuple[OutboundRecord | None, ContactRecord | None, TemplateChanges | None]:
         """What the sender checks before a send, in one round trip: the document's outbound record
         and its recipient's contact."""
-        items = self.table.batch_get([outbound_key(idempotency_key), *(item_keys(recipient) if recipient else [])])
+        # A template's changes (`TemplateCatalog` follows them): a key more, not a round trip more.
+        keys = [changes_key(template)] if template else []
+        items = self.table.batch_get(
+            [outbound_key(idempotency_key), *keys, *(item_keys(recipient) if recipient else [])]
+        )
         contact = CustomerRecords.from_items(recipient, items) if recipient else None
-        return OutboundRecords.from_items(idempotency_key, items), contact
+        changes = TemplateChanges.from_items(template, items) if template else None
+        return OutboundRecords.from_items(idempotency_key, items), contact, changes
 
 
 @singleton
