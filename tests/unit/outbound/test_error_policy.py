@@ -6,7 +6,7 @@ import pytest
 
 from wacloud.adapters.graph import GraphError, GraphTransportError
 from wacloud.models.graph import GraphErrorBody
-from wacloud.outbound.error_policy import Action, action_for
+from wacloud.outbound.error_policy import ERROR_RULES, Action, action_for, markdown_table, rule_for
 
 
 def graph_error(code: int | None, http_status: int = 400) -> GraphError:
@@ -89,3 +89,30 @@ def test_transport_errors_are_retried(maybe_sent: bool) -> None:
 def test_action_values_are_stable_strings() -> None:
     # The values end up in records and metrics.
     assert [a.value for a in Action] == ["retry", "fail", "refresh_token"]
+
+
+@pytest.mark.parametrize(
+    ("code", "meaning", "remedy"),
+    [
+        pytest.param(131062, "user id", "phone number", id="131062-user-id-recipient"),
+        pytest.param(131063, "Marketing messages are disabled", "Marketing Messages API", id="131063-marketing-off"),
+        pytest.param(131050, "stopped marketing", "until they resume", id="131050-marketing-stopped"),
+        pytest.param(132000, "parameters", "parameters the template takes", id="132000-parameter-count"),
+        pytest.param(132001, "does not exist", "APPROVED", id="132001-no-template"),
+        pytest.param(132012, "format", "type and form", id="132012-parameter-format"),
+        pytest.param(132015, "paused", "another template", id="132015-paused"),
+        pytest.param(132016, "disabled", "another template", id="132016-disabled"),
+    ],
+)
+def test_permanent_template_and_recipient_codes_fail_with_their_own_meaning_and_a_remedy(code, meaning, remedy):
+    rule = rule_for(graph_error(code))
+
+    assert rule.action is Action.FAIL
+    assert rule is ERROR_RULES[code]  # listed, not only caught by a range
+    assert meaning in rule.meaning and remedy in rule.remedy
+
+
+def test_the_generated_table_shows_the_remedy():
+    row = next(line for line in markdown_table().splitlines() if line.startswith("| 132015 |"))
+
+    assert row.endswith(f"| {ERROR_RULES[132015].remedy} |")

@@ -25,6 +25,7 @@ class ErrorRule:
     meaning: str
     # Failures a person must act on (account, billing, token, policy): counted in `SendNeedsAttention`.
     needs_human: bool = False
+    remedy: str = ""  # what to do instead, where a retry will not do
 
 
 R, F, T = Action.RETRY, Action.FAIL, Action.REFRESH_TOKEN
@@ -62,15 +63,54 @@ ERROR_RULES: dict[int, ErrorRule] = {
     131047: ErrorRule(F, "Re-engagement: more than 24 hours since the user last wrote; send a template"),
     131048: ErrorRule(F, "Spam rate limit: sending restricted because of quality", needs_human=True),
     131049: ErrorRule(F, "Not delivered to keep the ecosystem healthy (per-user marketing limit)"),
-    131050: ErrorRule(F, "The user stopped marketing messages"),
+    131050: ErrorRule(
+        F,
+        "The user stopped marketing messages",
+        remedy="do not send them marketing templates until they resume (their `user_preferences` webhook)",
+    ),
     131051: ErrorRule(F, "Unsupported message type"),
     131052: ErrorRule(F, "Media download error"),
     131053: ErrorRule(F, "Media upload error (often a MIME type mismatch)"),
     131056: ErrorRule(R, "Pair rate limit: too many messages to this user in a short time"),
     131057: ErrorRule(R, "The account is in maintenance mode (e.g. a throughput upgrade)"),
-    131062: ErrorRule(F, "This message type cannot go to a business-scoped user id"),
-    131063: ErrorRule(F, "Marketing templates are disabled for the Cloud API", needs_human=True),
+    131062: ErrorRule(
+        F,
+        "Business-scoped user id recipients are not supported for this message (authentication templates)",
+        remedy="send it to the customer's phone number, or use a template of another category",
+    ),
+    131063: ErrorRule(
+        F,
+        "Marketing messages are disabled on the Cloud API for this WhatsApp Business Account",
+        needs_human=True,
+        remedy="send it through the Marketing Messages API (the contract's marketing-messages option), or turn "
+        "the account's `disable_marketing_messages_on_cloud_api` setting off",
+    ),
     131064: ErrorRule(F, "Messaging limit reached because of template classification", needs_human=True),
+    132000: ErrorRule(
+        F,
+        "The template's parameters do not match its definition (count)",
+        remedy="send the parameters the template takes (`wacloud templates list`)",
+    ),
+    132001: ErrorRule(
+        F,
+        "The template does not exist in this language, or is not approved",
+        remedy="check the name and language code, and that the template is APPROVED (`wacloud templates list`)",
+    ),
+    132012: ErrorRule(
+        F,
+        "A template parameter's format does not match the template (type, named or positional)",
+        remedy="send each parameter in the type and form the template takes (`wacloud templates list`)",
+    ),
+    132015: ErrorRule(
+        F,
+        "The template is paused (low quality)",
+        remedy="send another template, or wait until it is resumed (its status webhook says APPROVED again)",
+    ),
+    132016: ErrorRule(
+        F,
+        "The template is disabled (paused too many times)",
+        remedy="send another template; a disabled template does not come back",
+    ),
     132069: ErrorRule(R, "Flow throttled: too many messages with this flow in the last hour"),
     133004: ErrorRule(R, "Registration server temporarily unavailable"),
     133015: ErrorRule(R, "The phone number was recently deleted; try later"),
@@ -117,11 +157,10 @@ def action_for(error: GraphError | GraphTransportError) -> Action:
 
 def markdown_table() -> str:
     """The table as docs/ERRORS.md shows it."""
-    lines = ["| code | action | needs a person | meaning |", "| --- | --- | --- | --- |"]
-    for code, rule in sorted(ERROR_RULES.items()):
-        lines.append(f"| {code} | {rule.action.value} | {'yes' if rule.needs_human else ''} | {rule.meaning} |")
-    for low, high, rule in RANGE_RULES:
+    lines = ["| code | action | needs a person | meaning | remedy |", "| --- | --- | --- | --- | --- |"]
+    rows = [(str(code), rule) for code, rule in sorted(ERROR_RULES.items())]
+    rows += [(f"{low}-{high} (others)", rule) for low, high, rule in RANGE_RULES]
+    for code, rule in [*rows, ("any other", UNKNOWN_CODE)]:
         human = "yes" if rule.needs_human else ""
-        lines.append(f"| {low}-{high} (others) | {rule.action.value} | {human} | {rule.meaning} |")
-    lines.append(f"| any other | {UNKNOWN_CODE.action.value} | | {UNKNOWN_CODE.meaning} |")
+        lines.append(f"| {code} | {rule.action.value} | {human} | {rule.meaning} | {rule.remedy} |")
     return "\n".join(lines) + "\n"
