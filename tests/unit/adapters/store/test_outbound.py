@@ -91,3 +91,32 @@ def test_records_are_found_by_client_reference(outbound):
 def test_a_confirmation_leaves_the_first_wamid_on_the_record(outbound):
     assert outbound.note_confirmation("k4", "wamid.FIRST").confirmed_wamid == "wamid.FIRST"
     assert outbound.note_confirmation("k4", "wamid.SECOND").confirmed_wamid == "wamid.FIRST"
+
+
+def test_an_acceptance_after_failed_attempts_clears_their_error(outbound):
+    # A redriven document that Graph then took: its record says accepted, with no old error left.
+    doc = outbound_document("redriven")
+    outbound.record(doc, SendOutcome.retrying(ERROR, last_attempt=True), "1")
+    outbound.record(doc, SendOutcome.accepted("wamid.A"), "1")
+    record = outbound.get("redriven")
+    assert record is not None
+    assert (record.state, record.wamid, record.error, record.attempts) == ("accepted", "wamid.A", None, 2)
+
+
+def test_a_refusal_after_failed_attempts_has_its_reason_not_their_error(outbound):
+    doc = outbound_document("window-closed")
+    outbound.record(doc, SendOutcome.retrying(ERROR, last_attempt=False), "1")
+    outbound.record(doc, SendOutcome.rejected("outside the 24-hour window"), "1")
+    record = outbound.get("window-closed")
+    assert record is not None and (record.state, record.reason, record.error) == (
+        "rejected",
+        "outside the 24-hour window",
+        None,
+    )
+
+
+def test_a_confirmation_clears_the_error_of_the_send_it_confirms(outbound):
+    outbound.record(outbound_document("lost"), SendOutcome.unconfirmed(ERROR), "1")
+    assert outbound.accept_confirmed("lost", "wamid.STATUS")
+    record = outbound.get("lost")
+    assert record is not None and (record.state, record.wamid, record.error) == ("accepted", "wamid.STATUS", None)

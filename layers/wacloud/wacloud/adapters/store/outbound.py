@@ -90,20 +90,28 @@ class OutboundRecords(Repository):
         if document.client_reference:
             sets.append("client_ref = :ref")
             values[":ref"] = document.client_reference
+        # An earlier attempt's error or reason (a retry, then a redrive that went through) is not
+        # this outcome's: what the outcome does not carry is removed.
+        stale: list[str] = []
+        names["#error"] = "error"
         if outcome.error is not None:
             sets.append("#error = :error")
-            names["#error"] = "error"
             values[":error"] = dynamo_value(outcome.error.model_dump(exclude_none=True))
+        else:
+            stale.append("#error")
         for name in ("wamid", "reason"):
             value = getattr(outcome, name)
             if value:
                 sets.append(f"{name} = :{name}")
                 values[f":{name}"] = value
+            elif name == "reason":
+                stale.append(name)
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(stale) if stale else "")
         condition, states = state_condition(RECORDED_OVER)
         if unless_confirmed:
             condition += " AND attribute_not_exists(confirmed_wamid)"
         written = self.table.update(
-            key(document.idempotency_key), Update("SET " + ", ".join(sets), {**values, **states}, names, condition)
+            key(document.idempotency_key), Update(expression, {**values, **states}, names, condition)
         )
         return written is not None
 
@@ -160,9 +168,10 @@ class OutboundRecords(Repository):
         written = self.table.update(
             key(idempotency_key),
             Update(
-                "SET #state = :accepted, wamid = :wamid, updated_at = :now",
+                # Meta took it: the lost answer's or an attempt's error no longer says what happened.
+                "SET #state = :accepted, wamid = :wamid, updated_at = :now REMOVE #error",
                 {":accepted": OutboundState.ACCEPTED.value, ":wamid": wamid, ":now": self._now(), **states},
-                {"#state": "state"},
+                {"#state": "state", "#error": "error"},
                 condition,
             ),
         )
