@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PHONE_NUMBER_ID, outbound_document
+from tests.conftest import PHONE_NUMBER_ID, outbound_document, status_event
 from wacloud.adapters.queues import MAX_BATCH_BYTES, QueueEntry, QueueError
 from wacloud.adapters.store import Store
 from wacloud.models.outbound_state import SendOutcome
@@ -177,6 +177,21 @@ def test_the_status_by_wamid_has_the_message_only(api):
     answer = api.status("wamid.A")
     assert answer is not None and set(answer) == {"id", "message"}
     assert answer["message"]["idempotency_key"] == "k1"
+
+
+@pytest.mark.parametrize("identifier", ["k1", "wamid.A"], ids=["by-key", "by-wamid"])
+def test_the_status_has_what_the_message_is_charged_as_once_a_status_webhook_said(api, identifier):
+    sent("k1", "wamid.A")
+    assert "pricing" not in api.status(identifier)["message"]  # accepted: no status webhook yet
+
+    Store().messages.apply_status(status_event("sent", 10, "wamid.A"))  # Meta's pricing comes with it
+
+    pricing = api.status(identifier)["message"]["pricing"]
+    assert (pricing["pricing_model"], pricing["type"], pricing["category"]) == (
+        "PMP",
+        "free_customer_service",
+        "service",
+    )
 
 
 def test_a_rejected_document_has_a_status_without_a_message(api):

@@ -69,7 +69,8 @@ class MessagesApi:
         return {"idempotency_key": key, "status": "queued", "status_path": f"/messages/{quote(key, safe='')}"}
 
     def status(self, identifier: str) -> dict[str, Any] | None:
-        """The outbound record (by key) and the message (by its wamid, or `identifier` as a wamid)."""
+        """The outbound record (by key) and the message (by its wamid, or `identifier` as a wamid):
+        its status history and, once a status webhook gave it, Meta's `pricing` (model, type, category)."""
         identifier = unquote(identifier)
         outbound = self.store.outbound.get(identifier)
         wamid = (outbound.wamid or outbound.confirmed_wamid) if outbound is not None else identifier
