@@ -106,3 +106,38 @@ def test_the_window_also_counts_messages_the_store_knows_of():
     graph_rules = GraphRules(RuleSettings(), clock=Clock(), wall_clock=Clock(1_800_000_000.0), last_inbound=known.get)
     assert graph_rules.check(PNID, text()) is None
     assert code(graph_rules.check(PNID, text("+447700900123"))) == 131047
+
+
+BSUID = "US.13491208655302741918"
+
+
+def test_the_marketing_messages_endpoint_takes_template_messages_only():
+    graph_rules, _, _ = rules(enforce_window=False)
+    answer = graph_rules.check(PNID, text(), endpoint="marketing_messages")
+    assert code(answer) == 100 and "template messages only" in answer[1]["error"]["error_data"]["details"]
+    assert (
+        graph_rules.check(PNID, {**template(), "message_activity_sharing": True}, endpoint="marketing_messages") is None
+    )
+    sharing = {**template(), "message_activity_sharing": "yes"}
+    assert code(graph_rules.check(PNID, sharing, endpoint="marketing_messages")) == 100
+
+
+def test_a_body_with_both_to_and_recipient_is_100():
+    graph_rules, _, _ = rules(enforce_window=False)
+    assert code(graph_rules.check(PNID, {**text(), "recipient": BSUID})) == 100
+    assert code(graph_rules.check(PNID, text(BSUID))) == 100  # a BSUID goes in recipient, not to
+
+
+def test_the_window_is_found_by_business_scoped_user_id_too():
+    graph_rules, _, _ = rules()
+    by_user_id = {**text(), "recipient": BSUID}
+    del by_user_id["to"]
+    assert code(graph_rules.check(PNID, by_user_id)) == 131047
+    graph_rules.customer_wrote(BSUID)
+    assert graph_rules.check(PNID, by_user_id) is None
+
+
+def test_a_group_message_is_taken_without_a_window():
+    graph_rules, _, _ = rules()
+    group = {**text(), "recipient_type": "group", "to": "Y2FwaV9ncm91cDoxMjM0"}
+    assert graph_rules.check(PNID, group) is None

@@ -1,7 +1,9 @@
 """A fake of the Graph API on localhost, for the local run and the tests.
 
 - `POST /{version}/{phone-number-id}/messages`: checks the bearer token like Graph (190 when wrong),
-  answers sends with a new wamid and read receipts with `{"success": true}`.
+  answers sends with a new wamid and read receipts with `{"success": true}`; a message goes `to` a
+  phone number or a group, or to a business-scoped user id in `recipient` (`addressing`).
+- `POST /{version}/{phone-number-id}/marketing_messages`: template messages, answered the same way.
 - `POST /{version}/{phone-number-id}/media`: takes a multipart upload of a type WhatsApp accepts
   (131053 otherwise) and answers its media id.
 - `GET /{version}/{media-id}`: the media's download URL, MIME type, size and SHA-256, as Graph
@@ -31,64 +33,11 @@ from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from wacloud.local.meta.account_templates import DEFAULT_TEMPLATES
+from wacloud.local.meta.addressing import Recipient, contacts_answer, recipient_of
 from wacloud.local.meta.graph_http import handler_class
-from wacloud.local.meta.graph_rules import GraphRules, graph_error_body
+from wacloud.local.meta.graph_rules import MARKETING_MESSAGES, GraphRules, graph_error_body
 from wacloud.models import media_types
-
-# The templates a fresh fake account has: one per kind of parameter the sender's check knows.
-DEFAULT_TEMPLATES: list[dict[str, Any]] = [
-    {
-        "id": "900000000000001",
-        "name": "hello_world",
-        "language": "en_US",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "parameter_format": "POSITIONAL",
-        "components": [
-            {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
-            {"type": "BODY", "text": "Welcome and congratulations!! This message is a template."},
-            {"type": "FOOTER", "text": "WhatsApp Business Platform sample message"},
-        ],
-    },
-    {
-        "id": "900000000000002",
-        "name": "order_update",
-        "language": "en_US",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "parameter_format": "NAMED",
-        "components": [
-            {"type": "BODY", "text": "Your order {{order_id}} is on its way. Total: {{total}}."},
-            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Track it", "url": "https://example.com/t/{{1}}"}]},
-        ],
-    },
-    {
-        "id": "900000000000003",
-        "name": "appointment_reminder",
-        "language": "en_US",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "parameter_format": "POSITIONAL",
-        "components": [
-            {"type": "HEADER", "format": "IMAGE"},
-            {"type": "BODY", "text": "Hi {{1}}, see you on {{2}}."},
-            {
-                "type": "BUTTONS",
-                "buttons": [{"type": "QUICK_REPLY", "text": "Confirm"}, {"type": "QUICK_REPLY", "text": "Reschedule"}],
-            },
-        ],
-    },
-    {
-        "id": "900000000000004",
-        "name": "spring_sale",
-        "language": "en_US",
-        "status": "PAUSED",
-        "category": "MARKETING",
-        "parameter_format": "POSITIONAL",
-        "components": [{"type": "BODY", "text": "Spring sale: {{1}} off everything."}],
-    },
-]
-
 
 # (method, path, query, headers, raw body) -> (status, content type, body)
 App = Callable[[str, str, dict[str, list[str]], Any, bytes], tuple[int, str, bytes]]
@@ -107,7 +56,7 @@ class GraphRequest:
     received_at: float = field(default_factory=time.time)
     reply_dropped: bool = False
     method: str = "POST"
-    route: str = "messages"  # messages, media, media_info, download, templates
+    route: str = "messages"  # messages, marketing_messages, media, media_info, download, templates
 
     @property
     def wamid(self) -> str | None:
@@ -116,7 +65,8 @@ class GraphRequest:
 
     @property
     def is_message(self) -> bool:
-        return self.route == "messages" and self.status == 200 and isinstance(self.body, dict) and "type" in self.body
+        sends = self.route in ("messages", MARKETING_MESSAGES)
+        return sends and self.status == 200 and isinstance(self.body, dict) and "type" in self.body
 
 
 @dataclass
@@ -244,7 +194,7 @@ class FakeGraph:
         version, object_id = (match[1], match[2]) if route != "download" else ("", match[1])
         authorization = headers.get("Authorization", "")
         body: Any = {}  # uploads are kept in `files`, other requests have none
-        if route == "messages":
+        if route in ("messages", MARKETING_MESSAGES):
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -259,8 +209,9 @@ class FakeGraph:
             status, response = (
                 (401, {}) if route == "download" else _error(190, "Error validating access token.", status=401)
             )
-        elif route == "messages":
-            status, response = self._faulty() or (self.rules and self.rules.check(object_id, body)) or self._send(body)
+        elif route in ("messages", MARKETING_MESSAGES):
+            refused = self.rules and self.rules.check(object_id, body, templates=self.templates, endpoint=route)
+            status, response = self._faulty() or refused or self._send(body)
         elif route == "media":
             status, response = self._faulty() or self._upload(object_id, headers.get("Content-Type", ""), raw)
         elif route == "media_info":
@@ -295,19 +246,18 @@ class FakeGraph:
             return _error(100, "(#100) Invalid parameter", details="messaging_product is required")
         if body.get("status") == "read":
             return 200, {"success": True}
-        if not body.get("to") or not body.get("type") or body["type"] not in body:
-            return _error(100, "(#100) Invalid parameter", details="to, type and the type's object")
+        recipient = recipient_of(body)
+        if not isinstance(recipient, Recipient):
+            return recipient
+        if not body.get("type") or body["type"] not in body:
+            return _error(100, "(#100) Invalid parameter", details="type and the type's object")
         media = body[body["type"]]
         unknown_media = isinstance(media, dict) and "id" in media and str(media["id"]) not in self.files
         if body["type"] in media_types.KINDS and unknown_media:
             return _error(131009, "Parameter value is not valid", details=f"media id {media['id']} is unknown")
         wamid = "wamid." + base64.b64encode(b"FAKE" + uuid.uuid4().bytes).decode()
-        digits = re.sub(r"[^0-9]", "", str(body["to"]))
-        return 200, {
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": body["to"], "wa_id": digits or body["to"]}],
-            "messages": [{"id": wamid}],
-        }
+        message = {"id": wamid, "group_id": recipient.address} if recipient.kind == "group" else {"id": wamid}
+        return 200, {"messaging_product": "whatsapp", "contacts": contacts_answer(recipient), "messages": [message]}
 
     def _upload(self, phone_number_id: str, content_type: str, raw: bytes) -> tuple[int, dict[str, Any]]:
         parser = email.parser.BytesParser(policy=email.policy.HTTP)

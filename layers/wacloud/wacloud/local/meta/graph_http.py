@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from wacloud.local.meta.fake_graph import FakeGraph
 
 _MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
+_MARKETING = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/marketing_messages/?$")
 _UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")
 _TEMPLATES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/message_templates/?$")
 _OBJECT = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/?$")
@@ -22,7 +23,7 @@ _DOWNLOAD = re.compile(r"^/download/([0-9]+)$")
 def handler_class(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
     """The request handler of `fake`'s HTTP server: Graph's routes, then the simulator's app."""
     routes = {
-        "POST": (("messages", _MESSAGES), ("media", _UPLOAD)),
+        "POST": (("messages", _MESSAGES), ("marketing_messages", _MARKETING), ("media", _UPLOAD)),
         "GET": (("templates", _TEMPLATES), ("media_info", _OBJECT), ("download", _DOWNLOAD)),
     }
 

@@ -1,13 +1,14 @@
-"""What Graph refuses a send for, simulated: a malformed body (100), a free-form message outside the
-customer's 24-hour window (131047), a number pushed past its throughput (130429), too many messages
-to one customer in a short time (131056). Each answer is Meta's error body with Meta's code.
+"""What Graph refuses a send for, simulated: a malformed body or address (100, `addressing`), a
+template message Meta would not take (`template_rules`: 132000, 132001, 132012, 132015, 132016, 131062,
+131063), a free-form message outside the customer's 24-hour window (131047), a number pushed past its
+throughput (130429), too many messages to one customer in a short time (131056). Each answer is
+Meta's error body with Meta's code.
 
 Reference: ../shared/reference/whatsapp-cloud-api.md (error codes, throughput, pair rate, windows).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from wacloud.local.meta.addressing import Recipient, address_key, recipient_of
+from wacloud.local.meta.graph_errors import Refusal, graph_error_body, refusal
+from wacloud.local.meta.template_rules import template_refusal
 from wacloud.models.outbound import MessageBody
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.media_upload import s3_media
@@ -26,12 +30,11 @@ PAIR_SECONDS = 6.0  # one message to the same customer per 6 s, after a burst
 _BODY: TypeAdapter[Any] = TypeAdapter(MessageBody)
 
 
-def graph_error_body(code: int, message: str, details: str | None = None) -> dict[str, Any]:
-    """An error body as Graph answers it."""
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "SIMULATED"}
-    if details:
-        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
-    return {"error": error}
+# Any valid phone number: the body's own address is checked by `addressing`, the rest by the model.
+_SOME_PHONE = "+10000000000"
+# The endpoint for marketing templates (Marketing Messages API), beside /messages.
+MARKETING_MESSAGES = "marketing_messages"
+__all__ = ["MARKETING_MESSAGES", "GraphRules", "RuleSettings", "graph_error_body"]
 
 
 @dataclass
@@ -40,6 +43,8 @@ class RuleSettings:
     throughput_per_second: float | None = 80.0  # a number's default tier
     # Messages to one customer: a burst of this many, then one per 6 s (bursts borrow future quota).
     pair_limit: int | None = 45
+    # The account's setting: marketing templates only through /marketing_messages (131063 otherwise).
+    disable_marketing_messages_on_cloud_api: bool = False
 
 
 class GraphRules:
@@ -65,35 +70,61 @@ class GraphRules:
         self._pairs: dict[str, tuple[float, float]] = {}  # pair -> (tokens, at)
 
     def customer_wrote(self, customer: str, at: float | None = None) -> None:
-        """A customer's message opens (or renews) their 24-hour window."""
-        key = _digits(customer)
+        """A customer's message opens (or renews) their 24-hour window (by phone number or BSUID)."""
+        key = address_key(customer)
         with self._lock:
             self._last_wrote[key] = max(self._last_wrote.get(key, 0.0), at or self._wall())
 
-    def check(self, phone_number_id: str, body: Any) -> tuple[int, dict[str, Any]] | None:
-        """Graph's answer when it would refuse this send, or None when it would take it."""
+    def check(
+        self,
+        phone_number_id: str,
+        body: Any,
+        *,
+        templates: list[dict[str, Any]] | None = None,
+        endpoint: str = "messages",
+    ) -> Refusal | None:
+        """Graph's answer when it would refuse this send, or None when it would take it. With the
+        account's `templates`, template messages are checked against them too."""
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
-            return 400, graph_error_body(100, "(#100) Invalid parameter", "messaging_product must be 'whatsapp'")
+            return refusal(100, "(#100) Invalid parameter", "messaging_product must be 'whatsapp'")
         if next(s3_media(body), None) is not None:  # our contract's, not Graph's
-            return 400, graph_error_body(100, "(#100) Param s3_key is not a valid parameter", "unexpected key s3_key")
-        candidate = {k: v for k, v in body.items() if k != "biz_opaque_callback_data"}
-        try:
-            _BODY.validate_python(candidate)
-        except ValidationError as exc:
-            return 400, graph_error_body(100, "(#100) Invalid parameter", describe(exc))
-        if body.get("status") == "read":
-            return None
-        recipient = str(body.get("to", ""))
-        refusal = self._window(recipient, body.get("type")) or self._throughput(phone_number_id)
-        return refusal or self._pair_rate(phone_number_id, recipient)
+            return refusal(100, "(#100) Param s3_key is not a valid parameter", "unexpected key s3_key")
+        receipt = body.get("status") == "read" and endpoint != MARKETING_MESSAGES
+        recipient = None if receipt else recipient_of(body)
+        if not isinstance(recipient, Recipient | None):
+            return recipient
+        refused = self._marketing_endpoint(body) if endpoint == MARKETING_MESSAGES else None
+        if refused is None and recipient is not None and body.get("type") == "template" and templates is not None:
+            refused = template_refusal(
+                body.get("template"),
+                templates,
+                to_user_id=recipient.kind == "user_id",
+                via_messages=endpoint != MARKETING_MESSAGES,
+                marketing_disabled=self.settings.disable_marketing_messages_on_cloud_api,
+            )
+        refused = refused or _malformed(body, addressed=recipient is not None)
+        if refused is not None or recipient is None:
+            return refused
+        window = None if recipient.kind == "group" else self._window(recipient.key, body.get("type"))
+        return window or self._throughput(phone_number_id) or self._pair_rate(phone_number_id, recipient.key)
+
+    @staticmethod
+    def _marketing_endpoint(body: dict[str, Any]) -> Refusal | None:
+        if body.get("type") != "template":
+            return refusal(
+                100, "(#100) Invalid parameter", "the marketing_messages endpoint takes template messages only"
+            )
+        if not isinstance(body.get("message_activity_sharing", False), bool):
+            return refusal(100, "(#100) Invalid parameter", "message_activity_sharing must be true or false")
+        return None
 
     def _window(self, recipient: str, kind: Any) -> tuple[int, dict[str, Any]] | None:
         if not self.settings.enforce_window or kind == "template":
             return None
         with self._lock:
-            last = self._last_wrote.get(_digits(recipient))
+            last = self._last_wrote.get(recipient)
         if last is None and self._last_inbound is not None:
-            last = self._last_inbound(_digits(recipient))
+            last = self._last_inbound(recipient)
         if last is not None and self._wall() - last <= WINDOW_SECONDS:
             return None
         return 400, graph_error_body(
@@ -127,7 +158,7 @@ class GraphRules:
         limit = self.settings.pair_limit
         if not limit:
             return None
-        now, pair = self._clock(), f"{phone_number_id}|{_digits(recipient)}"
+        now, pair = self._clock(), f"{phone_number_id}|{recipient}"
         with self._lock:
             tokens, at = self._pairs.get(pair, (float(limit), now))
             tokens = min(float(limit), tokens + (now - at) / PAIR_SECONDS)
@@ -143,5 +174,18 @@ class GraphRules:
         )
 
 
-def _digits(address: str) -> str:
-    return re.sub(r"[^0-9]", "", address) or address
+def _malformed(body: dict[str, Any], *, addressed: bool) -> Refusal | None:
+    """100 for a body the model of Graph's bodies refuses (its address already checked)."""
+    candidate = {k: v for k, v in body.items() if k not in _CHECKED_ELSEWHERE}
+    if addressed:
+        candidate["to"] = _SOME_PHONE
+    try:
+        _BODY.validate_python(candidate)
+    except ValidationError as exc:
+        return refusal(100, "(#100) Invalid parameter", describe(exc))
+    return None
+
+
+_CHECKED_ELSEWHERE = frozenset(
+    {"biz_opaque_callback_data", "to", "recipient", "recipient_type", "message_activity_sharing"}
+)
