@@ -71,7 +71,7 @@ def replying_bot(*, rules: bool = True) -> Bot:
 
 
 def test_an_opted_out_customer_gets_no_answer_not_even_from_the_bot(customers: CustomerRecords) -> None:
-    customers.set_opt_out([CUSTOMER], True, at=int(time.time()), keyword="STOP")
+    customers.set_opt_out(CUSTOMER, True, at=int(time.time()), keyword="STOP")
 
     answer = engine(customers, replying_bot()).answer(message_event("bot"))
 

@@ -110,8 +110,8 @@ def test_replies_are_queued_in_the_customers_group_with_their_keys_as_deduplicat
     assert [entry.group_id for entry in entries] == [message_group_id(sender)] * 3
     assert [entry.deduplication_id for entry in entries] == [deduplication_id(key) for key in outbound.keys]
     assert all("null" not in entry.body for entry in entries)
-    to = f"+{CUSTOMER}" if sender == CUSTOMER else BSUID
-    assert [json.loads(entry.body)["message"].get("to") for entry in entries] == [None, to, to]
+    field, address = ("to", f"+{CUSTOMER}") if sender == CUSTOMER else ("recipient", BSUID)
+    assert [json.loads(entry.body)["message"].get(field) for entry in entries] == [None, address, address]
 
 
 @pytest.mark.parametrize(("age", "acted_on"), [(WINDOW, True), (WINDOW + 1, False)], ids=["at-the-edge", "past-it"])
@@ -148,7 +148,7 @@ def test_an_opt_out_keyword_is_recorded_and_gets_only_the_read_receipt(word: str
 
 
 def test_an_opt_in_keyword_is_recorded_and_answered() -> None:
-    Store().customers.set_opt_out([CUSTOMER], True, at=SENT - 100, keyword="STOP")
+    Store().customers.set_opt_out(CUSTOMER, True, at=SENT - 100, keyword="STOP")
     outbound, engine = FakeQueue(), FakeEngine()
 
     handler(outbound, engine=engine).handle(event(text={"body": "start"}))
@@ -254,3 +254,50 @@ def test_media_is_queued_as_an_event_of_its_own_only_with_an_inbound_queue(archi
     assert inbound.sends == (expected if archiving else [])
     assert media.group != message_group_id(CUSTOMER)  # a media outage holds back no conversation
     assert len(outbound.sends) == 2
+
+
+def test_a_customer_known_by_user_id_then_by_phone_is_one_customer_with_one_opt_out() -> None:
+    messages = handler(FakeQueue(), engine=FakeEngine())
+    messages.handle(event(sender="", user_id=BSUID, id="wamid.1", text={"body": "STOP"}))
+    messages.handle(event(sender=CUSTOMER, user_id=BSUID, id="wamid.2", at=SENT + 1))
+
+    by_phone, by_user_id = Store().customers.get(f"+{CUSTOMER}"), Store().customers.get(BSUID)
+    assert by_phone is not None and by_user_id is not None
+    assert by_phone.customer_id == by_user_id.customer_id == BSUID
+    assert by_phone.opted_out and by_phone.last_inbound_wamid == "wamid.2"
+    assert [entry.wamid for entry in Store().customers.history(BSUID) if entry.direction == "in"] == [
+        "wamid.1",
+        "wamid.2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("system", "new_address", "old_address"),
+    [
+        ({"type": "user_changed_number", "wa_id": "447700900123", "body": "changed"}, "+447700900123", CUSTOMER),
+        ({"type": "user_changed_user_id", "user_id": "US.777", "body": "changed"}, "US.777", BSUID),
+    ],
+    ids=["number", "user-id"],
+)
+def test_a_changed_number_or_user_id_keeps_the_customer_and_their_opt_out(
+    system: dict[str, str], new_address: str, old_address: str
+) -> None:
+    messages = handler(FakeQueue(), engine=FakeEngine())
+    messages.handle(event(user_id=BSUID, id="wamid.1", text={"body": "STOP"}))
+    messages.handle(event("system", user_id=BSUID, id="wamid.2", at=SENT + 1, system=system))
+
+    moved = Store().customers.get(new_address)
+    assert moved is not None and moved.customer_id == CUSTOMER and moved.opted_out
+    assert Store().customers.get(old_address) is None
+
+
+def test_an_answer_that_cannot_be_addressed_is_recorded_as_a_rejection() -> None:
+    outbound = FakeQueue()
+    too_long = Answer(replies=[{"type": "text", "text": {"body": "x" * 5000}}])
+
+    handler(outbound, engine=FakeEngine(too_long)).handle(event())
+
+    assert outbound.keys == [f"read:{WAMID}"]
+    rejection = Store().rejections.get("reply", f"reply:{WAMID}")
+    assert rejection is not None and "outbound contract" in rejection.reason
+    assert json.loads(rejection.raw or "")["text"]["body"] == "x" * 5000

@@ -394,8 +394,8 @@ def test_change_event_key_is_stable_and_depends_on_value() -> None:
         pytest.param(
             {"from": "16505551234", "from_user_id": BSUID, "id": "wamid.D", "type": "text"},
             "message:wamid.D",
-            "16505551234",
-            id="phone-wins-over-bsuid",
+            BSUID,
+            id="bsuid-orders-even-with-a-phone",
         ),
         pytest.param({"id": "wamid.E", "type": "text"}, "message:wamid.E", "unknown-sender", id="no-sender"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from wacloud.config import Settings
 from wacloud.conversation.engine import fallback_rules
 from wacloud.conversation.rules import Facts, decide
-from wacloud.inbound.replies import replies_for
+from wacloud.inbound.replies import Replies, replies_for
 from wacloud.models.events import MessageEvent
 from wacloud.models.outbound import InteractiveMessage, ReadReceipt, TextMessage
 from wacloud.models.webhook import InboundMessage
@@ -35,7 +36,7 @@ def auto_reply(message_event: MessageEvent) -> list[dict[str, Any]]:
 
 
 def queued(message_event: MessageEvent, config: Settings | None = None) -> list[OutboundMessage]:
-    return replies_for(message_event, config or settings(), auto_reply(message_event))
+    return replies_for(message_event, config or settings(), auto_reply(message_event)).documents
 
 
 def event(message_type: str = "text", *, phone_number_id: str = PHONE_NUMBER_ID, **message: Any) -> MessageEvent:
@@ -114,20 +115,20 @@ def test_mark_read_false_sends_no_receipt(mark_read: Any) -> None:
 
 
 def test_without_answers_only_the_read_receipt_without_typing() -> None:
-    documents = replies_for(event(), settings(), [])
+    documents = replies_for(event(), settings(), []).documents
 
     assert [type(d.message) for d in documents] == [ReadReceipt]
     assert documents[0].message.typing_indicator is None
 
 
 def test_nothing_at_all_without_answers_and_receipts() -> None:
-    assert replies_for(event(), settings(WACLOUD_MARK_READ="false"), []) == []
+    assert replies_for(event(), settings(WACLOUD_MARK_READ="false"), []) == Replies()
 
 
 def test_the_customer_sees_typing_while_answers_are_on_their_way() -> None:
     receipt = queued(event())[0]
     assert receipt.graph_body()["typing_indicator"] == {"type": "text"}
-    quiet = replies_for(event(), settings(WACLOUD_TYPING_INDICATOR="false"), auto_reply(event()))[0]
+    quiet = replies_for(event(), settings(WACLOUD_TYPING_INDICATOR="false"), auto_reply(event())).documents[0]
     assert "typing_indicator" not in quiet.graph_body()
 
 
@@ -140,31 +141,43 @@ def test_several_answers_of_any_type_keep_their_order_and_get_keys_of_their_own(
             "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]},
         },
     }
-    documents = replies_for(event(), settings(), [{"type": "text", "text": {"body": "Hello"}}, menu])
+    documents = replies_for(event(), settings(), [{"type": "text", "text": {"body": "Hello"}}, menu]).documents
     assert [type(d.message) for d in documents] == [ReadReceipt, TextMessage, InteractiveMessage]
     assert [d.idempotency_key for d in documents] == [f"read:{WAMID}", f"reply:{WAMID}", f"reply:{WAMID}:1"]
     assert {d.recipient for d in documents[1:]} == {"+16505551234"}
 
 
-def test_an_answer_that_breaks_the_contract_is_left_out_and_the_rest_go() -> None:
+def test_an_answer_that_breaks_the_contract_is_refused_with_the_reason_and_the_rest_go() -> None:
     too_long = {"type": "text", "text": {"body": "x" * 5000}}
-    documents = replies_for(event(), settings(), [too_long, {"type": "text", "text": {"body": "ok"}}])
-    assert [d.idempotency_key for d in documents] == [f"read:{WAMID}", f"reply:{WAMID}:1"]
+    replies = replies_for(event(), settings(), [too_long, {"type": "text", "text": {"body": "ok"}}])
+    assert [d.idempotency_key for d in replies.documents] == [f"read:{WAMID}", f"reply:{WAMID}:1"]
+    (refused,) = replies.refused
+    assert refused.key == f"reply:{WAMID}"
+    assert "outbound contract" in refused.reason and "4096" in refused.reason
+    assert json.loads(refused.raw)["text"]["body"] == "x" * 5000
 
 
-def test_bsuid_only_sender_gets_the_reply_at_the_user_id() -> None:
+def test_a_sender_known_only_by_user_id_is_answered_through_recipient() -> None:
     documents = queued(event(**{"from": "", "from_user_id": BSUID}))
 
     reply = documents[1]
     assert reply.recipient == BSUID
-    assert reply.graph_body()["to"] == BSUID
+    body = reply.graph_body()
+    assert body["recipient"] == BSUID and "to" not in body
     assert message_group_id(BSUID) == BSUID
 
 
-def test_no_reply_without_any_sender_address() -> None:
-    documents = queued(event(**{"from": ""}))
+def test_a_sender_with_a_phone_number_is_answered_through_to_even_with_a_user_id() -> None:
+    body = queued(event(from_user_id=BSUID))[1].graph_body()
+    assert body["to"] == "+16505551234" and "recipient" not in body
 
-    assert [type(d.message) for d in documents] == [ReadReceipt]
+
+def test_an_answer_to_a_sender_without_any_address_is_refused_with_the_reason() -> None:
+    replies = replies_for(event(**{"from": ""}), settings(), auto_reply(event()))
+
+    assert [type(d.message) for d in replies.documents] == [ReadReceipt]
+    (refused,) = replies.refused
+    assert refused.reason == "the customer has no phone number or user id"
 
 
 def test_missing_phone_number_id_falls_back_to_the_default() -> None:

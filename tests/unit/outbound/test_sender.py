@@ -244,7 +244,7 @@ def test_a_settled_record_answers_a_redelivery_without_a_graph_call_and_an_open_
 )
 def test_a_document_the_rules_refuse_is_rejected_with_the_reason_before_any_graph_call(body, template_refusal, reason):
     if template_refusal == "opted-out":
-        Store().customers.set_opt_out([CUSTOMER], True, at=1, keyword="STOP")
+        Store().customers.set_opt_out(CUSTOMER.lstrip("+"), True, at=1, keyword="STOP")
         template_refusal = None
     graph = StubGraph()
     outcome = make(graph, template_refusal=template_refusal).send(body, message_id="m")

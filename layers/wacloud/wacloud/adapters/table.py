@@ -10,7 +10,7 @@ client is thread-safe.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -135,6 +135,18 @@ class Table:
                 return items[:limit] if limit is not None else items
             params["ExclusiveStartKey"] = start
 
+    def scan(self, condition: str, values: dict[str, Any]) -> Iterator[Item]:
+        """Every item matching a filter, page by page (for one-off operations such as migrations:
+        a scan reads the whole table)."""
+        params: dict[str, Any] = {"FilterExpression": condition, "ExpressionAttributeValues": serialize(values)}
+        while True:
+            response = self._call("Scan", **params)
+            yield from (deserialize(item) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return
+            params["ExclusiveStartKey"] = start
+
     def batch_get(self, keys: list[Key], *, consistent: bool = True) -> list[Item]:
         """The items found under `keys` (at most 100), whatever DynamoDB left for a retry."""
         request = {self.name: {"Keys": [serialize(k) for k in keys], "ConsistentRead": consistent}}
@@ -182,6 +194,7 @@ _METHODS = {
     "UpdateItem": "update_item",
     "DeleteItem": "delete_item",
     "Query": "query",
+    "Scan": "scan",
     "BatchGetItem": "batch_get_item",
     "BatchWriteItem": "batch_write_item",
 }

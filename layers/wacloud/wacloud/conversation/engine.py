@@ -24,7 +24,8 @@ from wacloud.conversation.bot import Bot, Conversation, load_bot
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules
 from wacloud.errors import TransientError
 from wacloud.models.events import MessageEvent
-from wacloud.models.records import ContactRecord
+from wacloud.adapters.store.identities import canonical
+from wacloud.models.records import ContactRecord, HistoryEntry
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS
 from wacloud.runtime.masking import mask_phone
@@ -80,7 +81,7 @@ class ConversationEngine:
             event=event,
             contact=contact,
             first_contact=_first_contact(contact, event),
-            load_history=lambda: self.customers.history(message.sender, limit=self.history_size),
+            load_history=lambda: self._history(contact, message.sender),
         )
         rules = self._rules()
         answer = Answer()
@@ -94,6 +95,10 @@ class ConversationEngine:
         if answer.replies and message.timestamp and now - message.timestamp > SERVICE_WINDOW_SECONDS:
             answer = _outside_window(answer, rules)
         return answer
+
+    def _history(self, contact: ContactRecord | None, sender: str) -> list[HistoryEntry]:
+        customer = contact.customer_id if contact else canonical(sender)
+        return self.customers.history(customer, limit=self.history_size) if customer else []
 
 
 def _first_contact(contact: ContactRecord | None, event: MessageEvent) -> bool:

@@ -1,6 +1,7 @@
 """What happens to a message a customer sent, step by step, each step safe to repeat:
 
-1. `remember_contact`: who wrote and when (drives the 24-hour window);
+1. `remember_contact`: who wrote and when (drives the 24-hour window), under whichever of their
+   names (phone, BSUID, username) this message gives; a changed number or BSUID moves them;
 2. `store`: the message, once per wamid;
 3. past the replay window (Meta's timestamp older than `ReplayWindowSeconds`): nothing more;
 4. `opt_keyword`: an opt-out or opt-in keyword changes the customer's choice;
@@ -28,14 +29,15 @@ from wacloud.adapters.store import Store
 from wacloud.config import Settings
 from wacloud.conversation.engine import Answer, ConversationEngine
 from wacloud.conversation.rules import message_text, reply_text
-from wacloud.inbound.replies import NO_REPLY_TYPES, replies_for
+from wacloud.inbound.replies import NO_REPLY_TYPES, RefusedReply, replies_for
 from wacloud.models.events import MediaEvent, MessageEvent, dump_event
+from wacloud.models.identity import CustomerIdentity
 from wacloud.models.keys import digest
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import Direction, HistoryEntry
 from wacloud.outbound.contract import deduplication_id, message_group_id
 from wacloud.outbound.policy import opt_keyword
-from wacloud.runtime.masking import mask_phone, mask_wamid
+from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -62,7 +64,8 @@ class CustomerMessages:
 
     def handle(self, event: MessageEvent) -> dict[str, Any]:
         message = event.message
-        self.store.customers.upsert(event)
+        customer = self.store.customers.upsert(event)
+        self._identity_change(event)
         is_new = self.store.messages.record_inbound(event)
         age = self._clock() - message.timestamp if message.timestamp else 0
         if age > self.settings.max_event_age_seconds:
@@ -74,12 +77,15 @@ class CustomerMessages:
             )
             metrics.add_metric(name="StaleMessageIgnored", unit=MetricUnit.Count, value=1)
             return {"outcome": "stale", "queued": 0}
-        opted_out_now = self._opt_keyword(event)
+        opted_out_now = self._opt_keyword(event, customer) if customer else False
         answer = self._answer(event) if not opted_out_now else Answer()
-        documents = replies_for(event, self.settings, answer.replies)
+        replies = replies_for(event, self.settings, answer.replies)
+        self._record_unaddressable(replies.refused)
+        documents = replies.documents
         self._queue_replies(event, documents)
-        self._hand_over(event, answer)
-        self._remember_history(event, documents, answer)
+        if customer:
+            self._hand_over(event, answer, customer)
+            self._remember_history(event, documents, answer, customer)
         self._queue_media(event)
         logger.info(
             "Inbound message handled",
@@ -95,7 +101,33 @@ class CustomerMessages:
         metrics.add_metric(name="MessageReceived" if is_new else "DuplicateMessage", unit=MetricUnit.Count, value=1)
         return {"outcome": "stored" if is_new else "duplicate", "queued": len(documents)}
 
-    def _opt_keyword(self, event: MessageEvent) -> bool:
+    def _identity_change(self, event: MessageEvent) -> None:
+        """Meta's news that the customer's number or BSUID changed: the new one names the same
+        customer (window, opt-out, history), the old one nobody."""
+        system = event.message.system
+        if event.message.type != "system" or system is None:
+            return
+        if system.type == "user_changed_number" and system.wa_id:
+            new = CustomerIdentity(phone=system.wa_id, user_id=system.user_id)
+        elif system.type == "user_changed_user_id" and system.user_id:
+            new = CustomerIdentity(user_id=system.user_id, parent_user_id=system.parent_user_id)
+        else:
+            return
+        old = CustomerIdentity.from_message(event.message, event.contact)
+        if old and new.addresses() != old.addresses():
+            self.store.customers.identities.change(old, new)
+            logger.info("Customer's identity changed", extra={"change": system.type})
+            metrics.add_metric(name="CustomerIdentityChanged", unit=MetricUnit.Count, value=1)
+
+    def _record_unaddressable(self, refused: list[RefusedReply]) -> None:
+        """Answers that could not be addressed: recorded with the reason and counted, not only logged
+        (retrying the message would not change them)."""
+        for reply in refused:
+            self.store.rejections.record("reply", reply.key, reply.reason, reply.raw)
+            logger.warning("Reply not queued", extra={"reply": mask_key(reply.key), "reason": reply.reason})
+            metrics.add_metric(name="ReplyRejected", unit=MetricUnit.Count, value=1)
+
+    def _opt_keyword(self, event: MessageEvent, customer: str) -> bool:
         """Apply an opt-out or opt-in keyword; whether the customer opted out with this message (then
         only the read receipt goes back: an opt-out is honoured before any rule or handler)."""
         message = event.message
@@ -103,10 +135,7 @@ class CustomerMessages:
         if keyword is None:
             return False
         choice, word = keyword
-        user_id = message.from_user_id or (event.contact.user_id if event.contact else None)
-        self.store.customers.set_opt_out(
-            [message.from_, user_id or ""], choice == "out", at=message.timestamp, keyword=word
-        )
+        self.store.customers.set_opt_out(customer, choice == "out", at=message.timestamp, keyword=word)
         logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
         metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
         return choice == "out"
@@ -133,20 +162,22 @@ class CustomerMessages:
             ]
         )
 
-    def _hand_over(self, event: MessageEvent, answer: Answer) -> None:
+    def _hand_over(self, event: MessageEvent, answer: Answer, customer: str) -> None:
         """After the answers are queued: a retry of this message still sends them."""
         message = event.message
-        if not answer.handover or not message.sender:
+        if not answer.handover:
             return
         at = message.timestamp or int(self._clock())
         until = int(self._clock()) + self.settings.handover_hours * 3600
-        self.store.customers.set_handover(message.sender, until=until, at=at, wamid=message.id)
+        self.store.customers.set_handover(customer, until=until, at=at, wamid=message.id)
         metrics.add_metric(name="HandedOver", unit=MetricUnit.Count, value=1)
 
-    def _remember_history(self, event: MessageEvent, documents: list[OutboundMessage], answer: Answer) -> None:
+    def _remember_history(
+        self, event: MessageEvent, documents: list[OutboundMessage], answer: Answer, customer: str
+    ) -> None:
         """The message and the answers queued for it in the customer's conversation history (for bots)."""
         message = event.message
-        if not self.settings.history_size or not message.sender:
+        if not self.settings.history_size:
             return
         at = message.timestamp or int(self._clock())
         entries = [
@@ -170,7 +201,7 @@ class CustomerMessages:
             for document in documents
             if document.recipient is not None
         ]
-        self.store.customers.append_history(message.sender, entries, ttl_seconds=self.settings.history_days * 86400)
+        self.store.customers.append_history(customer, entries, ttl_seconds=self.settings.history_days * 86400)
 
     def _queue_media(self, event: MessageEvent) -> None:
         """Archive the message's media as an event of its own: its retries hold back nothing else."""

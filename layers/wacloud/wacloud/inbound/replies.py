@@ -8,60 +8,81 @@ delivered. While answers are on their way the read receipt shows the customer "t
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.config import Settings
 from wacloud.models.events import MessageEvent
+from wacloud.models.identity import CustomerIdentity
 from wacloud.models.outbound import OutboundMessage, ReadReceipt, TypingIndicator
 from wacloud.models.validation_errors import describe
-from wacloud.runtime.masking import mask_wamid
-
-logger = Logger(child=True)
 
 # Messages that are not a customer talking to us: never answered.
 NO_REPLY_TYPES = frozenset({"reaction", "system", "unsupported", "request_welcome", "revoke", "edit"})
 
 
-def replies_for(event: MessageEvent, settings: Settings, answers: list[dict[str, Any]]) -> list[OutboundMessage]:
-    """The documents to queue, in the order to send them: the read receipt (when `MarkInboundRead`),
-    then each answer (an outbound message body without `to`) addressed to the customer.
+@dataclass(frozen=True)
+class RefusedReply:
+    """An answer that could not be queued: its key, why, and the answer itself (to record)."""
 
-    An answer that cannot be addressed (a sender Graph would not take, a wamid no key can hold) is
-    left out and logged: retrying the event would not change it.
+    key: str
+    reason: str
+    raw: str
+
+
+@dataclass
+class Replies:
+    documents: list[OutboundMessage] = field(default_factory=list)
+    refused: list[RefusedReply] = field(default_factory=list)
+
+
+def replies_for(event: MessageEvent, settings: Settings, answers: list[dict[str, Any]]) -> Replies:
+    """The documents to queue, in the order to send them: the read receipt (when `MarkInboundRead`),
+    then each answer (an outbound message body without an address) addressed to the customer: by
+    phone number (`to`) when the webhook gave one, else by business-scoped user id (`recipient`).
+
+    An answer that cannot be addressed (no address, a sender Graph would not take, a wamid no key
+    can hold) is refused with the reason: retrying the event would not change it.
     """
     message = event.message
     phone_number_id = event.phone_number_id or None
-    documents = []
+    replies = Replies()
     if settings.mark_read:
         typing = TypingIndicator(type="text") if answers and settings.typing_indicator else None
         receipt = ReadReceipt(status="read", message_id=message.id, typing_indicator=typing)
-        documents.append(_document(f"read:{message.id}", phone_number_id, receipt, message.id))
+        _add(replies, f"read:{message.id}", phone_number_id, receipt)
+    address = _address(CustomerIdentity.from_message(message, event.contact))
     for index, body in enumerate(answers):
         key = f"reply:{message.id}" if index == 0 else f"reply:{message.id}:{index}"
-        documents.append(
-            _document(key, phone_number_id, {**body, "to": _address(message.from_, message.from_user_id)}, message.id)
-        )
-    return [document for document in documents if document is not None]
+        if not address:
+            replies.refused.append(RefusedReply(key[:128], "the customer has no phone number or user id", _raw(body)))
+            continue
+        _add(replies, key, phone_number_id, {**body, **address})
+    return replies
 
 
-def _document(key: str, phone_number_id: str | None, message: Any, wamid: str) -> OutboundMessage | None:
+def _add(replies: Replies, key: str, phone_number_id: str | None, message: Any) -> None:
     try:
-        return OutboundMessage.model_validate(
-            {"idempotency_key": key[:128], "phone_number_id": phone_number_id, "message": message}
+        replies.documents.append(
+            OutboundMessage.model_validate(
+                {"idempotency_key": key[:128], "phone_number_id": phone_number_id, "message": message}
+            )
         )
     except ValidationError as exc:
-        logger.warning(
-            "Reply not queued: it would break the outbound contract",
-            extra={"wamid": mask_wamid(wamid), "reason": describe(exc)},
-        )
-        return None
+        reason = f"it would break the outbound contract: {describe(exc)}"
+        replies.refused.append(RefusedReply(key[:128], reason, _raw(message)))
 
 
-def _address(phone: str, user_id: str | None) -> str:
-    # Graph wants "+<digits>" or a business-scoped user id; webhooks give bare digits.
-    if phone:
-        return phone if phone.startswith("+") else f"+{phone}"
-    return user_id or ""
+def _address(identity: CustomerIdentity) -> dict[str, str]:
+    # Graph takes "+<digits>" in `to`, and a business-scoped user id in `recipient`.
+    if identity.phone_key:
+        return {"to": f"+{identity.phone_key}"}
+    return {"recipient": identity.user_id} if identity.user_id else {}
+
+
+def _raw(message: Any) -> str:
+    dumped = message.model_dump(mode="json") if isinstance(message, ReadReceipt) else message
+    return json.dumps(dumped, default=str, ensure_ascii=False)

@@ -12,8 +12,14 @@ webhook's whole work between the signature and the queue.
 Queue documents (strict on our side, `wacloud.models.events`):
 
   kind       from                                  key (dedup, idempotency)   FIFO group
-  message    each `value.messages[]` (+ contact)   message:<id>               the sender (phone, else BSUID)
-  status     each `value.statuses[]`               status:<id>:<status>       the recipient (phone, else BSUID)
+  message    each `value.messages[]` (+ contact)   message:<id>               its group, else the sender's BSUID,
+                                                                              else their phone number
+  status     each `value.statuses[]`               status:<id>:<status>       the recipient's BSUID, else
+                                                                              their phone number (or group)
+
+A customer's events are ordered by their BSUID: since April 2026 every webhook carries it, while the
+phone number may be missing (usernames). The webhook cannot look up who else a customer is, so the
+group comes from the body alone. A group's messages are ordered as one conversation.
   change     any other field; value-level errors   change:<field>:<sha256>    change-<WABA id>
   unparsed   not shaped like Meta's                unparsed:<sha256 of raw>   unparsed
 """
@@ -145,7 +151,12 @@ def _message(envelope: dict[str, str], message: Any, contacts: list[dict[str, An
     contact = _contact_for(message, contacts)
     if contact is not None:
         document["contact"] = contact
-    sender = _text(message.get("from")) or _text(message.get("from_user_id"))
+    sender = (
+        _text(message.get("group_id"))
+        or _text(message.get("from_user_id"))
+        or _text((contact or {}).get("user_id"))
+        or _text(message.get("from"))
+    )
     return SplitEvent("message", f"message:{_id(message)}", group_id(sender, fallback="unknown-sender"), document)
 
 
@@ -153,7 +164,7 @@ def _status(envelope: dict[str, str], status: Any) -> SplitEvent:
     document: dict[str, Any] = {"kind": "status", **envelope, "status": status}
     if not isinstance(status, dict):
         return SplitEvent("status", f"status:{digest(status)}", "unknown-recipient", document)
-    recipient = _text(status.get("recipient_id")) or _text(status.get("recipient_user_id"))
+    recipient = _text(status.get("recipient_user_id")) or _text(status.get("recipient_id"))
     key = f"status:{_id(status)}:{_text(status.get('status'))}"
     return SplitEvent("status", key, group_id(recipient, fallback="unknown-recipient"), document)
 

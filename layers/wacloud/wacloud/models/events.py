@@ -39,7 +39,11 @@ class MessageEvent(_Event):
 
     @property
     def group(self) -> str:
-        return group_id(self.message.sender, fallback="unknown-sender")
+        """As the webhook's split orders it (`wacloud.inbound.split`): the group, else the BSUID, else the phone."""
+        contact_user_id = self.contact.user_id if self.contact else None
+        message = self.message
+        ordered_by = getattr(message, "group_id", None) or message.from_user_id or contact_user_id or message.from_
+        return group_id(ordered_by or "", fallback="unknown-sender")
 
 
 class StatusEvent(_Event):
@@ -54,7 +58,8 @@ class StatusEvent(_Event):
 
     @property
     def group(self) -> str:
-        return group_id(self.status.recipient, fallback="unknown-recipient")
+        status = self.status
+        return group_id(status.recipient_user_id or status.recipient_id, fallback="unknown-recipient")
 
 
 class ChangeEvent(_Event):

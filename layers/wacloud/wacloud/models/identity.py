@@ -47,13 +47,18 @@ class CustomerIdentity:
     def primary(self) -> str:
         """The id this customer is ordered and addressed by: the BSUID (every webhook since April 2026
         carries it), else the phone digits, else the parent BSUID; "" when there is none."""
-        return self.user_id or (customer_key(self.phone) if self.phone else "") or self.parent_user_id or ""
+        return self.user_id or self.phone_key or self.parent_user_id or ""
+
+    @property
+    def phone_key(self) -> str:
+        """The phone number's digits ("" when there is none)."""
+        return customer_key(self.phone) if self.phone else ""
 
     def addresses(self) -> list[str]:
         """Every key this customer can be found by, in canonical form, most specific first."""
         found = [
             self.user_id,
-            customer_key(self.phone) if self.phone else None,
+            self.phone_key,
             self.parent_user_id,
             USERNAME_PREFIX + self.username.lower() if self.username else None,
         ]

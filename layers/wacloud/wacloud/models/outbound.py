@@ -8,9 +8,11 @@ before any Graph call; `schemas/outbound-message.schema.json` is generated from 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from wacloud.models.interactive import Interactive, MediaLink
 from wacloud.models.templates import TemplateBody
@@ -22,9 +24,14 @@ CALLBACK_PREFIX = "wacloud-key:"
 # Printable ASCII without spaces, 1-128 characters: also a valid SQS MessageDeduplicationId.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 
-# A phone number in any format Graph accepts (+, digits, spaces, dashes, parentheses) or a
-# business-scoped user id such as "US.13491208655302741918".
+# `to` of a message to a person: a phone number in any format Graph accepts (+, digits, spaces,
+# dashes, parentheses) or, as producers wrote before `recipient` existed, a business-scoped user id.
 RECIPIENT_PATTERN = r"^(\+?[0-9][0-9 ()\-]{3,30}|[A-Z]{2}\.[A-Za-z0-9]{1,250})$"
+# `to` of a message to a group (`recipient_type: group`): the id the Groups API gave.
+GROUP_ID_PATTERN = r"^[A-Za-z0-9_=@.\-]{1,128}$"
+TO_PATTERN = f"{RECIPIENT_PATTERN}|{GROUP_ID_PATTERN}"
+# `recipient`: a business-scoped user id such as "US.13491208655302741918" (or a parent one, "US.ENT.…").
+USER_ID_PATTERN = r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,250}$"
 
 
 class _Strict(BaseModel):
@@ -35,16 +42,59 @@ class ReplyContext(_Strict):
     message_id: str = Field(min_length=1, description="wamid of the message this one quotes")
 
 
+def _one_address(schema: dict[str, Any]) -> None:
+    # What `_GraphMessage.one_address` checks, said in the published schema: `to` or `recipient`, not
+    # both; a person's `to` is a phone number (or user id), a group's is its id.
+    schema["oneOf"] = [{"required": ["to"]}, {"required": ["recipient"]}]
+    schema["if"] = {"properties": {"recipient_type": {"const": "group"}}, "required": ["recipient_type"]}
+    schema["then"] = {"required": ["to"]}
+    schema["else"] = {"properties": {"to": {"pattern": RECIPIENT_PATTERN}}}
+
+
 class _GraphMessage(_Strict):
-    """Fields every Graph message body shares."""
+    """Fields every Graph message body shares. Exactly one of `to` (a phone number or a group id) and
+    `recipient` (a business-scoped user id): some vendors let `to` win silently when both are given;
+    here a document with both is a producer's bug, refused."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_address)
 
     messaging_product: Literal["whatsapp"] = "whatsapp"
-    recipient_type: Literal["individual"] = "individual"
-    to: str = Field(pattern=RECIPIENT_PATTERN, description="Phone number (E.164) or business-scoped user id")
+    recipient_type: Literal["individual", "group"] = "individual"
+    to: str | None = Field(
+        None,
+        pattern=TO_PATTERN,
+        description="Phone number (E.164) or, with recipient_type group, the group id",
+    )
+    recipient: str | None = Field(
+        None, pattern=USER_ID_PATTERN, description="Business-scoped user id, for a customer known only by it"
+    )
     context: ReplyContext | None = None
     biz_opaque_callback_data: str | None = Field(
         None, max_length=512, description="Echoed back in this message's status webhooks"
     )
+
+    @model_validator(mode="after")
+    def one_address(self) -> _GraphMessage:
+        if (self.to is None) == (self.recipient is None):
+            raise ValueError("give exactly one of `to` (phone number or group id) and `recipient` (user id)")
+        if self.recipient_type == "group" and self.to is None:
+            raise ValueError("a group message goes `to` the group id")
+        return self
+
+    @field_validator("to")
+    @classmethod
+    def person_or_group(cls, to: str | None, info: ValidationInfo) -> str | None:
+        # A group id only with recipient_type group (declared before `to`, so already validated).
+        if to is not None and info.data.get("recipient_type") != "group" and not re.match(RECIPIENT_PATTERN, to):
+            raise PydanticCustomError(
+                "string_pattern_mismatch", "String should match pattern '{pattern}'", {"pattern": RECIPIENT_PATTERN}
+            )
+        return to
+
+    @property
+    def address(self) -> str:
+        """Whom the message goes to, whichever field names them."""
+        return self.to or self.recipient or ""
 
 
 class TextBody(_Strict):
@@ -270,7 +320,7 @@ class OutboundMessage(_Strict):
     @property
     def recipient(self) -> str | None:
         """Who this goes to (None for a read receipt, which names a message instead)."""
-        return None if isinstance(self.message, ReadReceipt) else self.message.to
+        return None if isinstance(self.message, ReadReceipt) else self.message.address
 
     def graph_body(self) -> dict[str, Any]:
         """The JSON body for `POST /{phone-number-id}/messages`."""

@@ -104,16 +104,20 @@ class ContactRecord(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    wa_id: str
-    user_id: str | None = None
+    customer_id: str = ""  # the id the customer's items are kept under (`CONTACT#<customer_id>`)
+    wa_id: str = ""  # phone digits; "" for a customer known only by user id
+    user_id: str | None = None  # business-scoped user id (BSUID)
+    parent_user_id: str | None = None
     profile_name: str | None = None
     username: str | None = None
-    last_inbound_at: int | None = None
+    last_inbound_at: int | None = None  # their last message or call
     last_inbound_wamid: str | None = None
     first_inbound_wamid: str | None = None  # the customer's first message to this number
     opted_out: bool = False
     opt_changed_at: int | None = None
     opt_keyword: str | None = None
+    marketing_stopped: bool = False  # they stopped marketing messages at Meta (`user_preferences`)
+    marketing_changed_at: int | None = None
     # With a human until then (epoch seconds): no automatic replies. Released early by deleting it.
     handover_until: int | None = None
     handover_at: int | None = None
@@ -121,6 +125,11 @@ class ContactRecord(BaseModel):
     created_at: int | None = None
     updated_at: int | None = None
     expires_at: int | None = None
+
+    @property
+    def address(self) -> str:
+        """How to name the customer to a person or to Graph: phone digits, else the BSUID."""
+        return self.wa_id or self.user_id or self.parent_user_id or self.customer_id
 
     def handed_over(self, now: int) -> bool:
         return self.handover_until is not None and now < self.handover_until

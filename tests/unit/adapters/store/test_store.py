@@ -33,7 +33,7 @@ def test_every_repository_writes_to_the_one_table():
 def test_the_send_context_is_the_records_outbound_record_and_its_recipients_contact_in_one_read(monkeypatch):
     store = Store()
     store.customers.upsert(message_event(wamid="wamid.C", timestamp=100))
-    store.customers.set_opt_out([CUSTOMER], True, at=100, keyword="STOP")
+    store.customers.set_opt_out(CUSTOMER, True, at=100, keyword="STOP")
     record_outcome(store, outbound_document("ctx"), SendOutcome.accepted("wamid.CTX"), "1")
     reads: list[str] = []
     real = store.table.client.batch_get_item

@@ -5,7 +5,8 @@ makes every DynamoDB call and turns its errors into `StoreError`.
 | ------------------- | -------------------------------------------- | ----------------- |
 | `messages`          | `MSG#<wamid>` / `MESSAGE`                    | `messages.py`     |
 | `outbound`          | `OUT#<idempotency key>` / `OUTBOUND`         | `outbound.py`     |
-| `customers`         | `CONTACT#<customer>` / PROFILE, OPT, HANDOVER, HIST# | `customers.py` |
+| `customers`         | `CONTACT#<customer id>` / PROFILE, OPT, MARKETING, HANDOVER, HIST# | `customers.py` |
+| `customers.identities` | `ALIAS#<address>` / `ALIAS`               | `identities.py`   |
 | `media_uploads`     | `MEDIA#<digest>` / `UPLOAD`                  | `caches.py`       |
 | `templates`         | `TEMPLATE#<name>` / `LANG#<code>`            | `caches.py`       |
 | `rejections`        | `REJECT#<source>#<ref>` / `REJECTION`        | `audit.py`        |
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from wacloud.adapters.store.audit import Changes, Rejections
 from wacloud.adapters.store.caches import TemplateChanges, TemplateDefinitions, UploadedMedia, changes_key
 from wacloud.adapters.store.calls import CallRecords
-from wacloud.adapters.store.customers import CustomerRecords, item_keys
+from wacloud.adapters.store.customers import CustomerRecords, lookup_keys
 from wacloud.adapters.store.groups import GroupRecords
 from wacloud.adapters.store.messages import MessageRecords
 from wacloud.adapters.store.outbound import OutboundRecords
@@ -62,13 +63,13 @@ class Store:
         self, idempotency_key: str, recipient: str | None, template: str | None = None
     ) -> tuple[OutboundRecord | None, ContactRecord | None, TemplateChanges | None]:
         """What the sender checks before a send, in one round trip: the document's outbound record
-        and its recipient's contact."""
+        and its recipient's contact (a second one when the recipient is an alias of another id)."""
         # A template's changes (`TemplateCatalog` follows them): a key more, not a round trip more.
         keys = [changes_key(template)] if template else []
         items = self.table.batch_get(
-            [outbound_key(idempotency_key), *keys, *(item_keys(recipient) if recipient else [])]
+            [outbound_key(idempotency_key), *keys, *(lookup_keys(recipient) if recipient else [])]
         )
-        contact = CustomerRecords.from_items(recipient, items) if recipient else None
+        contact = self.customers.found(recipient, items) if recipient else None
         changes = TemplateChanges.from_items(template, items) if template else None
         return OutboundRecords.from_items(idempotency_key, items), contact, changes
 

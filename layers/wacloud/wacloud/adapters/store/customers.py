@@ -1,72 +1,80 @@
-"""`CONTACT#<customer>`: a customer, in four kinds of item of one partition.
+"""`CONTACT#<customer id>`: a customer, in five kinds of item of one partition.
 
-  PROFILE    who they are and when they last wrote (drives the 24-hour window)
+  PROFILE    who they are (phone, BSUID, parent BSUID, username) and when they last wrote or called
+             (drives the 24-hour window)
   OPT        their opt-out choice (no TTL: it outlives the profile)
+  MARKETING  whether they stopped marketing messages (Meta's `user_preferences`; no TTL either)
   HANDOVER   with a human until a time: no automatic replies
   HIST#<at>#<in|out>#<wamid>#<n>   their conversation history (TTL: WACLOUD_HISTORY_DAYS)
 
-A customer is keyed by phone digits (`+1 650-555-1234` and `16505551234` are one customer) and,
-when Meta gives one, also by the business-scoped user id: the profile and the opt-out are written
-under both, so a producer addressing either finds the same window and opt-out.
+A customer is found by any of their addresses (`identities.py`: phone digits in any format, BSUID,
+parent BSUID, `@username`): one person is one window, one opt-out, one handover, one history.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from wacloud.adapters.store.identities import CUSTOMER_SKS, Identities, lookup_keys, partition
 from wacloud.adapters.store.repository import Repository
-from wacloud.adapters.table import Item, Key, Update
-from wacloud.models.keys import customer_key
+from wacloud.adapters.table import Item, Table, Update
+from wacloud.models.identity import CustomerIdentity
+from wacloud.models.keys import is_user_id
 from wacloud.models.records import ContactRecord, HistoryEntry
 
 if TYPE_CHECKING:
     from wacloud.models.events import MessageEvent
 
-_OPT_FIELDS = ("opted_out", "opt_changed_at", "opt_keyword")
-_HANDOVER_FIELDS = ("handover_until", "handover_at", "handover_wamid")
+__all__ = ["CustomerRecords", "lookup_keys"]
 
-
-def partition(customer: str) -> str:
-    return f"CONTACT#{customer_key(customer)}"
-
-
-def item_keys(customer: str) -> list[Key]:
-    """The keys of the items a `ContactRecord` is read from."""
-    return [{"pk": partition(customer), "sk": sk} for sk in ("PROFILE", "OPT", "HANDOVER")]
-
-
-def contact_keys(*addresses: str | None) -> list[str]:
-    """The distinct keys of a customer's addresses (phone digits, business-scoped user id)."""
-    keys: list[str] = []
-    for address in addresses:
-        found = customer_key(address) if address else ""
-        if found and found not in keys:
-            keys.append(found)
-    return keys
+_CHOICE_FIELDS = {
+    "OPT": ("opted_out", "opt_changed_at", "opt_keyword"),
+    "MARKETING": ("marketing_stopped", "marketing_changed_at"),
+    "HANDOVER": ("handover_until", "handover_at", "handover_wamid"),
+}
 
 
 class CustomerRecords(Repository):
-    def get(self, customer: str) -> ContactRecord | None:
-        """The contact's profile, opt-out choice and handover (three items, one round trip)."""
-        return self.from_items(customer, self.table.batch_get(item_keys(customer)))
+    def __init__(self, table: Table, *, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(table, ttl_seconds=ttl_seconds, clock=clock)
+        self.identities = Identities(table, ttl_seconds=ttl_seconds, clock=clock)
+
+    def get(self, address: str) -> ContactRecord | None:
+        """The customer an address names (any of theirs): profile, choices and handover."""
+        return self.record(*self.identities.find(address))
+
+    def found(self, address: str, items: list[Item]) -> ContactRecord | None:
+        """The customer an address names, from the items `lookup_keys(address)` read."""
+        return self.record(*self.identities.resolve(address, items))
 
     @staticmethod
-    def from_items(customer: str, items: list[Item]) -> ContactRecord | None:
-        """A contact from its PROFILE, OPT and HANDOVER items (any may be missing; others ignored)."""
+    def record(customer: str | None, items: list[Item]) -> ContactRecord | None:
+        """A customer from their PROFILE, OPT, MARKETING and HANDOVER items (any may be missing)."""
+        if customer is None:
+            return None
         pk = partition(customer)
-        by_sk = {item["sk"]: item for item in items if item["pk"] == pk}
+        by_sk = {item["sk"]: item for item in items if item["pk"] == pk and item["sk"] in CUSTOMER_SKS}
         if not by_sk:
             return None
         merged = dict(by_sk.get("PROFILE", {}))
-        for sk, fields in (("OPT", _OPT_FIELDS), ("HANDOVER", _HANDOVER_FIELDS)):
+        for sk, fields in _CHOICE_FIELDS.items():
             merged.update({k: by_sk[sk][k] for k in fields if k in by_sk.get(sk, {})})
-        return ContactRecord.model_validate({"wa_id": customer_key(customer), **merged})
+        merged.pop("pk", None)
+        merged.pop("sk", None)
+        phone = "" if is_user_id(customer) or "~" in customer else customer
+        return ContactRecord.model_validate({"wa_id": phone, **merged, "customer_id": customer})
 
-    def upsert(self, event: MessageEvent) -> None:
-        """Remember who wrote and when; an older message arriving late does not move time back."""
+    def upsert(self, event: MessageEvent) -> str | None:
+        """Remember who wrote and when (an older message arriving late does not move time back);
+        the customer's id (None when the message names no sender at all)."""
         message, contact = event.message, event.contact
+        identity = CustomerIdentity.from_message(message, contact)
+        if not identity:
+            return None
+        customer = self.identities.link(identity)
         now, at = self._now(), message.timestamp or self._now()
-        user_id = message.from_user_id or (contact.user_id if contact else None)
         values: dict[str, Any] = {":at": at, ":wamid": message.id, ":now": now, ":exp": now + self.ttl_seconds}
         sets = [
             "last_inbound_at = :at",
@@ -77,10 +85,11 @@ class CustomerRecords(Repository):
             "expires_at = :exp",
         ]
         optional = {
-            "wa_id": message.from_ or None,
-            "user_id": user_id,
+            "wa_id": identity.phone_key,
+            "user_id": identity.user_id,
+            "parent_user_id": identity.parent_user_id,
             "profile_name": contact.profile.name if contact and contact.profile else None,
-            "username": contact.profile.username if contact and contact.profile else None,
+            "username": identity.username,
         }
         for name, value in optional.items():
             if value:
@@ -91,10 +100,26 @@ class CustomerRecords(Repository):
             values,
             condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
         )
-        for customer in contact_keys(message.from_, user_id):
-            self.table.update({"pk": partition(customer), "sk": "PROFILE"}, update)
+        self.table.update({"pk": partition(customer), "sk": "PROFILE"}, update)
+        return customer
 
-    def set_opt_out(self, addresses: list[str], opted_out: bool, *, at: int, keyword: str) -> bool:
+    def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> str:
+        """The customer reached the business some other way than a message (a call): the 24-hour
+        window opens as it does for a message. `ref`: what it was (a call id)."""
+        customer = self.identities.link(identity)
+        now = self._now()
+        self.table.update(
+            {"pk": partition(customer), "sk": "PROFILE"},
+            Update(
+                "SET last_inbound_at = :at, last_inbound_ref = :ref, updated_at = :now, "
+                "created_at = if_not_exists(created_at, :now), expires_at = :exp",
+                {":at": at or now, ":ref": ref, ":now": now, ":exp": now + self.ttl_seconds},
+                condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
+            ),
+        )
+        return customer
+
+    def set_opt_out(self, customer: str, opted_out: bool, *, at: int, keyword: str) -> bool:
         """Record a customer's opt-out (or opt-in) keyword; a later choice is never undone by an
         earlier one arriving late. False when a newer choice was already recorded.
 
@@ -107,11 +132,19 @@ class CustomerRecords(Repository):
             {":out": opted_out, ":at": at, ":kw": keyword, ":now": now},
             condition="attribute_not_exists(opt_changed_at) OR opt_changed_at <= :at",
         )
-        written = [
-            self.table.update({"pk": partition(customer), "sk": "OPT"}, update) is not None
-            for customer in contact_keys(*addresses)
-        ]
-        return any(written)
+        return self.table.update({"pk": partition(customer), "sk": "OPT"}, update) is not None
+
+    def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool:
+        """Record that the customer stopped (or resumed) marketing messages at Meta; a later choice is
+        never undone by an earlier one. False when a newer choice was already recorded."""
+        customer = self.identities.link(identity)
+        now = self._now()
+        update = Update(
+            "SET marketing_stopped = :stopped, marketing_changed_at = :at, updated_at = :now",
+            {":stopped": stopped, ":at": at or now, ":now": now},
+            condition="attribute_not_exists(marketing_changed_at) OR marketing_changed_at <= :at",
+        )
+        return self.table.update({"pk": partition(customer), "sk": "MARKETING"}, update) is not None
 
     def set_handover(self, customer: str, *, until: int, at: int, wamid: str) -> None:
         """Hand the customer to a human until `until` (`wamid`: the message that asked for one):
@@ -124,9 +157,11 @@ class CustomerRecords(Repository):
             ),
         )
 
-    def release_handover(self, customer: str) -> None:
+    def release_handover(self, address: str) -> None:
         """The human is done: automatic replies resume with the customer's next message."""
-        self.table.delete({"pk": partition(customer), "sk": "HANDOVER"})
+        customer, _ = self.identities.find(address)
+        if customer is not None:
+            self.table.delete({"pk": partition(customer), "sk": "HANDOVER"})
 
     def append_history(self, customer: str, entries: list[HistoryEntry], *, ttl_seconds: int) -> None:
         """Add lines to the customer's conversation history (idempotent: a line's key derives from

@@ -1,0 +1,249 @@
+"""`ALIAS#<address>`: which customer an address names, so one person is one customer whatever Meta
+calls them (phone digits, business-scoped user id, parent BSUID, `@username`).
+
+A customer's items live under `CONTACT#<customer id>` (`customers.py`). The id is the phone digits
+when the customer was first seen with a phone number (producers address by phone: a send then reads
+its customer in one round trip), else the BSUID. Every other address of the customer is an alias
+pointing at the id. An address without an alias names the customer whose id it is, if any: the
+items written before aliases existed are found as they are.
+
+When one webhook shows that two customers are one person (a phone number and a BSUID together), the
+second is absorbed into the first: its opt-out, marketing choice, handover, profile and history are
+carried over (the latest choice wins; at the same second, an opt-out), and a `MERGED` item in its
+partition leads every later lookup to the first. Nothing of the second is deleted. Usernames can
+be given up and taken by someone else: they are aliases that follow the latest owner, never a reason
+to join two customers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from wacloud.adapters.store.repository import Repository
+from wacloud.adapters.table import Item, Key, Update
+from wacloud.models.identity import USERNAME_PREFIX, CustomerIdentity
+
+CUSTOMER_SKS = ("PROFILE", "OPT", "HANDOVER", "MARKETING")
+MERGED = "MERGED"  # in an absorbed customer's partition: the customer they are now part of
+RETIRED = ""  # an alias naming nobody: the address left its customer (a changed number or BSUID)
+_MAX_HOPS = 4
+
+
+def partition(customer_id: str) -> str:
+    return f"CONTACT#{customer_id}"
+
+
+def item_keys(customer_id: str) -> list[Key]:
+    """The keys of the items a customer's record is read from (and of the mark of a customer who was
+    absorbed into another)."""
+    return [{"pk": partition(customer_id), "sk": sk} for sk in (*CUSTOMER_SKS, MERGED)]
+
+
+def alias_key(address: str) -> Key:
+    return {"pk": f"ALIAS#{address}", "sk": "ALIAS"}
+
+
+def canonical(address: str) -> str:
+    """An address in the form it is stored under ("" when it names nobody)."""
+    addresses = CustomerIdentity.of(address).addresses()
+    return addresses[0] if addresses else ""
+
+
+def lookup_keys(address: str) -> list[Key]:
+    """What to read to find the customer an address names, in one round trip (usually the only one)."""
+    found = canonical(address)
+    return [alias_key(found), *item_keys(found)] if found else []
+
+
+def _by_key(items: list[Item]) -> dict[tuple[str, str], Item]:
+    return {(item["pk"], item["sk"]): item for item in items}
+
+
+def _alias(items: dict[tuple[str, str], Item], address: str) -> str | None:
+    """Where the alias of `address` points: a customer id, RETIRED, or None when it has none."""
+    item = items.get((f"ALIAS#{address}", "ALIAS"))
+    return None if item is None else str(item.get("customer") or RETIRED)
+
+
+def _exists(items: dict[tuple[str, str], Item], customer_id: str) -> bool:
+    return any((partition(customer_id), sk) in items for sk in (*CUSTOMER_SKS, MERGED))
+
+
+def _merged_into(items: dict[tuple[str, str], Item], customer_id: str) -> str | None:
+    item = items.get((partition(customer_id), MERGED))
+    return str(item["into"]) if item else None
+
+
+class Identities(Repository):
+    def resolve(self, address: str, items: list[Item]) -> tuple[str | None, list[Item]]:
+        """The customer id an address names and that customer's items, from what `lookup_keys` read
+        (one more read when the address is an alias, or the customer was absorbed); (None, []) when
+        the address names nobody."""
+        found = canonical(address)
+        by_key = _by_key(items)
+        target = _alias(by_key, found)
+        if target == RETIRED:
+            return None, []
+        if target is not None and target != found:
+            found, items = target, self.table.batch_get(item_keys(target))
+            by_key = _by_key(items)
+        for _ in range(_MAX_HOPS):
+            if not _exists(by_key, found):
+                return None, []
+            onward = _merged_into(by_key, found)
+            if onward is None:
+                return found, items
+            found, items = onward, self.table.batch_get(item_keys(onward))
+            by_key = _by_key(items)
+        raise RuntimeError(f"customers merged into each other past {_MAX_HOPS} hops")
+
+    def find(self, address: str) -> tuple[str | None, list[Item]]:
+        """The customer an address names, with their items."""
+        keys = lookup_keys(address)
+        return self.resolve(address, self.table.batch_get(keys)) if keys else (None, [])
+
+    def link(self, identity: CustomerIdentity) -> str:
+        """The customer this identity is (created when new), every address of it now naming them.
+        Two customers it shows to be one person are joined."""
+        addresses = identity.addresses()
+        if not addresses:
+            raise ValueError("a customer needs a phone number, a user id or a username")
+        keys = [key for address in addresses for key in (alias_key(address), *item_keys(address))]
+        by_key = _by_key(self.table.batch_get(keys))
+        # The phone number's customer first: a new customer is keyed by phone, and so was the old one.
+        joining = sorted(
+            (a for a in addresses if not a.startswith(USERNAME_PREFIX)), key=lambda a: a != identity.phone_key
+        )
+        ids: list[str] = []
+        for address in joining:
+            owner, profile = self._owner(address, by_key)
+            known = profile.get("user_id") if profile else None
+            # A number whose customer has another BSUID was given up and now is someone else's.
+            if owner is not None and not (identity.user_id and known and known != identity.user_id):
+                ids.append(owner)
+        ids = list(dict.fromkeys(ids))
+        customer = ids[0] if ids else self._fresh_id(identity, by_key)
+        for other in ids[1:]:
+            self.absorb(other, into=customer)
+        for address in addresses:
+            if address != customer and _alias(by_key, address) != customer:
+                self.point(address, customer)
+        return customer
+
+    def change(self, old: CustomerIdentity, new: CustomerIdentity) -> str:
+        """A customer's number or BSUID changed (`user_changed_number`, `user_changed_user_id`): the
+        new addresses name them, the old ones of the same kind nobody; their choices stay theirs."""
+        customer = self.link(old)
+        for address in new.addresses():
+            owner, _ = self.find(address)
+            if owner is not None and owner != customer:
+                self.absorb(owner, into=customer)  # the new identity wrote before this news arrived
+            self.point(address, customer)
+        leaving = [
+            before
+            for before, after in ((old.phone_key, new.phone_key), (old.user_id, new.user_id))
+            if before and after and before != after
+        ]
+        for address in leaving:
+            self.point(address, RETIRED)
+        sets, removes = ["updated_at = :now"], []
+        values: dict[str, Any] = {":now": self._now()}
+        if new.phone_key:
+            sets.append("wa_id = :phone")
+            values[":phone"] = new.phone_key
+            if not new.user_id:
+                removes.append("user_id")  # Meta makes a new BSUID with a new number: the old one is stale
+        if new.user_id:
+            sets.append("user_id = :user_id")
+            values[":user_id"] = new.user_id
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        self.table.update({"pk": partition(customer), "sk": "PROFILE"}, Update(expression, values))
+        return customer
+
+    def point(self, address: str, customer: str) -> None:
+        """Make `address` name `customer` (RETIRED: name nobody)."""
+        self.table.update(
+            alias_key(address),
+            Update("SET customer = :customer, updated_at = :now", {":customer": customer, ":now": self._now()}),
+        )
+
+    @staticmethod
+    def _fresh_id(identity: CustomerIdentity, by_key: dict[tuple[str, str], Item]) -> str:
+        # Phone digits first: producers address customers by phone, and find them in one read. An
+        # id whose partition is taken (a number that changed hands) is not reused.
+        for candidate in (identity.phone_key, *identity.addresses()):
+            if candidate and not candidate.startswith(USERNAME_PREFIX) and not _exists(by_key, candidate):
+                return candidate
+        return f"{identity.addresses()[0]}~{uuid.uuid4().hex[:12]}"
+
+    def _owner(self, address: str, by_key: dict[tuple[str, str], Item]) -> tuple[str | None, Item | None]:
+        """The customer an address names and their profile, from what `link` read."""
+        if _alias(by_key, address) is None and _merged_into(by_key, address) is None:
+            found = address if _exists(by_key, address) else None
+            return found, by_key.get((partition(address), "PROFILE"))
+        mine = [item for key, item in by_key.items() if key[0] in (f"ALIAS#{address}", partition(address))]
+        owner, items = self.resolve(address, mine)
+        return owner, _by_key(items).get((partition(owner), "PROFILE")) if owner else None
+
+    def absorb(self, other: str, *, into: str) -> None:
+        """Carry another customer's choices and history over; then their id names `into`."""
+        items = _by_key(self.table.batch_get([*item_keys(other), *item_keys(into)]))
+        theirs = {sk: items.get((partition(other), sk)) for sk in CUSTOMER_SKS}
+        ours = {sk: items.get((partition(into), sk)) for sk in CUSTOMER_SKS}
+        for sk, stamp, value in (("OPT", "opt_changed_at", "opted_out"), ("MARKETING", "marketing_changed_at", None)):
+            if _later(theirs[sk], ours[sk], stamp, value):
+                self._copy(theirs[sk], into)
+        if _later(theirs["HANDOVER"], ours["HANDOVER"], "handover_until", None):
+            self._copy(theirs["HANDOVER"], into)
+        if theirs["PROFILE"] is not None:
+            self._merge_profile(theirs["PROFILE"], into)
+        history = self.table.query(
+            "pk = :pk AND begins_with(sk, :history)", {":pk": partition(other), ":history": "HIST#"}
+        )
+        self.table.batch_put({**item, "pk": partition(into)} for item in history)
+        self.table.update(
+            {"pk": partition(other), "sk": MERGED},
+            Update(
+                "SET #into = :into, merged_at = :now", {":into": into, ":now": self._now()}, names={"#into": "into"}
+            ),
+        )
+
+    def _copy(self, item: Item | None, into: str) -> None:
+        if item is not None:
+            self.table.batch_put([{**item, "pk": partition(into)}])
+
+    def _merge_profile(self, theirs: Item, into: str) -> None:
+        sets = ["updated_at = :now"]
+        values: dict[str, Any] = {":now": self._now()}
+        for name in ("created_at", "first_inbound_wamid"):
+            if name in theirs:
+                sets.append(f"{name} = if_not_exists({name}, :{name})")
+                values[f":{name}"] = theirs[name]
+        for name in ("wa_id", "user_id", "parent_user_id", "username", "profile_name"):
+            if theirs.get(name):
+                sets.append(f"{name} = if_not_exists({name}, :{name})")
+                values[f":{name}"] = theirs[name]
+        key = {"pk": partition(into), "sk": "PROFILE"}
+        self.table.update(key, Update("SET " + ", ".join(sets), values))
+        if "last_inbound_at" in theirs:
+            self.table.update(
+                key,
+                Update(
+                    "SET last_inbound_at = :at, last_inbound_wamid = :wamid",
+                    {":at": theirs["last_inbound_at"], ":wamid": theirs.get("last_inbound_wamid", "")},
+                    condition="attribute_not_exists(last_inbound_at) OR last_inbound_at < :at",
+                ),
+            )
+
+
+def _later(theirs: Item | None, ours: Item | None, stamp: str, flag: str | None) -> bool:
+    """Whether their choice is the one to keep: the later one; at the same second, an opt-out."""
+    if theirs is None:
+        return False
+    if ours is None:
+        return True
+    mine, their_at = ours.get(stamp) or 0, theirs.get(stamp) or 0
+    if their_at != mine:
+        return bool(their_at > mine)
+    return flag is not None and bool(theirs.get(flag)) and not ours.get(flag)

@@ -1,0 +1,65 @@
+"""wacloud.ops.customer_migration: customers kept before identities carried over; never an opt-out lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SESSION
+from wacloud.adapters.store import Store
+from wacloud.ops.customer_migration import migrate_customers
+
+pytestmark = pytest.mark.usefixtures("aws")
+PHONE, USER_ID = "16505551234", "US.1349"
+
+
+def put(aws, *items):
+    table = SESSION.resource("dynamodb").Table(aws.table_names["MessagesTable"])
+    for item in items:
+        table.put_item(Item=item)
+
+
+def legacy_items(phone: str, user_id: str, *, opted_out_under: str) -> list[dict]:
+    """What the previous version wrote: the profile under both names, an opt-out under one."""
+    profile = {"sk": "PROFILE", "wa_id": phone, "user_id": user_id, "last_inbound_at": 100}
+    opt = {
+        "pk": f"CONTACT#{opted_out_under}",
+        "sk": "OPT",
+        "opted_out": True,
+        "opt_changed_at": 90,
+        "opt_keyword": "stop",
+    }
+    return [{"pk": f"CONTACT#{phone}", **profile}, {"pk": f"CONTACT#{user_id}", **profile}, opt]
+
+
+@pytest.mark.parametrize("opted_out_under", [PHONE, USER_ID])
+def test_an_upgrade_never_loses_an_opt_out(aws, opted_out_under):
+    put(aws, *legacy_items(PHONE, USER_ID, opted_out_under=opted_out_under))
+    store = Store()
+
+    report = migrate_customers(store)
+
+    assert (report.profiles, report.linked) == (2, 2)
+    for address in (PHONE, f"+{PHONE}", USER_ID):
+        contact = store.customers.get(address)
+        assert contact is not None and contact.customer_id == PHONE and contact.opted_out, address
+
+
+def test_migrating_twice_changes_nothing_more(aws):
+    put(aws, *legacy_items(PHONE, USER_ID, opted_out_under=USER_ID))
+    store = Store()
+    migrate_customers(store)
+    before = SESSION.client("dynamodb").scan(TableName=aws.table_names["MessagesTable"])["Count"]
+    migrate_customers(store)
+    assert SESSION.client("dynamodb").scan(TableName=aws.table_names["MessagesTable"])["Count"] == before
+    assert store.customers.get(USER_ID).opted_out
+
+
+def test_customers_with_one_name_are_left_as_they_are(aws):
+    put(
+        aws,
+        {"pk": "CONTACT#447700900123", "sk": "PROFILE", "wa_id": "447700900123"},
+        {"pk": "CONTACT#447700900123", "sk": "OPT", "opted_out": True, "opt_changed_at": 5, "opt_keyword": "stop"},
+    )
+    store = Store()
+    assert migrate_customers(store).linked == 0
+    assert store.customers.get("+44 7700 900123").opted_out
