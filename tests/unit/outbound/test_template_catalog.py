@@ -18,6 +18,8 @@ from wacloud.local.meta.fake_graph import FakeGraph, graph_error
 from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.models.events import dump_event
 from wacloud.models.graph import TemplateDefinition
+from wacloud.models.outbound import TemplateMessage
+from wacloud.models.templates import TemplateBody
 from wacloud.outbound.template_catalog import TemplateCatalog, fetch_templates
 
 CUSTOMER = "16505551234"
@@ -253,3 +255,196 @@ def test_dropping_a_template_without_a_language_drops_every_language(waba: FakeG
     assert Store().templates.get("order_update", "es") is None
     shared.definition("order_update", "en_US")
     assert template_fetches(waba) == 2  # memory forgot it too
+
+
+# -- Meta's template webhooks reach every warm sender within seconds ------------------------------------
+
+BSUID = "US.13491208655302741918"
+
+
+def template_change(field: str, **value: Any) -> str:
+    """A template webhook as the processor gets it from the inbound queue."""
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": DEFAULT_WABA_ID, "time": 1764547200, "changes": [{"field": field, "value": value}]}],
+    }
+    (event,) = parse_webhook(body)
+    return dump_event(event)
+
+
+def process(*changes: str) -> None:
+    from functions.processor import app
+
+    context = LocalContext(function_name="processor", timeout_seconds=60)
+    for change in changes:
+        assert app.lambda_handler(sqs_event(change, queue="inbound"), context) == {"batchItemFailures": []}
+
+
+def paused(name: str = "order_update", event: str = "PAUSED") -> str:
+    return template_change(
+        "message_template_status_update",
+        event=event,
+        message_template_id=900000000000002,
+        message_template_name=name,
+        message_template_language="en_US",
+        other_info={"title": "FIRST_PAUSE", "description": "Quality is low"},
+    )
+
+
+def send(*documents: dict[str, Any]) -> None:
+    from functions.sender import app
+
+    context = LocalContext(function_name="sender", timeout_seconds=90)
+    assert app.lambda_handler(sqs_event(*documents), context) == {"batchItemFailures": []}
+
+
+def states(*keys: str) -> list[str]:
+    return [Store().outbound.get(key).state for key in keys]
+
+
+def synced(fake_graph: FakeGraph, name: str = "order_update") -> None:
+    """`wacloud templates list --sync`: the definitions a stack without an account id checks against."""
+    for template in fake_graph.templates:
+        if template["name"] == name:
+            Store().templates.put(TemplateDefinition.model_validate(template), ttl_seconds=3600)
+
+
+def test_a_warm_sender_refuses_a_template_as_soon_as_its_pause_is_processed(fake_graph: FakeGraph):
+    synced(fake_graph)  # no account id: the webhook alone says it is paused
+    send(order_update("before", "order_id", "total"))  # the sender is warm: the definition in memory
+
+    process(paused())
+    send(order_update("after", "order_id", "total"))
+
+    assert states("before", "after") == ["accepted", "rejected"]
+    assert Store().outbound.get("after").reason == (
+        "template 'order_update' (en_US) is PAUSED at Meta: Meta would answer 132015: it was paused for low "
+        "quality; send another template, or wait until it is resumed (its status webhook says APPROVED again)"
+    )
+    assert len(fake_graph.messages()) == 1  # the refused one never reached Graph
+
+
+def test_with_an_account_id_the_pause_is_confirmed_by_graph_and_refused_too(waba: FakeGraph):
+    send(order_update("before", "order_id", "total"))
+    waba.templates[1] = {**waba.templates[1], "status": "DISABLED"}  # Meta's state, which its webhook announces
+
+    process(paused(event="DISABLED"))
+    send(order_update("after", "order_id", "total"))
+
+    assert states("before", "after") == ["accepted", "rejected"]
+    assert "is DISABLED at Meta: Meta would answer 132016" in (Store().outbound.get("after").reason or "")
+    assert template_fetches(waba) == 2  # once warm, once after the change: not once per send
+
+
+def test_a_template_resumed_by_meta_is_sent_again(fake_graph: FakeGraph):
+    synced(fake_graph)
+    process(paused())
+    send(order_update("while-paused", "order_id", "total"))
+
+    process(paused(event="APPROVED"))
+    send(order_update("resumed", "order_id", "total"))
+
+    assert states("while-paused", "resumed") == ["rejected", "accepted"]
+
+
+def test_a_pause_is_known_even_for_a_template_never_fetched(fake_graph: FakeGraph):
+    process(paused())
+
+    send(order_update("never-fetched", "order_id", "total"))
+
+    assert states("never-fetched") == ["rejected"]
+    assert fake_graph.messages() == []
+
+
+def test_a_warm_send_with_no_change_reads_nothing_more_than_its_one_batch(waba: FakeGraph, monkeypatch):
+    from wacloud.adapters.table import Table
+
+    send(order_update("warm", "order_id", "total"))
+    calls: list[str] = []
+    for method in ("get", "batch_get", "query"):
+        real = getattr(Table, method)
+        monkeypatch.setattr(
+            Table, method, lambda self, *a, _m=method, _r=real, **k: calls.append(_m) or _r(self, *a, **k)
+        )
+
+    send(order_update("again", "order_id", "total"))
+    reads, calls[:] = list(calls), []
+
+    assert reads == ["batch_get"]  # the record, the contact and the template's changes together
+    assert states("again") == ["accepted"]
+    assert template_fetches(waba) == 1
+
+
+def test_a_components_change_makes_warm_senders_forget_their_copy(waba: FakeGraph):
+    send(order_update("old-shape", "order_id", "total"))
+    # The template now takes {{order_id}} only.
+    waba.templates[1] = {**waba.templates[1], "components": [{"type": "BODY", "text": "Order {{order_id}}."}]}
+
+    process(
+        template_change(
+            "message_template_components_update",
+            message_template_name="order_update",
+            message_template_language="en_US",
+        )
+    )
+    send(order_update("new-shape", "order_id", "total"))
+
+    assert states("old-shape", "new-shape") == ["accepted", "rejected"]
+    assert "the body takes the named parameters {{order_id}}" in (Store().outbound.get("new-shape").reason or "")
+
+
+def bsuid_document(key: str, name: str = "order_update") -> dict[str, Any]:
+    document = order_update(key, "order_id", "total")
+    # A user id goes in `recipient` where the contract has it (earlier, in `to`).
+    field = "recipient" if "recipient" in TemplateMessage.model_fields else "to"
+    document["message"].pop("to")
+    document["message"][field] = BSUID
+    document["message"]["template"]["name"] = name
+    return document
+
+
+def test_an_authentication_template_to_a_user_id_is_refused_once_meta_recategorises_it(fake_graph: FakeGraph):
+    synced(fake_graph)
+    send(bsuid_document("utility"))  # UTILITY: a user id is fine
+
+    process(
+        template_change(
+            "template_category_update",
+            message_template_id=900000000000002,
+            message_template_name="order_update",
+            message_template_language="en_US",
+            previous_category="UTILITY",
+            new_category="AUTHENTICATION",
+        )
+    )
+    send(bsuid_document("authentication"), order_update("to-a-phone", "order_id", "total"))
+
+    utility, authentication, to_a_phone = (Store().outbound.get(k) for k in ("utility", "authentication", "to-a-phone"))
+    assert utility.state != "rejected" and to_a_phone.state == "accepted"  # both went to Graph
+    assert authentication.state == "rejected" and "Meta would answer 131062" in (authentication.reason or "")
+    assert len(fake_graph.requests_to("messages")) == 2
+
+
+def test_an_authentication_template_listed_by_graph_is_refused_to_a_user_id(waba: FakeGraph):
+    waba.templates.append(
+        {**waba.templates[1], "id": "900000000000010", "name": "login_code", "category": "AUTHENTICATION"}
+    )
+
+    send(bsuid_document("code", name="login_code"))
+
+    assert states("code") == ["rejected"]
+    assert "is an AUTHENTICATION template" in (Store().outbound.get("code").reason or "")
+    assert waba.messages() == []
+
+
+def test_a_definition_fetched_after_the_webhook_outranks_it_and_one_fetched_before_does_not(fake_graph: FakeGraph):
+    clock = Clock()
+    templates = Store(clock=clock).templates
+    hello = TemplateBody.model_validate({"name": "hello_world", "language": {"code": "en_US"}})
+    definition = TemplateDefinition.model_validate(fake_graph.templates[0])  # APPROVED
+    templates.record_change("hello_world", "en_US", status="PAUSED")  # change 1
+
+    templates.put(definition, ttl_seconds=3600, version=0)  # a fetch that began before the pause
+    assert "is PAUSED at Meta" in (catalog(clock).refusal(hello) or "")
+    templates.put(definition, ttl_seconds=3600, version=1)  # one that began after: Meta resumed it since
+    assert catalog(clock).refusal(hello) is None
