@@ -93,7 +93,9 @@ VALID_MESSAGES = {
     "reaction": {"to": TO, "type": "reaction", "reaction": {"message_id": WAMID, "emoji": "👍"}},
     "reaction-removal": {"to": TO, "type": "reaction", "reaction": {"message_id": WAMID, "emoji": ""}},
     "reply-with-context": text("re", context={"message_id": WAMID}, biz_opaque_callback_data="x" * 512),
-    "to-bsuid": {"to": BSUID, "type": "text", "text": {"body": "hi"}},
+    "recipient-bsuid": {"recipient": BSUID, "type": "text", "text": {"body": "hi"}},
+    "recipient-parent-bsuid": {"recipient": "US.ENT.11815799212886844830", "type": "text", "text": {"body": "hi"}},
+    "group": {"recipient_type": "group", "to": "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyNzIwOTE", **text()},
     "to-formatted-phone": {"to": "+1 (650) 555-1234", "type": "text", "text": {"body": "hi"}},
 }
 
@@ -103,9 +105,10 @@ def test_supported_message_validates(message: dict[str, Any]) -> None:
     parsed = OutboundMessage.model_validate(document(message))
 
     assert parsed.message.type == message["type"]
-    assert parsed.recipient == message["to"]
+    assert parsed.recipient == message.get("to", message.get("recipient"))
     assert parsed.schema_version == SCHEMA_VERSION == 1
-    # The Graph body carries everything the producer wrote, plus Graph's fixed fields.
+    # The Graph body carries everything the producer wrote (`to` or `recipient`, as written), plus
+    # Graph's fixed fields.
     assert parsed.graph_body() == {"messaging_product": "whatsapp", "recipient_type": "individual"} | _defaults_added(
         message
     )
@@ -265,7 +268,21 @@ INVALID = {
         "does not match any of the expected tags",
     ),
     "bad-to-letters": (document({**text(), "to": "call-me-maybe"}), "message.to", "a phone number such as +1650"),
-    "bad-to-short": (document({**text(), "to": "+12"}), "message.to", "or a business-scoped user id"),
+    "bad-to-short": (document({**text(), "to": "+12"}), "message.to", "a business-scoped user id goes in `recipient`"),
+    "to-bsuid": (document({**text(), "to": BSUID}), "message.to", "a business-scoped user id goes in `recipient`"),
+    "to-and-recipient": (document({**text(), "recipient": BSUID}), "message.text", "exactly one of `to`"),
+    "no-address": (document({"type": "text", "text": {"body": "hi"}}), "message.text", "exactly one of `to`"),
+    "recipient-phone": (
+        document({"recipient": "+16505551234", "type": "text", "text": {"body": "hi"}}),
+        "message.text.recipient",
+        "a business-scoped user id such as",
+    ),
+    "group-by-recipient": (
+        document({"recipient_type": "group", "recipient": BSUID, "type": "text", "text": {"body": "hi"}}),
+        "message.text",
+        "a group message goes `to` the group id",
+    ),
+    "marketing-messages-text": (document(text(), marketing_messages=True), "(document)", "must be a template"),
     "phone-number-id-letters": (document(text(), phone_number_id="12ab"), "phone_number_id", "pattern"),
     "schema-version-2": (document(text(), schema_version=2), "schema_version", "Input should be 1"),
     "reaction-no-message-id": (

@@ -18,6 +18,7 @@ from wacloud.config import Settings, get_settings
 from wacloud.errors import ConfigurationError, WacloudError
 from wacloud.local.lambda_context import LocalContext
 from wacloud.models.graph import GraphErrorBody, SendResponse
+from wacloud.models.identity import CustomerIdentity
 from wacloud.models.outbound_state import SendOutcome
 from wacloud.models.records import ErrorInfo
 from wacloud.outbound.contract import parse_document
@@ -42,6 +43,7 @@ class StubGraph:
         self.answers, self.token_error = list(answers), token_error
         self.refused_tokens = refused_tokens  # sends Graph refuses the cached token for (then a fresh one)
         self.sent: list[tuple[str, dict[str, Any], Deadline]] = []
+        self.endpoints: list[str] = []
 
     def token(self, *, fresh: bool = False) -> str:
         if self.token_error is not None:
@@ -49,8 +51,15 @@ class StubGraph:
         return "token"
 
     def send_message(
-        self, phone_number_id: str, body: dict[str, Any], *, deadline: Deadline, before_retry: Any = None
+        self,
+        phone_number_id: str,
+        body: dict[str, Any],
+        *,
+        deadline: Deadline,
+        before_retry: Any = None,
+        endpoint: str = "messages",
     ) -> SendResponse:
+        self.endpoints.append(endpoint)
         if self.refused_tokens:  # as the real client does: a fresh token, the caller's checks, once more
             self.refused_tokens -= 1
             before_retry()
@@ -95,14 +104,18 @@ def meta_error(code: int) -> GraphError:
     return GraphError(400, GraphErrorBody(code=code, message=f"error {code}", fbtrace_id="TRACE"))
 
 
-def make(graph: StubGraph, *, settings=None, media=None, template_refusal=None, start=True) -> Sender:
-    """A sender on the stubs (its rate a `StubRate`), started as the batch starts it, on moto's store."""
+def make(graph: StubGraph, *, settings=None, media=None, template_refusal=None, category=None, start=True) -> Sender:
+    """A sender on the stubs (its rate a `StubRate`; its templates all of `category`), started as the
+    batch starts it, on moto's store."""
     sender = Sender(
         store=Store(),
         graph=graph,  # type: ignore[arg-type]
         settings=settings or get_settings(),
         media=media or StubMedia(),  # type: ignore[arg-type]
-        templates=SimpleNamespace(refusal=lambda template, **_: template_refusal),  # type: ignore[arg-type]
+        templates=SimpleNamespace(  # type: ignore[arg-type]
+            refusal=lambda template, **_: template_refusal,
+            definition=lambda name, language: SimpleNamespace(category=category) if category else None,
+        ),
         rate=StubRate(),  # type: ignore[arg-type]
     )
     if start:  # as the batch does, on the handler's thread
@@ -413,3 +426,36 @@ def test_no_call_is_made_again_with_a_fresh_token_without_the_time_for_it(monkey
     with pytest.raises(NotEnoughTimeError):
         sender.send(document("late-retry"), message_id="m", deadline=Deadline(context))
     assert stored("late-retry").state == "retrying"
+
+
+def test_a_marketing_messages_document_is_posted_to_the_marketing_messages_api():
+    graph = StubGraph()
+    template = {"type": "template", "template": {"name": "winter_sale", "language": {"code": "en_US"}}}
+    make(graph).send(document("mm", message=template, marketing_messages=True), message_id="m1")
+    make(graph).send(document("plain", message=template), message_id="m2")
+    assert graph.endpoints == ["marketing_messages", "messages"]
+    assert "marketing_messages" not in graph.sent[0][1]  # our envelope's option, not Graph's
+
+
+@pytest.mark.parametrize(
+    ("category", "envelope", "refused"),
+    [
+        ("MARKETING", {}, True),
+        (None, {"marketing_messages": True}, True),
+        ("UTILITY", {}, False),
+        (None, {}, False),  # category not known: Meta decides (131050 is classified permanent)
+    ],
+    ids=["marketing", "marketing-messages-api", "utility", "unknown"],
+)
+def test_a_customer_who_stopped_marketing_gets_no_marketing_template(category, envelope, refused):
+    Store().customers.set_marketing(CustomerIdentity(phone=CUSTOMER), stopped=True, at=1)
+    graph = StubGraph()
+    template = {"type": "template", "template": {"name": "winter_sale", "language": {"code": "en_US"}}}
+
+    outcome = make(graph, category=category).send(document("t", message=template, **envelope), message_id="m")
+
+    assert (outcome.state == "rejected") is refused
+    if refused:
+        assert "stopped marketing messages" in (outcome.reason or "") and graph.sent == []
+    else:
+        assert len(graph.sent) == 1

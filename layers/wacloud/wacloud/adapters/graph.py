@@ -128,12 +128,14 @@ class GraphClient:
         *,
         deadline: Deadline = NO_DEADLINE,
         before_retry: Callable[[], None] | None = None,
+        endpoint: str = "messages",
     ) -> SendResponse:
-        """Send a message (or read receipt) body; return Graph's answer. `before_retry` runs before the
-        send is made again with a fresh token (the sender takes its turn in the send rate again)."""
+        """Send a message (or read receipt) body to `endpoint` (`messages`, or `marketing_messages`:
+        Meta's Marketing Messages API); return Graph's answer. `before_retry` runs before the send is
+        made again with a fresh token (the sender takes its turn in the send rate again)."""
         response = self._request(
             "POST",
-            f"{phone_number_id}/messages",
+            f"{phone_number_id}/{endpoint}",
             json=body,
             timeout=self.timeout,
             is_send=True,

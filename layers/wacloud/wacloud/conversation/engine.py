@@ -19,12 +19,12 @@ from pydantic import ValidationError
 
 from wacloud.adapters.s3 import Bucket, ObjectMissingError, S3Error
 from wacloud.adapters.store.customers import CustomerRecords
+from wacloud.adapters.store.identities import canonical
 from wacloud.config import Settings
 from wacloud.conversation.bot import Bot, Conversation, load_bot
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules
 from wacloud.errors import TransientError
 from wacloud.models.events import MessageEvent
-from wacloud.adapters.store.identities import canonical
 from wacloud.models.records import ContactRecord, HistoryEntry
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS

@@ -25,8 +25,8 @@ CALLBACK_PREFIX = "wacloud-key:"
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 
 # `to` of a message to a person: a phone number in any format Graph accepts (+, digits, spaces,
-# dashes, parentheses) or, as producers wrote before `recipient` existed, a business-scoped user id.
-RECIPIENT_PATTERN = r"^(\+?[0-9][0-9 ()\-]{3,30}|[A-Z]{2}\.[A-Za-z0-9]{1,250})$"
+# dashes, parentheses). A business-scoped user id goes in `recipient` (Graph refuses it in `to`).
+RECIPIENT_PATTERN = r"^\+?[0-9][0-9 ()\-]{3,30}$"
 # `to` of a message to a group (`recipient_type: group`): the id the Groups API gave.
 GROUP_ID_PATTERN = r"^[A-Za-z0-9_=@.\-]{1,128}$"
 TO_PATTERN = f"{RECIPIENT_PATTERN}|{GROUP_ID_PATTERN}"
@@ -84,6 +84,8 @@ class _GraphMessage(_Strict):
     @field_validator("to")
     @classmethod
     def person_or_group(cls, to: str | None, info: ValidationInfo) -> str | None:
+        if to is not None and re.match(USER_ID_PATTERN, to):
+            raise PydanticCustomError("user_id_in_to", "a business-scoped user id goes in `recipient`, not `to`")
         # A group id only with recipient_type group (declared before `to`, so already validated).
         if to is not None and info.data.get("recipient_type") != "group" and not re.match(RECIPIENT_PATTERN, to):
             raise PydanticCustomError(
@@ -310,7 +312,23 @@ class OutboundMessage(_Strict):
     phone_number_id: str | None = Field(
         None, pattern=r"^[0-9]{1,32}$", description="Sending number; defaults to the stack's PhoneNumberId"
     )
+    marketing_messages: bool | None = Field(
+        None,
+        description="Send through Meta's Marketing Messages API (POST /{phone-number-id}/marketing_messages): "
+        "marketing templates only",
+    )
     message: MessageBody
+
+    @model_validator(mode="after")
+    def marketing_messages_take_templates(self) -> OutboundMessage:
+        if self.marketing_messages and not isinstance(self.message, TemplateMessage):
+            raise ValueError("marketing_messages sends a marketing template: the message must be a template")
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        """The Graph edge of the sending number this document is posted to."""
+        return "marketing_messages" if self.marketing_messages else "messages"
 
     @property
     def kind(self) -> str:

@@ -75,7 +75,7 @@ EXAMPLES: list[dict[str, Any]] = [
     {
         "idempotency_key": "promo-2026-12-banner-16505551234",
         "message": {
-            "to": "US.13491208655302741918",
+            "recipient": "US.13491208655302741918",
             "type": "image",
             "image": {"link": "https://example.com/banner.jpg", "caption": "Winter sale"},
         },
@@ -171,6 +171,24 @@ EXAMPLES: list[dict[str, Any]] = [
             "status": "read",
             "message_id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMzM0RgA=",
             "typing_indicator": {"type": "text"},
+        },
+    },
+    {
+        "idempotency_key": "winter-sale-2026-16505551234",
+        "marketing_messages": True,
+        "message": {
+            "to": "+16505551234",
+            "type": "template",
+            "template": {"name": "winter_sale", "language": {"code": "en_US"}},
+        },
+    },
+    {
+        "idempotency_key": "match-day-2026-12-06",
+        "message": {
+            "recipient_type": "group",
+            "to": "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyNzIwOTE",
+            "type": "text",
+            "text": {"body": "Kick-off moved to 15:00."},
         },
     },
 ]

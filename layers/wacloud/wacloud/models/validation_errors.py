@@ -10,9 +10,9 @@ from wacloud.models.outbound import IDEMPOTENCY_KEY_PATTERN, RECIPIENT_PATTERN, 
 MAX_ERRORS = 5
 # Patterns said in words (the regular expression helps nobody who reads a rejection).
 _PATTERNS = {
-    RECIPIENT_PATTERN: "a phone number such as +16505551234, or a business-scoped user id such as US.1349120865",
-    TO_PATTERN: "a phone number such as +16505551234 (with recipient_type group, a group id), "
-    "or a business-scoped user id such as US.1349120865",
+    RECIPIENT_PATTERN: "a phone number such as +16505551234 (a business-scoped user id goes in `recipient`)",
+    TO_PATTERN: "a phone number such as +16505551234 or, with recipient_type group, a group id "
+    "(a business-scoped user id goes in `recipient`)",
     USER_ID_PATTERN: "a business-scoped user id such as US.13491208655302741918",
     IDEMPOTENCY_KEY_PATTERN: "1 to 128 printable ASCII characters, no spaces",
     S3_KEY: "an object key of the media bucket, not under inbound/ and not starting with /",

@@ -52,6 +52,7 @@ from wacloud.models.outbound import (
 )
 from wacloud.models.outbound_state import OutboundRecord, SendOutcome
 from wacloud.models.records import ContactRecord, ErrorInfo
+from wacloud.models.templates import TemplateBody
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.contract import parse_document
 from wacloud.outbound.error_policy import Action, action_for, rule_for
@@ -217,7 +218,21 @@ class Sender:
         reason = refusal(document, contact, self.settings, int(time.time()))
         if reason is None and isinstance(document.message, TemplateMessage):
             reason = self.templates.refusal(document.message.template, recipient=document.recipient, changes=changes)
+            if reason is None and contact is not None and contact.marketing_stopped:
+                reason = self._stopped_marketing(document, document.message.template)
         return reason
+
+    def _stopped_marketing(self, document: OutboundMessage, template: TemplateBody) -> str | None:
+        """A marketing template to a customer who stopped marketing messages at Meta (who would answer
+        131050); other templates still go. Asked only of such customers: the category may need a read."""
+        definition = self.templates.definition(template.name, template.language.code)
+        category = (definition.category or "") if definition is not None else ""
+        if document.marketing_messages or category.upper() == "MARKETING":
+            return (
+                "the recipient stopped marketing messages (Meta would answer 131050); "
+                "nothing marketing is sent until they resume"
+            )
+        return None
 
     def _retrying(
         self,
@@ -274,7 +289,9 @@ class Sender:
                 ready, reused = resolved.body, resolved.reused
             take_turn()
             try:
-                return self.graph.send_message(phone_number_id, ready, deadline=deadline, before_retry=take_turn)
+                return self.graph.send_message(
+                    phone_number_id, ready, deadline=deadline, before_retry=take_turn, endpoint=document.endpoint
+                )
             except GraphError as exc:
                 if not reused or reupload or exc.code not in REUSED_MEDIA_ERRORS:
                     raise
