@@ -68,35 +68,63 @@ class ChatApi:
         if path == "/_sim/rotate-token":
             self.simulator.rotate_token()
             return _json(200, {"rotated": True})
-        target = re.fullmatch(r"/_sim/customers/([^/]+)(/messages|/media)?", path)
+        group = re.fullmatch(r"/_sim/groups/([^/]+)(/messages)?", path)
+        if group is not None:
+            return self._group(unquote(group[1]), bool(group[2]), _body(raw))
+        target = re.fullmatch(r"/_sim/customers/([^/]+)(/messages|/media|/call)?", path)
         if target is None:
             return _json(404, {"error": "not found"})
-        wa_id = unquote(target[1])
-        if target[2] == "/media":
+        return self._customer(unquote(target[1]), target[2], headers, raw)
+
+    def _customer(self, address: str, action: str | None, headers: Any, raw: bytes) -> tuple[int, str, bytes]:
+        """A customer's settings (name, username, unreachable), message, media upload or call."""
+        if action == "/media":
             content_type = headers.get("Content-Type", "application/octet-stream").split(";")[0]
-            return _json(
-                200,
-                {
-                    "id": self.simulator.graph.add_media(
-                        raw, content_type, phone_number_id=self.simulator.phone_number_id
-                    )
-                },
-            )
+            media_id = self.simulator.graph.add_media(raw, content_type, phone_number_id=self.simulator.phone_number_id)
+            return _json(200, {"id": media_id})
         document = _body(raw)
-        if target[2] == "/messages":
-            message = document.get("message") or {"type": "text", "text": {"body": str(document.get("text", ""))}}
-            if not isinstance(message, dict) or not message.get("type"):
-                raise ValueError("give 'text', or a 'message' with its 'type'")
-            body, status, answer = self.simulator.customer_sends(
-                wa_id, message, name=document.get("name"), wamid=document.get("wamid") or new_wamid()
-            )
-            wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
-            return _json(200, {"wamid": wamid, "webhook_status": status, "webhook_answer": answer})
+        if action == "/messages":
+            return self._message(address, document)
+        if action == "/call":
+            answers = self.simulator.customer_calls(address, seconds=int(document.get("seconds") or 5))
+            return _json(200, {"webhook_statuses": [status for status, _ in answers]})
         unreachable = document.get("unreachable")
         customer = self.simulator.configure_customer(
-            wa_id, name=document.get("name"), unreachable=int(unreachable) if unreachable else None
+            address,
+            name=document.get("name"),
+            unreachable=int(unreachable) if unreachable else None,
+            username=document.get("username"),
         )
-        return _json(200, {"wa_id": customer.wa_id, "name": customer.name, "unreachable": customer.unreachable})
+        shown = ("wa_id", "name", "unreachable", "phone", "user_id", "username", "label")
+        return _json(200, {name: getattr(customer, name) for name in shown})
+
+    def _message(self, address: str, document: dict[str, Any], group_id: str | None = None) -> tuple[int, str, bytes]:
+        message = document.get("message") or {"type": "text", "text": {"body": str(document.get("text", ""))}}
+        if not isinstance(message, dict) or not message.get("type"):
+            raise ValueError("give 'text', or a 'message' with its 'type'")
+        body, status, answer = self.simulator.customer_sends(
+            address,
+            message,
+            name=document.get("name"),
+            wamid=document.get("wamid") or new_wamid(),
+            group_id=group_id,
+        )
+        wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        return _json(200, {"wamid": wamid, "webhook_status": status, "webhook_answer": answer})
+
+    def _group(self, group_id: str, message: bool, document: dict[str, Any]) -> tuple[int, str, bytes]:
+        """A group's subject and participants; or a participant's message to it (`from`)."""
+        if message:
+            if not document.get("from"):
+                raise ValueError("give 'from': the participant who writes")
+            return self._message(str(document["from"]), document, group_id=group_id)
+        participants = document.get("participants") or []
+        if not isinstance(participants, list):
+            raise ValueError("participants is a list of phone numbers, business-scoped user ids or @usernames")
+        group = self.simulator.group(
+            group_id, subject=document.get("subject"), participants=[str(p) for p in participants]
+        )
+        return _json(200, {"id": group.id, "subject": group.subject, "participants": group.participants})
 
 
 def _body(raw: bytes) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""The simulated Meta side of the local run: customers with phones, and their conversations with the
-business as Meta would carry them.
+"""The simulated Meta side of the local run: customers with phones (or only a username), groups, and
+their conversations with the business as Meta would carry them.
 
 - A customer's message (typed in the chat view, `wacloud say`, or a test) becomes a webhook signed
-  with the app secret and posted to the local webhook; it opens the customer's 24-hour window.
-- Every message Graph accepts appears in its customer's conversation, and its statuses come back as
-  signed webhooks: sent, delivered and read after the configured delays, or failed with Meta's error
-  for a customer set as unreachable.
+  with the app secret and posted to the local webhook; it opens the customer's 24-hour window. Every
+  customer's webhooks carry their business-scoped user id; one known only by it and a username has
+  no phone number in them.
+- A participant's message to a group becomes Meta's group message webhook (`group_id`); a call, a
+  `calls` webhook (connect, then terminate).
+- Every message Graph accepts appears in its conversation, and its statuses come back as signed
+  webhooks: sent, delivered and read after the configured delays (for each participant of a group),
+  or failed with Meta's error for a customer set as unreachable.
 - A read receipt from the business turns the customer's messages read; the typing indicator shows.
 - Faults on request: an error rate and latency on sends, rate limits, a token rotation.
 
@@ -14,52 +18,31 @@ business as Meta would carry them.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from wacloud.inbound.parse import parse_webhook
+from wacloud.local.meta.account_templates import LOCAL_RUN_TEMPLATES
+from wacloud.local.meta.addressing import Recipient, recipient_of
+from wacloud.local.meta.conversations import Bubble, Conversation, Customer, Directory, Group
 from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.meta.graph_rules import GraphRules
+from wacloud.local.meta.simulator_settings import parse_settings
 from wacloud.local.meta.template_rendering import render_template
-from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER, customer_message, status_update
+from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER, call_event, contact, customer_message, status_update
 from wacloud.models.events import MessageEvent
 
 STATUS_SEQUENCE = ("sent", "delivered", "read")
 TYPING_SECONDS = 25  # Meta dismisses the indicator after 25 s or at the reply
 UNDELIVERABLE = {"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}
 Post = Callable[[dict[str, Any]], tuple[int, str]]
+# A status webhook to send: (wamid, status, error, the group participant's key or None).
+_Status = tuple[str, str, dict[str, Any] | None, str | None]
 
-
-@dataclass
-class Bubble:
-    """One message in a conversation, as the chat view draws it."""
-
-    id: str
-    direction: str  # "in": the customer wrote it; "out": the business sent it
-    type: str
-    message: dict[str, Any]
-    at: float
-    status: str  # out: accepted, sent, delivered, read or failed; in: sent, delivered (to the webhook), read
-    error: dict[str, Any] | None = None
-    rendered: dict[str, Any] | None = None  # a template's text with its parameters filled in
-    reaction: str | None = None  # the other side's reaction
-    phone_number_id: str | None = None  # the business number it went out from (outbound)
-
-
-@dataclass
-class Customer:
-    wa_id: str
-    name: str
-    bubbles: list[Bubble] = field(default_factory=list)
-    typing_until: float = 0.0
-    unreachable: int | None = None  # deliveries to this customer fail with this Meta code
-
-    def find(self, wamid: str | None) -> Bubble | None:
-        return next((b for b in self.bubbles if b.id == wamid), None) if wamid else None
+__all__ = ["Bubble", "Customer", "Group", "Simulator"]
 
 
 class Simulator:
@@ -85,12 +68,19 @@ class Simulator:
         self.background = background
         self._rotate_token = rotate_token
         self.echo = echo
-        self.customers: dict[str, Customer] = {}
+        self.directory = Directory()
         self.version = 0
         self._changed = threading.Condition()
-        self._pending: list[tuple[str, str, str, dict[str, Any] | None]] = []  # (wa_id, wamid, status, error)
+        self._pending: list[_Status] = []
         self._timers: list[threading.Timer] = []
         self._stopped = False
+        # The local run's account also has a disabled, an authentication and a marketing template.
+        known = {(t["name"], t["language"]) for t in graph.templates}
+        graph.templates.extend(t for t in LOCAL_RUN_TEMPLATES if (t["name"], t["language"]) not in known)
+
+    @property
+    def customers(self) -> dict[str, Customer]:
+        return self.directory.customers
 
     def stop(self) -> None:
         self._stopped = True
@@ -99,37 +89,89 @@ class Simulator:
         with self._changed:
             self._changed.notify_all()  # long polls answer now
 
-    # -- customers ---------------------------------------------------------------------------------
+    # -- customers and groups ------------------------------------------------------------------------
 
-    def customer(self, wa_id: str, name: str | None = None) -> Customer:
-        wa_id = re.sub(r"[^0-9A-Za-z.]", "", wa_id)
+    def customer(self, address: str, name: str | None = None) -> Customer:
+        """The customer with this phone number, business-scoped user id or `@username`."""
         with self._changed:
-            customer = self.customers.get(wa_id)
-            if customer is None:
-                customer = self.customers[wa_id] = Customer(wa_id, name or f"Customer {wa_id[-4:]}")
-            elif name:
-                customer.name = name
-            return customer
+            return self.directory.customer(address, name)
+
+    def configure_customer(
+        self, address: str, *, name: str | None = None, unreachable: int | None = None, username: str | None = None
+    ) -> Customer:
+        with self._changed:
+            customer = self.directory.customer(address, name, username)
+            customer.unreachable = unreachable
+            self._touch()
+        return customer
+
+    def group(self, group_id: str, *, subject: str | None = None, participants: list[str] | None = None) -> Group:
+        """A group the business number is in, with these customers (phone numbers, BSUIDs, @usernames)."""
+        with self._changed:
+            group = self.directory.group(group_id, subject, participants)
+            self._touch()
+        return group
 
     def customer_sends(
-        self, wa_id: str, message: dict[str, Any], *, name: str | None = None, wamid: str | None = None
+        self,
+        address: str,
+        message: dict[str, Any],
+        *,
+        name: str | None = None,
+        wamid: str | None = None,
+        group_id: str | None = None,
     ) -> tuple[dict[str, Any], int, str]:
         """A customer's message of any type (`{"type": "text", "text": {...}}`, optionally with a
-        `context`), signed and posted to the webhook: (the webhook body, its HTTP status, its answer)."""
-        customer = self.customer(wa_id, name)
+        `context`), to the business or to one of its groups, signed and posted to the webhook:
+        (the webhook body, its HTTP status, its answer)."""
+        customer = self.customer(address, name)
+        if group_id is not None:
+            self.group(group_id, participants=[customer.wa_id])
         body = customer_message(
-            message, phone_number_id=self.phone_number_id, sender=customer.wa_id, name=customer.name, wamid=wamid
+            message,
+            phone_number_id=self.phone_number_id,
+            sender=customer.phone,
+            name=customer.name,
+            wamid=wamid,
+            user_id=customer.user_id,
+            username=customer.username,
+            group_id=group_id,
         )
         self.observe(body)
         status, answer = self.post(body)
         sent = body["entry"][0]["changes"][0]["value"]["messages"][0]
         with self._changed:
-            bubble = customer.find(sent["id"])
+            conversation = self.directory.conversation_of(sent["id"])
+            bubble = conversation.find(sent["id"]) if conversation else None
             if bubble is not None and bubble.status == "sent":
                 bubble.status = "delivered" if status == 200 else "failed"
                 bubble.error = None if status == 200 else {"title": f"the webhook answered {status}", "message": answer}
             self._touch()
         return body, status, answer
+
+    def customer_calls(self, address: str, *, seconds: int = 5) -> list[tuple[int, str]]:
+        """A customer calls the business number and hangs up after `seconds`: Meta's `calls` webhooks,
+        connect then terminate, each signed and posted: their (HTTP status, answer)."""
+        customer = self.customer(address)
+        caller = contact(customer.phone, customer.name, user_id=customer.user_id, username=customer.username)
+        call_id = "wacid.LOCAL" + uuid.uuid4().hex
+        now = int(time.time())
+        events = [
+            call_event("connect", call_id, phone_number_id=self.phone_number_id, caller=caller, timestamp=now),
+            call_event(
+                "terminate",
+                call_id,
+                phone_number_id=self.phone_number_id,
+                caller=caller,
+                timestamp=now + seconds,
+                started=now,
+            ),
+        ]
+        with self._changed:
+            call = {"type": "call", "call": {"id": call_id, "duration": seconds}}
+            customer.bubbles.append(Bubble(call_id, "in", "call", call, time.time(), "delivered"))
+            self._touch()
+        return [self.post(event) for event in events]
 
     def observe(self, body: dict[str, Any]) -> None:
         """A webhook body on its way to the business: its customers' messages join their conversations.
@@ -146,43 +188,44 @@ class Simulator:
         sender = str(message.get("from") or message.get("from_user_id") or "")
         if not sender:
             return
-        self.rules.customer_wrote(sender)
-        customer = self.customer(sender, name)
+        group_id = message.get("group_id")
         with self._changed:
+            customer = self.directory.customer(sender, name)
+            if not group_id:  # a message in a group opens no window with its author
+                self.rules.customer_wrote(customer.phone or customer.user_id)
+                self.rules.customer_wrote(customer.user_id)
+            where: Conversation = self.directory.group(str(group_id)) if group_id else customer
             if message.get("type") == "reaction":
-                target = customer.find((message.get("reaction") or {}).get("message_id"))
+                target = where.find((message.get("reaction") or {}).get("message_id"))
                 if target is not None:
                     target.reaction = (message.get("reaction") or {}).get("emoji") or None
-            elif customer.find(message.get("id")) is None:
+            elif where.find(message.get("id")) is None:
                 bubble = Bubble(str(message.get("id")), "in", str(message.get("type")), message, time.time(), "sent")
-                customer.bubbles.append(bubble)
+                bubble.author = customer.wa_id if group_id else None
+                where.bubbles.append(bubble)
             self._touch()
-
-    def configure_customer(self, wa_id: str, *, name: str | None = None, unreachable: int | None = None) -> Customer:
-        customer = self.customer(wa_id, name)
-        with self._changed:
-            customer.unreachable = unreachable
-            self._touch()
-        return customer
 
     # -- the business side, seen through Graph -----------------------------------------------------
 
     def on_graph_request(self, request: GraphRequest) -> None:
         """Every request Graph answered: accepted messages join their conversations."""
         body = request.body if isinstance(request.body, dict) else {}
-        if request.route != "messages" or request.status != 200:
-            return
-        if body.get("status") == "read":
+        receipt = request.route == "messages" and request.status == 200 and body.get("status") == "read"
+        if receipt:
             self._read_receipt(body)
             return
-        if request.wamid is None:
+        recipient = recipient_of(body) if request.is_message and request.wamid else None
+        if not isinstance(recipient, Recipient) or request.wamid is None:
             return
-        customer = self.customer(str(body.get("to", "")))
         kind = str(body.get("type"))
         with self._changed:
-            customer.typing_until = 0.0
+            if recipient.kind == "group":
+                where: Conversation = self.directory.group(recipient.address)
+            else:
+                where = customer = self.directory.find(recipient.key) or self.directory.customer(recipient.address)
+                customer.typing_until = 0.0
             if kind == "reaction":
-                target = customer.find((body.get("reaction") or {}).get("message_id"))
+                target = where.find((body.get("reaction") or {}).get("message_id"))
                 if target is not None:
                     target.reaction = (body.get("reaction") or {}).get("emoji") or None
             bubble = Bubble(
@@ -191,9 +234,12 @@ class Simulator:
             if kind == "template":
                 bubble.rendered = render_template(body.get("template") or {}, self.graph.templates)
             if kind != "reaction":
-                customer.bubbles.append(bubble)
+                where.bubbles.append(bubble)
             self._touch()
-        self._schedule_statuses(customer, request.wamid, body)
+            members = list(where.participants) if isinstance(where, Group) else [None]
+            for member in members:
+                reached = self.directory.customers.get(member) if member else where
+                self._schedule_statuses(reached, request.wamid, body, member)
 
     def _read_receipt(self, body: dict[str, Any]) -> None:
         """The business read a message: it and every earlier one of its conversation are read."""
@@ -209,18 +255,19 @@ class Simulator:
                     customer.typing_until = time.time() + TYPING_SECONDS
                 self._touch()
 
-    def _schedule_statuses(self, customer: Customer, wamid: str, body: dict[str, Any]) -> None:
+    def _schedule_statuses(self, customer: Any, wamid: str, body: dict[str, Any], member: str | None) -> None:
         if not self.status_webhooks:
             return
-        if customer.unreachable is not None:
-            failure: dict[str, Any] = {**UNDELIVERABLE, "code": customer.unreachable}
+        unreachable = customer.unreachable if isinstance(customer, Customer) else None
+        if unreachable is not None:
+            failure: dict[str, Any] = {**UNDELIVERABLE, "code": unreachable}
             steps: list[tuple[str, dict[str, Any] | None]] = [("failed", failure)]
         elif body.get("type") == "reaction":
             steps = [("sent", None)]  # Meta sends nothing more for a reaction
         else:
             steps = [(status, None) for status in STATUS_SEQUENCE]
         for delay, (status, error) in zip(self.status_delays, steps, strict=False):
-            item = (customer.wa_id, wamid, status, error)
+            item: _Status = (wamid, status, error, member)
             if not self.background:
                 self._pending.append(item)
                 continue
@@ -236,19 +283,26 @@ class Simulator:
             self._send_status(*item)
         return bool(pending)
 
-    def _send_status(self, wa_id: str, wamid: str, status: str, error: dict[str, Any] | None) -> None:
+    def _send_status(self, wamid: str, status: str, error: dict[str, Any] | None, member: str | None) -> None:
         if self._stopped:
             return
-        customer = self.customers.get(wa_id)
-        bubble = customer.find(wamid) if customer else None
+        with self._changed:
+            where = self.directory.conversation_of(wamid)
+            bubble = where.find(wamid) if where else None
+            participant = self.directory.customers.get(member) if member else None
         callback = bubble.message.get("biz_opaque_callback_data") if bubble else None
+        addressing: dict[str, Any] = {"recipient": ""}
+        if isinstance(where, Group) and participant is not None:
+            addressing = {"recipient": where.id, "participant": (participant.phone, participant.user_id)}
+        elif isinstance(where, Customer):
+            addressing = {"recipient": where.phone, "recipient_user_id": where.user_id}
         webhook = status_update(
             wamid,
             status,
             phone_number_id=(bubble.phone_number_id if bubble else None) or self.phone_number_id,
-            recipient=wa_id,
             error=error,
             callback_data=callback,
+            **addressing,
         )
         with self._changed:
             if bubble is not None and (status == "failed" or STATUS_SEQUENCE.index(status) >= _rank(bubble.status)):
@@ -261,17 +315,10 @@ class Simulator:
     # -- faults ------------------------------------------------------------------------------------
 
     def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """Change how Meta behaves: error rate, latency, limits, status delays. All or nothing: a
-        setting that is unknown or out of range changes none."""
-        unknown = set(settings) - set(_SETTINGS)
-        if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(_SETTINGS)}")
-        try:
-            parsed = {name: _SETTINGS[name](value) for name, value in settings.items()}
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"a setting has the wrong type or range: {exc}") from exc
+        """Change how Meta behaves: error rate, latency, limits, status delays, the account's marketing
+        setting. All or nothing: a setting that is unknown or out of range changes none."""
         rules = self.rules.settings
-        for name, value in parsed.items():
+        for name, value in parse_settings(settings).items():
             if name == "error_rate":
                 self.graph.error_rate = value
             elif name == "latency_ms":
@@ -293,6 +340,7 @@ class Simulator:
             "pair_limit": rules.pair_limit,
             "enforce_window": rules.enforce_window,
             "status_delays": list(self.status_delays),
+            "disable_marketing_messages_on_cloud_api": rules.disable_marketing_messages_on_cloud_api,
         }
 
     def rotate_token(self) -> None:
@@ -313,16 +361,8 @@ class Simulator:
                 "phone_number_id": self.phone_number_id,
                 "business_number": DEFAULT_DISPLAY_NUMBER,
                 "settings": self.settings(),
-                "customers": [
-                    {
-                        "wa_id": c.wa_id,
-                        "name": c.name,
-                        "typing": c.typing_until > now,
-                        "unreachable": c.unreachable,
-                        "bubbles": [bubble.__dict__ for bubble in c.bubbles],
-                    }
-                    for c in self.customers.values()
-                ],
+                "customers": [c.view(now) for c in self.customers.values()],
+                "groups": [g.view() for g in self.directory.groups.values()],
             }
 
     def wait_for_change(self, since: int, timeout: float) -> dict[str, Any]:
@@ -334,41 +374,6 @@ class Simulator:
         """Called with the lock held: something the chat view shows changed."""
         self.version += 1
         self._changed.notify_all()
-
-
-def _fraction(value: Any) -> float:
-    number = float(value)
-    if not 0 <= number <= 1:
-        raise ValueError("error_rate is a fraction between 0 and 1")
-    return number
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "1", "yes", "on"):
-        return True
-    if str(value).lower() in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"not a true/false value: {value!r}")
-
-
-def _delays(value: Any) -> tuple[float, ...]:
-    delays = tuple(float(d) for d in value)
-    if any(d < 0 for d in delays):
-        raise ValueError("status delays are seconds, 0 or more")
-    return delays
-
-
-# What `configure` takes, and how each value is read (None or 0 turns a limit off).
-_SETTINGS: dict[str, Callable[[Any], Any]] = {
-    "error_rate": _fraction,
-    "latency_ms": lambda v: max(0.0, float(v)),
-    "throughput_per_second": lambda v: float(v) if v else None,
-    "pair_limit": lambda v: int(v) if v else None,
-    "enforce_window": _flag,
-    "status_delays": _delays,
-}
 
 
 def _rank(status: str) -> int:
