@@ -192,3 +192,30 @@ def test_the_shipped_example_validates_and_answers_each_kind_of_message():
     for name, facts in cases.items():
         assert answered_by(file, facts) == name
     assert json.loads((ROOT / "functions" / "processor" / "rules.json").read_text())["version"] == 1
+
+
+def group_text(words: str) -> InboundMessage:
+    return InboundMessage.model_validate(
+        {
+            "from": "16505551234",
+            "group_id": "G1",
+            "id": "wamid.G",
+            "timestamp": "1",
+            "type": "text",
+            "text": {"body": words},
+        }
+    )
+
+
+def test_in_a_group_only_rules_that_say_so_answer():
+    file = rules(rule("hello", keywords=["hi"]), {**rule("group-hello", keywords=["hi"]), "in_groups": True})
+    assert answered_by(file, Facts(text("hi"))) == "hello"
+    assert answered_by(file, Facts(group_text("hi"))) == "group-hello"
+    assert answered_by(rules(rule("hello", keywords=["hi"])), Facts(group_text("hi"))) is None
+
+
+def test_the_fallback_answers_in_a_group_only_when_it_says_so():
+    quiet = rules(fallback={"reply": TEXT})
+    assert answered_by(quiet, Facts(group_text("anything"))) is None
+    loud = rules(fallback={"reply": TEXT, "in_groups": True})
+    assert answered_by(loud, Facts(group_text("anything"))) == "fallback"

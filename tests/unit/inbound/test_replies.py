@@ -195,3 +195,10 @@ def test_long_wamid_keys_stay_within_the_limit() -> None:
     assert all(len(d.idempotency_key) <= 128 for d in documents)
     assert documents[0].message.message_id == long_id
     assert documents[1].message.context.message_id == long_id
+
+
+def test_an_answer_to_a_group_message_goes_to_the_group() -> None:
+    answers = [{"type": "text", "text": {"body": "Noted"}}]
+    body = replies_for(event(group_id="G1", from_user_id=BSUID), settings(), answers).documents[1].graph_body()
+    assert (body["recipient_type"], body["to"]) == ("group", "G1")
+    assert "recipient" not in body

@@ -17,6 +17,7 @@ NOW = 1_800_000_000
 HOUR = 3600
 SETTINGS = Settings()
 TEXT = outbound_document("k")
+TEXT_BODY = {"type": "text", "text": {"body": "hi"}}
 TEMPLATE = OutboundMessage.model_validate(
     {
         "idempotency_key": "t",
@@ -48,6 +49,13 @@ OPTED_OUT = contact(wrote_ago=60, opted_out=True, opt_keyword="STOP")
         pytest.param(TEMPLATE, None, id="template-to-someone-who-never-wrote"),
         pytest.param(RECEIPT, None, id="read-receipt-no-contact"),
         pytest.param(RECEIPT, OPTED_OUT, id="read-receipt-to-an-opted-out-customer"),
+        pytest.param(
+            OutboundMessage.model_validate(
+                {"idempotency_key": "g", "message": {"recipient_type": "group", "to": "G1", **TEXT_BODY}}
+            ),
+            None,
+            id="text-to-a-group-whose-members-are-each-their-own",
+        ),
     ],
 )
 def test_documents_the_rules_allow(document, who):

@@ -80,6 +80,9 @@ class When(_Strict):
 
 class _Replying(_Strict):
     reply: ReplyBody | list[ReplyBody] = Field(default_factory=list)
+    in_groups: bool = Field(
+        False, description="Also answer messages written in a WhatsApp group (the answer goes to the group)."
+    )
 
     @field_validator("reply")
     @classmethod
@@ -183,10 +186,12 @@ class Decision:
 
 def decide(rules: RulesFile, facts: Facts) -> Decision | None:
     """The first rule that matches (its replies with placeholders filled), the fallback, or None."""
+    # In a group only what says so answers: a bot's welcome to every member's every line is noise.
+    in_group = facts.message.is_group
     for rule in rules.rules:
-        if _matches(rule.when, facts, rules.business_hours):
+        if (rule.in_groups or not in_group) and _matches(rule.when, facts, rules.business_hours):
             return Decision(rule.name, [fill(body, facts) for body in rule.replies], rule.handover)
-    if rules.fallback is not None:
+    if rules.fallback is not None and (rules.fallback.in_groups or not in_group):
         return Decision("fallback", [fill(body, facts) for body in rules.fallback.replies])
     return None
 

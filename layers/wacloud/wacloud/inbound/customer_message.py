@@ -149,7 +149,7 @@ class CustomerMessages:
         return self.conversations.answer(event)
 
     def _queue_replies(self, event: MessageEvent, documents: list[OutboundMessage]) -> None:
-        sender = event.message.sender
+        sender = event.message.group_id or event.message.sender
         group = message_group_id(sender) if sender else "unknown-sender"
         self.outbound.send(
             [

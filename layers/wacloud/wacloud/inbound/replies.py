@@ -42,7 +42,8 @@ class Replies:
 def replies_for(event: MessageEvent, settings: Settings, answers: list[dict[str, Any]]) -> Replies:
     """The documents to queue, in the order to send them: the read receipt (when `MarkInboundRead`),
     then each answer (an outbound message body without an address) addressed to the customer: by
-    phone number (`to`) when the webhook gave one, else by business-scoped user id (`recipient`).
+    phone number (`to`) when the webhook gave one, else by business-scoped user id (`recipient`); an
+    answer to a message written in a group goes to the group.
 
     An answer that cannot be addressed (no address, a sender Graph would not take, a wamid no key
     can hold) is refused with the reason: retrying the event would not change it.
@@ -54,7 +55,11 @@ def replies_for(event: MessageEvent, settings: Settings, answers: list[dict[str,
         typing = TypingIndicator(type="text") if answers and settings.typing_indicator else None
         receipt = ReadReceipt(status="read", message_id=message.id, typing_indicator=typing)
         _add(replies, f"read:{message.id}", phone_number_id, receipt)
-    address = _address(CustomerIdentity.from_message(message, event.contact))
+    address = (
+        {"recipient_type": "group", "to": message.group_id}
+        if message.group_id
+        else _address(CustomerIdentity.from_message(message, event.contact))
+    )
     for index, body in enumerate(answers):
         key = f"reply:{message.id}" if index == 0 else f"reply:{message.id}:{index}"
         if not address:

@@ -1,8 +1,9 @@
 """Sending rules checked before a Graph call is spent, and the customer keywords that feed them.
 
 - A customer who opted out (sent an opt-out keyword) gets nothing until they opt in again.
-- Outside the 24-hour customer service window (24 h after the customer's last message) only
-  templates may be sent; Meta would refuse anything else with 131047. Configurable.
+- Outside the 24-hour customer service window (24 h after the customer's last message or call)
+  only templates may be sent; Meta would refuse anything else with 131047. Configurable.
+- Both are a person's: a message to a group is not checked against them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from wacloud.config import Settings, keywords, normalise_keyword
-from wacloud.models.outbound import OutboundMessage
+from wacloud.models.outbound import OutboundMessage, ReadReceipt
 from wacloud.models.records import ContactRecord
 
 if TYPE_CHECKING:
@@ -21,8 +22,10 @@ SERVICE_WINDOW_SECONDS = 24 * 3600
 
 def refusal(document: OutboundMessage, contact: ContactRecord | None, settings: Settings, now: int) -> str | None:
     """Why this document must not be sent now, or None."""
-    if document.recipient is None:
+    if isinstance(document.message, ReadReceipt):
         return None  # a read receipt answers the customer's own message
+    if document.message.recipient_type == "group":
+        return None  # opt-outs and windows are each member's; Meta decides what a group may get
     if contact is not None and contact.opted_out:
         return f"the recipient opted out (they sent {contact.opt_keyword!r}); nothing is sent until they opt in"
     if settings.enforce_service_window and document.kind != "template":
