@@ -35,7 +35,7 @@ from wacloud.adapters.store import Store, get_store
 from wacloud.adapters.store.messages import StatusChange
 from wacloud.config import Settings, get_settings
 from wacloud.conversation.engine import conversation_engine
-from wacloud.inbound.changes import AccountChanges, CustomerUpdates
+from wacloud.inbound.changes import AccountChanges
 from wacloud.inbound.customer_message import CustomerMessages
 from wacloud.inbound.media_archive import MediaArchive
 from wacloud.inbound.parse import event_from
@@ -70,9 +70,7 @@ class InboundProcessor:
         self.messages = messages
         self.media = media
         self.templates = templates
-        self.changes = changes or AccountChanges(
-            groups=store.groups, calls=store.calls, customers=cast(CustomerUpdates, store.customers)
-        )
+        self.changes = changes or AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
         self.idempotency = Idempotent(
             self._handle, key_prefix="wacloud-inbound-event", duplicate_metric="DuplicateEventSkipped"
         )
