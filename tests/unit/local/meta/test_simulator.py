@@ -134,3 +134,12 @@ def test_the_chat_api_makes_username_customers_groups_and_calls(meta: Meta):
     assert sent["webhook_status"] == 200
     assert value(meta.webhooks[-1])["messages"][0]["group_id"] == "G2"
     assert meta.chat(f"/_sim/customers/{PHONE}/call", {"seconds": 3})["webhook_statuses"] == [200, 200]
+
+
+def test_the_business_reading_a_group_message_marks_it_read(meta: Meta):
+    meta.simulator.group("GROUP1", participants=[PHONE])
+    body, _, _ = meta.simulator.customer_sends(PHONE, HELLO, group_id="GROUP1")
+    wamid = value(body)["messages"][0]["id"]
+    assert meta.send({"status": "read", "message_id": wamid}) == (200, {"success": True})
+    (group,) = meta.simulator.state()["groups"]
+    assert [b["status"] for b in group["bubbles"]] == ["read"]

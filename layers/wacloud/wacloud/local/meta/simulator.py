@@ -243,17 +243,18 @@ class Simulator:
 
     def _read_receipt(self, body: dict[str, Any]) -> None:
         """The business read a message: it and every earlier one of its conversation are read."""
+        wamid = str(body.get("message_id"))
         with self._changed:
-            for customer in self.customers.values():
-                target = customer.find(str(body.get("message_id")))
-                if target is None:
-                    continue
-                for bubble in customer.bubbles[: customer.bubbles.index(target) + 1]:
-                    if bubble.direction == "in" and bubble.status in ("sent", "delivered"):
-                        bubble.status = "read"
-                if body.get("typing_indicator"):
-                    customer.typing_until = time.time() + TYPING_SECONDS
-                self._touch()
+            conversation = self.directory.conversation_of(wamid)
+            target = conversation.find(wamid) if conversation else None
+            if conversation is None or target is None:
+                return
+            for bubble in conversation.bubbles[: conversation.bubbles.index(target) + 1]:
+                if bubble.direction == "in" and bubble.status in ("sent", "delivered"):
+                    bubble.status = "read"
+            if body.get("typing_indicator") and isinstance(conversation, Customer):
+                conversation.typing_until = time.time() + TYPING_SECONDS
+            self._touch()
 
     def _schedule_statuses(self, customer: Any, wamid: str, body: dict[str, Any], member: str | None) -> None:
         if not self.status_webhooks:
