@@ -136,13 +136,11 @@ class TemplateCatalog:
             # Not knowing a definition only skips the check; Meta still checks the send.
             logger.warning("Could not fetch the template definition", extra={"template": name, "error": str(exc)})
             return self._remember(name, language, None, now)
-        found = None
+        ttl, found = self.settings.template_cache_seconds, None
         for definition in definitions:
-            ttl = self.settings.template_cache_seconds
-            cached = self._remember(
-                name, definition.language, self.definitions.put(definition, ttl_seconds=ttl, version=version), now
-            )
-            found = cached if definition.language == language else found
+            stored = self.definitions.put(definition, ttl_seconds=ttl, version=version)
+            self._remember(name, definition.language, stored, now)
+            found = stored if definition.language == language else found
         return self._remember(name, language, found, now)
 
     def on_change(self, event: ChangeEvent) -> bool:
