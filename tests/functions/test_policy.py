@@ -135,7 +135,7 @@ def test_a_customer_known_by_phone_and_user_id_is_found_by_either(graph, lambda_
     # A producer addressing the business-scoped user id finds the same opt-out.
     from functions.sender import app as sender
 
-    doc = json.dumps({"idempotency_key": "by-bsuid", "message": {"to": "US.13491208655302741918", **TEMPLATE}})
+    doc = json.dumps({"idempotency_key": "by-bsuid", "message": {"recipient": "US.13491208655302741918", **TEMPLATE}})
     record = lambda_record(
         {"MessageId": "m0", "ReceiptHandle": "r0", "Body": doc, "Attributes": {"ApproximateReceiveCount": "1"}}, "arn:x"
     )

@@ -121,6 +121,18 @@ def test_a_preference_of_another_category_changes_nothing(changes, customers):
     assert customers.marketing == []
 
 
+def test_a_changed_user_id_names_the_same_customer_with_their_opt_out(store):
+    real = AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
+    customer = store.customers.touch(CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID), at=1, ref="call")
+    store.customers.set_opt_out(customer, True, at=1, keyword="stop")
+
+    assert real.apply(change(meta.USER_ID_UPDATED)) == "user ids changed"
+
+    moved = store.customers.get("US.99999999999999999999")
+    assert moved is not None and moved.customer_id == customer and moved.opted_out
+    assert store.customers.get("US.ENT.99999999999999999999").customer_id == customer
+    assert store.customers.get(meta.BSUID) is None  # the old id names nobody now
+
+
 def test_other_fields_are_not_this_modules(changes):
-    assert changes.apply(change(meta.USER_ID_UPDATED)) is None
     assert changes.apply(change(meta.body("brand_new_field", {"x": 1}))) is None

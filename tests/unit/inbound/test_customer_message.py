@@ -284,7 +284,7 @@ def test_a_changed_number_or_user_id_keeps_the_customer_and_their_opt_out(
 ) -> None:
     messages = handler(FakeQueue(), engine=FakeEngine())
     messages.handle(event(user_id=BSUID, id="wamid.1", text={"body": "STOP"}))
-    messages.handle(event("system", user_id=BSUID, id="wamid.2", at=SENT + 1, system=system))
+    messages.handle(event("system", from_user_id=BSUID, id="wamid.2", at=SENT + 1, system=system))
 
     moved = Store().customers.get(new_address)
     assert moved is not None and moved.customer_id == CUSTOMER and moved.opted_out

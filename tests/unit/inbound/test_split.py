@@ -298,3 +298,25 @@ def test_the_split_imports_no_pydantic() -> None:
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "False"
+
+
+def test_a_group_messages_statuses_for_each_participant_are_events_of_their_own():
+    def status(participant: str) -> dict:
+        return {
+            "id": "wamid.G",
+            "status": "read",
+            "timestamp": "1",
+            "recipient_id": "GROUP1",
+            "recipient_type": "group",
+            "recipient_participant_id": participant,
+        }
+
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {"id": "W", "changes": [{"field": "messages", "value": {"statuses": [status("1650"), status("4477")]}}]}
+        ],
+    }
+    events = split_webhook(body)
+    assert [event.key for event in events] == ["status:wamid.G:read:1650", "status:wamid.G:read:4477"]
+    assert [event_from(event.document).key for event in events] == [event.key for event in events]

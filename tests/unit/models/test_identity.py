@@ -33,3 +33,12 @@ def test_an_identity_with_no_name_is_false() -> None:
     assert not CustomerIdentity()
     assert not CustomerIdentity(phone="  ")
     assert CustomerIdentity(phone="1").primary == "1"
+
+
+def test_a_username_is_one_address_with_or_without_metas_at_sign() -> None:
+    contact = Contact.model_validate({"user_id": "US.1", "profile": {"username": "@RealSheena"}})
+    message = InboundMessage.model_validate({"from": "", "from_user_id": "US.1", "id": "wamid.A"})
+    identity = CustomerIdentity.from_message(message, contact)
+    assert identity.username == "RealSheena"
+    assert identity.addresses() == ["US.1", "@realsheena"]
+    assert CustomerIdentity.of("@@realsheena").addresses() == ["@realsheena"]

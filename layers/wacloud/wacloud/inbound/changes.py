@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from wacloud.models.calls import CallsUpdate
-from wacloud.models.changes import UserPreferencesUpdate
+from wacloud.models.changes import UserIdUpdate, UserPreferencesUpdate
 from wacloud.models.groups import GroupsUpdate
 from wacloud.models.identity import CustomerIdentity
 
@@ -34,6 +34,8 @@ class CustomerUpdates(Protocol):
 
     def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool: ...
 
+    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity) -> str: ...
+
 
 class AccountChanges:
     def __init__(self, *, groups: GroupRecords, calls: CallRecords, customers: CustomerUpdates) -> None:
@@ -50,6 +52,8 @@ class AccountChanges:
             return self._calls(event, typed)
         if isinstance(typed, UserPreferencesUpdate):
             return self._preferences(typed)
+        if isinstance(typed, UserIdUpdate):
+            return self._user_ids(typed)
         return None
 
     def _groups(self, event: ChangeEvent, value: GroupsUpdate) -> str:
@@ -98,6 +102,25 @@ class AccountChanges:
             logger.info("Marketing preference", extra={"value": preference.value, "applied": applied})
             metrics.add_metric(name="MarketingPreferenceChanged", unit=MetricUnit.Count, value=1 if applied else 0)
         return "preferences applied"
+
+    def _user_ids(self, value: UserIdUpdate) -> str:
+        """A customer's BSUID (or parent BSUID) changed: the new one names the same customer."""
+        for change in value.user_id_update or []:
+            user_id, parent = change.user_id, change.parent_user_id
+            old = CustomerIdentity(
+                phone=change.wa_id or None,
+                user_id=user_id.previous if user_id else None,
+                parent_user_id=parent.previous if parent else None,
+            )
+            new = CustomerIdentity(
+                user_id=user_id.current if user_id else None, parent_user_id=parent.current if parent else None
+            )
+            if not old or not new:
+                logger.warning("User id change without an old or a new id", extra={"detail": change.detail})
+                continue
+            self.customers.change_identity(old, new)
+            metrics.add_metric(name="CustomerIdentityChanged", unit=MetricUnit.Count, value=1)
+        return "user ids changed"
 
 
 def _caller(call: Call, contact: Contact | None) -> CustomerIdentity:

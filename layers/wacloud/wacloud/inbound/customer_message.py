@@ -35,6 +35,7 @@ from wacloud.models.identity import CustomerIdentity
 from wacloud.models.keys import digest
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import Direction, HistoryEntry
+from wacloud.models.system_messages import identity_change
 from wacloud.outbound.contract import deduplication_id, message_group_id
 from wacloud.outbound.policy import opt_keyword
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
@@ -104,19 +105,16 @@ class CustomerMessages:
     def _identity_change(self, event: MessageEvent) -> None:
         """Meta's news that the customer's number or BSUID changed: the new one names the same
         customer (window, opt-out, history), the old one nobody."""
-        system = event.message.system
-        if event.message.type != "system" or system is None:
+        change = identity_change(event.message)
+        if change is None:
             return
-        if system.type == "user_changed_number" and system.wa_id:
-            new = CustomerIdentity(phone=system.wa_id, user_id=system.user_id)
-        elif system.type == "user_changed_user_id" and system.user_id:
-            new = CustomerIdentity(user_id=system.user_id, parent_user_id=system.parent_user_id)
-        else:
-            return
-        old = CustomerIdentity.from_message(event.message, event.contact)
-        if old and new.addresses() != old.addresses():
-            self.store.customers.identities.change(old, new)
-            logger.info("Customer's identity changed", extra={"change": system.type})
+        old = CustomerIdentity(phone=change.old_phone, user_id=change.old_user_id)
+        new = CustomerIdentity(
+            phone=change.new_phone, user_id=change.new_user_id, parent_user_id=change.new_parent_user_id
+        )
+        if old and new and new.addresses() != old.addresses():
+            self.store.customers.change_identity(old, new)
+            logger.info("Customer's identity changed", extra={"change": change.kind})
             metrics.add_metric(name="CustomerIdentityChanged", unit=MetricUnit.Count, value=1)
 
     def _record_unaddressable(self, refused: list[RefusedReply]) -> None:

@@ -15,7 +15,8 @@ Queue documents (strict on our side, `wacloud.models.events`):
   message    each `value.messages[]` (+ contact)   message:<id>               its group, else the sender's BSUID,
                                                                               else their phone number
   status     each `value.statuses[]`               status:<id>:<status>       the recipient's BSUID, else
-                                                                              their phone number (or group)
+                                                   (+ `:<participant>` for    their phone number (or group)
+                                                   a group member's)
 
 A customer's events are ordered by their BSUID: since April 2026 every webhook carries it, while the
 phone number may be missing (usernames). The webhook cannot look up who else a customer is, so the
@@ -166,6 +167,14 @@ def _status(envelope: dict[str, str], status: Any) -> SplitEvent:
         return SplitEvent("status", f"status:{digest(status)}", "unknown-recipient", document)
     recipient = _text(status.get("recipient_user_id")) or _text(status.get("recipient_id"))
     key = f"status:{_id(status)}:{_text(status.get('status'))}"
+    # One group message's status comes once per participant, all with the message's wamid.
+    participant = (
+        _text(status.get("recipient_participant_user_id"))
+        or _text(status.get("recipient_participant_id"))
+        or _text(status.get("participant_recipient_id"))
+    )
+    if participant and status.get("recipient_type") == "group":
+        key += f":{participant}"
     return SplitEvent("status", key, group_id(recipient, fallback="unknown-recipient"), document)
 
 

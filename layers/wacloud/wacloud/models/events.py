@@ -54,7 +54,9 @@ class StatusEvent(_Event):
 
     @property
     def key(self) -> str:
-        return f"status:{self.status.id}:{self.status.status}"
+        participant = self.status.participant
+        key = f"status:{self.status.id}:{self.status.status}"
+        return f"{key}:{participant}" if participant else key
 
     @property
     def group(self) -> str:

@@ -40,7 +40,7 @@ class CustomerIdentity:
             phone=_clean(message.from_) or _clean(contact.wa_id if contact else None),
             user_id=_clean(message.from_user_id) or _clean(contact.user_id if contact else None),
             parent_user_id=_clean(contact.parent_user_id if contact else None),
-            username=_clean(profile.username if profile else None),
+            username=_clean(profile.username.lstrip(USERNAME_PREFIX) if profile and profile.username else None),
         )
 
     @property
@@ -60,7 +60,7 @@ class CustomerIdentity:
             self.user_id,
             self.phone_key,
             self.parent_user_id,
-            USERNAME_PREFIX + self.username.lower() if self.username else None,
+            USERNAME_PREFIX + self.username.lstrip(USERNAME_PREFIX).lower() if self.username else None,
         ]
         return list(dict.fromkeys(address for address in found if address))
 

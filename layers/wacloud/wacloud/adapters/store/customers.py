@@ -119,6 +119,10 @@ class CustomerRecords(Repository):
         )
         return customer
 
+    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity) -> str:
+        """A customer's number or BSUID changed: the new names the same customer (`Identities.change`)."""
+        return self.identities.change(old, new)
+
     def set_opt_out(self, customer: str, opted_out: bool, *, at: int, keyword: str) -> bool:
         """Record a customer's opt-out (or opt-in) keyword; a later choice is never undone by an
         earlier one arriving late. False when a newer choice was already recorded.
