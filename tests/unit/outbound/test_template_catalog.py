@@ -4,6 +4,7 @@ and dropped when Meta says a template changed; the sender's check through them (
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from wacloud.models.events import dump_event
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.outbound import TemplateMessage
 from wacloud.models.templates import TemplateBody
-from wacloud.outbound.template_catalog import TemplateCatalog, fetch_templates
+from wacloud.outbound.template_catalog import REFETCH_SECONDS, TemplateCatalog, fetch_templates
 
 CUSTOMER = "16505551234"
 
@@ -212,11 +213,11 @@ def test_customers_in_the_window_still_get_free_form_messages(waba: FakeGraph):
 def test_a_cached_definition_is_checked_again_at_graph_before_it_refuses(waba: FakeGraph):
     from functions.sender import app
 
-    # The table still has last hour's definition: before the template gained {{total}}.
+    # The table still has a definition fetched two minutes ago: before the template gained {{total}}.
     old = TemplateDefinition.model_validate(
         {**waba.templates[1], "components": [{"type": "BODY", "text": "Order {{order_id}} shipped."}]}
     )
-    Store().templates.put(old, ttl_seconds=3600)
+    Store(clock=lambda: time.time() - 2 * REFETCH_SECONDS).templates.put(old, ttl_seconds=3600)
 
     app.lambda_handler(
         sqs_event(order_update("edited", "order_id", "total")), LocalContext(function_name="s", timeout_seconds=90)
@@ -448,3 +449,18 @@ def test_a_definition_fetched_after_the_webhook_outranks_it_and_one_fetched_befo
     assert "is PAUSED at Meta" in (catalog(clock).refusal(hello) or "")
     templates.put(definition, ttl_seconds=3600, version=1)  # one that began after: Meta resumed it since
     assert catalog(clock).refusal(hello) is None
+
+
+def test_a_campaign_to_a_template_refused_moments_ago_makes_no_graph_call_per_send(waba: FakeGraph):
+    from functions.sender import app
+
+    old = TemplateDefinition.model_validate(
+        {**waba.templates[1], "components": [{"type": "BODY", "text": "Order {{order_id}} shipped."}]}
+    )
+    Store().templates.put(old, ttl_seconds=3600)  # fetched just now
+    for key in ("c1", "c2", "c3"):
+        app.lambda_handler(
+            sqs_event(order_update(key, "order_id", "total")), LocalContext(function_name="s", timeout_seconds=90)
+        )
+    assert [Store().outbound.get(key).state for key in ("c1", "c2", "c3")] == ["rejected"] * 3
+    assert template_fetches(waba) == 0

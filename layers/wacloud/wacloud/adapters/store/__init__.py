@@ -8,7 +8,7 @@ makes every DynamoDB call and turns its errors into `StoreError`.
 | `customers`         | `CONTACT#<customer id>` / PROFILE, OPT, MARKETING, HANDOVER, HIST# | `customers.py` |
 | `customers.identities` | `ALIAS#<address>` / `ALIAS`               | `identities.py`   |
 | `media_uploads`     | `MEDIA#<digest>` / `UPLOAD`                  | `caches.py`       |
-| `templates`         | `TEMPLATE#<name>` / `LANG#<code>`            | `caches.py`       |
+| `templates`         | `TEMPLATE#<name>` / `LANG#<code>`, `CHANGES` | `caches.py`       |
 | `rejections`        | `REJECT#<source>#<ref>` / `REJECTION`        | `audit.py`        |
 | `changes`           | `CHANGE#<digest>` / `CHANGE`                 | `audit.py`        |
 | `groups`            | `GROUP#<group id>` / EVENT#<at>#<digest>, STATE, MEMBER#<address> | `groups.py` |
