@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -24,6 +25,18 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     # The local run shares this process: leave out its functions' own (EMF metric) lines.
     out = "".join(line for line in out.splitlines(keepends=True) if not line.startswith('{"_aws"'))
     return code, out, err
+
+
+def customer_wrote(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """`wacloud say`, then wait until the processor has handled it (say returns once the webhook
+    answered; the processor works on in the background), so the customer's window is open."""
+    code, out, _ = run(capsys, "say", text)
+    assert code == 0, out
+    wamid = out.split()[0]
+    deadline = time.monotonic() + 15
+    while Store().messages.get(wamid) is None:
+        assert time.monotonic() < deadline, f"{wamid} was not handled"
+        time.sleep(0.05)
 
 
 def invoke_in_a_fresh_process(function: str, event: str) -> subprocess.CompletedProcess[str]:
@@ -74,7 +87,7 @@ def test_a_customer_taps_a_button_shares_a_location_and_sends_a_photo(live, caps
 
 
 def test_the_business_sends_and_waits_until_the_message_is_read(live, capsys):
-    run(capsys, "say", "hello")  # the customer's window is open
+    customer_wrote(capsys, "hello")  # the customer's window is open
     code, out, _ = run(
         capsys, "send", "--to", f"+{CUSTOMER}", "--text", "Your order shipped", "--wait", "30", "--until", "read"
     )
@@ -94,7 +107,7 @@ def test_the_business_sends_and_waits_until_the_message_is_read(live, capsys):
 
 
 def test_a_local_file_is_put_in_the_media_bucket_and_sent(live, capsys, tmp_path):
-    run(capsys, "say", "send me the invoice")
+    customer_wrote(capsys, "send me the invoice")
     invoice = tmp_path / "invoice-42.pdf"
     invoice.write_bytes(b"%PDF-1.7 the invoice")
 
@@ -215,7 +228,7 @@ def test_the_messages_api_is_served_by_the_local_front_door(live):
 
 
 def test_invoke_sender_talks_to_the_simulated_graph_api(live, capsys):
-    run(capsys, "say", "hi")  # the sample's customer has written
+    customer_wrote(capsys, "hi")  # the sample's customer has written
     before = len(live.graph.requests_to("messages"))
 
     result = invoke_in_a_fresh_process("sender", "events/sender-sqs-messages.json")
