@@ -54,3 +54,15 @@ def test_a_customer_who_never_wrote_is_an_error(deployed, capsys):
 
     assert (code, out) == (1, "")
     assert "no contact '+19999999999': they have not written to this number" in err
+
+
+def test_a_customer_known_only_by_user_id_is_shown_by_their_user_id_or_username(deployed, capsys):
+    from wacloud.models.identity import CustomerIdentity
+
+    customer = Store().customers.touch(CustomerIdentity(user_id="US.1349", username="ana.b"), at=1, ref="call")
+    now = int(time.time())
+    Store().customers.set_handover(customer, until=now + 3600, at=now, wamid="wamid.ASKED")
+
+    for name in ("US.1349", "@ana.b"):
+        code, out, _ = run(capsys, "show", name)
+        assert code == 0 and out.startswith("US.1349: with a human since"), out

@@ -1,5 +1,5 @@
 """The `wacloud` command: the local run and the simulated customers, and the same operations on the
-local run or a deployed stack (send, status, invoke, dlq, templates, handover).
+local run or a deployed stack (send, status, invoke, dlq, templates, handover, migrate).
 
 Each command lives in a module of its own that registers its parser; what a command needs beyond the
 standard library is imported when it runs, so `wacloud --help` stays quick.
@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from wacloud.cli import dlq, handover, invoke, local, messages, templates
+from wacloud.cli import dlq, handover, invoke, local, messages, migrate, templates
 from wacloud.cli.targets import CommandError, UsageError
 
 SIGPIPE_EXIT_CODE = 128 + 13  # what a shell reports for a tool SIGPIPE ended
@@ -28,6 +28,7 @@ With --stack NAME it works on a deployed stack, with boto3's usual credentials a
   wacloud dlq list outbound --stack whatsapp-cloud
   wacloud templates list --stack whatsapp-cloud
   wacloud handover release +16505551234   automatic replies again for a customer a person was helping
+  wacloud migrate customers --stack whatsapp-cloud   once after upgrading: one customer per person
 """
 
 
@@ -39,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (local, messages, invoke, dlq, templates, handover):
+    for module in (local, messages, invoke, dlq, templates, handover, migrate):
         module.register(commands)
     return root
 

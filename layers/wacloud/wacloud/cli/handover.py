@@ -30,7 +30,11 @@ def register(commands: Any) -> None:
     ):
         action = actions.add_parser(name, help=help_text, description=help_text)
         add_target_arguments(action)
-        action.add_argument("customer", metavar="NUMBER|USER_ID", help="their number (+16505551234) or user id")
+        action.add_argument(
+            "customer",
+            metavar="NUMBER|USER_ID|@USERNAME",
+            help="any of their names: number (+16505551234), business-scoped user id or @username",
+        )
         action.set_defaults(run=run)
 
 
@@ -44,11 +48,11 @@ def _contact(store: Any, customer: str) -> Any:
 def run_show(args: argparse.Namespace) -> int:
     contact = _contact(resolve_target(args).store(), args.customer)
     if not contact.handed_over(int(time.time())):
-        print(f"{contact.wa_id}: automatic replies (not handed over)")
+        print(f"{contact.address}: automatic replies (not handed over)")
         return 0
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(contact.handover_at or 0))
     until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(contact.handover_until or 0))
-    print(f"{contact.wa_id}: with a human since {since}, until {until} unless released")
+    print(f"{contact.address}: with a human since {since}, until {until} unless released")
     return 0
 
 

@@ -1,0 +1,22 @@
+"""`wacloud migrate customers` on a stack (moto): customers stored twice become one, opt-outs kept."""
+
+from __future__ import annotations
+
+from tests.conftest import SESSION
+from wacloud import cli
+from wacloud.adapters.store import Store
+
+
+def test_migrating_customers_links_the_two_records_of_one_person(deployed, aws, capsys):
+    table = SESSION.resource("dynamodb").Table(aws.table_names["MessagesTable"])
+    profile = {"sk": "PROFILE", "wa_id": "16505551234", "user_id": "US.1349"}
+    table.put_item(Item={"pk": "CONTACT#16505551234", **profile})
+    table.put_item(Item={"pk": "CONTACT#US.1349", **profile})
+    table.put_item(Item={"pk": "CONTACT#US.1349", "sk": "OPT", "opted_out": True, "opt_changed_at": 5})
+
+    code = cli.main(["migrate", "customers", "--stack", "whatsapp-cloud"])
+
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out == "stack whatsapp-cloud: 2 customer profiles read, 2 linked by phone and user id\n"
+    assert Store().customers.get("+16505551234").opted_out
