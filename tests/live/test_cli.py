@@ -272,3 +272,21 @@ def test_a_customer_with_a_human_is_shown_and_released(live, capsys):
     assert "not handed over" in out
     code, _, err = run(capsys, "handover", "show", "+19999999999")
     assert code == 1 and "have not written" in err
+
+
+def test_a_customer_known_only_by_username_writes_and_is_answered_through_recipient(live, capsys):
+    code, out, _ = run(capsys, "say", "hello from a username", "--from", "@ana.b")
+    assert code == 0, out
+    wamid = out.split()[0]
+    deadline = time.monotonic() + 15
+    while not live.graph.replies_to(wamid):
+        assert time.monotonic() < deadline, "no reply"
+        time.sleep(0.05)
+    (reply,) = live.graph.replies_to(wamid)
+    assert reply.body["recipient"].startswith("US.") and "to" not in reply.body
+    assert Store().customers.get("@ana.b").user_id == reply.body["recipient"]
+
+
+def test_say_refuses_what_is_neither_a_number_nor_a_username(live, capsys):
+    with pytest.raises(SystemExit):
+        run(capsys, "say", "hi", "--from", "ana b")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from wacloud.cli.targets import CommandError, UsageError, local_target
 
@@ -51,8 +53,9 @@ def register(commands: Any) -> None:
         dest="sender",
         type=_customer,
         default="16505551234",
-        help="the customer's number (default 16505551234)",
+        help="the customer's number (default 16505551234), or @username for one known only by username and user id",
     )
+    say.add_argument("--group", metavar="GROUP_ID", help="write in this simulated group (the customer is its member)")
     say.add_argument("--name", default="Local Customer", help="the customer's profile name")
     kind = say.add_mutually_exclusive_group()
     kind.add_argument("--button-reply", metavar="ID[:TITLE]", help="tap a reply button")
@@ -69,9 +72,13 @@ def register(commands: Any) -> None:
 
 
 def _customer(value: str) -> str:
+    if re.fullmatch(r"@[A-Za-z0-9._]{1,64}", value):
+        return value  # a customer with a username and no phone number
     digits = "".join(c for c in value if c.isdigit())
     if not 6 <= len(digits) <= 15 or not all(c.isdigit() or c in "+ -()" for c in value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a phone number (6 to 15 digits, e.g. 16505551234)")
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a phone number (6 to 15 digits, e.g. 16505551234) or an @username"
+        )
     return digits
 
 
@@ -94,12 +101,15 @@ def run_say(args: argparse.Namespace) -> int:
     if local is None:  # pragma: no cover - local_target always has one
         raise CommandError("no local pipeline is running here")
     simulator = local.simulator_url
-    customer = f"{simulator}/_sim/customers/{args.sender}"
+    customer = f"{simulator}/_sim/customers/{quote(args.sender)}"
     message = _message(args, lambda path, kind: _upload(f"{customer}/media", path, kind))
+    url, document = f"{customer}/messages", {"name": args.name, "message": message}
+    if args.group:
+        url, document = f"{simulator}/_sim/groups/{quote(args.group)}/messages", {**document, "from": args.sender}
     try:
         answer = requests.post(
-            f"{customer}/messages",
-            json={"name": args.name, "message": message},
+            url,
+            json=document,
             headers={SIMULATOR_HEADER: "1"},
             timeout=30,
         )
