@@ -89,7 +89,31 @@ REFUSED = {
     "no-idempotency-key": {"message": VALID_MESSAGES["text"]},
     "unknown-type": envelope({"to": "+16505551234", "type": "hologram", "hologram": {}}),
     "bad-recipient": _with(["message", "to"], "not a number"),
+    "to-and-recipient": _with(["message", "recipient"], "US.13491208655302741918"),
+    "user-id-in-to": _with(["message", "to"], "US.13491208655302741918"),
+    "user-id-in-a-group-to": envelope(
+        {"recipient_type": "group", "to": "US.13491208655302741918", "type": "text", "text": {"body": "hi"}}
+    ),
+    "no-address": envelope({"type": "text", "text": {"body": "hi"}}),
+    "marketing-messages-text": _with(["marketing_messages"], True),
+    "marketing-messages-receipt": {
+        "idempotency_key": "k",
+        "marketing_messages": True,
+        "message": {"status": "read", "message_id": "wamid.X"},
+    },
 }
+
+# Documents both accept although a field is an explicit null (the schema counts a null as given).
+NULLS = {
+    "null-to": envelope({"to": None, "recipient": "US.13491208655302741918", "type": "text", "text": {"body": "hi"}}),
+    "null-recipient": envelope({"to": "+16505551234", "recipient": None, "type": "text", "text": {"body": "hi"}}),
+}
+
+
+@pytest.mark.parametrize("name", list(NULLS), ids=list(NULLS))
+def test_an_explicit_null_address_is_accepted_by_both(name):
+    assert schema_errors(NULLS[name]) == []
+    OutboundMessage.model_validate(NULLS[name])
 
 
 @pytest.mark.parametrize("name", list(REFUSED), ids=list(REFUSED))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 
 from tests.conftest import PHONE_NUMBER_ID
 from wacloud.adapters.queues import QueueEntry, QueueError
@@ -301,3 +302,13 @@ def test_an_answer_that_cannot_be_addressed_is_recorded_as_a_rejection() -> None
     rejection = Store().rejections.get("reply", f"reply:{WAMID}")
     assert rejection is not None and "outbound contract" in rejection.reason
     assert json.loads(rejection.raw or "")["text"]["body"] == "x" * 5000
+    assert Metrics().metric_set["ReplyRejected"]["Value"] == [1.0]  # counted, not only logged
+
+
+def test_a_message_in_a_group_opens_no_window_and_its_keywords_opt_nobody_out() -> None:
+    messages = handler(FakeQueue(), engine=FakeEngine())
+    messages.handle(event(user_id=BSUID, id="wamid.G", group_id="G1", text={"body": "STOP"}))
+
+    contact = Store().customers.get(CUSTOMER)
+    assert contact is not None and contact.user_id == BSUID  # the member is known
+    assert contact.last_inbound_at is None and not contact.opted_out

@@ -459,3 +459,17 @@ def test_a_customer_who_stopped_marketing_gets_no_marketing_template(category, e
         assert "stopped marketing messages" in (outcome.reason or "") and graph.sent == []
     else:
         assert len(graph.sent) == 1
+
+
+def test_a_message_to_a_group_is_not_held_to_a_customers_choices_even_if_the_ids_look_alike():
+    group = "120363025246125486"  # digits, as a phone number would be
+    Store().customers.set_opt_out(group, True, at=1, keyword="STOP")
+    graph = StubGraph()
+    body = json.dumps(
+        {
+            "idempotency_key": "g",
+            "message": {"recipient_type": "group", "to": group, "type": "text", "text": {"body": "hi"}},
+        }
+    )
+    assert make(graph).send(body, message_id="m").state == "accepted"
+    assert graph.sent[0][1]["to"] == group

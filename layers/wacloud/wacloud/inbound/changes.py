@@ -34,7 +34,7 @@ class CustomerUpdates(Protocol):
 
     def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool: ...
 
-    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity) -> str: ...
+    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity, *, at: int) -> str: ...
 
 
 class AccountChanges:
@@ -118,7 +118,7 @@ class AccountChanges:
             if not old or not new:
                 logger.warning("User id change without an old or a new id", extra={"detail": change.detail})
                 continue
-            self.customers.change_identity(old, new)
+            self.customers.change_identity(old, new, at=change.timestamp or 0)
             metrics.add_metric(name="CustomerIdentityChanged", unit=MetricUnit.Count, value=1)
         return "user ids changed"
 

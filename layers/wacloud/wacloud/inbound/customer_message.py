@@ -78,7 +78,8 @@ class CustomerMessages:
             )
             metrics.add_metric(name="StaleMessageIgnored", unit=MetricUnit.Count, value=1)
             return {"outcome": "stale", "queued": 0}
-        opted_out_now = self._opt_keyword(event, customer) if customer else False
+        # A keyword written in a group is said to the group, not to the business.
+        opted_out_now = self._opt_keyword(event, customer) if customer and not message.is_group else False
         answer = self._answer(event) if not opted_out_now else Answer()
         replies = replies_for(event, self.settings, answer.replies)
         self._record_unaddressable(replies.refused)
@@ -113,7 +114,7 @@ class CustomerMessages:
             phone=change.new_phone, user_id=change.new_user_id, parent_user_id=change.new_parent_user_id
         )
         if old and new and new.addresses() != old.addresses():
-            self.store.customers.change_identity(old, new)
+            self.store.customers.change_identity(old, new, at=event.message.timestamp)
             logger.info("Customer's identity changed", extra={"change": change.kind})
             metrics.add_metric(name="CustomerIdentityChanged", unit=MetricUnit.Count, value=1)
 

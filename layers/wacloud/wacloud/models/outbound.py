@@ -45,7 +45,9 @@ class ReplyContext(_Strict):
 def _one_address(schema: dict[str, Any]) -> None:
     # What `_GraphMessage.one_address` checks, said in the published schema: `to` or `recipient`, not
     # both; a person's `to` is a phone number (or user id), a group's is its id.
-    schema["oneOf"] = [{"required": ["to"]}, {"required": ["recipient"]}]
+    schema["oneOf"] = [
+        {"required": [field], "properties": {field: {"type": "string"}}} for field in ("to", "recipient")
+    ]
     schema["if"] = {"properties": {"recipient_type": {"const": "group"}}, "required": ["recipient_type"]}
     schema["then"] = {"required": ["to"]}
     schema["else"] = {"properties": {"to": {"pattern": RECIPIENT_PATTERN}}}
@@ -64,6 +66,7 @@ class _GraphMessage(_Strict):
         None,
         pattern=TO_PATTERN,
         description="Phone number (E.164) or, with recipient_type group, the group id",
+        json_schema_extra={"not": {"type": "string", "pattern": USER_ID_PATTERN}},
     )
     recipient: str | None = Field(
         None, pattern=USER_ID_PATTERN, description="Business-scoped user id, for a customer known only by it"
@@ -283,6 +286,9 @@ def _with_examples(schema: dict[str, Any]) -> None:
     from wacloud.models.outbound_examples import EXAMPLES
 
     schema["examples"] = EXAMPLES
+    # What `marketing_messages_take_templates` checks.
+    schema["if"] = {"properties": {"marketing_messages": {"const": True}}, "required": ["marketing_messages"]}
+    schema["then"] = {"properties": {"message": {"properties": {"type": {"const": "template"}}, "required": ["type"]}}}
 
 
 class OutboundMessage(_Strict):

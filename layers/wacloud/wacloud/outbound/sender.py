@@ -180,7 +180,7 @@ class Sender:
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
         # The document's own record, its recipient's contact and its template's changes, in one round trip.
         template = document.message.template.name if isinstance(document.message, TemplateMessage) else None
-        previous, contact, changes = self.store.send_context(key, document.recipient, template)
+        previous, contact, changes = self.store.send_context(key, _person(document), template)
         settled = _settled(previous, log)
         if settled is not None:
             return settled
@@ -299,6 +299,13 @@ class Sender:
                 # sent, so upload afresh and send once more.
                 logger.warning("Graph refused a reused media id; uploading again", extra={"error_code": exc.code})
                 reupload = True
+
+
+def _person(document: OutboundMessage) -> str | None:
+    """The customer whose choices a document is checked against: none for a group (its members' are
+    their own) or a read receipt."""
+    message = document.message
+    return None if isinstance(message, ReadReceipt) or message.recipient_type == "group" else message.address
 
 
 def _settled(previous: OutboundRecord | None, log: dict[str, str]) -> SendOutcome | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.conftest import SESSION
@@ -11,6 +13,7 @@ from wacloud.models.records import Direction, HistoryEntry
 
 pytestmark = pytest.mark.usefixtures("aws")
 PHONE, USER_ID, NEW_PHONE, NEW_USER_ID = "16505551234", "US.1349", "447700900123", "US.7777"
+NOW = int(time.time())
 
 
 @pytest.fixture
@@ -66,10 +69,11 @@ def test_the_later_choice_is_kept_when_two_customers_are_joined(store, aws):
 
 
 def test_a_changed_number_names_the_same_customer_and_the_old_one_nobody(store):
-    customer = store.customers.identities.link(CustomerIdentity(phone=PHONE, user_id=USER_ID))
+    customer = store.customers.touch(CustomerIdentity(phone=PHONE, user_id=USER_ID), at=100, ref="call")
     store.customers.set_opt_out(customer, True, at=100, keyword="stop")
+    assert store.customers.get(PHONE).user_id == USER_ID
 
-    store.customers.identities.change(CustomerIdentity(phone=PHONE), CustomerIdentity(phone=NEW_PHONE))
+    store.customers.identities.change(CustomerIdentity(phone=PHONE), CustomerIdentity(phone=NEW_PHONE), at=NOW)
 
     contact = store.customers.get(f"+{NEW_PHONE}")
     assert contact is not None and contact.customer_id == customer and contact.opted_out
@@ -86,7 +90,7 @@ def test_news_of_a_new_user_id_after_the_new_id_wrote_joins_the_two(store):
     new = store.customers.identities.link(CustomerIdentity(user_id=NEW_USER_ID))  # arrived first
     assert new != old
 
-    store.customers.identities.change(CustomerIdentity(user_id=USER_ID), CustomerIdentity(user_id=NEW_USER_ID))
+    store.customers.identities.change(CustomerIdentity(user_id=USER_ID), CustomerIdentity(user_id=NEW_USER_ID), at=NOW)
 
     contact = store.customers.get(NEW_USER_ID)
     assert contact is not None and contact.customer_id == old and contact.opted_out
@@ -131,3 +135,50 @@ def test_merges_into_each_other_do_not_loop(store, aws):
     put(aws, {"pk": "CONTACT#1", "sk": "MERGED", "into": "2"}, {"pk": "CONTACT#2", "sk": "MERGED", "into": "1"})
     with pytest.raises(RuntimeError, match="hops"):
         store.customers.get("1")
+
+
+def test_a_late_message_under_a_bsuid_its_customer_left_reaches_them_and_moves_nothing(store):
+    customer = store.customers.touch(CustomerIdentity(phone=PHONE, user_id=USER_ID), at=100, ref="call")
+    store.customers.set_opt_out(customer, True, at=100, keyword="stop")
+    store.customers.identities.change(
+        CustomerIdentity(phone=PHONE, user_id=USER_ID), CustomerIdentity(user_id=NEW_USER_ID), at=NOW
+    )
+
+    # A message sent before the change, processed after it (another FIFO group: its old BSUID).
+    assert store.customers.identities.link(CustomerIdentity(phone=PHONE, user_id=USER_ID)) == customer
+    for address in (PHONE, NEW_USER_ID):
+        contact = store.customers.get(address)
+        assert contact is not None and contact.customer_id == customer and contact.opted_out, address
+    assert store.customers.get(USER_ID) is None  # still retired
+    assert store.customers.identities.link(CustomerIdentity(phone=PHONE, user_id=NEW_USER_ID)) == customer
+
+
+def test_a_changed_number_that_an_older_customer_had_is_not_joined_to_them(store):
+    old_times = Store(clock=lambda: NOW - 400 * 86400)
+    other = old_times.customers.touch(CustomerIdentity(phone=NEW_PHONE, user_id="US.OLD"), at=1, ref="call")
+    old_times.customers.set_opt_out(other, True, at=1, keyword="stop")
+    old_times.customers.append_history(
+        other,
+        [HistoryEntry(at=1, direction=Direction.INBOUND, type="text", text="theirs", wamid="w.old")],
+        ttl_seconds=60,
+    )
+    customer = store.customers.touch(CustomerIdentity(phone=PHONE, user_id=USER_ID), at=NOW - 60, ref="call")
+
+    store.customers.identities.change(
+        CustomerIdentity(phone=PHONE, user_id=USER_ID), CustomerIdentity(phone=NEW_PHONE), at=NOW
+    )
+
+    moved = store.customers.get(f"+{NEW_PHONE}")
+    assert moved is not None and moved.customer_id == customer and not moved.opted_out
+    assert store.customers.history(customer) == []  # nobody else's conversation
+    assert store.customers.get("US.OLD").opted_out  # the number's earlier holder keeps their choice
+
+
+def test_the_same_change_twice_changes_nothing_more(store):
+    customer = store.customers.touch(CustomerIdentity(phone=PHONE, user_id=USER_ID), at=100, ref="call")
+    change = (CustomerIdentity(phone=PHONE, user_id=USER_ID), CustomerIdentity(phone=NEW_PHONE))
+    store.customers.identities.change(*change, at=NOW)
+    store.customers.identities.change(*change, at=NOW)
+    assert store.customers.get(NEW_PHONE).customer_id == customer
+    assert store.customers.get(USER_ID).customer_id == customer
+    assert store.customers.get(PHONE) is None

@@ -68,39 +68,29 @@ class CustomerRecords(Repository):
 
     def upsert(self, event: MessageEvent) -> str | None:
         """Remember who wrote and when (an older message arriving late does not move time back);
-        the customer's id (None when the message names no sender at all)."""
+        the customer's id (None when the message names no sender at all). A message written in a
+        group names its member, but opens no one-to-one window with them."""
         message, contact = event.message, event.contact
         identity = CustomerIdentity.from_message(message, contact)
         if not identity:
             return None
         customer = self.identities.link(identity)
         now, at = self._now(), message.timestamp or self._now()
-        values: dict[str, Any] = {":at": at, ":wamid": message.id, ":now": now, ":exp": now + self.ttl_seconds}
-        sets = [
-            "last_inbound_at = :at",
-            "last_inbound_wamid = :wamid",
-            "updated_at = :now",
-            "created_at = if_not_exists(created_at, :now)",
-            "first_inbound_wamid = if_not_exists(first_inbound_wamid, :wamid)",
-            "expires_at = :exp",
-        ]
-        optional = {
-            "wa_id": identity.phone_key,
-            "user_id": identity.user_id,
-            "parent_user_id": identity.parent_user_id,
-            "profile_name": contact.profile.name if contact and contact.profile else None,
-            "username": identity.username,
-        }
-        for name, value in optional.items():
-            if value:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = value
-        update = Update(
-            "SET " + ", ".join(sets),
-            values,
-            condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
+        values: dict[str, Any] = {":now": now, ":exp": now + self.ttl_seconds}
+        sets = ["updated_at = :now", "created_at = if_not_exists(created_at, :now)", "expires_at = :exp"]
+        condition = None
+        if not message.is_group:
+            sets += [
+                "last_inbound_at = :at",
+                "last_inbound_wamid = :wamid",
+                "first_inbound_wamid = if_not_exists(first_inbound_wamid, :wamid)",
+            ]
+            values |= {":at": at, ":wamid": message.id}
+            condition = "attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at"
+        _set_names(identity, sets, values, profile_name=contact.profile.name if contact and contact.profile else None)
+        self.table.update(
+            {"pk": partition(customer), "sk": "PROFILE"}, Update("SET " + ", ".join(sets), values, condition=condition)
         )
-        self.table.update({"pk": partition(customer), "sk": "PROFILE"}, update)
         return customer
 
     def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> str:
@@ -108,20 +98,29 @@ class CustomerRecords(Repository):
         window opens as it does for a message. `ref`: what it was (a call id)."""
         customer = self.identities.link(identity)
         now = self._now()
+        sets = [
+            "last_inbound_at = :at",
+            "last_inbound_ref = :ref",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = :exp",
+        ]
+        values: dict[str, Any] = {":at": at or now, ":ref": ref, ":now": now, ":exp": now + self.ttl_seconds}
+        _set_names(identity, sets, values)
         self.table.update(
             {"pk": partition(customer), "sk": "PROFILE"},
             Update(
-                "SET last_inbound_at = :at, last_inbound_ref = :ref, updated_at = :now, "
-                "created_at = if_not_exists(created_at, :now), expires_at = :exp",
-                {":at": at or now, ":ref": ref, ":now": now, ":exp": now + self.ttl_seconds},
+                "SET " + ", ".join(sets),
+                values,
                 condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
             ),
         )
         return customer
 
-    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity) -> str:
-        """A customer's number or BSUID changed: the new names the same customer (`Identities.change`)."""
-        return self.identities.change(old, new)
+    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity, *, at: int) -> str:
+        """A customer's number or BSUID changed at `at`: the new names the same customer
+        (`Identities.change`)."""
+        return self.identities.change(old, new, at=at or self._now())
 
     def set_opt_out(self, customer: str, opted_out: bool, *, at: int, keyword: str) -> bool:
         """Record a customer's opt-out (or opt-in) keyword; a later choice is never undone by an
@@ -194,3 +193,20 @@ class CustomerRecords(Repository):
             limit=limit,
         )
         return [HistoryEntry.model_validate(item) for item in reversed(items)]
+
+
+def _set_names(
+    identity: CustomerIdentity, sets: list[str], values: dict[str, Any], profile_name: str | None = None
+) -> None:
+    """Add the names the identity gives to a PROFILE update (those it lacks are left as stored)."""
+    names = {
+        "wa_id": identity.phone_key,
+        "user_id": identity.user_id,
+        "parent_user_id": identity.parent_user_id,
+        "profile_name": profile_name,
+        "username": identity.username,
+    }
+    for name, value in names.items():
+        if value:
+            sets.append(f"{name} = :{name}")
+            values[f":{name}"] = value

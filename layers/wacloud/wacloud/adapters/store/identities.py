@@ -28,6 +28,9 @@ CUSTOMER_SKS = ("PROFILE", "OPT", "HANDOVER", "MARKETING")
 MERGED = "MERGED"  # in an absorbed customer's partition: the customer they are now part of
 RETIRED = ""  # an alias naming nobody: the address left its customer (a changed number or BSUID)
 _MAX_HOPS = 4
+# A customer the new name of a changed number or BSUID already names is the same person when it
+# began at most this long before the change (Meta may deliver the news after the new name wrote).
+CHANGE_SLACK_SECONDS = 24 * 3600
 
 
 def partition(customer_id: str) -> str:
@@ -70,6 +73,12 @@ def _exists(items: dict[tuple[str, str], Item], customer_id: str) -> bool:
     return any((partition(customer_id), sk) in items for sk in (*CUSTOMER_SKS, MERGED))
 
 
+def _former(items: dict[tuple[str, str], Item], address: str) -> str | None:
+    """The customer a retired address was the name of (None: not retired, or not recorded)."""
+    item = items.get((f"ALIAS#{address}", "ALIAS"))
+    return str(item["former"]) if item and not item.get("customer") and item.get("former") else None
+
+
 def _merged_into(items: dict[tuple[str, str], Item], customer_id: str) -> str | None:
     item = items.get((partition(customer_id), MERGED))
     return str(item["into"]) if item else None
@@ -105,40 +114,57 @@ class Identities(Repository):
 
     def link(self, identity: CustomerIdentity) -> str:
         """The customer this identity is (created when new), every address of it now naming them.
-        Two customers it shows to be one person are joined."""
+        Two customers it shows to be one person are joined.
+
+        The BSUID decides who someone is (it is per person): a known one names its customer; one
+        its customer left (a late message) names them still and moves nothing; a new one with a
+        number whose customer has another BSUID is a new person (the number changed hands)."""
         addresses = identity.addresses()
         if not addresses:
             raise ValueError("a customer needs a phone number, a user id or a username")
         keys = [key for address in addresses for key in (alias_key(address), *item_keys(address))]
         by_key = _by_key(self.table.batch_get(keys))
-        # The phone number's customer first: a new customer is keyed by phone, and so was the old one.
-        joining = sorted(
-            (a for a in addresses if not a.startswith(USERNAME_PREFIX)), key=lambda a: a != identity.phone_key
-        )
+        person = identity.user_id or identity.parent_user_id
+        if person is not None:
+            former = _former(by_key, person)
+            if former is not None:
+                return self._final(former)  # a late message under a BSUID its customer has left
         ids: list[str] = []
-        for address in joining:
-            owner, profile = self._owner(address, by_key)
+        if identity.phone_key:
+            owner, profile = self._owner(identity.phone_key, by_key)
             known = profile.get("user_id") if profile else None
             # A number whose customer has another BSUID was given up and now is someone else's.
             if owner is not None and not (identity.user_id and known and known != identity.user_id):
                 ids.append(owner)
-        ids = list(dict.fromkeys(ids))
+        for address in (identity.user_id, identity.parent_user_id):
+            owner = self._owner(address, by_key)[0] if address else None
+            if owner is not None:
+                ids.append(owner)
+        ids = list(dict.fromkeys(ids))  # the phone number's customer first: producers address by phone
         customer = ids[0] if ids else self._fresh_id(identity, by_key)
         for other in ids[1:]:
             self.absorb(other, into=customer)
         for address in addresses:
-            if address != customer and _alias(by_key, address) != customer:
+            current = _alias(by_key, address)
+            # An id's own address needs no alias, unless one points elsewhere (the number came back).
+            if current != customer and (address != customer or current is not None):
                 self.point(address, customer)
         return customer
 
-    def change(self, old: CustomerIdentity, new: CustomerIdentity) -> str:
-        """A customer's number or BSUID changed (`user_changed_number`, `user_changed_user_id`): the
-        new addresses name them, the old ones of the same kind nobody; their choices stay theirs."""
+    def change(self, old: CustomerIdentity, new: CustomerIdentity, *, at: int) -> str:
+        """A customer's number or BSUID changed (`user_changed_number`, `user_changed_user_id`,
+        `user_id_update`; `at`: when, by Meta's clock): the new addresses name them, the old ones of
+        the same kind nobody (a late message under them still reaches them); their choices stay
+        theirs. A customer the new address already names is joined only if it began around the
+        change (the new name wrote before the news arrived); an older one is someone else, whose
+        number this now is."""
         customer = self.link(old)
         for address in new.addresses():
-            owner, _ = self.find(address)
+            owner, items = self.find(address)
             if owner is not None and owner != customer:
-                self.absorb(owner, into=customer)  # the new identity wrote before this news arrived
+                profile = _by_key(items).get((partition(owner), "PROFILE")) or {}
+                if int(profile.get("created_at") or 0) >= at - CHANGE_SLACK_SECONDS:
+                    self.absorb(owner, into=customer)
             self.point(address, customer)
         leaving = [
             before
@@ -146,7 +172,7 @@ class Identities(Repository):
             if before and after and before != after
         ]
         for address in leaving:
-            self.point(address, RETIRED)
+            self.retire(address, customer)
         sets, removes = ["updated_at = :now"], []
         values: dict[str, Any] = {":now": self._now()}
         if new.phone_key:
@@ -160,6 +186,21 @@ class Identities(Repository):
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         self.table.update({"pk": partition(customer), "sk": "PROFILE"}, Update(expression, values))
         return customer
+
+    def retire(self, address: str, customer: str) -> None:
+        """`address` names nobody any more; it was `customer`'s (a late message under it is theirs)."""
+        self.table.update(
+            alias_key(address),
+            Update(
+                "SET customer = :none, former = :customer, updated_at = :now",
+                {":none": RETIRED, ":customer": customer, ":now": self._now()},
+            ),
+        )
+
+    def _final(self, customer: str) -> str:
+        """The customer an id leads to (following joins)."""
+        found, _ = self.resolve(customer, self.table.batch_get(item_keys(customer)))
+        return found or customer
 
     def point(self, address: str, customer: str) -> None:
         """Make `address` name `customer` (RETIRED: name nobody)."""
