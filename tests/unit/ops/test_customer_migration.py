@@ -63,3 +63,18 @@ def test_customers_with_one_name_are_left_as_they_are(aws):
     store = Store()
     assert migrate_customers(store).linked == 0
     assert store.customers.get("+44 7700 900123").opted_out
+
+
+@pytest.mark.parametrize("order", ["new-first", "old-first"])
+def test_a_number_two_stored_customers_had_stays_with_who_used_it_last(aws, order):
+    old = {"pk": "CONTACT#US.OLD", "sk": "PROFILE", "wa_id": PHONE, "user_id": "US.OLD", "last_inbound_at": 100}
+    new = {"pk": f"CONTACT#{PHONE}", "sk": "PROFILE", "wa_id": PHONE, "user_id": "US.NEW", "last_inbound_at": 900}
+    opt = {"pk": f"CONTACT#{PHONE}", "sk": "OPT", "opted_out": True, "opt_changed_at": 900, "opt_keyword": "stop"}
+    put(aws, *([new, opt, old] if order == "new-first" else [old, new, opt]))
+    store = Store()
+
+    migrate_customers(store)
+
+    holder = store.customers.get(f"+{PHONE}")
+    assert holder is not None and holder.user_id == "US.NEW" and holder.opted_out
+    assert store.customers.get("US.OLD").customer_id == "US.OLD"

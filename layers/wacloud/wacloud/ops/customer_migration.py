@@ -36,7 +36,8 @@ def migrate_customers(store: Store) -> MigrationReport:
             parent_user_id=_text(profile.get("parent_user_id")),
         )
         if identity.phone_key and (identity.user_id or identity.parent_user_id):
-            store.customers.identities.link(identity)
+            # A number two stored customers had is the one's who used it last.
+            store.customers.identities.link(identity, at=int(profile.get("last_inbound_at") or 0))
             report.linked += 1
     return report
 

@@ -182,3 +182,16 @@ def test_the_same_change_twice_changes_nothing_more(store):
     assert store.customers.get(NEW_PHONE).customer_id == customer
     assert store.customers.get(USER_ID).customer_id == customer
     assert store.customers.get(PHONE) is None
+
+
+def test_a_late_message_from_a_numbers_earlier_holder_does_not_take_the_number_back(store):
+    new_holder = store.customers.touch(CustomerIdentity(phone=PHONE, user_id=NEW_USER_ID), at=NOW, ref="call")
+    store.customers.set_opt_out(new_holder, True, at=NOW, keyword="stop")
+
+    # The earlier holder's message, written before, processed after (its own FIFO group).
+    earlier = store.customers.touch(CustomerIdentity(phone=PHONE, user_id=USER_ID), at=NOW - 3600, ref="call")
+
+    assert earlier != new_holder
+    assert store.customers.get(PHONE).customer_id == new_holder  # the number is still the new holder's
+    assert store.customers.get(PHONE).opted_out
+    assert store.customers.get(USER_ID).customer_id == earlier

@@ -74,8 +74,8 @@ class CustomerRecords(Repository):
         identity = CustomerIdentity.from_message(message, contact)
         if not identity:
             return None
-        customer = self.identities.link(identity)
         now, at = self._now(), message.timestamp or self._now()
+        customer = self.identities.link(identity, at=at)
         values: dict[str, Any] = {":now": now, ":exp": now + self.ttl_seconds}
         sets = ["updated_at = :now", "created_at = if_not_exists(created_at, :now)", "expires_at = :exp"]
         condition = None
@@ -96,7 +96,7 @@ class CustomerRecords(Repository):
     def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> str:
         """The customer reached the business some other way than a message (a call): the 24-hour
         window opens as it does for a message. `ref`: what it was (a call id)."""
-        customer = self.identities.link(identity)
+        customer = self.identities.link(identity, at=at or None)
         now = self._now()
         sets = [
             "last_inbound_at = :at",

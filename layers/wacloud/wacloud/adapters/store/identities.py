@@ -112,13 +112,14 @@ class Identities(Repository):
         keys = lookup_keys(address)
         return self.resolve(address, self.table.batch_get(keys)) if keys else (None, [])
 
-    def link(self, identity: CustomerIdentity) -> str:
+    def link(self, identity: CustomerIdentity, *, at: int | None = None) -> str:
         """The customer this identity is (created when new), every address of it now naming them.
         Two customers it shows to be one person are joined.
 
         The BSUID decides who someone is (it is per person): a known one names its customer; one
         its customer left (a late message) names them still and moves nothing; a new one with a
-        number whose customer has another BSUID is a new person (the number changed hands)."""
+        number whose customer has another BSUID is a new person (the number changed hands); the
+        number then names whoever used it last (`at`: when this identity wrote, by Meta's clock)."""
         addresses = identity.addresses()
         if not addresses:
             raise ValueError("a customer needs a phone number, a user id or a username")
@@ -129,27 +130,39 @@ class Identities(Repository):
             former = _former(by_key, person)
             if former is not None:
                 return self._final(former)  # a late message under a BSUID its customer has left
+        ids, keep_number = self._owners(identity, by_key, at)
+        customer = ids[0] if ids else self._fresh_id(identity, by_key)
+        for other in ids[1:]:
+            self.absorb(other, into=customer)
+        for address in addresses:
+            current = _alias(by_key, address)
+            if keep_number and address == identity.phone_key:
+                continue
+            # An id's own address needs no alias, unless one points elsewhere (the number came back).
+            if current != customer and (address != customer or current is not None):
+                self.point(address, customer)
+        return customer
+
+    def _owners(
+        self, identity: CustomerIdentity, by_key: dict[tuple[str, str], Item], at: int | None
+    ) -> tuple[list[str], bool]:
+        """The customers this identity's names lead to, the phone number's first (producers address
+        by phone); and whether the number stays with another customer who used it later."""
         ids: list[str] = []
+        keep_number = False
         if identity.phone_key:
             owner, profile = self._owner(identity.phone_key, by_key)
             known = profile.get("user_id") if profile else None
             # A number whose customer has another BSUID was given up and now is someone else's.
             if owner is not None and not (identity.user_id and known and known != identity.user_id):
                 ids.append(owner)
+            elif owner is not None and at is not None:
+                keep_number = int((profile or {}).get("last_inbound_at") or 0) > at
         for address in (identity.user_id, identity.parent_user_id):
             owner = self._owner(address, by_key)[0] if address else None
             if owner is not None:
                 ids.append(owner)
-        ids = list(dict.fromkeys(ids))  # the phone number's customer first: producers address by phone
-        customer = ids[0] if ids else self._fresh_id(identity, by_key)
-        for other in ids[1:]:
-            self.absorb(other, into=customer)
-        for address in addresses:
-            current = _alias(by_key, address)
-            # An id's own address needs no alias, unless one points elsewhere (the number came back).
-            if current != customer and (address != customer or current is not None):
-                self.point(address, customer)
-        return customer
+        return list(dict.fromkeys(ids)), keep_number
 
     def change(self, old: CustomerIdentity, new: CustomerIdentity, *, at: int) -> str:
         """A customer's number or BSUID changed (`user_changed_number`, `user_changed_user_id`,
