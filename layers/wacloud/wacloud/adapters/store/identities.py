@@ -241,7 +241,8 @@ class Identities(Repository):
         return owner, _by_key(items).get((partition(owner), "PROFILE")) if owner else None
 
     def absorb(self, other: str, *, into: str) -> None:
-        """Carry another customer's choices and history over; then their id names `into`."""
+        """Carry another customer's choices and history over; a MERGED item in their partition then
+        leads every lookup of them to `into`."""
         items = _by_key(self.table.batch_get([*item_keys(other), *item_keys(into)]))
         theirs = {sk: items.get((partition(other), sk)) for sk in CUSTOMER_SKS}
         ours = {sk: items.get((partition(into), sk)) for sk in CUSTOMER_SKS}
