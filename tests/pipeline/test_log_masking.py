@@ -10,8 +10,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from moto import mock_aws
 
 from wacloud.local.meta.fake_graph import ScriptedAnswer, graph_error
+from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 from wacloud.runtime.masking import MaskingFormatter
 
 CUSTOMER = "15557654321"
@@ -110,3 +112,23 @@ def test_every_function_logs_through_the_masking_formatter():
     for name in FUNCTIONS:
         logger = importlib.import_module(f"functions.{name}.app").logger
         assert isinstance(logger.registered_formatter, MaskingFormatter), name
+
+
+def test_the_local_runs_terminal_masks_customers_unless_asked_to_show_them():
+    from wacloud.local.meta.webhooks import text_message
+
+    for show in (False, True):
+        lines: list[str] = []
+        with mock_aws():
+            options = PipelineOptions(background=False, retry_delay=0, show_personal_data=show)
+            local = LocalPipeline(options, echo=lines.append).start()
+            try:
+                body = text_message("my secret order", phone_number_id=local.phone_number_id, sender="16505559876")
+                local.post_webhook(body)
+                local.drain()
+            finally:
+                local.stop()
+        printed = "\n".join(lines)
+        assert "[graph]" in printed  # the reply was shown
+        assert ("16505559876" in printed) is show
+        assert ("wamid.TE9D" in printed) is show  # wamids carry the number

@@ -38,6 +38,11 @@ def register(commands: Any) -> None:
         "--demo", action="store_true", help="send one message, wait for the reply and its statuses, exit"
     )
     local.add_argument("--verbose", action="store_true", help="show the functions' own (JSON) logs")
+    local.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help="print phone numbers, wamids, customers' text and the app secret in full (masked by default)",
+    )
     local.add_argument("--no-status-webhooks", action="store_true", help="the simulated Meta sends no statuses")
     local.set_defaults(run=run_local)
 
@@ -90,6 +95,7 @@ def run_local(args: argparse.Namespace) -> int:
         simulator_port=args.simulator_port,
         demo=args.demo,
         verbose=args.verbose,
+        show_personal_data=args.show_personal_data,
         status_webhooks=not args.no_status_webhooks,
     )
 

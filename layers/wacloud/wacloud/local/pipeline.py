@@ -36,6 +36,7 @@ from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.local.pollers import PollResult, QueuePoller
 from wacloud.outbound.contract import message_group_id
 from wacloud.runtime import singletons
+from wacloud.runtime.masking import mask_text
 
 # The local run's credentials and number: documented defaults, overridable by these variables.
 LOCAL_DEFAULTS = {
@@ -79,6 +80,9 @@ class PipelineOptions:
     # What Graph refuses: outside the 24-hour window, past the throughput or the pair rate limit.
     rules: RuleSettings = field(default_factory=RuleSettings)
     log_level: str = "WARNING"
+    # The terminal masks phone numbers, wamids and customers' text as the functions' logs do;
+    # True shows them (debugging with made-up customers).
+    show_personal_data: bool = False
     auto_reply_text: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
 
@@ -86,7 +90,8 @@ class PipelineOptions:
 class LocalPipeline:
     def __init__(self, options: PipelineOptions | None = None, *, echo: Callable[[str], None] | None = None) -> None:
         self.options = options or PipelineOptions()
-        self.echo = echo or (lambda line: None)
+        shown = echo or (lambda line: None)
+        self.echo = shown if self.options.show_personal_data else (lambda line: shown(mask_text(line)))
         self.secret = {name: local_setting(name) for name in ("access_token", "app_secret", "verify_token")}
         self.phone_number_id = local_setting("phone_number_id")
         self.rules = GraphRules(self.options.rules, last_inbound=self._last_inbound)
@@ -330,8 +335,9 @@ class LocalPipeline:
             what = f"read receipt for {body.get('message_id')}"
         else:
             kind = body.get("type", "?")
-            text = (body.get("text") or {}).get("body", "") if kind == "text" else ""
-            what = f"{kind} to {body.get('to')}" + (f' "{text[:40]}"' if text else "")
+            shown = self.options.show_personal_data and kind == "text"
+            text = (body.get("text") or {}).get("body", "") if shown else ""
+            what = f"{kind} to {body.get('to') or body.get('recipient')}" + (f' "{text[:40]}"' if text else "")
         answer = f"wamid {request.wamid}" if request.wamid else json.dumps(request.response)[:60]
         self.echo(f"  [graph]     {what} -> {request.status} {answer}")
 

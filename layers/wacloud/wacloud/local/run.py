@@ -16,6 +16,7 @@ from wacloud.local.account import REGION
 from wacloud.local.meta.fake_graph import is_reply_to
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, find_project_dir, wait_until
 from wacloud.local.state import LocalState, read_state, remove_state, write_state
+from wacloud.runtime.masking import mask_text
 
 SAY_HI = 'say "Hi there"'
 SEND_TEXT = 'send --to +16505551234 --text "Your order shipped" --wait'
@@ -46,6 +47,7 @@ def run_local(
     demo: bool = False,
     verbose: bool = False,
     status_webhooks: bool = True,
+    show_personal_data: bool = False,
 ) -> int:
     running = read_state(find_project_dir())
     if running is not None:
@@ -63,6 +65,7 @@ def run_local(
         graph_port=simulator_port,
         log_level="INFO" if verbose else "ERROR",
         status_webhooks=status_webhooks,
+        show_personal_data=show_personal_data,
     )
     pipeline: LocalPipeline | None = None
     try:
@@ -143,7 +146,8 @@ def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
     )
     record = store.messages.get(reply_wamid)
     print("\nStored record of the reply:")
-    print(record.model_dump_json(indent=2, exclude_none=True) if record else "  (none)")
+    shown = record.model_dump_json(indent=2, exclude_none=True) if record else "  (none)"
+    print(shown if pipeline.options.show_personal_data else mask_text(shown))
     ok = record is not None and (record.status == "read" or not expect_read)
     print(
         "\nDemo "
@@ -164,6 +168,11 @@ def _command(arguments: str) -> str:
     return f"{script} {arguments}"
 
 
+def _shown(secret: str, pipeline: LocalPipeline) -> str:
+    # Even a local default is a credential on a screen that may be shared.
+    return secret if pipeline.options.show_personal_data else secret[:3] + "*" * max(len(secret) - 3, 0)
+
+
 def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
     assert pipeline.front_door is not None and pipeline.stack is not None
     door, secret = pipeline.front_door.url, pipeline.secret
@@ -180,7 +189,7 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         f"  Messages table                  {pipeline.stack.table_names['MessagesTable']}",
         f"  Media bucket                    {pipeline.stack.bucket_names['MediaBucket']}",
         f"  Phone number id                 {pipeline.phone_number_id}",
-        f"  App secret / verify token       {secret['app_secret']} / {secret['verify_token']}  (local defaults)",
+        f"  App secret / verify token       {_shown(secret['app_secret'], pipeline)} / {secret['verify_token']}",
         "",
         "  Meta's subscription check:",
         f"    curl '{door}/webhook?hub.mode=subscribe&hub.verify_token={secret['verify_token']}&hub.challenge=42'",
