@@ -3,6 +3,8 @@ batches' retries of what DynamoDB leaves unprocessed."""
 
 from __future__ import annotations
 
+import json
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +42,45 @@ def test_items_keep_their_python_types_both_ways(table: Table) -> None:
     raw = boto3.client("dynamodb").get_item(TableName=table.name, Key=serialize({"pk": "T#1", "sk": "S"}))["Item"]
     assert raw["count"] == {"N": "3"}
     assert sorted(raw["names"]["SS"]) == ["x", "y"]
+
+
+# Numbers DynamoDB cannot hold exactly (38 digits, exponents -130 to 125), as Meta may send them.
+UNHOLDABLE = [10**44, -(10**60), 1e300, -1e308, 1e-320, 5e-324, float("nan"), float("inf"), Decimal("1E+300")]
+
+
+@pytest.mark.parametrize("number", UNHOLDABLE, ids=repr)
+def test_a_number_dynamodb_cannot_hold_is_stored_as_its_json_text(table: Table, number: Any) -> None:
+    key = {"pk": "T#NUM", "sk": "S"}
+    # in any position: an attribute, a map, a list, an update's value
+    assert table.put_new({**key, "n": number, "map": {"x": [number]}}) is True
+    table.update(key, Update("SET u = :u", {":u": {"deep": number}}))
+
+    item = table.get(key)
+    assert item is not None
+    text = item["n"]
+    assert isinstance(text, str)
+    assert item["map"] == {"x": [text]} and item["u"] == {"deep": text}
+    assert text == (str(number) if isinstance(number, Decimal) else json.dumps(number))
+    if not isinstance(number, Decimal) and not math.isnan(number):
+        assert json.loads(text) == number  # the same number, read back as JSON
+
+
+@pytest.mark.parametrize(
+    ("number", "stored"),
+    [
+        (12345678901234567890123456789012345678, Decimal("12345678901234567890123456789012345678")),
+        (0.1, Decimal("0.1")),
+        (1e100, Decimal("1E+100")),
+        (-0.0, Decimal("0")),
+        (1.5e-100, Decimal("1.5E-100")),
+    ],
+    ids=repr,
+)
+def test_a_number_dynamodb_holds_stays_a_number_floats_as_written(table: Table, number: Any, stored: Decimal) -> None:
+    key = {"pk": "T#HELD", "sk": "S"}
+    table.put_new({**key, "n": number})
+    item = table.get(key)
+    assert item is not None and item["n"] == stored and isinstance(item["n"], Decimal)
 
 
 def test_put_new_writes_once(table: Table) -> None:

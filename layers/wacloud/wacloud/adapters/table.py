@@ -9,12 +9,14 @@ client is thread-safe.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, DecimalException
 from typing import Any, Literal
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.adapters.aws_session import default_session
@@ -23,6 +25,38 @@ from wacloud.runtime.singletons import singleton
 
 Item = dict[str, Any]
 Key = dict[str, str]
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    """boto3's `TypeSerializer`, except for numbers: a float is taken as written (its shortest text),
+    and a number DynamoDB cannot hold exactly (over 38 digits, beyond 1E+126 or below 1E-130, NaN,
+    infinite) is stored as its JSON text, a string, instead of raising `decimal.Inexact` on every
+    retry. Only numbers nothing compares reach that: the models bound every number a key or a
+    condition uses (`wacloud.models.numbers`)."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        number = dynamo_number(value)
+        return {"N": number} if number is not None else {"S": number_text(value)}
+    if isinstance(value, Mapping):
+        return {"M": {name: _attribute(inner) for name, inner in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [_attribute(inner) for inner in value]}
+    return dict(_serializer.serialize(value))
+
+
+def dynamo_number(value: int | float | Decimal) -> str | None:
+    """The text DynamoDB stores for the number `value`; None when it cannot hold it exactly."""
+    try:
+        # repr: the float as JSON wrote it (0.1), not its binary expansion (0.1000000000000000055...)
+        number = DYNAMODB_CONTEXT.create_decimal(repr(value) if isinstance(value, float) else value)
+    except DecimalException:
+        return None
+    return str(number) if number.is_finite() else None
+
+
+def number_text(value: int | float | Decimal) -> str:
+    """A number as JSON writes it (Python's own spelling for NaN and the infinities)."""
+    return str(value) if isinstance(value, Decimal) else json.dumps(value)
+
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -37,7 +71,7 @@ class StoreError(TransientError):
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    return {name: _attribute(value) for name, value in item.items()}
 
 
 def deserialize(item: Mapping[str, Any]) -> Item:

@@ -27,7 +27,8 @@ class Repository:
 
 
 def dynamo_value(value: Any) -> Any:
-    """DynamoDB takes Decimal, not float: round-trip through JSON."""
+    """A model's dump as plain JSON values, floats as the Decimal of their text (a number DynamoDB
+    cannot hold becomes a string when written: `wacloud.adapters.table`)."""
     return json.loads(json.dumps(value), parse_float=Decimal)
 
 
