@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+
+from wacloud.models.numbers import Timestamp, UnixTime
 
 if TYPE_CHECKING:
     from wacloud.models.system_messages import IdentityChange
@@ -23,22 +25,6 @@ if TYPE_CHECKING:
 WamId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")]
 Address = Annotated[str, StringConstraints(max_length=256)]
 StatusName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
-
-
-def _unix_time(value: Any) -> int | None:
-    """Meta writes times as numbers or numeric strings; anything else is no time, not an error."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-# A unix time in seconds of the newer payloads (groups, calls), None when Meta's value is not one:
-# its documented examples hold placeholders, and a time is never worth refusing a whole event for.
-UnixTime = Annotated[int | None, BeforeValidator(_unix_time)]
 
 
 class MetaModel(BaseModel):
@@ -289,7 +275,7 @@ class InboundMessage(MetaModel):
     from_parent_user_id: Address | None = None
     group_id: Address | None = None  # a message written in a group: `from` is the participant
     id: WamId
-    timestamp: int = 0
+    timestamp: Timestamp = 0
     type: str = "unknown"
     context: MessageContext | None = None
     text: Text | None = None
@@ -366,7 +352,7 @@ class Status(MetaModel):
 
     id: WamId
     status: StatusName
-    timestamp: int = 0
+    timestamp: Timestamp = 0
     recipient_id: Address = ""
     recipient_user_id: Address | None = None
     recipient_parent_user_id: Address | None = None
