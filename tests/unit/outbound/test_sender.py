@@ -24,6 +24,7 @@ from wacloud.models.records import ErrorInfo
 from wacloud.outbound.contract import parse_document
 from wacloud.outbound.media_upload import MediaRejectedError, ResolvedBody
 from wacloud.outbound.sender import Sender, SendRetryableError, build_sender, get_sender
+from wacloud.runtime import metrics as runtime_metrics
 from wacloud.runtime.deadline import Deadline, NotEnoughTimeError
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -473,3 +474,21 @@ def test_a_message_to_a_group_is_not_held_to_a_customers_choices_even_if_the_ids
     )
     assert make(graph).send(body, message_id="m").state == "accepted"
     assert graph.sent[0][1]["to"] == group
+
+
+def test_with_metrics_disabled_as_in_the_local_run_every_send_makes_one_graph_call(monkeypatch):
+    """Powertools never clears a disabled run's metrics and published them (raising: no namespace)
+    at the 100th value, after Graph had accepted: the send was released and made again."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setattr(runtime_metrics._metrics, "namespace", None)
+    graph = StubGraph()
+    sender = make(graph)
+    for i in range(120):
+        body = document(f"k{i}")
+        try:
+            sender.send(body, message_id=f"m{i}")
+        except Exception:  # as SQS would: the document comes back
+            sender.send(body, message_id=f"m{i}")
+
+    assert len(graph.sent) == 120
+    assert all(stored(f"k{i}").state == "accepted" for i in range(120))

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 
 from wacloud.models.calls import CallsUpdate
 from wacloud.models.changes import UserIdUpdate, UserPreferencesUpdate
 from wacloud.models.groups import GroupsUpdate
 from wacloud.models.identity import CustomerIdentity
+from wacloud.runtime.metrics import count
 
 if TYPE_CHECKING:
     from wacloud.adapters.store.calls import CallRecords
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from wacloud.models.webhook import Contact
 
 logger = Logger(child=True)
-metrics = Metrics()
 
 
 class CustomerUpdates(Protocol):
@@ -66,7 +65,7 @@ class AccountChanges:
             self.groups.record(update, field=event.field, waba_id=event.waba_id, phone_number_id=phone_number_id)
             kept += 1
             logger.info("Group event recorded", extra={"field": event.field, "type": update.type})
-        metrics.add_metric(name="GroupEventRecorded", unit=MetricUnit.Count, value=kept)
+        count("GroupEventRecorded", kept)
         return "group events recorded"
 
     def _calls(self, event: ChangeEvent, value: CallsUpdate) -> str:
@@ -77,16 +76,16 @@ class AccountChanges:
             identity = _caller(call, value.contact_for(call))
             self.calls.record_call(call, customer=identity.primary, phone_number_id=phone_number_id)
             logger.info("Call event recorded", extra={"event": call.event, "direction": call.direction})
-            metrics.add_metric(name="CallEventRecorded", unit=MetricUnit.Count, value=1)
+            count("CallEventRecorded")
             if call.user_initiated and identity:
                 # A customer's call opens (or renews) their customer service window.
                 self.customers.touch(identity, at=call.timestamp or 0, ref=call.id)
-                metrics.add_metric(name="CustomerCallReceived", unit=MetricUnit.Count, value=1)
+                count("CustomerCallReceived")
         for status in value.statuses or []:
             if status.id:
                 recipient = CustomerIdentity(phone=status.recipient_id, user_id=status.recipient_user_id)
                 self.calls.record_status(status, customer=recipient.primary)
-                metrics.add_metric(name="CallEventRecorded", unit=MetricUnit.Count, value=1)
+                count("CallEventRecorded")
         return "calls recorded"
 
     def _preferences(self, value: UserPreferencesUpdate) -> str:
@@ -100,7 +99,7 @@ class AccountChanges:
                 continue
             applied = self.customers.set_marketing(identity, stopped=preference.stopped, at=preference.timestamp or 0)
             logger.info("Marketing preference", extra={"value": preference.value, "applied": applied})
-            metrics.add_metric(name="MarketingPreferenceChanged", unit=MetricUnit.Count, value=1 if applied else 0)
+            count("MarketingPreferenceChanged", 1 if applied else 0)
         return "preferences applied"
 
     def _user_ids(self, value: UserIdUpdate) -> str:
@@ -119,7 +118,7 @@ class AccountChanges:
                 logger.warning("User id change without an old or a new id", extra={"detail": change.detail})
                 continue
             self.customers.change_identity(old, new, at=change.timestamp or 0)
-            metrics.add_metric(name="CustomerIdentityChanged", unit=MetricUnit.Count, value=1)
+            count("CustomerIdentityChanged")
         return "user ids changed"
 
 

@@ -21,8 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 
 from wacloud.adapters.queues import FifoQueue, QueueEntry
 from wacloud.adapters.store import Store
@@ -39,9 +38,9 @@ from wacloud.models.system_messages import identity_change
 from wacloud.outbound.contract import deduplication_id, message_group_id
 from wacloud.outbound.policy import opt_keyword
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
+from wacloud.runtime.metrics import count
 
 logger = Logger(child=True)
-metrics = Metrics()
 HISTORY_TEXT_CHARS = 1024
 
 
@@ -76,7 +75,7 @@ class CustomerMessages:
                 "Message older than the replay window recorded, not acted on",
                 extra={"wamid": mask_wamid(message.id), "age_seconds": int(age), "new": is_new},
             )
-            metrics.add_metric(name="StaleMessageIgnored", unit=MetricUnit.Count, value=1)
+            count("StaleMessageIgnored")
             return {"outcome": "stale", "queued": 0}
         # A keyword written in a group is said to the group, not to the business.
         opted_out_now = self._opt_keyword(event, customer) if customer and not message.is_group else False
@@ -100,7 +99,7 @@ class CustomerMessages:
                 "answered_by": answer.decided_by,
             },
         )
-        metrics.add_metric(name="MessageReceived" if is_new else "DuplicateMessage", unit=MetricUnit.Count, value=1)
+        count("MessageReceived" if is_new else "DuplicateMessage")
         return {"outcome": "stored" if is_new else "duplicate", "queued": len(documents)}
 
     def _identity_change(self, event: MessageEvent) -> None:
@@ -116,7 +115,7 @@ class CustomerMessages:
         if old and new and new.addresses() != old.addresses():
             self.store.customers.change_identity(old, new, at=event.message.timestamp)
             logger.info("Customer's identity changed", extra={"change": change.kind})
-            metrics.add_metric(name="CustomerIdentityChanged", unit=MetricUnit.Count, value=1)
+            count("CustomerIdentityChanged")
 
     def _record_unaddressable(self, refused: list[RefusedReply]) -> None:
         """Answers that could not be addressed: recorded with the reason and counted, not only logged
@@ -124,7 +123,7 @@ class CustomerMessages:
         for reply in refused:
             self.store.rejections.record("reply", reply.key, reply.reason, reply.raw)
             logger.warning("Reply not queued", extra={"reply": mask_key(reply.key), "reason": reply.reason})
-            metrics.add_metric(name="ReplyRejected", unit=MetricUnit.Count, value=1)
+            count("ReplyRejected")
 
     def _opt_keyword(self, event: MessageEvent, customer: str) -> bool:
         """Apply an opt-out or opt-in keyword; whether the customer opted out with this message (then
@@ -136,7 +135,7 @@ class CustomerMessages:
         choice, word = keyword
         self.store.customers.set_opt_out(customer, choice == "out", at=message.timestamp, keyword=word)
         logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
-        metrics.add_metric(name="OptedOut" if choice == "out" else "OptedIn", unit=MetricUnit.Count, value=1)
+        count("OptedOut" if choice == "out" else "OptedIn")
         return choice == "out"
 
     def _answer(self, event: MessageEvent) -> Answer:
@@ -169,7 +168,7 @@ class CustomerMessages:
         at = message.timestamp or int(self._clock())
         until = int(self._clock()) + self.settings.handover_hours * 3600
         self.store.customers.set_handover(customer, until=until, at=at, wamid=message.id)
-        metrics.add_metric(name="HandedOver", unit=MetricUnit.Count, value=1)
+        count("HandedOver")
 
     def _remember_history(
         self, event: MessageEvent, documents: list[OutboundMessage], answer: Answer, customer: str

@@ -23,8 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
@@ -36,9 +35,9 @@ from wacloud.models.events import MediaEvent, MessageEvent
 from wacloud.models.records import StoredMedia
 from wacloud.outbound.error_policy import Action, action_for
 from wacloud.runtime.masking import mask_wamid
+from wacloud.runtime.metrics import count
 
 logger = Logger(child=True)
-metrics = Metrics()
 
 
 class MediaArchiveError(TransientError):
@@ -116,7 +115,7 @@ class MediaArchive:
             logger.warning(
                 "Inbound media cannot be archived", extra={"wamid": mask_wamid(message.id), "error_code": exc.code}
             )
-            metrics.add_metric(name="MediaArchiveFailed", unit=MetricUnit.Count, value=1)
+            count("MediaArchiveFailed")
             return None
         except GraphTransportError as exc:
             raise MediaArchiveError(f"media {media.id}: {exc}") from exc
@@ -125,7 +124,7 @@ class MediaArchive:
             "Inbound media archived",
             extra={"wamid": mask_wamid(message.id), "bytes": stored.size, "mime_type": stored.mime_type},
         )
-        metrics.add_metric(name="MediaArchived", unit=MetricUnit.Count, value=1)
+        count("MediaArchived")
         return stored
 
     def _copy(self, event: MediaEvent | MessageEvent, media_id: str) -> StoredMedia:

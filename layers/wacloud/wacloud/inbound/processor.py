@@ -19,8 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -47,11 +46,11 @@ from wacloud.outbound.template_catalog import TemplateCatalog
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
 from wacloud.runtime.idempotency import Idempotent
 from wacloud.runtime.masking import mask_wamid
+from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
 from wacloud.runtime.tracing import trace_method
 
 logger = Logger(child=True)
-metrics = Metrics()
 # A media download is not started with less time left (Graph's answer, then the download's own timeouts).
 ARCHIVE_MIN_SECONDS = 25
 
@@ -101,7 +100,7 @@ class InboundProcessor:
             reason = f"not an inbound event: {describe(exc) if isinstance(exc, ValidationError) else exc}"
             logger.warning("Rejected inbound document", extra={"sqs_message_id": message_id, "reason": reason})
             self.store.rejections.record("inbound-queue", message_id, reason, body)
-            metrics.add_metric(name="InboundRejected", unit=MetricUnit.Count, value=1)
+            count("InboundRejected")
             return {"outcome": "rejected"}
         if isinstance(event, StatusEvent):
             # Applied only forward (`apply_status`), so a repeat changes nothing but `updated_at`:
@@ -133,7 +132,7 @@ class InboundProcessor:
             "Webhook change recorded",
             extra={"field": event.field, "event": getattr(typed, "event", None), "event_key": key},
         )
-        metrics.add_metric(name="ChangeReceived", unit=MetricUnit.Count, value=1)
+        count("ChangeReceived")
         return {"outcome": "recorded", **({"applied": applied} if applied else {})}
 
     def _on_media(self, event: MediaEvent, deadline: Deadline) -> dict[str, Any]:
@@ -149,7 +148,7 @@ class InboundProcessor:
         status = event.status
         if applied.change is StatusChange.ADVANCED and status.status == "failed":
             # Counted before anything else can fail: a redelivered `failed` no longer advances.
-            metrics.add_metric(name="MessageFailed", unit=MetricUnit.Count, value=1)
+            count("MessageFailed")
         callback = status.biz_opaque_callback_data or ""
         # Only a message not yet marked `outbound_accepted` (its send's outcome not written yet, or
         # never: its answer was lost) has anything to confirm; for the rest it would be a write more.
@@ -160,7 +159,7 @@ class InboundProcessor:
         ):
             # A send whose answer was lost did go out: its status webhook names it.
             logger.info("Unconfirmed send confirmed by its status", extra={"wamid": mask_wamid(status.id)})
-            metrics.add_metric(name="SendConfirmedLate", unit=MetricUnit.Count, value=1)
+            count("SendConfirmedLate")
         extra: dict[str, Any] = {
             "wamid": mask_wamid(status.id),
             "status": status.status,
@@ -169,14 +168,14 @@ class InboundProcessor:
         if status.errors:
             extra["error_code"] = status.errors[0].code
         logger.info("Status applied", extra=extra)
-        metrics.add_metric(name="StatusReceived", unit=MetricUnit.Count, value=1)
+        count("StatusReceived")
         return {"outcome": applied.change.value}
 
     def _on_unparsed(self, event: UnparsedEvent) -> dict[str, Any]:
         raw = event.raw if isinstance(event.raw, str) else json.dumps(event.raw, default=str)
         self.store.rejections.record("webhook", event.raw_sha256 or event.key, event.reason, raw)
         logger.warning("Unparsed webhook data recorded", extra={"reason": event.reason})
-        metrics.add_metric(name="WebhookUnparsed", unit=MetricUnit.Count, value=1)
+        count("WebhookUnparsed")
         return {"outcome": "rejected"}
 
 

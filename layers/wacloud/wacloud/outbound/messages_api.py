@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, unquote
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.adapters.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
@@ -23,10 +22,10 @@ from wacloud.models.validation_errors import describe
 from wacloud.outbound.contract import deduplication_id, message_group_id, parse_document
 from wacloud.runtime.http_answers import raw_body
 from wacloud.runtime.masking import mask_key
+from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
-metrics = Metrics()
 
 
 class InvalidDocumentError(WacloudError):
@@ -65,7 +64,7 @@ class MessagesApi:
             ]
         )
         logger.info("Outbound document queued", extra={"idempotency_key": mask_key(key), "type": document.kind})
-        metrics.add_metric(name="ApiDocumentQueued", unit=MetricUnit.Count, value=1)
+        count("ApiDocumentQueued")
         return {"idempotency_key": key, "status": "queued", "status_path": f"/messages/{quote(key, safe='')}"}
 
     def status(self, identifier: str) -> dict[str, Any] | None:

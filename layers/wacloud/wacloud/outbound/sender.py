@@ -29,9 +29,7 @@ import re
 import time
 from typing import NoReturn
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
@@ -64,11 +62,10 @@ from wacloud.outbound.template_catalog import TemplateCatalog
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
 from wacloud.runtime.idempotency import Idempotent
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
-from wacloud.runtime.metrics import count
+from wacloud.runtime.metrics import count, count_by
 from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
-metrics = Metrics()
 # What Graph answers when a media id is not (or no longer) one it knows.
 REUSED_MEDIA_ERRORS = frozenset({100, 131009, 131053})
 HELD_BACK = ErrorInfo(
@@ -323,10 +320,7 @@ def _count_error(exc: GraphError) -> None:
     """Count Graph errors by code (a dimension: codes are few), and those a person must fix."""
     if rule_for(exc).needs_human:
         count("SendNeedsAttention")
-    if is_metrics_disabled():
-        return  # single_metric prints whatever POWERTOOLS_METRICS_DISABLED says
-    with single_metric(name="GraphError", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
-        metric.add_dimension(name="error_code", value=str(exc.code if exc.code is not None else exc.http_status))
+    count_by("GraphError", dimension="error_code", value=str(exc.code if exc.code is not None else exc.http_status))
 
 
 def _idempotency_key_of(body: str) -> str | None:
