@@ -4,14 +4,14 @@ signature and puts each event of the body on the inbound queue."""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.errors import SignatureError
 from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError, get_webhook
-from wacloud.runtime.http_answers import add_error_answers, json_response, raw_body
+from wacloud.runtime.http_answers import add_error_answers, json_response, plain_text_response, raw_body
 from wacloud.runtime.masking import MaskingFormatter
 from wacloud.runtime.tracing import trace_handler
 
@@ -26,7 +26,7 @@ def subscribe() -> Response:
     challenge = get_webhook().subscribe(
         params.get("hub.mode"), params.get("hub.verify_token"), params.get("hub.challenge")
     )
-    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=challenge)
+    return plain_text_response(200, challenge)
 
 
 @app.post("/webhook")

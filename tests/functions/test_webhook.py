@@ -42,6 +42,7 @@ def test_subscription_check_echoes_the_challenge_as_plain_text(webhook, lambda_c
     assert response["statusCode"] == 200
     assert response["body"] == "1158201444"
     assert response["multiValueHeaders"]["Content-Type"] == ["text/plain"]
+    assert response["multiValueHeaders"]["X-Content-Type-Options"] == ["nosniff"]  # never sniffed as HTML
 
 
 @pytest.mark.parametrize(
@@ -57,6 +58,22 @@ def test_subscription_check_refuses(webhook, lambda_context, query, status):
     response = webhook.lambda_handler(get(query), lambda_context)
     assert response["statusCode"] == status
     assert response["body"] != "1"
+
+
+@pytest.mark.parametrize(
+    "challenge", ["%3Cscript%3Ealert(1)%3C%2Fscript%3E", "abc", ""], ids=["markup", "letters", "empty"]
+)
+def test_a_challenge_that_is_not_digits_is_refused_with_the_reason_and_not_echoed(webhook, lambda_context, challenge):
+    query = f"hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge={challenge}"
+    response = webhook.lambda_handler(get(query), lambda_context)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"]) == {"error": "hub.challenge must be 1 to 64 digits, as Meta sends it"}
+
+
+def test_a_wrong_token_is_still_403_whatever_the_challenge(webhook, lambda_context):
+    query = "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=abc"
+    response = webhook.lambda_handler(get(query), lambda_context)
+    assert (response["statusCode"], json.loads(response["body"])) == (403, {"error": "forbidden"})
 
 
 def test_signed_text_message_is_queued_once_per_event(webhook, lambda_context, aws):

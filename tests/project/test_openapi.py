@@ -116,3 +116,31 @@ def test_the_webhooks_answers_fit_the_documented_schemas(lambda_context):
     assert (answer["statusCode"], refused["statusCode"]) == (200, 401)
     fits(json.loads(answer["body"]), "/webhook", "post", 200)
     fits(json.loads(refused["body"]), "/webhook", "post", 401)
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_subscription_checks_answers_fit_the_documented_ones(lambda_context):
+    from functions.webhook import app
+    from tests.conftest import VERIFY_TOKEN
+
+    get = OPENAPI["paths"]["/webhook"]["get"]
+    documented = get["responses"]["200"]
+    challenge = next(p for p in get["parameters"] if p["name"] == "hub.challenge")
+
+    def call(challenge: str, token: str = VERIFY_TOKEN) -> dict[str, Any]:
+        query = f"hub.mode=subscribe&hub.verify_token={token}&hub.challenge={challenge}"
+        return app.lambda_handler(proxy_event("GET", f"/webhook?{query}", {}, b"", "173.252.95.1"), lambda_context)
+
+    echoed, not_digits, wrong_token = call("1158201444"), call("abc"), call("1", token="wrong")
+
+    assert (echoed["statusCode"], not_digits["statusCode"], wrong_token["statusCode"]) == (200, 400, 403)
+    headers = echoed["multiValueHeaders"]
+    assert list(documented["content"]) == headers["Content-Type"] == ["text/plain"]
+    for name, header in documented["headers"].items():
+        jsonschema.validate(headers[name][0], header["schema"])
+    jsonschema.validate(echoed["body"], documented["content"]["text/plain"]["schema"])
+    jsonschema.validate(echoed["body"], challenge["schema"])
+    with pytest.raises(jsonschema.ValidationError):  # what the function refuses, the document refuses
+        jsonschema.validate("abc", challenge["schema"])
+    fits(json.loads(not_digits["body"]), "/webhook", "get", 400)
+    fits(json.loads(wrong_token["body"]), "/webhook", "get", 403)

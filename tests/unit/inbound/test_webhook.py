@@ -109,6 +109,31 @@ def test_the_subscription_check_refuses(hook: Webhook, mode, token, challenge, e
         hook.subscribe(mode, token, challenge)
 
 
+@pytest.mark.parametrize(
+    "challenge",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("<script>alert(1)</script>", id="markup"),
+        pytest.param("12 34", id="space"),
+        pytest.param("-1", id="sign"),
+        pytest.param("١٢٣", id="non-ascii-digits"),
+        pytest.param("1" * 65, id="too-long"),
+    ],
+)
+def test_a_challenge_that_is_not_what_meta_sends_is_refused_with_the_reason(hook: Webhook, challenge: str) -> None:
+    with pytest.raises(BadRequestError, match=r"hub\.challenge must be 1 to 64 digits"):
+        hook.subscribe("subscribe", VERIFY_TOKEN, challenge)
+
+
+def test_a_wrong_token_is_refused_before_the_challenge_is_looked_at(hook: Webhook) -> None:
+    with pytest.raises(ForbiddenError):
+        hook.subscribe("subscribe", "wrong", "<script>")
+
+
+def test_the_longest_challenge_taken_is_echoed(hook: Webhook) -> None:
+    assert hook.subscribe("subscribe", VERIFY_TOKEN, "9" * 64) == "9" * 64
+
+
 # --- a POST: verified, split, queued ---------------------------------------------------------------------
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import hmac
 import time
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 
 from wacloud.adapters.credentials import credential
 from wacloud.adapters.queues import FifoQueue, QueueEntry
@@ -20,14 +19,17 @@ from wacloud.errors import SignatureError, WacloudError
 from wacloud.inbound.signature import verify_signature
 from wacloud.inbound.split import SplitEvent, queue_document, split_webhook
 from wacloud.models.keys import digest
+from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
 
 logger = Logger(child=True)
-metrics = Metrics()
 
 
 # A signature mismatch re-reads the app secret at most this often per environment.
 SECRET_RECHECK_SECONDS = 60
+# Meta's challenge is a number; echoing only digits means the answer can never be markup or script
+# in anyone's name (the GET is open to the world). The bound is far above what Meta sends.
+MAX_CHALLENGE_DIGITS = 64
 
 
 class BadRequestError(WacloudError):
@@ -49,14 +51,18 @@ class Webhook:
         self._last_recheck = float("-inf")
 
     def subscribe(self, mode: str | None, verify_token: str | None, challenge: str | None) -> str:
-        """Meta's GET check: the challenge to echo if mode and token are right."""
+        """Meta's GET check: the challenge to echo if mode and token are right and the challenge is
+        what Meta sends (digits)."""
         if not mode or verify_token is None or challenge is None:
             raise BadRequestError("hub.mode, hub.verify_token and hub.challenge are required")
         expected = credential("verify_token")
         token_ok = hmac.compare_digest(verify_token.encode("utf-8"), expected.encode("utf-8"))
         if mode != "subscribe" or not token_ok:
-            metrics.add_metric(name="SubscriptionRefused", unit=MetricUnit.Count, value=1)
+            count("SubscriptionRefused")
             raise ForbiddenError("verification refused")
+        # Checked after the token: a caller without it learns nothing but 403.
+        if not (challenge.isascii() and challenge.isdigit() and len(challenge) <= MAX_CHALLENGE_DIGITS):
+            raise BadRequestError(f"hub.challenge must be 1 to {MAX_CHALLENGE_DIGITS} digits, as Meta sends it")
         return challenge
 
     def receive(self, body: bytes, signature: str | None) -> list[SplitEvent]:
@@ -66,7 +72,7 @@ class Webhook:
         try:
             self._verify(body, signature)
         except SignatureError:
-            metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
+            count("WebhookSignatureRejected")
             raise
         events, entries = [], []
         for split in split_webhook(body):
@@ -78,7 +84,7 @@ class Webhook:
         for event in events:
             kinds[event.kind] = kinds.get(event.kind, 0) + 1
         logger.info("Webhook events queued", extra={"events": kinds})
-        metrics.add_metric(name="WebhookEventsQueued", unit=MetricUnit.Count, value=len(events))
+        count("WebhookEventsQueued", len(events))
         return events
 
     def _verify(self, body: bytes, signature: str | None) -> None:
@@ -98,7 +104,7 @@ class Webhook:
             fresh = credential("app_secret", force_fetch=True)
             verify_signature(body, signature, fresh)
             logger.info("Webhook signature verified with a re-read app secret (rotated)")
-            metrics.add_metric(name="AppSecretRefreshed", unit=MetricUnit.Count, value=1)
+            count("AppSecretRefreshed")
 
 
 @singleton

@@ -34,6 +34,16 @@ def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+def plain_text_response(status: int, body: str) -> Response[str]:
+    """A text answer no browser will sniff into HTML or script (the webhook's GET echoes its caller)."""
+    return Response(
+        status_code=status,
+        content_type=content_types.TEXT_PLAIN,
+        body=body,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
 def add_error_answers(app: APIGatewayRestResolver, logger: Logger, *, name: str) -> None:
     """400 for a body API Gateway could not have encoded, 503 for a dependency that may come back
     (the caller retries: Meta does), 500 for a broken deployment or anything unexpected (logged with
