@@ -91,8 +91,9 @@ class Media(MetaModel):
 
 
 class Location(MetaModel):
-    latitude: float | None = None
-    longitude: float | None = None
+    # int first: a whole number stays exact (a float of over 15 digits would not), as Meta wrote it
+    latitude: int | float | None = None
+    longitude: int | float | None = None
     name: str | None = None
     address: str | None = None
     url: str | None = None
@@ -198,7 +199,7 @@ class Button(MetaModel):
 class ProductItem(MetaModel):
     product_retailer_id: str | None = None
     quantity: int | str | None = None
-    item_price: float | str | None = None
+    item_price: int | float | str | None = None
     currency: str | None = None
 
 
