@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from wacloud.models.numbers import UnixTime
+from wacloud.models.times import UnixTime
 from wacloud.models.webhook import Contact, Metadata, MetaModel, WebhookError
 
 USER_INITIATED = "USER_INITIATED"

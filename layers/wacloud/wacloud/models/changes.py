@@ -9,7 +9,7 @@ from typing import Any
 
 from wacloud.models.calls import CallsUpdate
 from wacloud.models.groups import GROUP_FIELDS, GroupsUpdate
-from wacloud.models.numbers import UnixTime
+from wacloud.models.times import UnixTime
 from wacloud.models.webhook import Contact, Metadata, MetaModel
 
 

@@ -8,7 +8,7 @@ business-scoped user ids page (BSUIDs in participants)."""
 
 from __future__ import annotations
 
-from wacloud.models.numbers import UnixTime
+from wacloud.models.times import UnixTime
 from wacloud.models.webhook import Contact, Metadata, MetaModel, WebhookError
 
 GROUP_FIELDS = ("group_lifecycle_update", "group_participants_update", "group_settings_update", "group_status_update")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
-from wacloud.models.numbers import Timestamp, UnixTime
+from wacloud.models.times import Timestamp, UnixTime
 
 if TYPE_CHECKING:
     from wacloud.models.system_messages import IdentityChange

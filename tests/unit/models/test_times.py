@@ -1,4 +1,4 @@
-"""wacloud.models.numbers: a message's or status's time out of range makes it unparsed, with the
+"""wacloud.models.times: a message's or status's time out of range makes it unparsed, with the
 reason; the newer payloads' times out of range are no time; no number makes a model raise anything
 but a validation error."""
 
@@ -15,7 +15,7 @@ from wacloud.models.calls import Call
 from wacloud.models.changes import UserPreference
 from wacloud.models.events import MessageEvent, StatusEvent, UnparsedEvent
 from wacloud.models.groups import GroupUpdate
-from wacloud.models.numbers import MAX_UNIX_TIME
+from wacloud.models.times import MAX_UNIX_TIME
 from wacloud.models.webhook import CallPermissionReply, InboundMessage, Status
 
 PNID = "106540352242922"
