@@ -344,7 +344,8 @@ class Pricing(MetaModel):
 
 class Conversation(MetaModel):
     id: str | None = None
-    expiration_timestamp: int | None = None
+    # Shown, never compared: kept exactly as Meta wrote it (an int stays an int, a float a float).
+    expiration_timestamp: int | float | str | None = None
     origin: dict[str, Any] | None = None
 
 
