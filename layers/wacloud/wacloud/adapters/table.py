@@ -32,7 +32,7 @@ def _attribute(value: Any) -> dict[str, Any]:
     and a number DynamoDB cannot hold exactly (over 38 digits, beyond 1E+126 or below 1E-130, NaN,
     infinite) is stored as its JSON text, a string, instead of raising `decimal.Inexact` on every
     retry. Only numbers nothing compares reach that: the models bound every number a key or a
-    condition uses (`wacloud.models.numbers`)."""
+    condition uses (`wacloud.models.times`)."""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         number = dynamo_number(value)
         return {"N": number} if number is not None else {"S": number_text(value)}
