@@ -291,3 +291,23 @@ def test_the_senders_memory_and_so_its_cpu_is_a_parameter():
     parameter = TEMPLATE["Parameters"]["SenderMemorySize"]
     assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (256, 128, 10240)
     assert TEMPLATE["Globals"]["Function"]["MemorySize"] == parameter["Default"]
+
+
+def test_unparsed_data_and_a_rate_of_rejections_raise_alarms_on_metrics_the_code_emits():
+    package = "\n".join(path.read_text() for path in (ROOT / "layers" / "wacloud" / "wacloud").rglob("*.py"))
+    unparsed = RESOURCES["WebhookUnparsedAlarm"]["Properties"]
+    assert (unparsed["MetricName"], unparsed["Threshold"], unparsed["ComparisonOperator"]) == (
+        "WebhookUnparsed",
+        0,
+        "GreaterThanThreshold",
+    )
+    rejections = RESOURCES["RejectionsAlarm"]["Properties"]
+    assert rejections["Threshold"] == {"Ref": "RejectionAlarmThreshold"}
+    summed = {m["MetricStat"]["Metric"]["MetricName"] for m in rejections["Metrics"] if "MetricStat" in m}
+    assert summed == {"SendRejected", "InboundRejected", "ReplyRejected"}
+    for name in (unparsed["MetricName"], *summed):
+        assert f'"{name}"' in package, f"no code emits {name}"
+    for alarm in (unparsed, rejections):
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
