@@ -10,9 +10,11 @@ import boto3
 import pytest
 
 from tests.conftest import load_event, queue_bodies, sqs_batch
+from wacloud.adapters.credentials import credential
 from wacloud.adapters.store import Store
 from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import status_update, text_message
+from wacloud.models.confirmation_marker import marker
 from wacloud.models.events import dump_event
 from wacloud.models.keys import digest
 from wacloud.models.outbound_state import SendOutcome
@@ -146,7 +148,11 @@ def test_a_status_of_a_send_already_recorded_leaves_its_outbound_record_alone(pr
     record_outcome(store, OutboundMessage.model_validate(document), SendOutcome.accepted("wamid.KNOWN"), "1")
     before = aws_outbound("known")
     body = status_update(
-        "wamid.KNOWN", "delivered", phone_number_id="1", recipient=CUSTOMER, callback_data="wacloud-key:known"
+        "wamid.KNOWN",
+        "delivered",
+        phone_number_id="1",
+        recipient=CUSTOMER,
+        callback_data=marker("known", credential("app_secret")),
     )
     processor.lambda_handler(sqs_event(*events_of(body)), lambda_context)
 

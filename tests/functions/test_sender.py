@@ -14,8 +14,10 @@ import requests
 import responses
 
 from tests.conftest import ACCESS_TOKEN, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event, rotate_secret
+from wacloud.adapters.credentials import credential
 from wacloud.adapters.store import Store
 from wacloud.local.pollers import lambda_record
+from wacloud.models.confirmation_marker import confirmed_key, split
 from wacloud.outbound.outcomes import confirm_send
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -357,7 +359,8 @@ def test_a_send_graph_may_have_received_is_not_repeated_but_recorded_unconfirmed
     assert first == again == {"batchItemFailures": []}
     assert len(graph.calls) == 1  # a retry could have delivered it twice
     sent = json.loads(graph.calls[0].request.body)
-    assert sent["biz_opaque_callback_data"] == "wacloud-key:maybe-sent"  # comes back in its statuses
+    # Comes back in its statuses, with a marker only the sender can make.
+    assert confirmed_key(sent["biz_opaque_callback_data"], credential("app_secret")) == "maybe-sent"
     record = Store().outbound.get("maybe-sent")
     assert record is not None and record.state == "unconfirmed"
     assert record.error is not None and record.error.title == "transport error"
@@ -391,7 +394,7 @@ def test_read_receipts_keep_no_idempotency_record_and_are_not_sent_again(sender,
     assert idempotency.scan()["Items"] == []
 
 
-def test_producers_callback_data_is_left_alone(sender, lambda_context, graph):
+def test_producers_callback_data_goes_first_and_the_send_stays_confirmable(sender, lambda_context, graph):
     graph.add(responses.POST, SEND_URL, json=ok("wamid.CB"))
     body = json.dumps(
         {
@@ -405,7 +408,9 @@ def test_producers_callback_data_is_left_alone(sender, lambda_context, graph):
         }
     )
     sender.lambda_handler(sqs_event(body), lambda_context)
-    assert json.loads(graph.calls[0].request.body)["biz_opaque_callback_data"] == "campaign-7"
+    callback = json.loads(graph.calls[0].request.body)["biz_opaque_callback_data"]
+    assert split(callback)[0] == "campaign-7"
+    assert confirmed_key(callback, credential("app_secret")) == "cb"
 
 
 def test_the_last_attempt_is_recorded_as_dead_lettered(sender, lambda_context, graph):

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, message_event, outbound_document, sqs_batch, status_event
+from wacloud.adapters.credentials import credential
 from wacloud.adapters.store import Store
 from wacloud.adapters.store.audit import change_key
 from wacloud.adapters.store.messages import OUTBOUND_ACCEPTED
@@ -19,6 +20,7 @@ from wacloud.config import get_settings
 from wacloud.inbound import processor as module
 from wacloud.inbound.processor import ARCHIVE_MIN_SECONDS, InboundProcessor, build_processor, get_processor
 from wacloud.local.lambda_context import LocalContext
+from wacloud.models.confirmation_marker import marker, stamp
 from wacloud.models.events import ChangeEvent, MediaEvent, UnparsedEvent, dump_event
 from wacloud.models.graph import TemplateDefinition
 from wacloud.models.outbound_state import SendOutcome
@@ -151,7 +153,7 @@ def test_a_status_confirms_a_send_only_while_its_message_is_not_marked(monkeypat
 
     # WHEN its statuses come, naming it in their callback data
     for name, at in (("sent", 10), ("delivered", 20)):
-        status = status_event(name, at, "wamid.LATE", callback_data="wacloud-key:lost")
+        status = status_event(name, at, "wamid.LATE", callback_data=marker("lost", credential("app_secret")))
         processor.process(dump_event(status), message_id="m")
 
     # THEN the first confirms the send and marks its message; the second has nothing to confirm
@@ -327,3 +329,33 @@ def test_the_environments_processor_is_built_once(aws) -> None:
 
     assert processor is get_processor()
     assert processor.messages.outbound.url == aws.queue_urls["OutboundQueue"]
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["wacloud-key:victim", "wck1.AAAAAAAAAAAAAAAAAAAAAA.victim", "mine wck1.AAAAAAAAAAAAAAAAAAAAAA.victim"],
+    ids=["old-unsigned", "made-up-mac", "after-producer-data"],
+)
+def test_a_status_naming_a_document_with_a_marker_the_sender_did_not_make_confirms_nothing(callback: str) -> None:
+    store = Store()
+    record_outcome(store, outbound_document("victim"), SendOutcome.unconfirmed(ErrorInfo(title="timeout")), "1")
+
+    fake_processor().process(
+        dump_event(status_event("sent", 10, "wamid.SPOOF", callback_data=callback)), message_id="m"
+    )
+
+    outbound = store.outbound.get("victim")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("unconfirmed", None)
+
+
+def test_a_send_with_the_producers_own_callback_data_is_confirmable_and_shows_their_data_only() -> None:
+    store = Store()
+    record_outcome(store, outbound_document("theirs"), SendOutcome.unconfirmed(ErrorInfo(title="timeout")), "1")
+    callback = stamp("campaign-7", "theirs", credential("app_secret"))
+
+    fake_processor().process(dump_event(status_event("sent", 10, "wamid.OK", callback_data=callback)), message_id="m")
+
+    outbound = store.outbound.get("theirs")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.OK")
+    message = store.messages.get("wamid.OK")
+    assert message is not None and message.biz_opaque_callback_data == "campaign-7"

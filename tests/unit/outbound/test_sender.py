@@ -12,11 +12,13 @@ import boto3
 import pytest
 
 from tests.conftest import PHONE_NUMBER_ID, customers_wrote
+from wacloud.adapters.credentials import credential
 from wacloud.adapters.graph import DEFAULT_TIMEOUT, GraphError, GraphTransportError
 from wacloud.adapters.store import Store
 from wacloud.config import Settings, get_settings
 from wacloud.errors import ConfigurationError, WacloudError
 from wacloud.local.lambda_context import LocalContext
+from wacloud.models.confirmation_marker import confirmed_key, split
 from wacloud.models.graph import GraphErrorBody, SendResponse
 from wacloud.models.identity import CustomerIdentity
 from wacloud.models.outbound_state import SendOutcome
@@ -154,7 +156,8 @@ def test_an_accepted_send_is_recorded_with_its_message():
     assert outcome == SendOutcome.accepted("wamid.A")
     assert [(number, body["to"]) for number, body, _ in graph.sent] == [(PHONE_NUMBER_ID, CUSTOMER)]
     assert graph.sent[0][2] is deadline  # no Graph call may outlive the invocation
-    assert graph.sent[0][1]["biz_opaque_callback_data"] == "wacloud-key:k1"  # its statuses will name it
+    # Its statuses will name it, with a marker only the sender can make.
+    assert confirmed_key(graph.sent[0][1]["biz_opaque_callback_data"], credential("app_secret")) == "k1"
     assert sender.rate.numbers == [PHONE_NUMBER_ID]  # the send took its turn in the number's rate
     assert (stored("k1").state, stored("k1").wamid, stored("k1").client_ref) == ("accepted", "wamid.A", "c1")
     message = Store().messages.get("wamid.A")
@@ -165,7 +168,9 @@ def test_the_documents_own_sending_number_and_callback_data_are_kept():
     graph = StubGraph()
     own = {"type": "text", "text": {"body": "x"}, "biz_opaque_callback_data": "campaign-7"}
     make(graph, settings=NO_NUMBER).send(document(phone_number_id="999", message=own), message_id="m")
-    assert (graph.sent[0][0], graph.sent[0][1]["biz_opaque_callback_data"]) == ("999", "campaign-7")
+    callback = graph.sent[0][1]["biz_opaque_callback_data"]
+    assert (graph.sent[0][0], split(callback)[0]) == ("999", "campaign-7")  # the producer's data first
+    assert confirmed_key(callback, credential("app_secret")) == "k1"  # and the send still confirmable
     assert stored("k1").phone_number_id == "999"
 
 
@@ -492,3 +497,11 @@ def test_with_metrics_disabled_as_in_the_local_run_every_send_makes_one_graph_ca
 
     assert len(graph.sent) == 120
     assert all(stored(f"k{i}").state == "accepted" for i in range(120))
+
+
+def test_producer_data_that_leaves_no_room_for_the_marker_is_refused_with_the_reason():
+    graph = StubGraph()
+    own = {"type": "text", "text": {"body": "x"}, "biz_opaque_callback_data": "c" * 512}
+    outcome = make(graph).send(document("long-cb", message=own), message_id="m")
+    assert outcome.state == "rejected" and "at most 476 fit Meta's 512" in (outcome.reason or "")
+    assert graph.sent == []

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from wacloud.adapters.credentials import access_token
+from wacloud.adapters.credentials import access_token, credential
 from wacloud.adapters.graph import GraphClient
 from wacloud.adapters.queues import FifoQueue
 from wacloud.adapters.s3 import Bucket
@@ -38,8 +38,8 @@ from wacloud.inbound.changes import AccountChanges
 from wacloud.inbound.customer_message import CustomerMessages
 from wacloud.inbound.media_archive import MediaArchive
 from wacloud.inbound.parse import event_from
+from wacloud.models.confirmation_marker import confirmed_key, split
 from wacloud.models.events import ChangeEvent, InboundEvent, MediaEvent, MessageEvent, StatusEvent, UnparsedEvent
-from wacloud.models.outbound import CALLBACK_PREFIX
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.outcomes import confirm_send
 from wacloud.outbound.template_catalog import TemplateCatalog
@@ -149,14 +149,15 @@ class InboundProcessor:
         if applied.change is StatusChange.ADVANCED and status.status == "failed":
             # Counted before anything else can fail: a redelivered `failed` no longer advances.
             count("MessageFailed")
-        callback = status.biz_opaque_callback_data or ""
         # Only a message not yet marked `outbound_accepted` (its send's outcome not written yet, or
         # never: its answer was lost) has anything to confirm; for the rest it would be a write more.
-        if (
-            callback.startswith(CALLBACK_PREFIX)
-            and not applied.send_recorded
-            and confirm_send(self.store, callback.removeprefix(CALLBACK_PREFIX), status.id)
-        ):
+        # The marker is checked (the secret read) only then: a spoofed one confirms nothing.
+        key = (
+            confirmed_key(status.biz_opaque_callback_data, credential("app_secret"))
+            if not applied.send_recorded and split(status.biz_opaque_callback_data)[1]
+            else None
+        )
+        if key is not None and confirm_send(self.store, key, status.id):
             # A send whose answer was lost did go out: its status webhook names it.
             logger.info("Unconfirmed send confirmed by its status", extra={"wamid": mask_wamid(status.id)})
             count("SendConfirmedLate")

@@ -18,9 +18,6 @@ from wacloud.models.interactive import Interactive, MediaLink
 from wacloud.models.templates import TemplateBody
 
 SCHEMA_VERSION: Final = 1
-# The sender stamps `biz_opaque_callback_data` with this + the idempotency key (unless the producer set
-# its own), so a status webhook can name the document it belongs to.
-CALLBACK_PREFIX = "wacloud-key:"
 # Printable ASCII without spaces, 1-128 characters: also a valid SQS MessageDeduplicationId.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 
@@ -73,7 +70,10 @@ class _GraphMessage(_Strict):
     )
     context: ReplyContext | None = None
     biz_opaque_callback_data: str | None = Field(
-        None, max_length=512, description="Echoed back in this message's status webhooks"
+        None,
+        max_length=512,
+        description="Echoed back in this message's status webhooks; the sender adds its confirmation marker after it "
+        "(with it, 512 characters at most)",
     )
 
     @model_validator(mode="after")

@@ -16,8 +16,9 @@
   the end); a refused token is re-read once by the Graph client itself.
 - A message send that Graph received but did not answer (read timeout, connection reset after the
   request was written) is NOT retried: a retry could deliver it twice, and Graph has no idempotency
-  key. It is `unconfirmed`; the send carries `biz_opaque_callback_data = "wacloud-key:<key>"` (unless
-  the producer set its own), so its first status webhook turns the record into `accepted`.
+  key. It is `unconfirmed`; the send carries a confirmation marker only the sender can make in
+  `biz_opaque_callback_data` (after the producer's own data, if any: `models/confirmation_marker.py`), so its
+  first status webhook turns the record into `accepted`.
 - Anything else that stops a send (the secret unreadable, too little time left) is recorded as
   `retrying` with the reason before the document goes back to SQS.
 """
@@ -33,16 +34,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from wacloud.adapters.credentials import access_token
+from wacloud.adapters.credentials import access_token, credential
 from wacloud.adapters.graph import MARGIN_SECONDS, GraphClient, GraphError, GraphTransportError
 from wacloud.adapters.s3 import Bucket
 from wacloud.adapters.store import Store, StoreError, get_store
 from wacloud.adapters.store.caches import TemplateChanges
 from wacloud.config import Settings, get_settings
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
+from wacloud.models.confirmation_marker import room_for_producer, stamp
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import (
-    CALLBACK_PREFIX,
     IDEMPOTENCY_KEY_PATTERN,
     OutboundMessage,
     ReadReceipt,
@@ -212,7 +213,7 @@ class Sender:
         self, document: OutboundMessage, contact: ContactRecord | None, changes: TemplateChanges | None
     ) -> str | None:
         """Why the document must not be sent (sending rules, what is known of its template), or None."""
-        reason = refusal(document, contact, self.settings, int(time.time()))
+        reason = refusal(document, contact, self.settings, int(time.time())) or _no_room_for_marker(document)
         if reason is None and isinstance(document.message, TemplateMessage):
             reason = self.templates.refusal(document.message.template, recipient=document.recipient, changes=changes)
             if reason is None and contact is not None and contact.marketing_stopped:
@@ -263,9 +264,11 @@ class Sender:
 
     def _call_graph(self, phone_number_id: str, document: OutboundMessage, deadline: Deadline) -> SendResponse:
         body = document.graph_body()
-        if document.recipient is not None and "biz_opaque_callback_data" not in body:
+        if document.recipient is not None:
             # Comes back in this message's status webhooks: confirms a send whose answer was lost.
-            body["biz_opaque_callback_data"] = CALLBACK_PREFIX + document.idempotency_key
+            body["biz_opaque_callback_data"] = stamp(
+                body.get("biz_opaque_callback_data"), document.idempotency_key, credential("app_secret")
+            )
         has_media = next(s3_media(body), None) is not None
         needed = sum(self.graph.timeout) + MARGIN_SECONDS
 
@@ -296,6 +299,18 @@ class Sender:
                 # sent, so upload afresh and send once more.
                 logger.warning("Graph refused a reused media id; uploading again", extra={"error_code": exc.code})
                 reupload = True
+
+
+def _no_room_for_marker(document: OutboundMessage) -> str | None:
+    """Why the producer's callback data leaves no room for the confirmation marker, or None."""
+    data = None if isinstance(document.message, ReadReceipt) else document.message.biz_opaque_callback_data
+    room = room_for_producer(document.idempotency_key)
+    if data and len(data) > room:
+        return (
+            f"biz_opaque_callback_data is {len(data)} characters: with the confirmation marker the sender adds "
+            f"for this idempotency key, at most {room} fit Meta's 512"
+        )
+    return None
 
 
 def _person(document: OutboundMessage) -> str | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from wacloud.adapters.store.repository import Repository, dynamo_value
 from wacloud.adapters.table import Key, Update
+from wacloud.models.confirmation_marker import split
 from wacloud.models.keys import customer_key
 from wacloud.models.records import (
     FAILABLE_BELOW_RANK,
@@ -132,9 +133,10 @@ class MessageRecords(Repository):
                 latest.append(f"{attr} = :{attr}")
                 if_missing.append(f"{attr} = if_not_exists({attr}, :{attr})")
                 values[f":{attr}"] = dynamo_value(value.model_dump(exclude_none=True))
-        if status.biz_opaque_callback_data:
+        producer_data = split(status.biz_opaque_callback_data)[0]  # the confirmation marker is ours
+        if producer_data:
             common.append("biz_opaque_callback_data = :cb")
-            values[":cb"] = status.biz_opaque_callback_data
+            values[":cb"] = producer_data
 
         # One participant's `failed` is that participant's, not the group message's.
         advance = None if participant and status.status == MessageStatus.FAILED else self._advance(event)

@@ -38,6 +38,7 @@ from wacloud.local.meta.addressing import Recipient, contacts_answer, recipient_
 from wacloud.local.meta.graph_http import handler_class
 from wacloud.local.meta.graph_rules import MARKETING_MESSAGES, GraphRules, graph_error_body
 from wacloud.models import media_types
+from wacloud.models.confirmation_marker import named_key
 
 # (method, path, query, headers, raw body) -> (status, content type, body)
 App = Callable[[str, str, dict[str, list[str]], Any, bytes], tuple[int, str, bytes]]
@@ -310,7 +311,5 @@ class FakeGraph:
 
 
 def is_reply_to(request: GraphRequest, wamid: str) -> bool:
-    callback = str(request.body.get("biz_opaque_callback_data") or "")
-    return request.is_message and (
-        callback == f"wacloud-key:reply:{wamid}" or callback.startswith(f"wacloud-key:reply:{wamid}:")
-    )
+    key = named_key(str(request.body.get("biz_opaque_callback_data") or "")) or ""
+    return request.is_message and (key == f"reply:{wamid}" or key.startswith(f"reply:{wamid}:"))
