@@ -437,13 +437,27 @@ def test_a_document_a_status_webhook_already_named_is_not_sent_again(sender, lam
     assert record is not None and (record.state, record.wamid) == ("accepted", "wamid.TAKEN")
 
 
-def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph):
+def test_two_copies_processed_at_the_same_time_make_one_graph_call(graph, monkeypatch):
     import threading
     import time as clock
+
+    from moto.dynamodb.models import DynamoDBBackend
 
     from wacloud.config import get_settings
     from wacloud.local.lambda_context import LocalContext
     from wacloud.outbound.sender import build_sender
+
+    # DynamoDB checks a condition and writes atomically; moto, called from two threads, may not
+    # (both copies then passed the idempotency record's condition on a busy machine).
+    atomic = threading.Lock()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def one_at_a_time(self, *args, _original=original, **kwargs):
+            with atomic:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, one_at_a_time)
 
     # GIVEN a slow Graph and two sender instances (two Lambda environments) with the same document
     def slow_ok(request):
