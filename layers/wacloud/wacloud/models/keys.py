@@ -15,7 +15,8 @@ from typing import Any
 _GROUP_ID_OK = re.compile(r"^[\x21-\x7e]{1,128}$")
 # A business-scoped user id: a country code, a dot, then letters and digits (`US.13491208655302741918`;
 # a parent id has an `ENT.` part: `US.ENT.1349...`).
-_USER_ID = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,250}$")
+USER_ID_PATTERN = r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,250}$"
+_USER_ID = re.compile(USER_ID_PATTERN)
 
 
 def digest(value: Any) -> str:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from pydantic_core import PydanticCustomError
 
 from wacloud.models.interactive import Interactive, MediaLink
+from wacloud.models.keys import USER_ID_PATTERN  # `recipient`: "US.1349…" (or a parent one, "US.ENT.…")
 from wacloud.models.templates import TemplateBody
 
 SCHEMA_VERSION: Final = 1
@@ -27,8 +28,6 @@ RECIPIENT_PATTERN = r"^\+?[0-9][0-9 ()\-]{3,30}$"
 # `to` of a message to a group (`recipient_type: group`): the id the Groups API gave.
 GROUP_ID_PATTERN = r"^[A-Za-z0-9_=@.\-]{1,128}$"
 TO_PATTERN = f"{RECIPIENT_PATTERN}|{GROUP_ID_PATTERN}"
-# `recipient`: a business-scoped user id such as "US.13491208655302741918" (or a parent one, "US.ENT.…").
-USER_ID_PATTERN = r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,250}$"
 
 
 class _Strict(BaseModel):

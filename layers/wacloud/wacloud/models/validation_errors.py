@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from wacloud.models.interactive import HTTPS_URL, S3_KEY
-from wacloud.models.outbound import IDEMPOTENCY_KEY_PATTERN, RECIPIENT_PATTERN, TO_PATTERN, USER_ID_PATTERN
+from wacloud.models.keys import USER_ID_PATTERN
+from wacloud.models.outbound import IDEMPOTENCY_KEY_PATTERN, RECIPIENT_PATTERN, TO_PATTERN
 
 MAX_ERRORS = 5
 # Patterns said in words (the regular expression helps nobody who reads a rejection).
