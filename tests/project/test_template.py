@@ -46,6 +46,9 @@ def test_every_wacloud_variable_the_template_sets_is_one_the_code_reads():
     read = {field.alias for field in Settings.model_fields.values()}
     set_ = {name for name in GLOBALS["Environment"]["Variables"] if name.startswith("WACLOUD_")}
     assert set_ <= read, f"set but never read: {set_ - read}"
+    for function, spec in FUNCTIONS.items():
+        own = {n for n in spec["Properties"].get("Environment", {}).get("Variables", {}) if n.startswith("WACLOUD_")}
+        assert own <= read, f"{function} sets but nothing reads: {own - read}"
     assert {"WACLOUD_TABLE_NAME", "WACLOUD_INBOUND_QUEUE_URL", "WACLOUD_OUTBOUND_QUEUE_URL"} <= set_
 
 
@@ -67,7 +70,24 @@ def test_sqs_sources_report_partial_batch_failures_and_cap_concurrency(function,
     assert int(queue["VisibilityTimeout"]) >= 6 * function_timeout(function)
 
 
-@pytest.mark.parametrize("name", sorted(QUEUES))
+# Standard queues: only a standard queue delays each message by its own DelaySeconds.
+STANDARD_QUEUES = {"UnconfirmedCheckQueue", "UnconfirmedCheckDLQ"}
+
+
+@pytest.mark.parametrize("name", sorted(STANDARD_QUEUES))
+def test_the_unconfirmed_check_queues_are_standard_encrypted_and_the_main_one_has_a_dlq(name):
+    queue = QUEUES[name]
+    assert "FifoQueue" not in queue and not str(queue["QueueName"]).endswith(".fifo")
+    assert queue["SqsManagedSseEnabled"] is True
+    if name == "UnconfirmedCheckQueue":
+        dlq = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert dlq == "UnconfirmedCheckDLQ"
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+        assert int(QUEUES[dlq]["MessageRetentionPeriod"]) > int(queue["MessageRetentionPeriod"])
+        assert RESOURCES[dlq]["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("name", sorted(set(QUEUES) - STANDARD_QUEUES))
 def test_queues_are_fifo_encrypted_and_main_queues_have_a_fifo_dlq(name):
     queue = QUEUES[name]
     assert queue["FifoQueue"] is True
@@ -147,6 +167,16 @@ ALLOWED = {
         ("s3:ListBucket", "MediaBucket"),
         ("logs:CreateLogStream", "SenderLogGroup"),
         ("logs:PutLogEvents", "SenderLogGroup"),
+        # A delayed check of each send recorded unconfirmed: put only, never read.
+        ("sqs:SendMessage", "UnconfirmedCheckQueue"),
+    },
+    "UnconfirmedCheckFunction": {
+        ("sqs:ReceiveMessage", "UnconfirmedCheckQueue"),
+        ("sqs:DeleteMessage", "UnconfirmedCheckQueue"),
+        ("sqs:GetQueueAttributes", "UnconfirmedCheckQueue"),
+        ("dynamodb:GetItem", "MessagesTable"),  # the outbound record a check names
+        ("logs:CreateLogStream", "UnconfirmedCheckLogGroup"),
+        ("logs:PutLogEvents", "UnconfirmedCheckLogGroup"),
     },
 }
 ALLOWED["ApiFunction"] = {
@@ -279,7 +309,7 @@ def test_media_bucket_is_private_encrypted_and_expires_inbound_media():
 def test_alarms_watch_every_dlq_and_function():
     alarms = [spec["Properties"] for spec in RESOURCES.values() if spec["Type"] == "AWS::CloudWatch::Alarm"]
     watched = {str(d.get("Value")) for a in alarms for d in a.get("Dimensions", [])}
-    for dlq in ("InboundDLQ", "OutboundDLQ"):
+    for dlq in ("InboundDLQ", "OutboundDLQ", "UnconfirmedCheckDLQ"):
         assert any(dlq in value for value in watched), dlq
     for function in FUNCTIONS:
         assert any(function in value for value in watched), function
@@ -311,3 +341,45 @@ def test_unparsed_data_and_a_rate_of_rejections_raise_alarms_on_metrics_the_code
         assert alarm["AlarmActions"] == {
             "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
         }
+
+
+def test_sends_still_unconfirmed_raise_an_alarm_at_a_threshold_on_metrics_the_code_emits():
+    package = "\n".join(path.read_text() for path in (ROOT / "layers" / "wacloud" / "wacloud").rglob("*.py"))
+    alarm = RESOURCES["UnconfirmedSendsAlarm"]["Properties"]
+    assert alarm["Threshold"] == {"Ref": "UnconfirmedAlarmThreshold"}
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    stats = {m["Id"]: m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m}
+    summed = {
+        stat["Metric"]["MetricName"]: stat["Metric"]["Dimensions"][0]["Value"]
+        for stat in stats.values()
+        if stat["Stat"] == "Sum"
+    }
+    # Still unconfirmed at its check (the consumer's service), or never checked (the sender's).
+    assert summed == {"SendStillUnconfirmed": "unconfirmed_check", "UnconfirmedCheckNotScheduled": "sender"}
+    (expression,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert all(f"FILL({metric_id}, 0)" in expression["Expression"] for metric_id in stats)
+    for name in summed:
+        assert f'"{name}"' in package, f"no code emits {name}"
+    consumer = FUNCTIONS["UnconfirmedCheckFunction"]["Properties"]
+    assert consumer["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "unconfirmed_check"
+    assert (ROOT / "functions" / "unconfirmed_check" / "app.py").is_file()
+    assert TEMPLATE["Parameters"]["UnconfirmedAlarmThreshold"]["Default"] == 1
+
+
+def test_the_check_delay_is_a_parameter_sqs_can_honour_and_the_sender_reads():
+    parameter = TEMPLATE["Parameters"]["UnconfirmedAlarmSeconds"]
+    # SQS delays one message by at most 900 s; the setting refuses more as well.
+    assert parameter["MaxValue"] == 900 >= parameter["Default"] >= parameter["MinValue"] >= 1
+    assert Settings.model_fields["unconfirmed_check_seconds"].metadata[-1].le == 900
+    sender = FUNCTIONS["SenderFunction"]["Properties"]["Environment"]["Variables"]
+    assert sender["WACLOUD_UNCONFIRMED_CHECK_QUEUE_URL"] == {"Ref": "UnconfirmedCheckQueue"}
+    assert sender["WACLOUD_UNCONFIRMED_CHECK_SECONDS"] == {"Ref": "UnconfirmedAlarmSeconds"}
+    # Only the sender schedules checks.
+    for name, spec in FUNCTIONS.items():
+        if name != "SenderFunction":
+            assert "WACLOUD_UNCONFIRMED_CHECK_QUEUE_URL" not in spec["Properties"].get("Environment", {}).get(
+                "Variables", {}
+            )
+    assert "WACLOUD_UNCONFIRMED_CHECK_QUEUE_URL" not in GLOBALS["Environment"]["Variables"]

@@ -27,6 +27,10 @@ class Settings(BaseModel):
     idempotency_table_name: str = Field("", alias="WACLOUD_IDEMPOTENCY_TABLE_NAME")
     inbound_queue_url: str = Field("", alias="WACLOUD_INBOUND_QUEUE_URL")
     outbound_queue_url: str = Field("", alias="WACLOUD_OUTBOUND_QUEUE_URL")
+    # Where the sender schedules a delayed check of each `unconfirmed` send (template:
+    # UnconfirmedCheckQueue, read UnconfirmedAlarmSeconds later); empty: no checks are scheduled.
+    unconfirmed_check_queue_url: str = Field("", alias="WACLOUD_UNCONFIRMED_CHECK_QUEUE_URL")
+    unconfirmed_check_seconds: int = Field(900, alias="WACLOUD_UNCONFIRMED_CHECK_SECONDS", ge=0, le=900)
     graph_api_version: str = Field(DEFAULT_GRAPH_API_VERSION, alias="WACLOUD_GRAPH_API_VERSION", pattern=r"^v\d+\.\d+$")
     # Overridden only by the local run and tests, which point the sender at a fake Graph API.
     graph_base_url: str = Field(DEFAULT_GRAPH_BASE_URL, alias="WACLOUD_GRAPH_BASE_URL")

@@ -10,7 +10,16 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.conftest import queue_bodies
-from wacloud.adapters.queues import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, SEND_ATTEMPTS, FifoQueue, QueueEntry, QueueError
+from wacloud.adapters.queues import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ENTRIES,
+    MAX_DELAY_SECONDS,
+    SEND_ATTEMPTS,
+    FifoQueue,
+    QueueEntry,
+    QueueError,
+    send_delayed,
+)
 from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack
 
@@ -240,3 +249,46 @@ def test_nothing_to_send_makes_no_call() -> None:
     FifoQueue("https://queue", client=stub).send([])
 
     assert stub.calls == []
+
+
+# --- send_delayed: one message on a standard queue, received no sooner than its delay ----------
+
+
+class DelayStub:
+    """A client recording SendMessage calls, or raising."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.calls: list[dict[str, Any]] = []
+
+    def send_message(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if self.error is not None:
+            raise self.error
+        return {"MessageId": "m"}
+
+
+@pytest.mark.parametrize(("asked", "sent"), [(0, 0), (60, 60), (900, 900), (5000, 900), (-3, 0)])
+def test_send_delayed_keeps_the_delay_within_what_sqs_takes(asked: int, sent: int) -> None:
+    stub = DelayStub()
+    send_delayed("https://queue", "body", asked, client=stub)
+    assert stub.calls == [{"QueueUrl": "https://queue", "MessageBody": "body", "DelaySeconds": sent}]
+    assert sent <= MAX_DELAY_SECONDS
+
+
+def test_send_delayed_message_waits_its_delay_with_moto(aws: Stack) -> None:
+    url = aws.queue_urls["UnconfirmedCheckQueue"]
+    send_delayed(url, "later", 900)
+    send_delayed(url, "now", 0)
+    sqs = boto3.client("sqs", region_name=REGION)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [m["Body"] for m in received] == ["now"]
+
+
+def test_send_delayed_errors_are_queue_errors() -> None:
+    error = EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com")
+    with pytest.raises(QueueError) as caught:
+        send_delayed("https://queue", "body", 10, client=DelayStub(error))
+    assert caught.value.__cause__ is error
+    with pytest.raises(QueueError, match="not configured"):
+        send_delayed("", "body", 10, client=DelayStub())

@@ -1,4 +1,5 @@
-"""Putting documents on the FIFO queues, in batches, all or an error."""
+"""Putting documents on the FIFO queues, in batches, all or an error; and one delayed message on a
+standard queue (`send_delayed`)."""
 
 from __future__ import annotations
 
@@ -98,6 +99,22 @@ class FifoQueue:
                 continue
             if response.get("Failed"):
                 logger.warning("Could not set some retry delays", extra={"failed": len(response["Failed"])})
+
+
+MAX_DELAY_SECONDS = 900  # SQS's cap on a message's DelaySeconds
+
+
+def send_delayed(url: str, body: str, delay_seconds: int, *, client: Any = None) -> None:
+    """Put one message on a standard queue, received no sooner than `delay_seconds` (at most 900).
+
+    One attempt (plus the client's own retries); raises `QueueError` when SQS did not take it."""
+    if not url:
+        raise QueueError("queue URL is not configured")
+    delay = max(0, min(MAX_DELAY_SECONDS, delay_seconds))
+    try:
+        (client or _sqs_client()).send_message(QueueUrl=url, MessageBody=body, DelaySeconds=delay)
+    except (ClientError, BotoCoreError) as exc:
+        raise QueueError(f"SendMessage failed: {exc}") from exc
 
 
 def _batches(entries: Sequence[QueueEntry]) -> list[list[QueueEntry]]:

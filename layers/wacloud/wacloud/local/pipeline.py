@@ -1,4 +1,4 @@
-"""The whole pipeline on this machine: template resources in moto, the three functions in-process,
+"""The whole pipeline on this machine: template resources in moto, the functions in-process,
 the front door, the pollers, and the simulated Meta side: the fake Graph API, its rules, and the
 simulator's customers (who write, and get status webhooks for what the business sends them)."""
 
@@ -34,6 +34,7 @@ from wacloud.local.meta.graph_rules import GraphRules, RuleSettings
 from wacloud.local.meta.simulator import Simulator
 from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.local.pollers import PollResult, QueuePoller
+from wacloud.outbound.contract import deduplication_id as contract_deduplication_id
 from wacloud.outbound.contract import message_group_id
 from wacloud.runtime import singletons
 from wacloud.runtime.masking import mask_text
@@ -50,7 +51,14 @@ FUNCTIONS = {
     "ProcessorFunction": "processor",
     "SenderFunction": "sender",
     "ApiFunction": "api",
+    "UnconfirmedCheckFunction": "unconfirmed_check",
 }
+# The queues the pollers feed the functions from, as the template's SQS events do.
+QUEUE_FUNCTIONS = (
+    ("InboundQueue", "ProcessorFunction"),
+    ("OutboundQueue", "SenderFunction"),
+    ("UnconfirmedCheckQueue", "UnconfirmedCheckFunction"),
+)
 
 
 def local_setting(name: str) -> str:
@@ -166,7 +174,7 @@ class LocalPipeline:
         sqs = boto3.client("sqs", region_name=REGION)
         table = Table(self.stack.table_names["MessagesTable"], client=boto3.client("dynamodb", region_name=REGION))
         self._customers = CustomerRecords(table, ttl_seconds=0)
-        for queue, function in (("InboundQueue", "ProcessorFunction"), ("OutboundQueue", "SenderFunction")):
+        for queue, function in QUEUE_FUNCTIONS:
             self.pollers.append(
                 QueuePoller(
                     name=FUNCTIONS[function],
@@ -291,11 +299,12 @@ class LocalPipeline:
         assert self.stack is not None
         message = document.get("message", {})
         group = message_group_id(str(message.get("to") or document.get("idempotency_key")))
+        body = json.dumps(document)
         boto3.client("sqs", region_name=REGION).send_message(
             QueueUrl=self.stack.queue_urls["OutboundQueue"],
-            MessageBody=json.dumps(document),
+            MessageBody=body,
             MessageGroupId=group,
-            MessageDeduplicationId=deduplication_id or str(document.get("idempotency_key")),
+            MessageDeduplicationId=deduplication_id or contract_deduplication_id(body),
         )
 
     def drain(self, *, max_rounds: int = 50) -> None:

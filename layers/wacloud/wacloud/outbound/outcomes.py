@@ -12,6 +12,7 @@ from __future__ import annotations
 from wacloud.adapters.store import Store
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.outbound_state import OutboundState, SendOutcome, may_confirm, may_record
+from wacloud.outbound.unconfirmed_check import schedule_check
 
 
 def record_outcome(store: Store, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str) -> None:
@@ -28,8 +29,12 @@ def record_outcome(store: Store, document: OutboundMessage, outcome: SendOutcome
 
 def _record_unconfirmed(store: Store, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str) -> None:
     """Graph took the request but did not answer. The status webhook can win the race against this
-    write: then it has left `confirmed_wamid` on the record, and the send is accepted instead."""
+    write: then it has left `confirmed_wamid` on the record, and the send is accepted instead.
+
+    Recorded `unconfirmed`, the send gets a delayed check (`unconfirmed_check`): still unconfirmed
+    then, it raises an alarm. Scheduling it never raises."""
     if store.outbound.record(document, outcome, phone_number_id, unless_confirmed=True):
+        schedule_check(document.idempotency_key)
         return
     record = store.outbound.get(document.idempotency_key)
     if record is not None and record.confirmed_wamid and may_record(record.state):
