@@ -68,11 +68,8 @@ def sqs_event(bodies: list[tuple[str, str, str]], queue_arn: str) -> dict:
 
 def outbound(document: dict) -> tuple[str, str, str]:
     model = OutboundMessage.model_validate(document)
-    return (
-        model.model_dump_json(exclude_none=True),
-        message_group_id(model.recipient or CUSTOMER),
-        deduplication_id(model.idempotency_key),
-    )
+    body = model.model_dump_json(exclude_none=True)
+    return body, message_group_id(model.recipient or CUSTOMER), deduplication_id(body)
 
 
 def to_second_customer(document: dict[str, Any]) -> dict[str, Any]:

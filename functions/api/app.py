@@ -9,7 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.outbound.messages_api import DocumentTooLargeError, InvalidDocumentError, get_messages_api
+from wacloud.outbound.messages_api import (
+    DocumentTooLargeError,
+    InvalidDocumentError,
+    KeyConflictError,
+    get_messages_api,
+)
 from wacloud.runtime.http_answers import add_error_answers, json_response
 from wacloud.runtime.masking import MaskingFormatter
 from wacloud.runtime.tracing import trace_handler
@@ -38,6 +43,11 @@ def status(identifier: str) -> Response:
 @app.exception_handler(InvalidDocumentError)
 def _invalid(exc: InvalidDocumentError) -> Response:
     return json_response(400, {"error": "invalid document", "reason": str(exc)})
+
+
+@app.exception_handler(KeyConflictError)
+def _key_conflict(exc: KeyConflictError) -> Response:
+    return json_response(409, {"error": "idempotency key in use", "reason": str(exc)})
 
 
 @app.exception_handler(DocumentTooLargeError)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from wacloud.adapters.store import Store
 from wacloud.local.meta.webhooks import customer_message, status_update
 from wacloud.local.pipeline import LocalPipeline
-from wacloud.outbound.sender import _idempotency_key_of
+from wacloud.outbound.document_keys import idempotency_key_of as _idempotency_key_of
 
 REGION = "us-east-1"
 FUZZ = settings(

@@ -100,7 +100,7 @@ def test_the_contact_is_upserted_and_the_message_stored_once_but_its_replies_que
 
 
 @pytest.mark.parametrize("sender", [CUSTOMER, BSUID], ids=["phone", "bsuid"])
-def test_replies_are_queued_in_the_customers_group_with_their_keys_as_deduplication_ids(sender: str) -> None:
+def test_replies_are_queued_in_the_customers_group_deduplicated_by_their_bodies(sender: str) -> None:
     outbound = FakeQueue()
     message = event(sender="", from_user_id=BSUID) if sender == BSUID else event()
 
@@ -109,7 +109,8 @@ def test_replies_are_queued_in_the_customers_group_with_their_keys_as_deduplicat
     (entries,) = outbound.sends
     assert outbound.keys == [f"read:{WAMID}", f"reply:{WAMID}", f"reply:{WAMID}:1"]
     assert [entry.group_id for entry in entries] == [message_group_id(sender)] * 3
-    assert [entry.deduplication_id for entry in entries] == [deduplication_id(key) for key in outbound.keys]
+    assert [entry.deduplication_id for entry in entries] == [deduplication_id(entry.body) for entry in entries]
+    assert len({entry.deduplication_id for entry in entries}) == 3
     assert all("null" not in entry.body for entry in entries)
     field, address = ("to", f"+{CUSTOMER}") if sender == CUSTOMER else ("recipient", BSUID)
     assert [json.loads(entry.body)["message"].get(field) for entry in entries] == [None, address, address]

@@ -1,4 +1,4 @@
-"""The local run's correction to moto: FIFO messages that time out together keep their group order."""
+"""The local run's corrections to moto: FIFO order after a common timeout, and SQS's deduplication window."""
 
 from __future__ import annotations
 
@@ -25,3 +25,27 @@ def test_messages_of_a_group_that_time_out_together_come_back_in_order():
         again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
 
         assert [m["Body"] for m in again] == ["first", "second", "third"]
+
+
+def test_a_deduplication_id_is_remembered_for_five_minutes_after_its_message_is_deleted(monkeypatch):
+    moto_fixes.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="d.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="one", MessageGroupId="g", MessageDeduplicationId="id-1")
+        (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+        # Deleted, but within five minutes: SQS drops the second message silently.
+        sqs.send_message(QueueUrl=url, MessageBody="two", MessageGroupId="g", MessageDeduplicationId="id-1")
+        assert "Messages" not in sqs.receive_message(QueueUrl=url)
+        sqs.send_message(QueueUrl=url, MessageBody="three", MessageGroupId="g", MessageDeduplicationId="id-2")
+        (three,) = sqs.receive_message(QueueUrl=url)["Messages"]
+        assert three["Body"] == "three"
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=three["ReceiptHandle"])
+
+        # Five minutes on, the id is new again.
+        later = time.time() + 301
+        monkeypatch.setattr("moto.sqs.models.unix_time_millis", lambda: later * 1000)
+        sqs.send_message(QueueUrl=url, MessageBody="four", MessageGroupId="h", MessageDeduplicationId="id-1")
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["four"]

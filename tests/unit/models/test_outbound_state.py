@@ -10,7 +10,9 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from pydantic import ValidationError
 
 from wacloud.models.outbound_state import (
+    ANSWER_NOT_RECORDED,
     CONFIRMABLE,
+    IN_FLIGHT,
     OPEN,
     RECORDED_OVER,
     SETTLED,
@@ -28,14 +30,16 @@ ERROR = ErrorInfo(code=131000, title="Something went wrong", fbtrace_id="TRACE")
 
 def test_the_sets_are_what_the_state_machine_says():
     assert {S.RETRYING, S.DEAD_LETTERED} == OPEN
+    assert {S.SENDING} == IN_FLIGHT
     assert {S.ACCEPTED, S.FAILED, S.REJECTED, S.UNCONFIRMED} == SETTLED
     assert {None, S.RETRYING, S.DEAD_LETTERED} == RECORDED_OVER
-    assert {S.UNCONFIRMED, S.RETRYING, S.DEAD_LETTERED} == CONFIRMABLE
+    assert {S.UNCONFIRMED, S.SENDING, S.RETRYING, S.DEAD_LETTERED} == CONFIRMABLE
 
 
-def test_every_state_is_either_open_or_settled():
-    assert set(S) == OPEN | SETTLED
+def test_every_state_is_open_in_flight_or_settled():
+    assert set(S) == OPEN | IN_FLIGHT | SETTLED
     assert not OPEN & SETTLED
+    assert not IN_FLIGHT & (OPEN | SETTLED)
 
 
 # (state, a send's outcome may be written over it, a status makes it accepted: without / with its own wamid)
@@ -43,6 +47,7 @@ RULES: list[tuple[OutboundState | None, bool, bool, bool]] = [
     (None, True, False, False),  # no record yet, or one a status webhook made (it notes the wamid)
     (S.RETRYING, True, True, True),
     (S.DEAD_LETTERED, True, True, True),
+    (S.SENDING, True, True, True),  # by its own attempt's answer; another attempt records `unconfirmed`
     (S.UNCONFIRMED, False, True, True),
     (S.ACCEPTED, False, True, False),  # only an acceptance whose answer had no wamid gets one
     (S.FAILED, False, False, False),
@@ -150,3 +155,17 @@ def test_a_settled_records_own_outcome_wins_over_a_confirmation():
 def test_a_record_ignores_fields_it_does_not_know():
     stored = OutboundRecord.model_validate({"idempotency_key": "k", "pk": "OUT#k", "sk": "OUTBOUND", "state": "failed"})
     assert (stored.idempotency_key, stored.state) == ("k", S.FAILED)
+
+
+def test_a_call_that_left_no_answer_is_unconfirmed_never_sent_again():
+    # An attempt wrote `sending`, called Graph and died (or failed) before recording the answer.
+    assert record(S.SENDING).outcome() == SendOutcome.unconfirmed(ANSWER_NOT_RECORDED)
+
+
+def test_a_status_that_named_a_call_in_flight_settles_it_as_accepted():
+    assert record(S.SENDING, confirmed_wamid="wamid.STATUS").outcome() == SendOutcome.accepted("wamid.STATUS")
+
+
+def test_an_invalid_documents_rejection_answers_nothing_its_key_is_free():
+    stored = record(S.REJECTED, reason="invalid document: to is missing", invalid=True)
+    assert stored.outcome() is None

@@ -16,7 +16,9 @@ from wacloud.outbound.contract import (
     OutboundMessage,
     TextMessage,
     deduplication_id,
+    document_digest,
     message_group_id,
+    parse_document,
     schema,
 )
 
@@ -63,20 +65,38 @@ def test_message_group_id_is_valid_for_sqs() -> None:
     ],
 )
 def test_deduplication_id_is_stable_and_valid_for_sqs(key: str) -> None:
-    first = deduplication_id(key)
+    text = {"type": "text", "to": "+16505551234", "text": {"body": "hi"}}
+    body = json.dumps({"idempotency_key": key, "message": text})
+    first = deduplication_id(body)
 
-    assert first == deduplication_id(key)
+    assert first == deduplication_id(body) == deduplication_id(body.encode())
     assert 1 <= len(first) <= 128
     assert re.fullmatch(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+", first)
-    assert first != deduplication_id(key + "x")
+
+
+def test_a_corrected_document_under_the_same_key_is_not_deduplicated_by_sqs() -> None:
+    # SQS drops a message whose deduplication id it saw in the last five minutes: by body, the
+    # corrected document reaches the sender (a key refused as invalid is free again).
+    wrong = json.dumps({"idempotency_key": "order-1", "message": {"to": "+16505551234", "text": {}}})
+    text = {"type": "text", "to": "+16505551234", "text": {"body": "hi"}}
+    right = json.dumps({"idempotency_key": "order-1", "message": text})
+    assert deduplication_id(wrong) != deduplication_id(right)
+
+
+def test_one_document_has_one_digest_however_it_is_written() -> None:
+    document = {"idempotency_key": "order-1", "message": {"type": "text", "to": "+16505551234", "text": {"body": "hi"}}}
+    spaced = json.dumps(document, indent=2, sort_keys=True)
+    filled = parse_document(json.dumps(document)).model_dump_json(exclude_none=True)  # defaults written out
+    assert document_digest(parse_document(spaced)) == document_digest(parse_document(filled))
+    other = {**document, "message": {"type": "text", "to": "+16505551234", "text": {"body": "hi!"}}}
+    assert document_digest(parse_document(json.dumps(other))) != document_digest(parse_document(spaced))
 
 
 def test_deduplication_id_of_sample_events() -> None:
     records = json.loads((ROOT / "events" / "sender-sqs-messages.json").read_text(encoding="utf-8"))["Records"]
     record = records[0]
-    key = json.loads(record["body"])["idempotency_key"]
 
-    assert deduplication_id(key) == record["attributes"]["MessageDeduplicationId"]
+    assert deduplication_id(record["body"]) == record["attributes"]["MessageDeduplicationId"]
 
 
 # --- the committed JSON Schema ----------------------------------------------------------------------

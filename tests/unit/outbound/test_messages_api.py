@@ -13,8 +13,8 @@ from tests.conftest import PHONE_NUMBER_ID, outbound_document, status_event
 from wacloud.adapters.queues import MAX_BATCH_BYTES, QueueEntry, QueueError
 from wacloud.adapters.store import Store
 from wacloud.models.outbound_state import SendOutcome
-from wacloud.outbound.contract import parse_document
-from wacloud.outbound.messages_api import DocumentTooLargeError, InvalidDocumentError, MessagesApi
+from wacloud.outbound.contract import deduplication_id, document_digest, parse_document
+from wacloud.outbound.messages_api import DocumentTooLargeError, InvalidDocumentError, KeyConflictError, MessagesApi
 from wacloud.outbound.outcomes import record_outcome
 from wacloud.runtime.http_answers import UndecodableBodyError
 
@@ -56,8 +56,9 @@ def test_a_document_is_queued_for_its_recipient_and_answered_with_where_to_follo
         "status_path": "/messages/order-1234-shipped",
     }
     (entry,) = queue.entries
-    # One person's messages keep their order (their group); SQS drops a copy with the same key.
-    assert (entry.group_id, entry.deduplication_id) == ("16505551234", "order-1234-shipped")
+    # One person's messages keep their order (their group); SQS drops an exact copy (by body), never
+    # a corrected document under the same key.
+    assert (entry.group_id, entry.deduplication_id) == ("16505551234", deduplication_id(entry.body))
     assert parse_document(entry.body) == parse_document(json.dumps(DOCUMENT))  # what the sender will read
 
 
@@ -79,7 +80,7 @@ def test_a_read_receipt_is_grouped_by_its_key(api, queue):
     receipt = {"idempotency_key": "read:wamid.X", "message": {"status": "read", "message_id": "wamid.X"}}
     api.submit(json.dumps(receipt))
     (entry,) = queue.entries
-    assert entry.deduplication_id == "read:wamid.X" and entry.group_id
+    assert entry.deduplication_id == deduplication_id(entry.body) and entry.group_id
     assert json.loads(entry.body)["message"] == {**receipt["message"], "messaging_product": "whatsapp"}
 
 
@@ -220,3 +221,21 @@ def test_an_identifier_from_a_url_is_decoded(api):
 def test_an_unknown_identifier_has_no_status(api):
     sent("k1", "wamid.A")
     assert api.status("nothing-here") is None
+
+
+def test_a_key_naming_another_document_is_refused_at_once(api, queue):
+    document = parse_document(json.dumps(DOCUMENT))
+    digest = document_digest(document)
+    Store().outbound.record(document, SendOutcome.accepted("wamid.A"), PHONE_NUMBER_ID, digest=digest)
+    other = {**DOCUMENT, "message": {**DOCUMENT["message"], "text": {"body": "Your order was cancelled"}}}
+
+    with pytest.raises(KeyConflictError, match="already used by a different document \\(that one is accepted\\)"):
+        api.submit(json.dumps(other))
+    api.submit(json.dumps(DOCUMENT, indent=1))  # the same document again is queued (the sender answers it)
+    assert len(queue.entries) == 1
+
+
+def test_a_key_whose_document_was_refused_as_invalid_is_free(api, queue):
+    Store().outbound.record_invalid(DOCUMENT["idempotency_key"], "invalid document: text is missing", raw="{}")
+    api.submit(json.dumps(DOCUMENT))
+    assert len(queue.entries) == 1

@@ -218,14 +218,16 @@ def _new_key() -> str:
 
 
 def _refuse_a_used_key(target: Target, model: Any) -> None:
-    """A key the store knows has sent (or is sending) its own document: the sender answers another
-    document under it from that record, so nothing new would go out (exit code 3). The store keeps
-    no digest of the body: what differs is told from the recipient, type and client reference."""
+    """A key the store knows has sent (or is sending) its own document: the sender answers the same
+    document from that record and refuses another, so nothing new would go out (exit code 3). A key
+    whose document was refused as invalid is free. What differs is told from the recipient, type
+    and client reference."""
     from wacloud.models.keys import customer_key
+    from wacloud.outbound.contract import document_digest
 
     key = model.idempotency_key
     record = target.store().outbound.get(key)
-    if record is None:
+    if record is None or record.invalid:
         return
     wamid = record.wamid or record.confirmed_wamid
     used = f"key {key!r} was used already ({record.state or 'sent'}{', ' + wamid if wamid else ''})"
@@ -237,6 +239,8 @@ def _refuse_a_used_key(target: Target, model: Any) -> None:
     differs = [f"{name} {was}, not {now}" for name, was, now in given if record.type and was != now]
     if differs:
         used += f" for another message ({'; '.join(differs)})"
+    elif record.digest and record.digest != document_digest(model):
+        used += " for another message"
     after = "`wacloud dlq redrive outbound` sends it again" if record.state == "dead_lettered" else ""
     raise CommandError(
         f"{used}: nothing new was sent. A key sends one message: give a new --key (or none) for a new one; "
@@ -250,11 +254,12 @@ def _enqueue(target: Target, model: Any) -> None:
 
     from wacloud.outbound.contract import deduplication_id, message_group_id
 
+    body = model.model_dump_json(exclude_none=True)
     boto3.client("sqs").send_message(
         QueueUrl=target.output("OutboundQueueUrl"),
-        MessageBody=model.model_dump_json(exclude_none=True),
+        MessageBody=body,
         MessageGroupId=message_group_id(model.recipient or model.idempotency_key),
-        MessageDeduplicationId=deduplication_id(model.idempotency_key),
+        MessageDeduplicationId=deduplication_id(body),
     )
 
 

@@ -149,15 +149,9 @@ class CustomerMessages:
     def _queue_replies(self, event: MessageEvent, documents: list[OutboundMessage]) -> None:
         sender = event.message.group_id or event.message.sender
         group = message_group_id(sender) if sender else "unknown-sender"
+        bodies = [document.model_dump_json(exclude_none=True) for document in documents]
         self.outbound.send(
-            [
-                QueueEntry(
-                    body=document.model_dump_json(exclude_none=True),
-                    group_id=group,
-                    deduplication_id=deduplication_id(document.idempotency_key),
-                )
-                for document in documents
-            ]
+            [QueueEntry(body=body, group_id=group, deduplication_id=deduplication_id(body)) for body in bodies]
         )
 
     def _hand_over(self, event: MessageEvent, answer: Answer, customer: str) -> None:

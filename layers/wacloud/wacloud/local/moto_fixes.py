@@ -1,10 +1,14 @@
-"""A correction to moto's SQS emulation, applied by the local run and the tests.
+"""Corrections to moto's SQS emulation, applied by the local run and the tests.
 
-moto keeps a received FIFO message "in flight" until a later receive notices that its visibility
+Order: moto keeps a received FIFO message "in flight" until a later receive notices that its visibility
 timeout has passed, and it notices one message at a time while walking the queue: when several
 messages of one group time out together, the group still looks busy when the first of them is
 reached, so the later ones are handed out first. In SQS a message whose visibility timeout has
 passed is simply no longer in flight. Clearing those before each receive restores the per-group order.
+
+Deduplication: moto drops a FIFO message only while another with its deduplication id is still in
+the queue. SQS remembers the id for five minutes, deleted or not: a producer reusing one within
+that window is silently dropped, which is what the contract's deduplication id must get right.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ def apply() -> None:
 
     if getattr(SQSBackend.receive_message, "wacloud_fixed", False):
         return
+    _remember_deduplication_ids()
     original = SQSBackend.receive_message
 
     def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
@@ -27,3 +32,21 @@ def apply() -> None:
 
     receive_message.wacloud_fixed = True  # type: ignore[attr-defined]
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+
+def _remember_deduplication_ids() -> None:
+    from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Message, Queue
+
+    original = Queue.add_message
+
+    def add_message(self: Any, message: Message) -> None:
+        dedup_id = message.deduplication_id if self.fifo_queue else None
+        if dedup_id:
+            seen: dict[str, int] = self.__dict__.setdefault("wacloud_deduplication_ids", {})
+            now = int(message.sent_timestamp or 0)
+            if now - seen.get(dedup_id, -(10**15)) < DEDUPLICATION_TIME_IN_SECONDS * 1000:
+                return
+            seen[dedup_id] = now
+        original(self, message)
+
+    Queue.add_message = add_message  # type: ignore[method-assign]

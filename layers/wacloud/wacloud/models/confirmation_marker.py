@@ -36,6 +36,17 @@ def room_for_producer(key: str) -> int:
     return MAX_CALLBACK_CHARS - len(PREFIX) - _MAC_CHARS - 1 - len(key) - 1
 
 
+def no_room(producer_data: str | None, key: str) -> str | None:
+    """Why the producer's callback data leaves no room for the marker of `key`, or None."""
+    room = room_for_producer(key)
+    if producer_data and len(producer_data) > room:
+        return (
+            f"biz_opaque_callback_data is {len(producer_data)} characters: with the confirmation marker the sender "
+            f"adds for this idempotency key, at most {room} fit Meta's 512"
+        )
+    return None
+
+
 def stamp(producer_data: str | None, key: str, app_secret: str) -> str:
     """The callback data to send: the producer's, then the marker."""
     mark = marker(key, app_secret)

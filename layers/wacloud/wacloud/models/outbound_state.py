@@ -2,15 +2,23 @@
 
 Every document read from the outbound queue ends in a state that says what happened to it:
 
-    (none) ──send──▶ accepted | failed | rejected | unconfirmed      settled: answered from the record
-      │                 ▲            retrying | dead_lettered        open: a later attempt replaces it
-      └─────────────────┘            unconfirmed ──a status names it──▶ accepted
+    (none) ──▶ sending ──▶ accepted | failed | rejected | unconfirmed      settled: answered from the record
+      │  ▲        │           retrying | dead_lettered                    open: a later attempt replaces it
+      │  └────────┘           sending, unconfirmed ──a status names it──▶ accepted
+      └──▶ rejected (policy, before any call)
 
-- The send's own outcome is written over no state or an open one (`RECORDED_OVER`), never over a
-  settled one: a late retry report after a duplicate's success changes nothing.
+- `sending` is written just before the Graph call: from then on the call may have reached Meta, so
+  no failure may make the send run again. The attempt that wrote it replaces it with Graph's answer
+  (or `retrying` when Graph definitely refused); any other attempt that finds it (the first died or
+  failed after the call) records `unconfirmed` and makes no call.
+- A send's outcome is written over no state or an open one (`RECORDED_OVER`), never over a settled
+  one: a late retry report after a duplicate's success changes nothing. A settled outcome may
+  replace `sending`; `retrying` may replace it only for the attempt that wrote it (`owner`).
+- A document refused as invalid (it broke the contract) saves no result (`invalid`): a corrected
+  document with the same key is sent, and a malformed duplicate never overwrites a valid record.
 - A status webhook naming the document (our callback data) proves Meta took it: an `unconfirmed`,
-  `retrying` or `dead_lettered` record becomes `accepted` with the status's wamid (`CONFIRMABLE`),
-  and an acceptance whose answer had no wamid gets it.
+  `sending`, `retrying` or `dead_lettered` record becomes `accepted` with the status's wamid
+  (`CONFIRMABLE`), and an acceptance whose answer had no wamid gets it.
 - A settled record answers a redelivered document without a second Graph call.
 
 The store derives its conditional writes from these sets (`wacloud.adapters.store.outbound`).
@@ -28,6 +36,7 @@ from wacloud.models.records import ErrorInfo
 class OutboundState(StrEnum):
     """Where an outbound document stands; every document ends in one of these."""
 
+    SENDING = "sending"  # the Graph call started; its answer is not recorded (yet)
     ACCEPTED = "accepted"  # Graph took it: follow the message record (by wamid) for delivery
     RETRYING = "retrying"  # a transient failure; SQS will deliver the document again
     DEAD_LETTERED = "dead_lettered"  # the last attempt failed too: the document is in the DLQ
@@ -39,17 +48,26 @@ class OutboundState(StrEnum):
 S = OutboundState
 # States a later attempt replaces: the send is still to be done.
 OPEN: frozenset[OutboundState] = frozenset({S.RETRYING, S.DEAD_LETTERED})
+# The call may be out and its answer is not recorded: only its own attempt (or a status) settles it.
+IN_FLIGHT: frozenset[OutboundState] = frozenset({S.SENDING})
 # States a send ends in: a redelivered document is answered with them, never sent again.
-SETTLED: frozenset[OutboundState] = frozenset(S) - OPEN
-# What a send's outcome may be written over (None: no record, or one without a state yet).
+SETTLED: frozenset[OutboundState] = frozenset(S) - OPEN - IN_FLIGHT
+# What a send's outcome may be written over (None: no record, or one without a state yet); a
+# settled outcome also over `sending` (`SETTLES_SENDING`), an open one only for the call's owner.
 RECORDED_OVER: frozenset[OutboundState | None] = frozenset({None, *OPEN})
 # States a status webhook naming the document turns into `accepted`: Meta has it.
-CONFIRMABLE: frozenset[OutboundState] = frozenset({S.UNCONFIRMED, *OPEN})
+CONFIRMABLE: frozenset[OutboundState] = frozenset({S.UNCONFIRMED, *IN_FLIGHT, *OPEN})
+# What an attempt that finds `sending` (and the lock free) records: the call may have reached Meta.
+ANSWER_NOT_RECORDED = ErrorInfo(
+    title="answer not recorded",
+    details="an earlier attempt started the Graph call and stopped before its answer was recorded: "
+    "Meta may have the message, so it is not sent again; a status webhook naming it confirms it",
+)
 
 
 def may_record(current: OutboundState | None) -> bool:
-    """Whether a send's outcome may be written over a record in `current`."""
-    return current in RECORDED_OVER
+    """Whether a send's outcome may be written over a record in `current` (by any attempt)."""
+    return current in RECORDED_OVER or current in IN_FLIGHT
 
 
 def may_confirm(current: OutboundState | None, *, has_wamid: bool) -> bool:
@@ -106,6 +124,8 @@ class OutboundRecord(BaseModel):
     error: ErrorInfo | None = None
     reason: str | None = None
     attempts: int = 0
+    invalid: bool = False  # refused for breaking the contract: saves no result, the key is free
+    digest: str | None = None  # of the document (`models.keys.document_digest`): a key names one document
     created_at: int | None = None
     updated_at: int | None = None
     expires_at: int | None = None
@@ -114,9 +134,14 @@ class OutboundRecord(BaseModel):
         """The settled outcome this record answers a redelivery with; None while the send is open.
 
         A status that already named the document (`confirmed_wamid`: a redrive after a lost reply)
-        settles it as `accepted` with that wamid."""
+        settles it as `accepted` with that wamid; a call that started and left no answer, as
+        `unconfirmed`. An invalid document's rejection answers nothing: the key is free."""
+        if self.invalid:
+            return None
         if self.state is not None and self.state in SETTLED:
             return SendOutcome(state=self.state, wamid=self.wamid, error=self.error, reason=self.reason)
         if self.confirmed_wamid:
             return SendOutcome.accepted(self.confirmed_wamid)
+        if self.state in IN_FLIGHT:
+            return SendOutcome.unconfirmed(ANSWER_NOT_RECORDED)
         return None

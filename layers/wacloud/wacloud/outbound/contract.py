@@ -2,14 +2,21 @@
 
 Other systems send WhatsApp messages by putting one `OutboundMessage` JSON document per SQS
 message on the outbound FIFO queue, with `MessageGroupId` = the recipient (so one person's messages
-keep their order) and `MessageDeduplicationId` derived from the idempotency key.
+keep their order) and `MessageDeduplicationId` = the SHA-256 of the body (`deduplication_id`).
+
+An idempotency key names one document: the same document again is answered from its record and
+never sent twice; another document under a key in use is refused with that reason; a document
+refused as invalid saves no result, so its corrected version may reuse the key. SQS's own
+five-minute deduplication must not undo that, so it is by body, not by key: it drops only exact
+repeats, and a corrected document reaches the sender.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from wacloud.models.keys import customer_key, group_id
+from wacloud.models.keys import customer_key, digest, group_id
 from wacloud.models.outbound import (
     SCHEMA_VERSION,
     GraphMessage,
@@ -29,6 +36,7 @@ __all__ = [
     "TextBody",
     "TextMessage",
     "deduplication_id",
+    "document_digest",
     "message_group_id",
     "parse_document",
     "schema",
@@ -46,10 +54,17 @@ def message_group_id(recipient: str) -> str:
     return group_id(customer_key(recipient), fallback="none")
 
 
-def deduplication_id(idempotency_key: str) -> str:
-    """SQS's `MessageDeduplicationId` for a document: the idempotency key itself (its allowed
-    characters and length are exactly SQS's)."""
-    return idempotency_key
+def deduplication_id(body: str | bytes) -> str:
+    """SQS's `MessageDeduplicationId` for a queue message body: its SHA-256 in hex (what SQS's own
+    content-based deduplication computes). Exact repeats are dropped for five minutes; a corrected
+    document under the same key is not."""
+    return hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()
+
+
+def document_digest(document: OutboundMessage) -> str:
+    """What a document says, however it was written (spacing, key order, defaults left out): tells
+    the same document sent again from another document under the same idempotency key."""
+    return digest(document.model_dump(mode="json", exclude_none=True))
 
 
 def schema() -> dict[str, Any]:

@@ -3,7 +3,8 @@ the queue as any producer would; `GET /messages/{id}` tells what happened to it,
 or by wamid (inbound messages too).
 
 The document is checked against the contract first, so a producer hears at once (400, with the
-reason) what the sender would only have recorded as `rejected`.
+reason) what the sender would only have recorded as `rejected`; and a key already naming another
+document is refused at once (409), as the sender would refuse it (`outbound.document_keys`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from wacloud.adapters.store import Store, get_store
 from wacloud.config import get_settings
 from wacloud.errors import WacloudError
 from wacloud.models.validation_errors import describe
-from wacloud.outbound.contract import deduplication_id, message_group_id, parse_document
+from wacloud.outbound.contract import deduplication_id, document_digest, message_group_id, parse_document
+from wacloud.outbound.document_keys import reused_key
 from wacloud.runtime.http_answers import raw_body
 from wacloud.runtime.masking import mask_key
 from wacloud.runtime.metrics import count
@@ -34,6 +36,10 @@ class InvalidDocumentError(WacloudError):
 
 class DocumentTooLargeError(WacloudError):
     """Larger than one SQS message: 413."""
+
+
+class KeyConflictError(WacloudError):
+    """The idempotency key names another document already: 409 with the reason."""
 
 
 class MessagesApi:
@@ -54,12 +60,15 @@ class MessagesApi:
         queued = document.model_dump_json(exclude_none=True)  # with the contract's defaults filled in
         if len(queued.encode("utf-8")) > MAX_BATCH_BYTES:
             raise DocumentTooLargeError(f"a document is at most {MAX_BATCH_BYTES} bytes (one SQS message)")
+        record = self.store.outbound.get(key)
+        if record is not None and not record.invalid and record.digest not in (None, document_digest(document)):
+            raise KeyConflictError(reused_key(record.state))
         self.queue.send(
             [
                 QueueEntry(
                     body=queued,
                     group_id=message_group_id(document.recipient or key),
-                    deduplication_id=deduplication_id(key),
+                    deduplication_id=deduplication_id(queued),
                 )
             ]
         )

@@ -15,30 +15,34 @@ from wacloud.models.outbound_state import OutboundState, SendOutcome, may_confir
 from wacloud.outbound.unconfirmed_check import schedule_check
 
 
-def record_outcome(store: Store, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str) -> None:
-    """Write what a send came to (a settled record is never overwritten)."""
+def record_outcome(
+    store: Store, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str, *, digest: str | None = None
+) -> None:
+    """Write what a send came to (a settled record is never overwritten); `digest`: the document's."""
     if outcome.state is OutboundState.UNCONFIRMED:
-        _record_unconfirmed(store, document, outcome, phone_number_id)
+        _record_unconfirmed(store, document, outcome, phone_number_id, digest)
         return
-    written = store.outbound.record(document, outcome, phone_number_id)
+    written = store.outbound.record(document, outcome, phone_number_id, digest=digest)
     if outcome.state is OutboundState.ACCEPTED and outcome.wamid:
         # Written whether or not the outbound record had settled already (a duplicate's success);
         # marked only when this acceptance was recorded: otherwise its statuses may still confirm.
         store.messages.record_outbound(document, outcome.wamid, phone_number_id, mark=written)
 
 
-def _record_unconfirmed(store: Store, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str) -> None:
+def _record_unconfirmed(
+    store: Store, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str, digest: str | None
+) -> None:
     """Graph took the request but did not answer. The status webhook can win the race against this
     write: then it has left `confirmed_wamid` on the record, and the send is accepted instead.
 
     Recorded `unconfirmed`, the send gets a delayed check (`unconfirmed_check`): still unconfirmed
     then, it raises an alarm. Scheduling it never raises."""
-    if store.outbound.record(document, outcome, phone_number_id, unless_confirmed=True):
+    if store.outbound.record(document, outcome, phone_number_id, unless_confirmed=True, digest=digest):
         schedule_check(document.idempotency_key)
         return
     record = store.outbound.get(document.idempotency_key)
     if record is not None and record.confirmed_wamid and may_record(record.state):
-        record_outcome(store, document, SendOutcome.accepted(record.confirmed_wamid), phone_number_id)
+        record_outcome(store, document, SendOutcome.accepted(record.confirmed_wamid), phone_number_id, digest=digest)
 
 
 def confirm_send(store: Store, idempotency_key: str, wamid: str) -> bool:

@@ -1,36 +1,35 @@
-"""The sender: one outbound document in, at most one completed Graph call out, its outcome recorded.
+"""The sender: one outbound document in, at most one Graph call out, its outcome recorded.
 
-- A malformed document is recorded as `rejected` with the validation error and acknowledged.
-- A send is idempotent per idempotency key (Powertools idempotency, and the stored outcome for as
-  long as the record lives): a redelivered document whose send completed is acknowledged without
-  calling Graph again (read receipts, harmless to repeat, rely on the stored outcome alone). The
-  outcome is written to the store after the idempotent call, so a failed write is retried without
-  a second Graph call (`outcomes.record_outcome`).
-- Policy before spending a call (`policy.refusal`): a document to a customer who opted out, or a
-  free-form message outside the 24-hour customer service window, is `rejected` with the reason;
-  so is a template document that does not fit its template's known definition (`template_catalog`).
-- Every Graph send first takes its turn in the phone number's throughput tier, shared with every
-  other sender (`send_rate`); media named by `s3_key` is uploaded first (`media_upload`).
-- Graph's answer decides (`error_policy`): accepted -> the wamid; permanent error -> `failed` with
-  Meta's error; transient -> `retrying`, raised so SQS delivers the document again (to the DLQ at
-  the end); a refused token is re-read once by the Graph client itself.
-- A message send that Graph received but did not answer (read timeout, connection reset after the
-  request was written) is NOT retried: a retry could deliver it twice, and Graph has no idempotency
-  key. It is `unconfirmed`; the send carries a confirmation marker only the sender can make in
-  `biz_opaque_callback_data` (after the producer's own data, if any: `models/confirmation_marker.py`), so its
-  first status webhook turns the record into `accepted`.
-- Anything else that stops a send (the secret unreadable, too little time left) is recorded as
-  `retrying` with the reason before the document goes back to SQS.
+- A document that breaks the contract is `rejected` with the validation error and saves no result:
+  its key is free for the corrected document (`document_keys`, which also refuses another document
+  under a key in use).
+- Idempotent per key (Powertools idempotency, and the stored outcome for as long as the record
+  lives): a redelivered document whose send completed is answered without calling Graph again. The
+  outcome is written after the idempotent call, so a failed write is retried without a second call.
+- `sending` is recorded just before the Graph call; from then on no failure makes the send run
+  again: an attempt that finds `sending` (the first one died, or failed after the call) records
+  `unconfirmed`. Only Graph's own refusal makes it `retrying`; reporting an answer never raises.
+- Policy before spending a call (`policy.refusal`, `template_catalog`): opted out, outside the
+  window, not fitting its template -> `rejected` with the reason.
+- Every Graph send takes its turn in the number's rate (`send_rate`); media first (`media_upload`).
+- Graph's answer decides (`error_policy`): accepted -> the wamid; permanent -> `failed` with Meta's
+  error; transient -> `retrying`, raised so SQS delivers it again (the DLQ at the end).
+- A call Graph received but did not answer (read timeout, reset after the request was written) is
+  `unconfirmed`, never retried: the send carries a marker only the sender can make in
+  `biz_opaque_callback_data` (`models/confirmation_marker.py`), so its first status confirms it.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import sys
 import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import NoReturn
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
@@ -41,10 +40,9 @@ from wacloud.adapters.store import Store, StoreError, get_store
 from wacloud.adapters.store.caches import TemplateChanges
 from wacloud.config import Settings, get_settings
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
-from wacloud.models.confirmation_marker import room_for_producer, stamp
+from wacloud.models.confirmation_marker import no_room, stamp
 from wacloud.models.graph import SendResponse
 from wacloud.models.outbound import (
-    IDEMPOTENCY_KEY_PATTERN,
     OutboundMessage,
     ReadReceipt,
     TemplateMessage,
@@ -53,7 +51,8 @@ from wacloud.models.outbound_state import OutboundRecord, SendOutcome
 from wacloud.models.records import ContactRecord, ErrorInfo
 from wacloud.models.templates import TemplateBody
 from wacloud.models.validation_errors import describe
-from wacloud.outbound.contract import parse_document
+from wacloud.outbound.contract import document_digest, parse_document
+from wacloud.outbound.document_keys import KeyInUseError, key_in_use, refuse_reused_key, reject_invalid, reused_key
 from wacloud.outbound.error_policy import Action, action_for, rule_for
 from wacloud.outbound.media_upload import MediaRejectedError, MediaUploader, s3_media
 from wacloud.outbound.outcomes import record_outcome
@@ -102,7 +101,11 @@ class Sender:
         self.templates = templates
         self.rate = rate
         self.idempotency = Idempotent(
-            self._send, key_prefix="wacloud-outbound-send", duplicate_metric="DuplicateSendSkipped", output=SendOutcome
+            self._idempotent_send,
+            key_prefix="wacloud-outbound-send",
+            duplicate_metric="DuplicateSendSkipped",
+            output=SendOutcome,
+            validated=True,
         )
 
     def start_invocation(self, context: LambdaContext | None, *, may_name_bucket_objects: bool) -> None:
@@ -125,31 +128,38 @@ class Sender:
         try:
             document = parse_document(body)
         except ValidationError as exc:
-            return self._reject_invalid(body, message_id, describe(exc))
+            return reject_invalid(self.store, body, message_id, describe(exc))
         phone_number_id = self._sending_number(document)
         last_attempt = attempt >= self.settings.max_receive_count
+        digest = document_digest(document)
+        request = SendRequest(document, phone_number_id, digest, last_attempt, deadline, owner=uuid.uuid4().hex)
         try:
             if not phone_number_id:
                 raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
             deadline.require(sum(self.graph.timeout) + MARGIN_SECONDS, "a Graph call")
-            # A read receipt is harmless to repeat (Meta marks the message read again) and never
-            # `unconfirmed`: no idempotency record for it, two writes fewer per inbound message. Its
-            # stored outcome still answers a redelivered one without a Graph call.
-            send = self._send if isinstance(document.message, ReadReceipt) else self.idempotency.run
-            outcome = send(
-                key=document.idempotency_key,
-                document=document,
-                phone_number_id=phone_number_id,
-                last_attempt=last_attempt,
-                deadline=deadline,
-            )
+            if isinstance(document.message, ReadReceipt):
+                # Harmless to repeat (Meta marks the message read again) and never `unconfirmed`: no
+                # idempotency record, two writes fewer per inbound message. Its stored outcome still
+                # answers a redelivered one without a Graph call.
+                outcome = self._send(request)
+            else:
+                outcome = self.idempotency.run(key={"key": document.idempotency_key, "digest": digest}, request=request)
+        except KeyInUseError as exc:
+            return refuse_reused_key(self.store, document, body, str(exc))
+        except IdempotencyValidationError:
+            # Powertools kept another digest under this key: another document, or (records from
+            # before digests were kept) this one. The document's record tells which.
+            return key_in_use(self.store, document, body, digest)
         except WacloudError as exc:
-            if not isinstance(exc, SendRetryableError):  # a Graph failure is recorded where it happens
-                self._record_retry(document, ErrorInfo(title=type(exc).__name__, details=str(exc)), last_attempt)
+            # Anything but Graph's own refusal (recorded where it happens) stops a send before its call
+            # or between two (the rate's store, too little time for a call again): none is in flight.
+            if not isinstance(exc, SendRetryableError):
+                error = ErrorInfo(title=type(exc).__name__, details=str(exc))
+                self._record_retry(document, error, last_attempt, owner=request.owner)
             raise
         # Recorded outside the idempotent call: if this write fails, SQS delivers the document again
         # and the stored outcome is recorded then, without a second Graph call.
-        record_outcome(self.store, document, outcome, phone_number_id)
+        record_outcome(self.store, document, outcome, phone_number_id, digest=digest)
         return outcome
 
     def record_held_back(self, body: str, attempt: int) -> None:
@@ -163,57 +173,61 @@ class Sender:
     def _sending_number(self, document: OutboundMessage) -> str:
         return document.phone_number_id or self.settings.phone_number_id
 
-    def _reject_invalid(self, body: str, message_id: str, reason: str) -> SendOutcome:
-        key = _idempotency_key_of(body) or f"sqs:{message_id}"
-        outcome = SendOutcome.rejected(f"invalid document: {reason}")
-        self.store.outbound.record_invalid(key, outcome.reason or "", raw=body)
-        logger.warning("Outbound document rejected", extra={"idempotency_key": mask_key(key), "reason": reason})
-        count("SendRejected")
-        return outcome
+    def _idempotent_send(self, *, key: dict[str, str], request: SendRequest) -> SendOutcome:
+        """`_send` under the key's lock (`key` names the lock and the document's digest)."""
+        return self._send(request)
 
-    def _send(
-        self, *, key: str, document: OutboundMessage, phone_number_id: str, last_attempt: bool, deadline: Deadline
-    ) -> SendOutcome:
+    def _send(self, request: SendRequest) -> SendOutcome:
         """Call Graph once and classify the answer; runs at most once to completion per key."""
+        document, key = request.document, request.document.idempotency_key
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
         # The document's own record, its recipient's contact and its template's changes, in one round trip.
         template = document.message.template.name if isinstance(document.message, TemplateMessage) else None
         previous, contact, changes = self.store.send_context(key, _person(document), template)
+        if previous is not None and not previous.invalid and previous.digest not in (None, request.digest):
+            raise KeyInUseError(reused_key(previous.state))
         settled = _settled(previous, log)
         if settled is not None:
             return settled
         reason = self._refusal(document, contact, changes)
-        if reason is None:
-            try:
-                response = self._call_graph(phone_number_id, document, deadline)
-            except MediaRejectedError as exc:
-                reason = str(exc)
-            except GraphTransportError as exc:
-                if exc.maybe_sent and document.recipient is not None:
-                    logger.warning("Send outcome unknown; not retried", extra={**log, "error": str(exc)})
-                    count("SendUnconfirmed")
-                    return SendOutcome.unconfirmed(exc.info())
-                self._retrying(document, exc, log, last_attempt=last_attempt)
-            except GraphError as exc:
-                _count_error(exc)
-                if action_for(exc) is Action.FAIL:
-                    logger.warning("Send failed permanently", extra={**log, "error_code": exc.code})
-                    count("SendFailed")
-                    return SendOutcome.failed(exc.info())
-                self._retrying(document, exc, log, last_attempt=last_attempt)
         if reason is not None:
             logger.info("Send refused before any Graph call", extra={**log, "reason": reason})
             count("SendRejected")
             return SendOutcome.rejected(reason)
-        logger.info("Message accepted by Graph", extra={**log, "wamid": mask_wamid(response.wamid)})
-        count("MessageSent")
-        return SendOutcome.accepted(response.wamid)
+        return self._attempt(request, log)
+
+    def _attempt(self, request: SendRequest, log: dict[str, str]) -> SendOutcome:
+        """The Graph call and its answer. Once the call may have started (`sending` is recorded), no
+        failure lets the send run again: only Graph's refusal makes it `retrying`."""
+        document = request.document
+        try:
+            response = self._call_graph(request)
+        except MediaRejectedError as exc:
+            logger.info("Send refused before any Graph call", extra={**log, "reason": str(exc)})
+            count("SendRejected")
+            return SendOutcome.rejected(str(exc))
+        except GraphTransportError as exc:
+            if exc.maybe_sent and document.recipient is not None:
+                extra = {**log, "error": str(exc)}
+                unknown = SendOutcome.unconfirmed(exc.info())
+                return _reported(unknown, "SendUnconfirmed", "Send outcome unknown; not retried", extra)
+            self._retrying(request, exc, log)
+        except GraphError as exc:
+            if action_for(exc) is Action.FAIL:
+                _count_error(exc)
+                failed = SendOutcome.failed(exc.info())
+                return _reported(failed, "SendFailed", "Send failed permanently", {**log, "error_code": exc.code})
+            self._retrying(request, exc, log)
+        extra = {**log, "wamid": mask_wamid(response.wamid)}
+        accepted = SendOutcome.accepted(response.wamid)
+        return _reported(accepted, "MessageSent", "Message accepted by Graph", extra, warn=False)
 
     def _refusal(
         self, document: OutboundMessage, contact: ContactRecord | None, changes: TemplateChanges | None
     ) -> str | None:
         """Why the document must not be sent (sending rules, what is known of its template), or None."""
-        reason = refusal(document, contact, self.settings, int(time.time())) or _no_room_for_marker(document)
+        data = None if isinstance(document.message, ReadReceipt) else document.message.biz_opaque_callback_data
+        reason = refusal(document, contact, self.settings, int(time.time())) or no_room(data, document.idempotency_key)
         if reason is None and isinstance(document.message, TemplateMessage):
             reason = self.templates.refusal(document.message.template, recipient=document.recipient, changes=changes)
             if reason is None and contact is not None and contact.marketing_stopped:
@@ -232,43 +246,49 @@ class Sender:
             )
         return None
 
-    def _retrying(
-        self,
-        document: OutboundMessage,
-        exc: GraphError | GraphTransportError,
-        log: dict[str, str],
-        *,
-        last_attempt: bool,
-    ) -> NoReturn:
+    def _retrying(self, request: SendRequest, exc: GraphError | GraphTransportError, log: dict[str, str]) -> NoReturn:
+        """Graph refused the call for now (or never got it): SQS delivers the document again."""
         code = getattr(exc, "code", None)
+        if isinstance(exc, GraphError):
+            _count_error(exc)
         logger.warning(
-            "Send failed, will retry" if not last_attempt else "Send failed on the last attempt",
+            "Send failed, will retry" if not request.last_attempt else "Send failed on the last attempt",
             extra={**log, "error_code": code},
         )
-        count("SendRetried" if not last_attempt else "SendDeadLettered")
-        self._record_retry(document, exc.info(), last_attempt, counted=True)
+        count("SendRetried" if not request.last_attempt else "SendDeadLettered")
+        self._record_retry(request.document, exc.info(), request.last_attempt, counted=True, owner=request.owner)
         raise SendRetryableError(str(exc), code=code) from exc
 
     def _record_retry(
-        self, document: OutboundMessage, error: ErrorInfo, last_attempt: bool, *, counted: bool = False
+        self,
+        document: OutboundMessage,
+        error: ErrorInfo,
+        last_attempt: bool,
+        *,
+        counted: bool = False,
+        owner: str | None = None,
     ) -> None:
-        """The document goes back to SQS (or, after the last attempt, to the DLQ): say why."""
+        """The document goes back to SQS (or, after the last attempt, to the DLQ): say why. Never
+        over `sending` but by the attempt that wrote it (`owner`): another attempt's call may be out."""
         if last_attempt and not counted:
             count("SendDeadLettered")
         outcome = SendOutcome.retrying(error, last_attempt=last_attempt)
         try:
-            self.store.outbound.record(document, outcome, self._sending_number(document))
+            self.store.outbound.record(document, outcome, self._sending_number(document), owner=owner)
         except StoreError as store_exc:
-            # The retry happens anyway; only its bookkeeping is missing until the next attempt.
+            # The retry happens anyway; only its bookkeeping is missing until the next attempt. (A
+            # record left `sending` makes the next attempt `unconfirmed`: never a second call.)
             logger.warning("Could not record the retry", extra={"error": str(store_exc)})
 
-    def _call_graph(self, phone_number_id: str, document: OutboundMessage, deadline: Deadline) -> SendResponse:
+    def _call_graph(self, request: SendRequest) -> SendResponse:
+        document, phone_number_id, deadline = request.document, request.phone_number_id, request.deadline
         body = document.graph_body()
         if document.recipient is not None:
             # Comes back in this message's status webhooks: confirms a send whose answer was lost.
             body["biz_opaque_callback_data"] = stamp(
                 body.get("biz_opaque_callback_data"), document.idempotency_key, credential("app_secret")
             )
+        marked = isinstance(document.message, ReadReceipt)  # harmless to repeat: no `sending` for it
         has_media = next(s3_media(body), None) is not None
         needed = sum(self.graph.timeout) + MARGIN_SECONDS
 
@@ -288,6 +308,12 @@ class Sender:
                 )
                 ready, reused = resolved.body, resolved.reused
             take_turn()
+            if not marked:
+                marked = self.store.outbound.mark_sending(
+                    document, phone_number_id, owner=request.owner, digest=request.digest
+                )
+                if not marked:
+                    raise SendRetryableError("the document's record changed while it was being sent")
             try:
                 return self.graph.send_message(
                     phone_number_id, ready, deadline=deadline, before_retry=take_turn, endpoint=document.endpoint
@@ -301,16 +327,29 @@ class Sender:
                 reupload = True
 
 
-def _no_room_for_marker(document: OutboundMessage) -> str | None:
-    """Why the producer's callback data leaves no room for the confirmation marker, or None."""
-    data = None if isinstance(document.message, ReadReceipt) else document.message.biz_opaque_callback_data
-    room = room_for_producer(document.idempotency_key)
-    if data and len(data) > room:
-        return (
-            f"biz_opaque_callback_data is {len(data)} characters: with the confirmation marker the sender adds "
-            f"for this idempotency key, at most {room} fit Meta's 512"
-        )
-    return None
+@dataclass(frozen=True)
+class SendRequest:
+    """One document's send, as the idempotent call takes it."""
+
+    document: OutboundMessage
+    phone_number_id: str
+    digest: str
+    last_attempt: bool
+    deadline: Deadline
+    owner: str  # names this attempt on the `sending` it records
+
+
+def _reported(
+    outcome: SendOutcome, metric: str, message: str, extra: Mapping[str, object], *, warn: bool = True
+) -> SendOutcome:
+    """The outcome of a Graph call that was made, counted and logged. Reporting must never make the
+    send run again: a log call that fails is told on stderr (the function's log); the outcome stays."""
+    count(metric)
+    try:
+        (logger.warning if warn else logger.info)(message, extra=dict(extra))
+    except Exception as exc:
+        sys.stderr.write(f"wacloud: could not log a send's outcome ({outcome.state.value}): {exc!r}\n")
+    return outcome
 
 
 def _person(document: OutboundMessage) -> str | None:
@@ -336,15 +375,6 @@ def _count_error(exc: GraphError) -> None:
     if rule_for(exc).needs_human:
         count("SendNeedsAttention")
     count_by("GraphError", dimension="error_code", value=str(exc.code if exc.code is not None else exc.http_status))
-
-
-def _idempotency_key_of(body: str) -> str | None:
-    """The producer's key from a document that failed validation, if it has a usable one."""
-    try:
-        key = json.loads(body).get("idempotency_key")
-    except (ValueError, AttributeError, RecursionError):  # RecursionError: hostile nesting
-        return None
-    return key if isinstance(key, str) and re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key) else None
 
 
 def build_sender(settings: Settings, store: Store) -> Sender:

@@ -45,18 +45,29 @@ class Idempotent(Generic[F]):
     """`function(*, key: str, ...)` made to complete at most once per `key`: call `.run`.
 
     Its result is stored as JSON (a pydantic `output` model is dumped and loaded again); each
-    duplicate answered from a stored result is counted as `duplicate_metric`.
+    duplicate answered from a stored result is counted as `duplicate_metric`. With `validated`,
+    `key` is `{"key": ..., "digest": ...}`: a call under a stored key with another digest raises
+    Powertools' `IdempotencyValidationError` instead of answering with the other call's result.
     """
 
     def __init__(
-        self, function: F, *, key_prefix: str, duplicate_metric: str, output: type[BaseModel] | None = None
+        self,
+        function: F,
+        *,
+        key_prefix: str,
+        duplicate_metric: str,
+        output: type[BaseModel] | None = None,
+        validated: bool = False,
     ) -> None:
         def count_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
             count(duplicate_metric)
             return response
 
         self.config = IdempotencyConfig(
-            expires_after_seconds=get_settings().idempotency_ttl_seconds, response_hook=count_duplicate
+            expires_after_seconds=get_settings().idempotency_ttl_seconds,
+            response_hook=count_duplicate,
+            event_key_jmespath="key" if validated else "",
+            payload_validation_jmespath="digest" if validated else "",
         )
         persistence = _PersistenceLayer(
             table_name=get_settings().idempotency_table_name, boto3_session=default_session()

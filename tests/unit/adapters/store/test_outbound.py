@@ -120,3 +120,47 @@ def test_a_confirmation_clears_the_error_of_the_send_it_confirms(outbound):
     assert outbound.accept_confirmed("lost", "wamid.STATUS")
     record = outbound.get("lost")
     assert record is not None and (record.state, record.wamid, record.error) == ("accepted", "wamid.STATUS", None)
+
+
+def test_sending_is_marked_only_over_an_open_record_and_names_its_attempt(outbound):
+    assert outbound.mark_sending(outbound_document("k"), "1", owner="attempt-1", digest="d1")
+    record = outbound.get("k")
+    assert record is not None and (record.state, record.digest) == (OutboundState.SENDING, "d1")
+    # Under the lock no other attempt gets here; if one did, the call in flight is not restarted.
+    assert not outbound.mark_sending(outbound_document("k"), "1", owner="attempt-2", digest="d1")
+    put_state(outbound, "done", OutboundState.ACCEPTED, wamid="w")
+    assert not outbound.mark_sending(outbound_document("done"), "1", owner="a", digest="d")
+
+
+def test_only_the_attempt_that_marked_sending_may_reopen_it(outbound):
+    outbound.mark_sending(outbound_document("k"), "1", owner="attempt-1", digest="d1")
+    retry = SendOutcome.retrying(ERROR, last_attempt=False)
+    # Another attempt's bookkeeping (held back, no time left) never reopens a call that may be out.
+    assert not outbound.record(outbound_document("k"), retry, "1", owner="attempt-2")
+    assert not outbound.record(outbound_document("k"), retry, "1")
+    # The attempt that made the call, told by Graph it was refused, may.
+    assert outbound.record(outbound_document("k"), retry, "1", owner="attempt-1")
+    assert outbound.get("k").state == OutboundState.RETRYING  # type: ignore[union-attr]
+
+
+def test_any_attempt_settles_a_call_in_flight(outbound):
+    outbound.mark_sending(outbound_document("k"), "1", owner="attempt-1", digest="d1")
+    assert outbound.record(outbound_document("k"), SendOutcome.unconfirmed(ERROR), "1")
+    assert outbound.get("k").state == OutboundState.UNCONFIRMED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("state", [s for s in OutboundState if s is not OutboundState.REJECTED], ids=str)
+def test_an_invalid_document_never_overwrites_a_valid_documents_record(outbound, state):
+    put_state(outbound, "k", state, wamid="w")
+    before = outbound.get("k")
+    assert not outbound.record_invalid("k", "invalid document: broken", raw="{}")
+    assert outbound.get("k") == before
+
+
+def test_a_valid_documents_outcome_replaces_an_invalid_ones_rejection(outbound):
+    assert outbound.record_invalid("k", "invalid document: broken", raw='{"broken": true}')
+    assert outbound.record_invalid("k", "invalid document: still broken", raw="{}")  # its key is free
+    assert outbound.record(outbound_document("k"), SendOutcome.accepted("wamid.A"), "1", digest="d1")
+    item = outbound.table.get({"pk": "OUT#k", "sk": "OUTBOUND"})
+    assert item is not None and "invalid" not in item and "raw" not in item and "reason" not in item
+    assert (item["state"], item["digest"]) == ("accepted", "d1")

@@ -14,7 +14,9 @@ from wacloud.adapters.table import Item, Key, Update
 from wacloud.models.keys import customer_key
 from wacloud.models.outbound_state import (
     CONFIRMABLE,
+    IN_FLIGHT,
     RECORDED_OVER,
+    SETTLED,
     OutboundRecord,
     OutboundState,
     SendOutcome,
@@ -58,42 +60,29 @@ class OutboundRecords(Repository):
         return [OutboundRecord.model_validate(item) for item in items if item.get("sk") == "OUTBOUND"]
 
     def record(
-        self, document: OutboundMessage, outcome: SendOutcome, phone_number_id: str, *, unless_confirmed: bool = False
+        self,
+        document: OutboundMessage,
+        outcome: SendOutcome,
+        phone_number_id: str,
+        *,
+        unless_confirmed: bool = False,
+        owner: str | None = None,
+        digest: str | None = None,
     ) -> bool:
         """Write a send's outcome unless the record is settled already; False when nothing was written.
 
-        `unless_confirmed`: not over a record a status webhook has already named (`confirmed_wamid`)."""
+        A settled outcome may replace `sending`; an open one (`retrying`) only for the attempt that
+        wrote it (`owner`). `unless_confirmed`: not over a record a status webhook has already named
+        (`confirmed_wamid`). `digest`: the document's, kept to tell a reused key's other document."""
         now = self._now()
         names = {"#state": "state", "#type": "type"}
-        values: dict[str, Any] = {
-            ":state": outcome.state.value,
-            ":key": document.idempotency_key,
-            ":pnid": phone_number_id,
-            ":now": now,
-            ":exp": now + self.ttl_seconds,
-            ":one": 1,
-            ":zero": 0,
-            ":recipient": customer_key(document.recipient or ""),
-            ":type": document.kind,
-        }
-        sets = [
-            "#state = :state",
-            "idempotency_key = :key",
-            "recipient = :recipient",
-            "#type = :type",
-            "phone_number_id = :pnid",
-            "attempts = if_not_exists(attempts, :zero) + :one",
-            "updated_at = :now",
-            "created_at = if_not_exists(created_at, :now)",
-            "expires_at = :exp",
-        ]
-        if document.client_reference:
-            sets.append("client_ref = :ref")
-            values[":ref"] = document.client_reference
+        values: dict[str, Any] = {":state": outcome.state.value, ":one": 1, ":zero": 0}
+        sets = ["#state = :state", "attempts = if_not_exists(attempts, :zero) + :one"]
+        self._describe(document, phone_number_id, now, sets, values, digest=digest)
         # An earlier attempt's error or reason (a retry, then a redrive that went through) is not
         # this outcome's: what the outcome does not carry is removed.
-        stale: list[str] = []
-        names["#error"] = "error"
+        stale = ["sending_owner", "invalid", "#raw"]
+        names.update({"#error": "error", "#raw": "raw"})
         if outcome.error is not None:
             sets.append("#error = :error")
             values[":error"] = dynamo_value(outcome.error.model_dump(exclude_none=True))
@@ -106,18 +95,83 @@ class OutboundRecords(Repository):
                 values[f":{name}"] = value
             elif name == "reason":
                 stale.append(name)
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(stale) if stale else "")
-        condition, states = state_condition(RECORDED_OVER)
+        expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(stale)
+        if outcome.state in SETTLED:
+            condition, states = state_condition({*RECORDED_OVER, *IN_FLIGHT})
+        else:
+            condition, states = state_condition(RECORDED_OVER)
+            if owner is not None:
+                condition += " OR (#state = :sending AND sending_owner = :owner)"
+                states.update({":sending": OutboundState.SENDING.value, ":owner": owner})
+        condition = f"({condition} OR invalid = :true)"
         if unless_confirmed:
             condition += " AND attribute_not_exists(confirmed_wamid)"
         written = self.table.update(
-            key(document.idempotency_key), Update(expression, {**values, **states}, names, condition)
+            key(document.idempotency_key), Update(expression, {**values, **states, ":true": True}, names, condition)
         )
         return written is not None
 
-    def record_invalid(self, idempotency_key: str, reason: str, *, raw: str | None = None) -> None:
+    def mark_sending(self, document: OutboundMessage, phone_number_id: str, *, owner: str, digest: str | None) -> bool:
+        """`sending`, just before the Graph call (`owner`: the attempt making it); False when the
+        record is no longer open (nothing written)."""
+        now = self._now()
+        names = {"#state": "state", "#type": "type", "#error": "error", "#raw": "raw"}
+        values: dict[str, Any] = {":state": OutboundState.SENDING.value, ":owner": owner, ":true": True}
+        sets = ["#state = :state", "sending_owner = :owner"]
+        self._describe(document, phone_number_id, now, sets, values, digest=digest)
+        condition, states = state_condition(RECORDED_OVER)
+        written = self.table.update(
+            key(document.idempotency_key),
+            Update(
+                "SET " + ", ".join(sets) + " REMOVE #error, reason, invalid, #raw",
+                {**values, **states},
+                names,
+                f"({condition} OR invalid = :true)",
+            ),
+        )
+        return written is not None
+
+    def _describe(
+        self,
+        document: OutboundMessage,
+        phone_number_id: str,
+        now: int,
+        sets: list[str],
+        values: dict[str, Any],
+        *,
+        digest: str | None,
+    ) -> None:
+        """What every write of a document's record says of the document itself."""
+        sets += [
+            "idempotency_key = :key",
+            "recipient = :recipient",
+            "#type = :type",
+            "phone_number_id = :pnid",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "expires_at = :exp",
+        ]
+        values.update(
+            {
+                ":key": document.idempotency_key,
+                ":recipient": customer_key(document.recipient or ""),
+                ":type": document.kind,
+                ":pnid": phone_number_id,
+                ":now": now,
+                ":exp": now + self.ttl_seconds,
+            }
+        )
+        if document.client_reference:
+            sets.append("client_ref = :ref")
+            values[":ref"] = document.client_reference
+        if digest:
+            sets.append("digest = :digest")
+            values[":digest"] = digest
+
+    def record_invalid(self, idempotency_key: str, reason: str, *, raw: str | None = None) -> bool:
         """A document we refused before any Graph call because it broke the contract (no document
-        to speak of: only the key it gave, the reason and what it was)."""
+        to speak of: only the key it gave, the reason and what it was). It saves no result: written
+        only where no valid document's record is (a malformed duplicate changes nothing: False)."""
         now = self._now()
         names = {"#state": "state"}
         values: dict[str, Any] = {
@@ -126,11 +180,13 @@ class OutboundRecords(Repository):
             ":key": idempotency_key,
             ":now": now,
             ":exp": now + self.ttl_seconds,
+            ":true": True,
         }
         sets = [
             "#state = :state",
             "reason = :reason",
             "idempotency_key = :key",
+            "invalid = :true",
             "updated_at = :now",
             "created_at = if_not_exists(created_at, :now)",
             "expires_at = :exp",
@@ -139,10 +195,11 @@ class OutboundRecords(Repository):
             sets.append("#raw = :raw")
             names["#raw"] = "raw"
             values[":raw"] = truncate(raw)
-        condition, states = state_condition(RECORDED_OVER)
-        self.table.update(
-            key(idempotency_key), Update("SET " + ", ".join(sets), {**values, **states}, names, condition)
+        written = self.table.update(
+            key(idempotency_key),
+            Update("SET " + ", ".join(sets), values, names, "attribute_not_exists(#state) OR invalid = :true"),
         )
+        return written is not None
 
     def note_confirmation(self, idempotency_key: str, wamid: str) -> OutboundRecord:
         """Leave a status's wamid on the record (`confirmed_wamid`, the first one only), for a send
@@ -169,7 +226,7 @@ class OutboundRecords(Repository):
             key(idempotency_key),
             Update(
                 # Meta took it: the lost answer's or an attempt's error no longer says what happened.
-                "SET #state = :accepted, wamid = :wamid, updated_at = :now REMOVE #error",
+                "SET #state = :accepted, wamid = :wamid, updated_at = :now REMOVE #error, sending_owner",
                 {":accepted": OutboundState.ACCEPTED.value, ":wamid": wamid, ":now": self._now(), **states},
                 {"#state": "state", "#error": "error"},
                 condition,

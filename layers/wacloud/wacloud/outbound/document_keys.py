@@ -1,0 +1,85 @@
+"""What an idempotency key may name: one document (Stripe's rule for keys).
+
+- The same document again (whatever its spacing or key order: `contract.document_digest`) is
+  answered from its record and never sent twice.
+- Another document under a key in use is refused with that reason, recorded apart
+  (`REJECT#outbound#<key>#<body digest>`): the key's own record is never touched.
+- A document refused as invalid (it broke the contract) saves no result: its corrected version may
+  reuse the key, and a malformed duplicate of a valid document changes nothing of that one's record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from aws_lambda_powertools import Logger
+
+from wacloud.adapters.store import Store
+from wacloud.errors import TransientError, WacloudError
+from wacloud.models.outbound import IDEMPOTENCY_KEY_PATTERN, OutboundMessage
+from wacloud.models.outbound_state import OutboundState, SendOutcome
+from wacloud.outbound.contract import deduplication_id
+from wacloud.runtime.masking import mask_key
+from wacloud.runtime.metrics import count
+
+logger = Logger(child=True)
+
+
+class KeyInUseError(WacloudError):
+    """Another document under an idempotency key that names one already."""
+
+
+class KeyBusyError(TransientError):
+    """The key's own document is being sent right now: SQS delivers this copy again later."""
+
+
+def reused_key(state: OutboundState | None) -> str:
+    """Why a document under a key in use is refused."""
+    return (
+        f"idempotency key already used by a different document (that one is {state.value if state else 'recorded'}):"
+        " a key names one document; give this one a new key"
+    )
+
+
+def reject_invalid(store: Store, body: str, message_id: str, reason: str) -> SendOutcome:
+    """A document that breaks the contract: recorded under its key where no valid document holds
+    it, else apart; counted."""
+    key = idempotency_key_of(body) or f"sqs:{message_id}"
+    outcome = SendOutcome.rejected(f"invalid document: {reason}")
+    if not store.outbound.record_invalid(key, outcome.reason or "", raw=body):
+        store.rejections.record("outbound", f"{key}#{deduplication_id(body)[:16]}", outcome.reason or "", body)
+    logger.warning("Outbound document rejected", extra={"idempotency_key": mask_key(key), "reason": reason})
+    count("SendRejected")
+    return outcome
+
+
+def key_in_use(store: Store, document: OutboundMessage, body: str, digest: str) -> SendOutcome:
+    """The idempotency lock kept another digest under this key: another document, or (a lock taken
+    before digests were kept) this one. The document's record tells which."""
+    record = store.outbound.get(document.idempotency_key)
+    if record is not None and record.digest not in (None, digest):
+        return refuse_reused_key(store, document, body, reused_key(record.state))
+    outcome = record.outcome() if record is not None else None
+    if outcome is None:
+        raise KeyBusyError("the idempotency key's send is still in progress")
+    count("DuplicateSendSkipped")
+    return outcome
+
+
+def refuse_reused_key(store: Store, document: OutboundMessage, body: str, reason: str) -> SendOutcome:
+    """Another document under a key in use: refused, recorded apart, counted."""
+    key = document.idempotency_key
+    store.rejections.record("outbound", f"{key}#{deduplication_id(body)[:16]}", reason, body)
+    logger.warning("Outbound document refused", extra={"idempotency_key": mask_key(key), "reason": reason})
+    count("SendRejected")
+    return SendOutcome.rejected(reason)
+
+
+def idempotency_key_of(body: str) -> str | None:
+    """The producer's key from a document that failed validation, if it has a usable one."""
+    try:
+        key = json.loads(body).get("idempotency_key")
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: hostile nesting
+        return None
+    return key if isinstance(key, str) and re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key) else None
