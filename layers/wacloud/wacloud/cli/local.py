@@ -24,7 +24,7 @@ def register(commands: Any) -> None:
     local = commands.add_parser(
         "local",
         help="run the whole pipeline on this machine (no Docker, no AWS, no Meta)",
-        description="AWS emulated by moto, the three functions in-process, the webhook behind a local front "
+        description="AWS emulated by moto, every function in-process, the webhook behind a local front "
         "door, and a simulated Meta: Graph API, customers, and a chat view to type as them.",
     )
     local.add_argument("--port", type=int, default=port, help=f"the webhook's front door (default {port})")
