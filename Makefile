@@ -40,7 +40,7 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam venv-scan lint typecheck scan build browser unit test bench local events schema errors-doc clean distclean
+.PHONY: help venv venv-sam venv-scan lint typecheck scan build browser unit soak test bench local events schema errors-doc clean distclean
 
 help:
 	@echo "make test       venv + venv-sam + lint + typecheck + scan + build + browser + unit (the CI command)"
@@ -52,6 +52,7 @@ help:
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
 	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
 	@echo "make unit       pytest with the coverage floor, two workers per core (PYTEST_ARGS=... COVERAGE= for a part)"
+	@echo "make soak       the fault soak alone, with its figures (about 4 minutes; make unit leaves it out)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
 	@echo "make bench      measure speed, size and cost beside baselines (bench/results.json, docs/PERFORMANCE.md)"
 	@echo "make events     regenerate the sample events in events/"
@@ -122,7 +123,12 @@ browser:
 	fi
 
 unit: venv
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(COVERAGE) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not soak" $(COVERAGE) $(PYTEST_ARGS)
+
+# Hundreds of documents and webhooks under every fault at once (tests/faults/test_soak.py): minutes,
+# so not part of `make unit`; -s shows its figures.
+soak: venv
+	$(VENV)/bin/python -m pytest -m soak -s -p no:randomly tests/faults/test_soak.py $(PYTEST_ARGS)
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.
