@@ -49,3 +49,21 @@ def test_a_deduplication_id_is_remembered_for_five_minutes_after_its_message_is_
         monkeypatch.setattr("moto.sqs.models.unix_time_millis", lambda: later * 1000)
         sqs.send_message(QueueUrl=url, MessageBody="four", MessageGroupId="h", MessageDeduplicationId="id-1")
         assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["four"]
+
+
+def test_a_queue_deduplicating_per_group_keeps_the_same_id_in_another_group():
+    moto_fixes.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        attributes = {
+            "FifoQueue": "true",
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
+        }
+        url = sqs.create_queue(QueueName="g.fifo", Attributes=attributes)["QueueUrl"]
+        for group in ("a", "b", "a"):
+            sqs.send_message(QueueUrl=url, MessageBody=group, MessageGroupId=group, MessageDeduplicationId="same")
+        assert sorted(m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]) == [
+            "a",
+            "b",
+        ]

@@ -10,6 +10,7 @@ import contextlib
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.unit.outbound.test_sender import CUSTOMER, StubGraph, accepted, document, make, meta_error, stored
@@ -154,3 +155,45 @@ def test_a_lock_from_before_digests_were_kept_answers_its_own_document():
 )
 def test_the_key_of_an_invalid_document(body, key):
     assert idempotency_key_of(body) == key
+
+
+def test_a_key_whose_document_waits_behind_a_failure_still_names_that_document():
+    # Held back before any call (its group's earlier message failed): the record already says which
+    # document the key names, so another one under it is refused, and the first is sent later.
+    graph = StubGraph(accepted("wamid.A"))
+    sender = make(graph)
+    sender.record_held_back(document("k1"), attempt=1)
+    other = document("k1", message={"type": "text", "text": {"body": "a different text"}})
+
+    assert "already used by a different document (that one is retrying)" in (
+        sender.send(other, message_id="m2").reason or ""
+    )
+    assert sender.send(document("k1"), message_id="m1") == SendOutcome.accepted("wamid.A")
+    assert len(graph.sent) == 1
+
+
+def test_defaults_written_out_are_the_same_document():
+    graph = StubGraph(accepted("wamid.A"))
+    sender = make(graph)
+    sender.send(document("k1"), message_id="m1")
+    explicit = document("k1", schema_version=1, marketing_messages=False)
+    assert sender.send(explicit, message_id="m2") == SendOutcome.accepted("wamid.A")
+    assert rejection("k1", explicit) is None and len(graph.sent) == 1
+
+
+@pytest.mark.parametrize("outcome_written", [True, False], ids=["outcome-written", "outcome-write-lost"])
+def test_a_lock_taken_before_payloads_were_validated_still_answers_its_document(aws, outcome_written):
+    # Upgrading: the idempotency record of a send completed by the previous version has no payload
+    # hash. It answers the redelivered document as before (never "another document", never busy).
+    graph = StubGraph(accepted("wamid.A"))
+    sender = make(graph)
+    sender.send(document("k1"), message_id="m1")
+    table = boto3.resource("dynamodb").Table(aws.table_names["IdempotencyTable"])
+    for item in table.scan()["Items"]:
+        table.update_item(Key={"id": item["id"]}, UpdateExpression="REMOVE validation")
+    if not outcome_written:  # the old version's outcome write had failed: only the lock knows
+        store = Store()
+        store.table.update({"pk": "OUT#k1", "sk": "OUTBOUND"}, Update("REMOVE digest, #s", {}, {"#s": "state"}))
+
+    assert sender.send(document("k1"), message_id="m1") == SendOutcome.accepted("wamid.A")
+    assert len(graph.sent) == 1 and stored("k1").state == "accepted"

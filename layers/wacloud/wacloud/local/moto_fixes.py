@@ -8,7 +8,8 @@ passed is simply no longer in flight. Clearing those before each receive restore
 
 Deduplication: moto drops a FIFO message only while another with its deduplication id is still in
 the queue. SQS remembers the id for five minutes, deleted or not: a producer reusing one within
-that window is silently dropped, which is what the contract's deduplication id must get right.
+that window is silently dropped (per message group where the queue's `DeduplicationScope` says so),
+which is what the contract's deduplication id must get right.
 """
 
 from __future__ import annotations
@@ -42,11 +43,19 @@ def _remember_deduplication_ids() -> None:
     def add_message(self: Any, message: Message) -> None:
         dedup_id = message.deduplication_id if self.fifo_queue else None
         if dedup_id:
+            if self.attributes.get("DeduplicationScope") == "messageGroup":
+                dedup_id = f"{message.group_id}\n{dedup_id}"  # each group deduplicates on its own
             seen: dict[str, int] = self.__dict__.setdefault("wacloud_deduplication_ids", {})
             now = int(message.sent_timestamp or 0)
             if now - seen.get(dedup_id, -(10**15)) < DEDUPLICATION_TIME_IN_SECONDS * 1000:
                 return
             seen[dedup_id] = now
+            if self.attributes.get("DeduplicationScope") == "messageGroup":
+                # moto's own check would drop the same id in another group: decided here instead.
+                kept, message.deduplication_id = message.deduplication_id, None
+                original(self, message)
+                message.deduplication_id = kept
+                return
         original(self, message)
 
     Queue.add_message = add_message  # type: ignore[method-assign]

@@ -136,12 +136,12 @@ class OutboundRecord(BaseModel):
         A status that already named the document (`confirmed_wamid`: a redrive after a lost reply)
         settles it as `accepted` with that wamid; a call that started and left no answer, as
         `unconfirmed`. An invalid document's rejection answers nothing: the key is free."""
-        if self.invalid:
-            return None
-        if self.state is not None and self.state in SETTLED:
+        if self.state is not None and self.state in SETTLED and not self.invalid:
             return SendOutcome(state=self.state, wamid=self.wamid, error=self.error, reason=self.reason)
         if self.confirmed_wamid:
             return SendOutcome.accepted(self.confirmed_wamid)
+        if self.invalid:
+            return None
         if self.state in IN_FLIGHT:
             return SendOutcome.unconfirmed(ANSWER_NOT_RECORDED)
         return None

@@ -62,9 +62,22 @@ def deduplication_id(body: str | bytes) -> str:
 
 
 def document_digest(document: OutboundMessage) -> str:
-    """What a document says, however it was written (spacing, key order, defaults left out): tells
-    the same document sent again from another document under the same idempotency key."""
-    return digest(document.model_dump(mode="json", exclude_none=True))
+    """What a document says, however it was written (spacing, key order, defaults written out or
+    left out, and so fields a later version adds with a default): tells the same document sent
+    again from another document under the same idempotency key."""
+    return digest(_without_off_flags(document.model_dump(mode="json", exclude_none=True, exclude_defaults=True)))
+
+
+# Optional flags whose absence means off: `false` says the same thing.
+_OFF_BY_DEFAULT = frozenset({"marketing_messages", "voice"})
+
+
+def _without_off_flags(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_off_flags(v) for k, v in value.items() if not (k in _OFF_BY_DEFAULT and v is False)}
+    if isinstance(value, list):
+        return [_without_off_flags(item) for item in value]
+    return value
 
 
 def schema() -> dict[str, Any]:

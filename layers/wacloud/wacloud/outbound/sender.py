@@ -155,7 +155,7 @@ class Sender:
             # or between two (the rate's store, too little time for a call again): none is in flight.
             if not isinstance(exc, SendRetryableError):
                 error = ErrorInfo(title=type(exc).__name__, details=str(exc))
-                self._record_retry(document, error, last_attempt, owner=request.owner)
+                self._record_retry(request, error)
             raise
         # Recorded outside the idempotent call: if this write fails, SQS delivers the document again
         # and the stored outcome is recorded then, without a second Graph call.
@@ -168,7 +168,10 @@ class Sender:
             document = parse_document(body)
         except ValidationError:
             return  # it will be rejected with its reason when its turn comes
-        self._record_retry(document, HELD_BACK, attempt >= self.settings.max_receive_count)
+        last_attempt = attempt >= self.settings.max_receive_count
+        number = self._sending_number(document)
+        held = SendRequest(document, number, document_digest(document), last_attempt, NO_DEADLINE, owner="")
+        self._record_retry(held, HELD_BACK)
 
     def _sending_number(self, document: OutboundMessage) -> str:
         return document.phone_number_id or self.settings.phone_number_id
@@ -256,25 +259,18 @@ class Sender:
             extra={**log, "error_code": code},
         )
         count("SendRetried" if not request.last_attempt else "SendDeadLettered")
-        self._record_retry(request.document, exc.info(), request.last_attempt, counted=True, owner=request.owner)
+        self._record_retry(request, exc.info(), counted=True)
         raise SendRetryableError(str(exc), code=code) from exc
 
-    def _record_retry(
-        self,
-        document: OutboundMessage,
-        error: ErrorInfo,
-        last_attempt: bool,
-        *,
-        counted: bool = False,
-        owner: str | None = None,
-    ) -> None:
+    def _record_retry(self, request: SendRequest, error: ErrorInfo, *, counted: bool = False) -> None:
         """The document goes back to SQS (or, after the last attempt, to the DLQ): say why. Never
         over `sending` but by the attempt that wrote it (`owner`): another attempt's call may be out."""
-        if last_attempt and not counted:
+        if request.last_attempt and not counted:
             count("SendDeadLettered")
-        outcome = SendOutcome.retrying(error, last_attempt=last_attempt)
+        outcome = SendOutcome.retrying(error, last_attempt=request.last_attempt)
+        document, number = request.document, request.phone_number_id
         try:
-            self.store.outbound.record(document, outcome, self._sending_number(document), owner=owner)
+            self.store.outbound.record(document, outcome, number, owner=request.owner or None, digest=request.digest)
         except StoreError as store_exc:
             # The retry happens anyway; only its bookkeeping is missing until the next attempt. (A
             # record left `sending` makes the next attempt `unconfirmed`: never a second call.)
@@ -344,8 +340,8 @@ def _reported(
 ) -> SendOutcome:
     """The outcome of a Graph call that was made, counted and logged. Reporting must never make the
     send run again: a log call that fails is told on stderr (the function's log); the outcome stays."""
-    count(metric)
     try:
+        count(metric)
         (logger.warning if warn else logger.info)(message, extra=dict(extra))
     except Exception as exc:
         sys.stderr.write(f"wacloud: could not log a send's outcome ({outcome.state.value}): {exc!r}\n")

@@ -40,6 +40,12 @@ class _PersistenceLayer(DynamoDBPersistenceLayer):
         with self._lock:
             super().configure(config, function_name, key_prefix)
 
+    def _validate_payload(self, data_payload: dict[str, Any] | DataRecord, stored_data_record: DataRecord) -> None:
+        """A record stored before its payload was validated has no hash: it answers as it always did
+        (refusing it would strand a send whose lock completed before the upgrade)."""
+        if stored_data_record.payload_hash:
+            super()._validate_payload(data_payload, stored_data_record)
+
 
 class Idempotent(Generic[F]):
     """`function(*, key: str, ...)` made to complete at most once per `key`: call `.run`.

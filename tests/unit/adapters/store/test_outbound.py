@@ -164,3 +164,11 @@ def test_a_valid_documents_outcome_replaces_an_invalid_ones_rejection(outbound):
     item = outbound.table.get({"pk": "OUT#k", "sk": "OUTBOUND"})
     assert item is not None and "invalid" not in item and "raw" not in item and "reason" not in item
     assert (item["state"], item["digest"]) == ("accepted", "d1")
+
+
+def test_an_invalid_document_never_marks_a_record_a_status_made(outbound):
+    # A status named the key first (Meta has that message): a malformed copy must not free the key.
+    outbound.note_confirmation("k", "wamid.EARLY")
+    assert not outbound.record_invalid("k", "invalid document: broken", raw="{}")
+    record = outbound.get("k")
+    assert record is not None and not record.invalid and record.outcome() == SendOutcome.accepted("wamid.EARLY")

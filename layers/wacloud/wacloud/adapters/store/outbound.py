@@ -197,7 +197,13 @@ class OutboundRecords(Repository):
             values[":raw"] = truncate(raw)
         written = self.table.update(
             key(idempotency_key),
-            Update("SET " + ", ".join(sets), values, names, "attribute_not_exists(#state) OR invalid = :true"),
+            # Not over a record a status made either (no state, `confirmed_wamid`): Meta has that one.
+            Update(
+                "SET " + ", ".join(sets),
+                values,
+                names,
+                "(attribute_not_exists(#state) AND attribute_not_exists(confirmed_wamid)) OR invalid = :true",
+            ),
         )
         return written is not None
 
