@@ -19,6 +19,8 @@ NOT_IMPORTED = {
         "wacloud.models.events",
         "wacloud.inbound.parse",
         "yaml",
+        "aws_lambda_powertools.event_handler",  # two routes, routed by hand (and no asyncio)
+        "asyncio",
     ],
     "processor": ["requests", "yaml"],
     "sender": ["wacloud.models.webhook", "wacloud.models.events", "yaml"],

@@ -41,8 +41,9 @@ def test_subscription_check_echoes_the_challenge_as_plain_text(webhook, lambda_c
     response = webhook.lambda_handler(load_event("webhook-get-verify.json"), lambda_context)
     assert response["statusCode"] == 200
     assert response["body"] == "1158201444"
-    assert response["multiValueHeaders"]["Content-Type"] == ["text/plain"]
-    assert response["multiValueHeaders"]["X-Content-Type-Options"] == ["nosniff"]  # never sniffed as HTML
+    # `headers`, not `multiValueHeaders`: the one form both REST (1.0) and HTTP APIs (2.0) take.
+    assert response["headers"]["Content-Type"] == "text/plain"
+    assert response["headers"]["X-Content-Type-Options"] == "nosniff"  # never sniffed as HTML
 
 
 @pytest.mark.parametrize(
@@ -237,6 +238,39 @@ def test_unexpected_error_answers_500_without_internals(webhook, lambda_context,
 def test_other_paths_are_not_routed(webhook, lambda_context):
     event = proxy_event("GET", "/other", {}, b"", "1.2.3.4")
     assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 404
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_other_methods_are_not_allowed(webhook, lambda_context, method):
+    response = webhook.lambda_handler(proxy_event(method, "/webhook", {}, b"", "1.2.3.4"), lambda_context)
+    assert (response["statusCode"], json.loads(response["body"])) == (405, {"error": "method not allowed"})
+
+
+def http_api_event(method: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """What an HTTP API (payload format 2.0) hands the function: lowercased headers, `rawPath`."""
+    params = dict(pair.split("=", 1) for pair in query.split("&")) if query else None
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} /webhook",
+        "rawPath": "/webhook",
+        "rawQueryString": query,
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "queryStringParameters": params,
+        "requestContext": {"http": {"method": method, "path": "/webhook", "sourceIp": "173.252.95.1"}},
+        "body": body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def test_an_http_api_event_is_answered_too(webhook, lambda_context, aws):
+    # The payload format of API Gateway's HTTP APIs (issue 19 moves the stack to one).
+    query = f"hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=42"
+    assert webhook.lambda_handler(http_api_event("GET", query, {}, b""), lambda_context)["body"] == "42"
+    body = json.dumps(text_message("hello", phone_number_id="1", sender="111")).encode()
+    signed = http_api_event("POST", "", {"X-Hub-Signature-256": sign(body, APP_SECRET)}, body)
+    response = webhook.lambda_handler(signed, lambda_context)
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"ok": True, "events": 1})
+    assert len(queue_bodies(aws, "InboundQueue")) == 1
 
 
 def test_text_that_sqs_or_dynamodb_would_refuse_still_travels(webhook, lambda_context, aws):

@@ -1,21 +1,28 @@
-"""The answers both REST functions (webhook, messages API) give: JSON bodies that say what is wrong
-and nothing internal, and the same mapping of the errors they share."""
+"""The answers both HTTP functions (webhook, messages API) give: JSON bodies that say what is wrong
+and nothing internal, and the one mapping of the errors they share.
+
+Lean on purpose (no event handler, no pydantic): the webhook answers with these directly, while the
+messages API registers them on Powertools' resolver (`runtime/resolver_answers.py`).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
-
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import ServiceError
+import json
+from typing import Any, Protocol
 
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
 
 
 class UndecodableBodyError(WacloudError):
     """API Gateway said the body is base64 (it is not UTF-8) and it is not valid base64: 400."""
+
+
+class ErrorLogger(Protocol):
+    def error(self, msg: object, *args: Any, **kwargs: Any) -> None: ...
+
+    def exception(self, msg: object, *args: Any, **kwargs: Any) -> None: ...
 
 
 def raw_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
@@ -30,50 +37,28 @@ def raw_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
     return body.encode("utf-8", "surrogateescape")
 
 
-def json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
-
-
-def plain_text_response(status: int, body: str) -> Response[str]:
-    """A text answer no browser will sniff into HTML or script (the webhook's GET echoes its caller)."""
-    return Response(
-        status_code=status,
-        content_type=content_types.TEXT_PLAIN,
-        body=body,
-        headers={"X-Content-Type-Options": "nosniff"},
-    )
-
-
-def add_error_answers(app: APIGatewayRestResolver, logger: Logger, *, name: str) -> None:
-    """400 for a body API Gateway could not have encoded, 503 for a dependency that may come back
-    (the caller retries: Meta does), 500 for a broken deployment or anything unexpected (logged with
-    the stack trace, never answered with it), and Powertools' own 404/405 as API Gateway would
-    answer them."""
-
-    def undecodable(exc: UndecodableBodyError) -> Response[dict[str, Any]]:
-        return json_response(400, {"error": str(exc)})
-
-    def unavailable(exc: TransientError) -> Response[dict[str, Any]]:
+def error_answer(exc: Exception, logger: ErrorLogger, *, name: str) -> tuple[int, dict[str, str]]:
+    """The status and body for an error both functions share: 400 for a body API Gateway could not
+    have encoded, 503 for a dependency that may come back (the caller retries: Meta does), 500 for a
+    broken deployment or anything unexpected (logged with the stack trace, never answered with it)."""
+    if isinstance(exc, UndecodableBodyError):
+        return 400, {"error": str(exc)}
+    if isinstance(exc, TransientError):
         logger.error(f"{name} not accepted: dependency unavailable", extra={"error": str(exc)})
-        return json_response(503, {"error": "temporarily unavailable"})
-
-    def misconfigured(exc: ConfigurationError) -> Response[dict[str, Any]]:
+        return 503, {"error": "temporarily unavailable"}
+    if isinstance(exc, ConfigurationError):
         logger.error(f"{name} misconfigured", extra={"error": str(exc)})
-        return json_response(500, {"error": "internal error"})
+        return 500, {"error": "internal error"}
+    logger.exception(f"Unexpected {name.lower()} error")
+    return 500, {"error": "internal error"}
 
-    def service_error(exc: ServiceError) -> Response[dict[str, Any]]:
-        return json_response(exc.status_code, {"error": exc.msg})
 
-    def unexpected(exc: Exception) -> Response[dict[str, Any]]:
-        logger.exception(f"Unexpected {name.lower()} error")
-        return json_response(500, {"error": "internal error"})
+def proxy_json(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """An API Gateway proxy answer (REST and HTTP API alike) with a JSON body."""
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
-    answers: list[tuple[type[Exception], Any]] = [
-        (UndecodableBodyError, undecodable),
-        (TransientError, unavailable),
-        (ConfigurationError, misconfigured),
-        (ServiceError, service_error),
-        (Exception, unexpected),
-    ]
-    for error, answer in answers:
-        app.exception_handler(error)(answer)
+
+def proxy_text(status: int, body: str) -> dict[str, Any]:
+    """A text answer no browser will sniff into HTML or script (the webhook's GET echoes its caller)."""
+    headers = {"Content-Type": "text/plain", "X-Content-Type-Options": "nosniff"}
+    return {"statusCode": status, "headers": headers, "body": body}

@@ -1,0 +1,76 @@
+"""wacloud.inbound.webhook_http: the webhook's routes for both API Gateway payload formats, header
+names in any case, and each refusal's answer (the whole flow: tests/functions/test_webhook.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from wacloud.errors import SignatureError, TransientError
+from wacloud.inbound import webhook_http
+from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError
+
+
+class StubWebhook:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error, self.calls = error, []  # type: ignore[var-annotated]
+
+    def subscribe(self, mode: str | None, token: str | None, challenge: str | None) -> str:
+        self.calls.append(("subscribe", mode, token, challenge))
+        if self.error:
+            raise self.error
+        return challenge or ""
+
+    def receive(self, body: bytes, signature: str | None) -> list[object]:
+        self.calls.append(("receive", body, signature))
+        if self.error:
+            raise self.error
+        return [object(), object()]
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> StubWebhook:
+    stub = StubWebhook()
+    monkeypatch.setattr(webhook_http, "get_webhook", lambda: stub)
+    return stub
+
+
+def rest(method: str, path: str = "/webhook", **fields: Any) -> dict[str, Any]:
+    return {"httpMethod": method, "path": path, "requestContext": {"stage": "prod"}, **fields}
+
+
+def http_api(method: str, path: str = "/webhook", **fields: Any) -> dict[str, Any]:
+    return {"version": "2.0", "rawPath": path, "requestContext": {"http": {"method": method, "path": path}}, **fields}
+
+
+@pytest.mark.parametrize("shape", [rest, http_api], ids=["rest-1.0", "http-api-2.0"])
+def test_both_payload_formats_reach_the_same_routes(stub: StubWebhook, shape: Any) -> None:
+    query = {"hub.mode": "subscribe", "hub.verify_token": "t", "hub.challenge": "7"}
+    assert webhook_http.answer(shape("GET", queryStringParameters=query))["body"] == "7"
+    posted = webhook_http.answer(shape("POST", headers={"X-HUB-Signature-256": "sha256=ab"}, body="{}"))
+    assert json.loads(posted["body"]) == {"ok": True, "events": 2}
+    assert stub.calls[-1] == ("receive", b"{}", "sha256=ab")  # the header found whatever its case
+    assert webhook_http.answer(shape("GET", "/elsewhere"))["statusCode"] == 404
+    assert webhook_http.answer(shape("PUT"))["statusCode"] == 405
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "body"),
+    [
+        (SignatureError("no signature", missing=True), 401, {"error": "invalid signature"}),
+        (SignatureError("mismatch"), 403, {"error": "invalid signature"}),
+        (ForbiddenError("verification refused"), 403, {"error": "forbidden"}),
+        (BadRequestError("hub.mode, hub.verify_token and hub.challenge are required"), 400, None),
+        (PayloadTooLargeError("too big"), 413, {"error": "payload too large"}),
+        (TransientError("queue down"), 503, {"error": "temporarily unavailable"}),
+        (RuntimeError("internals"), 500, {"error": "internal error"}),
+    ],
+    ids=["unsigned", "bad-signature", "forbidden", "bad-request", "too-large", "transient", "unexpected"],
+)
+def test_each_refusal_has_its_answer(stub: StubWebhook, error: Exception, status: int, body: Any) -> None:
+    stub.error = error
+    answered = webhook_http.answer(rest("POST", body="{}"))
+    assert answered["statusCode"] == status
+    assert json.loads(answered["body"]) == (body or {"error": str(error)})
