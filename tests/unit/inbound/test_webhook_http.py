@@ -53,7 +53,30 @@ def test_both_payload_formats_reach_the_same_routes(stub: StubWebhook, shape: An
     assert json.loads(posted["body"]) == {"ok": True, "events": 2}
     assert stub.calls[-1] == ("receive", b"{}", "sha256=ab")  # the header found whatever its case
     assert webhook_http.answer(shape("GET", "/elsewhere"))["statusCode"] == 404
-    assert webhook_http.answer(shape("PUT"))["statusCode"] == 405
+    refused = webhook_http.answer(shape("PUT"))
+    assert (refused["statusCode"], refused["headers"]["Allow"]) == (405, "GET, POST")
+
+
+def test_a_trailing_slash_is_the_same_route(stub: StubWebhook) -> None:
+    # API Gateway's REST API sends `/webhook/` to the `/webhook` resource: a callback URL set with
+    # the slash keeps working.
+    assert webhook_http.answer(rest("POST", "/webhook/", body="{}"))["statusCode"] == 200
+
+
+def test_an_http_api_stage_is_not_part_of_the_route(stub: StubWebhook) -> None:
+    # On a named stage an HTTP API's rawPath starts with it; routeKey names the route as declared.
+    staged = {"stage": "v1", "http": {"method": "POST", "path": "/v1/webhook"}}
+    with_route = {"version": "2.0", "routeKey": "POST /webhook", "rawPath": "/v1/webhook", "requestContext": staged}
+    assert webhook_http.answer({**with_route, "body": "{}"})["statusCode"] == 200
+    catch_all = {**with_route, "routeKey": "$default"}
+    assert webhook_http.answer({**catch_all, "body": "{}"})["statusCode"] == 200
+    assert webhook_http.answer({**catch_all, "rawPath": "/v1/other"})["statusCode"] == 404
+
+
+def test_a_rest_resource_is_the_route_whatever_the_base_path(stub: StubWebhook) -> None:
+    # A custom domain's base path is in `path`, never in the declared `resource`.
+    event = rest("POST", "/whatsapp/webhook", resource="/webhook", body="{}")
+    assert webhook_http.answer(event)["statusCode"] == 200
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ def test_proxy_answers_carry_their_content_type_in_headers_both_payload_formats_
     assert proxy_json(202, {"queued": True}) == {
         "statusCode": 202,
         "headers": {"Content-Type": "application/json"},
-        "body": '{"queued": true}',
+        "body": '{"queued":true}',
     }
     text = proxy_text(200, "1158201444")
     assert (text["body"], text["headers"]["X-Content-Type-Options"]) == ("1158201444", "nosniff")
@@ -72,6 +72,9 @@ def test_each_shared_error_has_its_answer_and_what_is_not_answered_is_logged(
     error: Exception, status: int, body: dict[str, str], logged: str | None
 ) -> None:
     logger = RecordingLogger()
-    assert error_answer(error, logger, name="Webhook") == (status, body)
-    assert "EAAG" not in json.dumps(body)
+    answered = error_answer(error, logger, name="Webhook")
+    assert answered == (status, body)
+    assert "EAAG" not in json.dumps(answered)  # the exception's text is logged, never answered
     assert [line[0] for line in logger.lines] == ([logged] if logged else [])
+    if logged == "error":  # what is not answered is in the log
+        assert logger.lines[0][2] == {"error": SECRET_DETAIL}

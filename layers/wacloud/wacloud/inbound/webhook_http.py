@@ -25,7 +25,7 @@ def answer(event: dict[str, Any]) -> dict[str, Any]:
     if path != PATH:
         return proxy_json(404, {"error": "not found"})
     if method not in {"GET", "POST"}:
-        return proxy_json(405, {"error": "method not allowed"})
+        return proxy_json(405, {"error": "method not allowed"}, headers={"Allow": "GET, POST"})
     try:
         return _subscribe(event) if method == "GET" else _receive(event)
     except Exception as exc:  # each failure has its answer; Meta retries a 503 later
@@ -59,11 +59,23 @@ def _refusal(exc: Exception) -> tuple[int, dict[str, str]]:
 
 
 def _method_and_path(event: dict[str, Any]) -> tuple[str, str]:
-    """(method, path) of a REST (1.0) or HTTP API (2.0) event; the path without the stage."""
-    http = (event.get("requestContext") or {}).get("http")
+    """(method, route path) of a REST (1.0) or HTTP API (2.0) event: without the stage (in an HTTP
+    API's `rawPath` unless it is `$default`) or a trailing slash (REST routes `/webhook/` here too)."""
+    context = event.get("requestContext") or {}
+    http = context.get("http")
     if isinstance(http, dict):  # payload format 2.0
-        return str(http.get("method", "")).upper(), str(event.get("rawPath") or http.get("path") or "")
-    return str(event.get("httpMethod", "")).upper(), str(event.get("path") or "")
+        method, route = str(http.get("method", "")), str(event.get("routeKey") or "")
+        if " " in route and "{" not in route:  # "POST /webhook": the route as declared
+            path = route.split(" ", 1)[1]
+        else:
+            path, stage = str(event.get("rawPath") or http.get("path") or ""), str(context.get("stage") or "")
+            if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+                path = path[len(stage) + 1 :]
+    else:  # 1.0: the resource as declared, whatever the stage or a custom domain's base path
+        method = str(event.get("httpMethod", ""))
+        resource = str(event.get("resource") or "")
+        path = resource if resource and "{" not in resource else str(event.get("path") or "")
+    return method.upper(), path.rstrip("/") or "/"
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:

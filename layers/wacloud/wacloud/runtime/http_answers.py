@@ -53,9 +53,10 @@ def error_answer(exc: Exception, logger: ErrorLogger, *, name: str) -> tuple[int
     return 500, {"error": "internal error"}
 
 
-def proxy_json(status: int, body: dict[str, Any]) -> dict[str, Any]:
+def proxy_json(status: int, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway proxy answer (REST and HTTP API alike) with a JSON body."""
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    answer_headers = {"Content-Type": "application/json", **(headers or {})}
+    return {"statusCode": status, "headers": answer_headers, "body": json.dumps(body, separators=(",", ":"))}
 
 
 def proxy_text(status: int, body: str) -> dict[str, Any]:
