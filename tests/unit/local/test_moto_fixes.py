@@ -67,3 +67,40 @@ def test_a_queue_deduplicating_per_group_keeps_the_same_id_in_another_group():
             "a",
             "b",
         ]
+
+
+def test_an_item_being_updated_is_never_read_half_built():
+    # The local demo once read a message record that had its key and nothing else (moto applies an
+    # update's SET actions one by one on the live item); DynamoDB reads and writes an item whole.
+    import threading
+
+    moto_fixes.apply()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        names = [f"a{i}" for i in range(40)]
+        expression = "SET " + ", ".join(f"{name} = :v" for name in names)
+        done, partial = threading.Event(), []
+
+        def read() -> None:
+            while not done.is_set():
+                for n in range(50):
+                    item = dynamodb.get_item(TableName="t", Key={"pk": {"S": str(n)}}).get("Item")
+                    if item is not None and len(item) != len(names) + 1:
+                        partial.append(len(item))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        for n in range(50):
+            dynamodb.update_item(
+                TableName="t", Key={"pk": {"S": str(n)}}, UpdateExpression=expression,
+                ExpressionAttributeValues={":v": {"N": "1"}},
+            )  # fmt: skip
+        done.set()
+        reader.join()
+        assert partial == []

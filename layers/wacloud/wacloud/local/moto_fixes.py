@@ -6,6 +6,11 @@ messages of one group time out together, the group still looks busy when the fir
 reached, so the later ones are handed out first. In SQS a message whose visibility timeout has
 passed is simply no longer in flight. Clearing those before each receive restores the per-group order.
 
+Atomic items: moto builds an updated item in place, one action after the other, so a read from
+another thread (the local run serves every function and the CLI from threads) can see an item with
+its key and nothing else. DynamoDB reads and writes an item whole: one lock around moto's item
+operations restores that.
+
 Deduplication: moto drops a FIFO message only while another with its deduplication id is still in
 the queue. SQS remembers the id for five minutes, deleted or not: a producer reusing one within
 that window is silently dropped (per message group where the queue's `DeduplicationScope` says so),
@@ -14,7 +19,23 @@ which is what the contract's deduplication id must get right.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+# moto's DynamoDB item operations, made atomic with respect to each other.
+_ITEM_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_write_items",
+    "transact_get_items",
+)
+_dynamodb_lock = threading.RLock()
 
 
 def apply() -> None:
@@ -23,6 +44,7 @@ def apply() -> None:
     if getattr(SQSBackend.receive_message, "wacloud_fixed", False):
         return
     _remember_deduplication_ids()
+    _atomic_items()
     original = SQSBackend.receive_message
 
     def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
@@ -59,3 +81,17 @@ def _remember_deduplication_ids() -> None:
         original(self, message)
 
     Queue.add_message = add_message  # type: ignore[method-assign]
+
+
+def _atomic_items() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def atomic(original: Any) -> Any:
+        def operation(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _dynamodb_lock:
+                return original(self, *args, **kwargs)
+
+        return operation
+
+    for name in _ITEM_OPERATIONS:
+        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
