@@ -239,7 +239,7 @@ def _refuse_a_used_key(target: Target, model: Any) -> None:
     differs = [f"{name} {was}, not {now}" for name, was, now in given if record.type and was != now]
     if differs:
         used += f" for another message ({'; '.join(differs)})"
-    elif record.digest and record.digest != document_digest(model):
+    elif record.names_another_document(document_digest(model)):
         used += " for another message"
     after = "`wacloud dlq redrive outbound` sends it again" if record.state == "dead_lettered" else ""
     raise CommandError(

@@ -130,6 +130,11 @@ class OutboundRecord(BaseModel):
     updated_at: int | None = None
     expires_at: int | None = None
 
+    def names_another_document(self, digest: str) -> bool:
+        """Whether the key already names a document other than the one with `digest` (a record from
+        before digests were kept, or an invalid document's, names none)."""
+        return not self.invalid and self.digest not in (None, digest)
+
     def outcome(self) -> SendOutcome | None:
         """The settled outcome this record answers a redelivery with; None while the send is open.
 

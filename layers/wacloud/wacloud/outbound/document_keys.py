@@ -48,7 +48,7 @@ def reject_invalid(store: Store, body: str, message_id: str, reason: str) -> Sen
     key = idempotency_key_of(body) or f"sqs:{message_id}"
     outcome = SendOutcome.rejected(f"invalid document: {reason}")
     if not store.outbound.record_invalid(key, outcome.reason or "", raw=body):
-        store.rejections.record("outbound", f"{key}#{deduplication_id(body)[:16]}", outcome.reason or "", body)
+        _record_apart(store, key, body, outcome.reason or "")
     logger.warning("Outbound document rejected", extra={"idempotency_key": mask_key(key), "reason": reason})
     count("SendRejected")
     return outcome
@@ -58,7 +58,7 @@ def key_in_use(store: Store, document: OutboundMessage, body: str, digest: str) 
     """The idempotency lock kept another digest under this key: another document, or (a lock taken
     before digests were kept) this one. The document's record tells which."""
     record = store.outbound.get(document.idempotency_key)
-    if record is not None and record.digest not in (None, digest):
+    if record is not None and record.names_another_document(digest):
         return refuse_reused_key(store, document, body, reused_key(record.state))
     outcome = record.outcome() if record is not None else None
     if outcome is None:
@@ -70,10 +70,15 @@ def key_in_use(store: Store, document: OutboundMessage, body: str, digest: str) 
 def refuse_reused_key(store: Store, document: OutboundMessage, body: str, reason: str) -> SendOutcome:
     """Another document under a key in use: refused, recorded apart, counted."""
     key = document.idempotency_key
-    store.rejections.record("outbound", f"{key}#{deduplication_id(body)[:16]}", reason, body)
+    _record_apart(store, key, body, reason)
     logger.warning("Outbound document refused", extra={"idempotency_key": mask_key(key), "reason": reason})
     count("SendRejected")
     return SendOutcome.rejected(reason)
+
+
+def _record_apart(store: Store, key: str, body: str, reason: str) -> None:
+    """A refusal that must not touch the key's own record: one item per key and body."""
+    store.rejections.record("outbound", f"{key}#{deduplication_id(body)[:16]}", reason, body)
 
 
 def idempotency_key_of(body: str) -> str | None:

@@ -61,7 +61,7 @@ class MessagesApi:
         if len(queued.encode("utf-8")) > MAX_BATCH_BYTES:
             raise DocumentTooLargeError(f"a document is at most {MAX_BATCH_BYTES} bytes (one SQS message)")
         record = self.store.outbound.get(key)
-        if record is not None and not record.invalid and record.digest not in (None, document_digest(document)):
+        if record is not None and record.names_another_document(document_digest(document)):
             raise KeyConflictError(reused_key(record.state))
         self.queue.send(
             [

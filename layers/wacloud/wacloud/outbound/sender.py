@@ -187,7 +187,7 @@ class Sender:
         # The document's own record, its recipient's contact and its template's changes, in one round trip.
         template = document.message.template.name if isinstance(document.message, TemplateMessage) else None
         previous, contact, changes = self.store.send_context(key, _person(document), template)
-        if previous is not None and not previous.invalid and previous.digest not in (None, request.digest):
+        if previous is not None and previous.names_another_document(request.digest):
             raise KeyInUseError(reused_key(previous.state))
         settled = _settled(previous, log)
         if settled is not None:
@@ -270,7 +270,7 @@ class Sender:
         outcome = SendOutcome.retrying(error, last_attempt=request.last_attempt)
         document, number = request.document, request.phone_number_id
         try:
-            self.store.outbound.record(document, outcome, number, owner=request.owner or None, digest=request.digest)
+            self.store.outbound.record(document, outcome, number, owner=request.owner, digest=request.digest)
         except StoreError as store_exc:
             # The retry happens anyway; only its bookkeeping is missing until the next attempt. (A
             # record left `sending` makes the next attempt `unconfirmed`: never a second call.)
@@ -332,7 +332,7 @@ class SendRequest:
     digest: str
     last_attempt: bool
     deadline: Deadline
-    owner: str  # names this attempt on the `sending` it records
+    owner: str  # names this attempt on the `sending` it records ("": it makes no call)
 
 
 def _reported(

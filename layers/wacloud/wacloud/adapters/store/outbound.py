@@ -100,7 +100,7 @@ class OutboundRecords(Repository):
             condition, states = state_condition({*RECORDED_OVER, *IN_FLIGHT})
         else:
             condition, states = state_condition(RECORDED_OVER)
-            if owner is not None:
+            if owner:
                 condition += " OR (#state = :sending AND sending_owner = :owner)"
                 states.update({":sending": OutboundState.SENDING.value, ":owner": owner})
         condition = f"({condition} OR invalid = :true)"
