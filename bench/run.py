@@ -27,8 +27,10 @@ TARGETS = {
     "coldstart_ratio.sender": ("<=", 1.6),
     "package_mb.layer_mb": ("<", 25.0),
     "throttle_lost": ("<=", 0),
-    "sender_batch_ratio": ("<=", 2.0),
-    "sender_overhead_ratio": ("<=", 1.15),
+    # The sender over its floor (bench/sender_floor.py); `sender_batch_ratio` and
+    # `sender_overhead_ratio` (over a bare Graph POST, whatever moto's latency) are reported only.
+    "sender_cpu_ratio": ("<=", 1.3),
+    "sender_wall_ratio": ("<=", 1.3),
     "throttle_efficiency": (">=", 0.9),
 }
 
@@ -83,6 +85,8 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         **{f"package_mb.{name}": value for name, value in results["package_mb"].items()},
         "sender_batch_ratio": results["sender"]["sender_batch_ratio"],
         "sender_overhead_ratio": results["sender"]["sender_overhead_ratio"],
+        "sender_cpu_ratio": results["sender"]["sender_cpu_ratio"],
+        "sender_wall_ratio": results["sender"]["sender_wall_ratio"],
         "throttle_efficiency": results["throttle"]["throttle_efficiency"],
         "throttle_lost": results["throttle"]["lost"] + results["throttle"]["duplicates"],
         "e2e_ms_p50": results["e2e"]["e2e_ms_p50"],
