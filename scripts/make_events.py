@@ -1,4 +1,5 @@
-"""Write the sample events in events/ (for `sam local invoke -e` and for the tests).
+"""Write the sample events in events/ (for `sam local invoke -e` and for the tests): the HTTP API's
+payload format 2.0 events under the template's default stage, and the SQS event source's batches.
 
 Run with `make events` after changing a shape. Webhook POSTs are signed with the local run's
 default app secret, `local-app-secret`: put that secret in the secret you invoke against.
@@ -37,10 +38,26 @@ INBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-inbound.f
 OUTBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-outbound.fifo"
 
 
+# The deployed HTTP API: its host and the template's default stage (in `rawPath`, not in `routeKey`).
+API_ID = "a1b2c3d4e5"
+API_HOST = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+STAGE = "v1"
+
+
+def api_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict:
+    """The payload format 2.0 event the stack's HTTP API hands the function, dated TIMESTAMP."""
+    event = proxy_event(method, target, {"Host": API_HOST, **headers}, body, source_ip, stage=STAGE)
+    context = event["requestContext"]
+    context["apiId"] = API_ID
+    context["time"] = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(TIMESTAMP))
+    context["timeEpoch"] = TIMESTAMP * 1000
+    return event
+
+
 def signed_post(body: dict) -> dict:
     raw = json.dumps(body, indent=None, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, APP_SECRET)}
-    return proxy_event("POST", "/webhook", headers, raw, "173.252.95.1")
+    return api_event("POST", "/webhook", {"User-Agent": "facebookexternalua", **headers}, raw, "173.252.95.1")
 
 
 def sqs_event(bodies: list[tuple[str, str, str]], queue_arn: str) -> dict:
@@ -103,7 +120,7 @@ def main() -> None:
         OUTBOUND_WAMID, "delivered", phone_number_id=PHONE_NUMBER_ID, recipient=CUSTOMER, timestamp=TIMESTAMP + 5
     )
     events = {
-        "webhook-get-verify.json": proxy_event(
+        "webhook-get-verify.json": api_event(
             "GET",
             f"/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444",
             {"User-Agent": "facebookplatform/1.0"},
@@ -113,14 +130,14 @@ def main() -> None:
         "webhook-post-text.json": signed_post(text),
         "webhook-post-status.json": signed_post(delivered),
         "webhook-post-image.json": signed_post(photo),
-        "api-post-message.json": proxy_event(
+        "api-post-message.json": api_event(
             "POST",
             "/messages",
             {"Content-Type": "application/json"},
             json.dumps(example("order-1234-shipped")).encode(),
             "10.0.0.1",
         ),
-        "api-get-message.json": proxy_event("GET", "/messages/order-1234-shipped", {}, b"", "10.0.0.1"),
+        "api-get-message.json": api_event("GET", "/messages/order-1234-shipped", {}, b"", "10.0.0.1"),
         "processor-sqs-events.json": sqs_event(
             [(e.body(), e.group, digest(e.key)) for e in [*split_webhook(text), *split_webhook(delivered)]],
             INBOUND_QUEUE_ARN,

@@ -4,7 +4,7 @@ answers what happened to it (by idempotency key or wamid)."""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,7 +21,7 @@ from wacloud.runtime.tracing import trace_handler
 
 logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayHttpResolver()  # HTTP API, payload format 2.0
 
 
 @app.post("/messages")
@@ -58,7 +58,7 @@ def _too_large(exc: DocumentTooLargeError) -> Response:
 add_error_answers(app, logger, name="Messages API")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @trace_handler
 @metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

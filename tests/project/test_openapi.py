@@ -35,7 +35,7 @@ def template_routes() -> dict[tuple[str, str], dict[str, Any]]:
         if spec["Type"] != "AWS::Serverless::Function":
             continue
         for event in spec["Properties"].get("Events", {}).values():
-            if event["Type"] == "Api":
+            if event["Type"] == "HttpApi":
                 props = event["Properties"]
                 routes[(props["Method"].lower(), props["Path"])] = props
     return routes
@@ -110,7 +110,6 @@ def test_the_webhooks_answers_fit_the_documented_schemas(lambda_context):
     answer = app.lambda_handler(load_event("webhook-post-text.json"), lambda_context)
     unsigned = load_event("webhook-post-text.json")
     unsigned["headers"] = {k: v for k, v in unsigned["headers"].items() if k.lower() != "x-hub-signature-256"}
-    unsigned["multiValueHeaders"] = {}
     refused = app.lambda_handler(unsigned, lambda_context)
 
     assert (answer["statusCode"], refused["statusCode"]) == (200, 401)
@@ -144,3 +143,15 @@ def test_the_subscription_checks_answers_fit_the_documented_ones(lambda_context)
         jsonschema.validate("abc", challenge["schema"])
     fits(json.loads(not_digits["body"]), "/webhook", "get", 400)
     fits(json.loads(wrong_token["body"]), "/webhook", "get", 403)
+
+
+def test_the_server_url_is_the_stacks_http_api_url():
+    # The template's WebhookUrl output, with the document's variables for the stack's placeholders.
+    output = TEMPLATE["Outputs"]["WebhookUrl"]["Value"]["Fn::Sub"]
+    placeholders = {"${WebhookApi}": "{api}", "${AWS::Region}": "{region}", "${AWS::URLSuffix}": "amazonaws.com"}
+    placeholders["${StageName}"] = "{stage}"
+    for placeholder, variable in placeholders.items():
+        output = output.replace(placeholder, variable)
+    server = OPENAPI["servers"][0]
+    assert output == server["url"] + "/webhook"
+    assert server["variables"]["stage"]["default"] == TEMPLATE["Parameters"]["StageName"]["Default"]

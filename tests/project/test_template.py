@@ -3,13 +3,16 @@ may touch. A change on one side without the other fails here, not in a deployed 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+import tomllib
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT, TEMPLATE
-from wacloud.config import Settings
+from wacloud.config import Settings, variable
 
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = {name: spec for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Function"}
@@ -43,7 +46,7 @@ def test_runtime_is_python313_everywhere():
 
 
 def test_every_wacloud_variable_the_template_sets_is_one_the_code_reads():
-    read = {field.alias for field in Settings.model_fields.values()}
+    read = {variable(field.name) for field in dataclasses.fields(Settings)}
     set_ = {name for name in GLOBALS["Environment"]["Variables"] if name.startswith("WACLOUD_")}
     assert set_ <= read, f"set but never read: {set_ - read}"
     for function, spec in FUNCTIONS.items():
@@ -223,6 +226,26 @@ def test_function_roles_are_least_privilege(function):
     assert granted(function) == ALLOWED[function]
 
 
+API_EVENTS = [
+    (name, event)
+    for name, spec in FUNCTIONS.items()
+    for event in spec["Properties"].get("Events", {}).values()
+    if event["Type"] in ("Api", "HttpApi")
+]
+
+
+def test_every_route_is_on_the_one_http_api_with_payload_format_2():
+    assert RESOURCES["WebhookApi"]["Type"] == "AWS::Serverless::HttpApi"
+    assert not [name for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Api"]
+    assert {name for name, _ in API_EVENTS} == {"WebhookFunction", "ApiFunction"}
+    for name, event in API_EVENTS:
+        props = event["Properties"]
+        assert event["Type"] == "HttpApi", name
+        assert props["ApiId"] == {"Ref": "WebhookApi"}, name
+        # The functions read 2.0 events (APIGatewayHttpResolver; the webhook's routeKey/rawPath).
+        assert props["PayloadFormatVersion"] == "2.0", name
+
+
 def test_webhook_is_routed_for_get_and_post():
     events = FUNCTIONS["WebhookFunction"]["Properties"]["Events"].values()
     assert sorted((e["Properties"]["Method"], e["Properties"]["Path"]) for e in events) == [
@@ -230,6 +253,14 @@ def test_webhook_is_routed_for_get_and_post():
         ("POST", "/webhook"),
     ]
     assert all("Auth" not in e["Properties"] for e in events)  # Meta cannot sign with AWS credentials
+    # No default authorizer either: it would apply to the webhook's routes too.
+    assert "DefaultAuthorizer" not in RESOURCES["WebhookApi"]["Properties"]["Auth"]
+
+
+def test_the_functions_read_the_http_apis_events():
+    api = (ROOT / "functions" / "api" / "app.py").read_text(encoding="utf-8")
+    assert "APIGatewayHttpResolver()" in api and "APIGatewayRestResolver" not in api
+    assert "correlation_paths.API_GATEWAY_HTTP" in api
 
 
 def test_traces_carry_no_responses_or_error_texts():
@@ -238,11 +269,76 @@ def test_traces_carry_no_responses_or_error_texts():
     assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
 
 
-def test_the_webhook_stage_is_throttled():
-    (settings,) = RESOURCES["WebhookApi"]["Properties"]["MethodSettings"]
-    assert (settings["HttpMethod"], settings["ResourcePath"]) == ("*", "/*")
+def test_the_api_stage_is_throttled():
+    props = RESOURCES["WebhookApi"]["Properties"]
+    assert props["StageName"] == {"Ref": "StageName"}
+    settings = props["DefaultRouteSettings"]
     assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
     assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    assert "RouteSettings" not in props  # no route escapes the stage's limits
+
+
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "integrationStatus": "$context.integrationStatus",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationErrorMessage": "$context.integrationErrorMessage",
+    "responseLatency": "$context.responseLatency",
+}
+
+
+def test_the_api_writes_json_access_logs_to_its_log_group():
+    settings = RESOURCES["WebhookApi"]["Properties"]["AccessLogSettings"]
+    destination = settings["DestinationArn"]["Fn::Sub"]
+    # The group's ARN without the ":*" of its Arn attribute.
+    assert destination == (
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${WebhookApiAccessLogGroup}"
+    )
+    assert RESOURCES["WebhookApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # One JSON object per request, with the HTTP API's own $context variables (none of REST's).
+    assert json.loads(settings["Format"]) == ACCESS_LOG_FIELDS
+
+
+def test_no_account_wide_api_gateway_role_or_its_parameter():
+    # HTTP APIs write access logs without the account's API Gateway CloudWatch role.
+    kinds = {spec["Type"] for spec in RESOURCES.values()}
+    assert "AWS::ApiGateway::Account" not in kinds
+    assert "AWS::CloudFormation::WaitConditionHandle" not in kinds
+    for name, spec in RESOURCES.items():
+        if spec["Type"] == "AWS::IAM::Role":
+            principals = spec["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert all(s["Principal"].get("Service") != "apigateway.amazonaws.com" for s in principals), name
+    assert "CreateApiGatewayLogsRole" not in TEMPLATE["Parameters"]
+    assert "ShouldCreateApiGatewayLogsRole" not in TEMPLATE.get("Conditions", {})
+    groups = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [p for group in groups for p in group["Parameters"]]
+    assert sorted(grouped) == sorted(TEMPLATE["Parameters"])  # every parameter in a group, none gone
+
+
+def test_tracing_is_the_functions_not_the_apis():
+    assert "TracingEnabled" not in RESOURCES["WebhookApi"]["Properties"]  # HTTP APIs have no X-Ray
+    assert GLOBALS["Tracing"] == {"Ref": "Tracing"}
+    description = " ".join(TEMPLATE["Parameters"]["Tracing"]["Description"].split())
+    assert "HTTP API itself has no X-Ray tracing" in description
+
+
+def test_the_api_5xx_alarm_watches_the_http_apis_metric():
+    alarm = RESOURCES["WebhookApi5xxAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApiGateway", "5xx")
+    dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    assert dimensions == {"ApiId": {"Ref": "WebhookApi"}, "Stage": {"Ref": "StageName"}}
+
+
+def test_the_outputs_are_the_http_apis_urls():
+    base = "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
+    assert TEMPLATE["Outputs"]["WebhookUrl"]["Value"] == {"Fn::Sub": f"{base}/webhook"}
+    assert TEMPLATE["Outputs"]["MessagesApiUrl"]["Value"] == {"Fn::Sub": f"{base}/messages"}
 
 
 # The only wildcards a resource may hold: objects under a bucket prefix, the secret's random suffix.
@@ -258,8 +354,7 @@ def as_list(value: Any) -> list[Any]:
 @pytest.mark.parametrize("role", sorted(n for n, r in RESOURCES.items() if r["Type"] == "AWS::IAM::Role"))
 def test_no_role_may_use_a_wildcard_action_or_resource(role):
     props = RESOURCES[role]["Properties"]
-    # Only API Gateway's account-wide logging role uses a managed policy (AWS's own, for that purpose).
-    assert all("AmazonAPIGatewayPushToCloudWatchLogs" in str(arn) for arn in props.get("ManagedPolicyArns", []))
+    assert not props.get("ManagedPolicyArns")  # every grant is written out in the role
     for policy in props.get("Policies", []):
         for statement in policy["PolicyDocument"]["Statement"]:
             if statement["Effect"] != "Allow":
@@ -280,7 +375,9 @@ def test_the_messages_api_is_iam_authorized():
         ("GET", "/messages/{id}"),
         ("POST", "/messages"),
     ]
-    assert all(e["Properties"]["Auth"] == {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"} for e in events)
+    assert all(e["Properties"]["Auth"] == {"Authorizer": "AWS_IAM"} for e in events)
+    # A route may name AWS_IAM only on an API that enables IAM authorization.
+    assert RESOURCES["WebhookApi"]["Properties"]["Auth"]["EnableIamAuthorizer"] is True
 
 
 def test_media_bucket_is_private_encrypted_and_expires_inbound_media():
@@ -372,7 +469,7 @@ def test_the_check_delay_is_a_parameter_sqs_can_honour_and_the_sender_reads():
     parameter = TEMPLATE["Parameters"]["UnconfirmedAlarmSeconds"]
     # SQS delays one message by at most 900 s; the setting refuses more as well.
     assert parameter["MaxValue"] == 900 >= parameter["Default"] >= parameter["MinValue"] >= 1
-    assert Settings.model_fields["unconfirmed_check_seconds"].metadata[-1].le == 900
+    assert {f.name: f.metadata for f in dataclasses.fields(Settings)}["unconfirmed_check_seconds"]["le"] == 900
     sender = FUNCTIONS["SenderFunction"]["Properties"]["Environment"]["Variables"]
     assert sender["WACLOUD_UNCONFIRMED_CHECK_QUEUE_URL"] == {"Ref": "UnconfirmedCheckQueue"}
     assert sender["WACLOUD_UNCONFIRMED_CHECK_SECONDS"] == {"Ref": "UnconfirmedAlarmSeconds"}
@@ -383,3 +480,15 @@ def test_the_check_delay_is_a_parameter_sqs_can_honour_and_the_sender_reads():
                 "Variables", {}
             )
     assert "WACLOUD_UNCONFIRMED_CHECK_QUEUE_URL" not in GLOBALS["Environment"]["Variables"]
+
+
+def test_samconfig_overrides_only_parameters_the_template_has():
+    # A deploy with an override the template does not declare fails (an old CreateApiGatewayLogsRole).
+    samconfig = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    overridden = {
+        entry.split("=", 1)[0]
+        for env in samconfig.values()
+        if isinstance(env, dict)
+        for entry in env.get("deploy", {}).get("parameters", {}).get("parameter_overrides", [])
+    }
+    assert overridden and overridden <= set(TEMPLATE["Parameters"])

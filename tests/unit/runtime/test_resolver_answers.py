@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
 from wacloud.adapters.s3 import S3Error
@@ -60,8 +60,8 @@ def logger() -> RecordingLogger:
 
 
 @pytest.fixture
-def app(logger: RecordingLogger) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver()
+def app(logger: RecordingLogger) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
     add_error_answers(app, logger, name="Webhook")  # type: ignore[arg-type]
 
     @app.get("/fail/<kind>")
@@ -75,14 +75,14 @@ def app(logger: RecordingLogger) -> APIGatewayRestResolver:
     return app
 
 
-def call(app: APIGatewayRestResolver, method: str, path: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+def call(app: APIGatewayHttpResolver, method: str, path: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
     event = proxy_event(method, path, {"Host": "api.example.com"}, b"", "203.0.113.9")
     answer = app.resolve(event, LocalContext(function_name="webhook"))
     headers = {k: v[-1] for k, v in (answer.get("multiValueHeaders") or {}).items()} | (answer.get("headers") or {})
     return answer["statusCode"], json.loads(answer["body"]), headers
 
 
-def test_a_route_answers_its_own_json_response(app: APIGatewayRestResolver) -> None:
+def test_a_route_answers_its_own_json_response(app: APIGatewayHttpResolver) -> None:
     assert call(app, "GET", "/ok")[:2] == (201, {"created": 1})
 
 
@@ -100,7 +100,7 @@ def test_a_route_answers_its_own_json_response(app: APIGatewayRestResolver) -> N
     ids=list(FAILURES),
 )
 def test_each_error_gets_its_status_and_a_json_body(
-    app: APIGatewayRestResolver, kind: str, status: int, body: dict[str, Any]
+    app: APIGatewayHttpResolver, kind: str, status: int, body: dict[str, Any]
 ) -> None:
     answered_status, answered_body, headers = call(app, "GET", f"/fail/{kind}")
 
@@ -109,7 +109,7 @@ def test_each_error_gets_its_status_and_a_json_body(
 
 
 @pytest.mark.parametrize("kind", ["transient", "s3", "misconfigured", "unexpected", "key"])
-def test_500_and_503_answers_never_carry_the_exceptions_text(app: APIGatewayRestResolver, kind: str) -> None:
+def test_500_and_503_answers_never_carry_the_exceptions_text(app: APIGatewayHttpResolver, kind: str) -> None:
     status, body, _ = call(app, "GET", f"/fail/{kind}")
 
     assert status in (500, 503)
@@ -126,7 +126,7 @@ def test_500_and_503_answers_never_carry_the_exceptions_text(app: APIGatewayRest
     ids=["transient", "misconfigured", "unexpected"],
 )
 def test_what_is_not_answered_is_logged(
-    app: APIGatewayRestResolver, logger: RecordingLogger, kind: str, logged: tuple[str, str, dict[str, Any]]
+    app: APIGatewayHttpResolver, logger: RecordingLogger, kind: str, logged: tuple[str, str, dict[str, Any]]
 ) -> None:
     call(app, "GET", f"/fail/{kind}")
 
@@ -134,5 +134,5 @@ def test_what_is_not_answered_is_logged(
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/nothing/here"), ("POST", "/ok")], ids=["path", "method"])
-def test_an_unknown_route_is_powertools_404_in_json(app: APIGatewayRestResolver, method: str, path: str) -> None:
+def test_an_unknown_route_is_powertools_404_in_json(app: APIGatewayHttpResolver, method: str, path: str) -> None:
     assert call(app, method, path)[:2] == (404, {"error": "Not found"})

@@ -1,5 +1,6 @@
-"""An HTTP server on localhost standing in for API Gateway: each request becomes a REST API proxy
-event for the function its path routes to, and the function's answer becomes the HTTP response.
+"""An HTTP server on localhost standing in for API Gateway's HTTP API: each request becomes a payload
+format 2.0 event for the function its path routes to, and the function's answer becomes the HTTP
+response.
 
 Unlike API Gateway it checks no IAM signature on the messages API: only this machine can reach it."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,36 +18,118 @@ from urllib.parse import parse_qsl, urlsplit
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
+# The routes template.yaml declares on the HTTP API, and which of them need IAM authorization.
+ROUTES: tuple[tuple[str, str, bool], ...] = (
+    ("GET", "/webhook", False),
+    ("POST", "/webhook", False),
+    ("POST", "/messages", True),
+    ("GET", "/messages/{id}", True),
+)
 
-def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
-    """The event API Gateway's REST proxy integration would give the function."""
+# What API Gateway puts in `requestContext.authorizer.iam` for a SigV4-signed call (the caller's
+# identity); locally nobody signs, so a stand-in names the local run.
+LOCAL_CALLER = {
+    "accessKey": "ASIALOCALRUN",
+    "accountId": "123456789012",
+    "callerId": "LOCALRUN",
+    "cognitoIdentity": None,
+    "principalOrgId": None,
+    "userArn": "arn:aws:iam::123456789012:user/local-run",
+    "userId": "LOCALRUN",
+}
+
+
+def route_key(method: str, path: str) -> tuple[str, dict[str, str] | None, bool]:
+    """(routeKey, pathParameters, IAM-authorized) of a request: the declared route it matches, or
+    `$default` (what a catch-all route would get; the deployed API answers 404 itself)."""
+    for route_method, route, iam in ROUTES:
+        if route_method != method:
+            continue
+        if route == path:
+            return f"{method} {route}", None, iam
+        prefix = route.split("{", 1)[0]
+        if "{" in route and path.startswith(prefix) and "/" not in path[len(prefix) :] and path[len(prefix) :]:
+            name = route[len(prefix) :].strip("{}")
+            return f"{method} {route}", {name: path[len(prefix) :]}, iam
+    return "$default", None, False
+
+
+def proxy_event(
+    method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str, *, stage: str = "$default"
+) -> dict[str, Any]:
+    """The event API Gateway's HTTP API hands the function (Lambda proxy integration, payload format
+    2.0): header names lowercased, cookies apart, repeated query parameters joined with commas, and
+    under a named stage the stage in `rawPath` (`routeKey` and the path parameters without it)."""
     url = urlsplit(target)
+    path = url.path or "/"
     pairs = parse_qsl(url.query, keep_blank_values=True)
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else str(value)
+    cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
+    query: dict[str, str] = {}
+    for name, value in pairs:
+        query[name] = f"{query[name]},{value}" if name in query else value
     try:
         text, is_base64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
         text, is_base64 = base64.b64encode(body).decode("ascii"), True
-    return {
-        "resource": url.path,
-        "path": url.path,
-        "httpMethod": method,
-        "headers": dict(headers),
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": dict(pairs) or None,
-        "multiValueQueryStringParameters": {k: [v for kk, v in pairs if kk == k] for k, _ in pairs} or None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "requestId": str(uuid.uuid4()),
-            "stage": "local",
-            "resourcePath": url.path,
-            "httpMethod": method,
-            "path": f"/local{url.path}",
-            "identity": {"sourceIp": source_ip},
+    key, parameters, iam = route_key(method, path)
+    raw_path = path if stage == "$default" else f"/{stage}{path}"
+    now = time.time()
+    context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": lowered.get("host", "localhost"),
+        "domainPrefix": lowered.get("host", "localhost").split(".")[0],
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": lowered.get("user-agent", ""),
         },
-        "body": text if body else None,
+        "requestId": str(uuid.uuid4()),
+        "routeKey": key,
+        "stage": stage,
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "timeEpoch": int(now * 1000),
+    }
+    if iam:
+        context["authorizer"] = {"iam": dict(LOCAL_CALLER)}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": key,
+        "rawPath": raw_path,
+        "rawQueryString": url.query,
+        "headers": lowered,
+        "requestContext": context,
         "isBase64Encoded": is_base64,
     }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if parameters:
+        event["pathParameters"] = parameters
+    if body:
+        event["body"] = text
+    return event
+
+
+def http_response(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) API Gateway makes of a function's 2.0 answer. An answer without a
+    `statusCode` is a 200 whose JSON body is the answer itself."""
+    if "statusCode" not in result:
+        return 200, {"Content-Type": "application/json"}, json.dumps(result).encode("utf-8")
+    payload = result.get("body") or ""
+    data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode("utf-8")
+    headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    # 1.0 answers' multi-value headers, which a 2.0 integration would ignore; kept for 1.0 handlers.
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(str(v) for v in values)
+    return int(result["statusCode"]), headers, data
 
 
 def _refusal(method: str, path: str, headers: Any) -> str | None:
@@ -155,21 +239,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k: v for k, v in self.headers.items()}
         result = invoke(proxy_event(method, self.path, headers, body, self.client_address[0]))
-        payload = result.get("body") or ""
-        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
-        status = int(result.get("statusCode", 502))
+        status, answer_headers, data = http_response(result)
         if self.door.on_request is not None:
             self.door.on_request(method, path, status, body, data)
-        headers = dict(result.get("headers") or {})
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers[name] = ", ".join(str(v) for v in values)
-        self._reply(status, headers, data)
+        self._reply(status, answer_headers, data, cookies=[str(c) for c in result.get("cookies") or []])
 
-    def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+    def _reply(self, status: int, headers: dict[str, str], data: bytes, *, cookies: list[str] | None = None) -> None:
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() != "content-length":
                 self.send_header(name, str(value))
+        for cookie in cookies or []:
+            self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
