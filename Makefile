@@ -33,6 +33,8 @@ APP_KEY := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
 SAM_KEY := $(shell cat requirements-sam.txt | sha256sum | cut -c1-16)
 SCAN_KEY := $(shell cat requirements-scan.txt | sha256sum | cut -c1-16)
 APP_STAMP := $(VENV)/.deps-$(APP_KEY)
+# The bench's extra on top of the app venv; cleared with the other stamps when the venv is reinstalled.
+BENCH_STAMP := $(VENV)/.deps-bench-$(APP_KEY)
 SAM_STAMP := $(VENV_SAM)/.deps-$(SAM_KEY)
 SCAN_STAMP := $(VENV_SCAN)/.deps-$(SCAN_KEY)
 
@@ -138,8 +140,13 @@ local: venv
 	$(VENV)/bin/python -m wacloud.local
 
 # Not part of `make test`: figures, not pass/fail. The package sizes come from `make build`'s output.
-bench: venv build
+bench: $(BENCH_STAMP) build
 	$(VENV)/bin/python -m bench.run
+
+# pywa, the typed parse's baseline (pyproject.toml's `bench` extra), only in the venv that `make bench` uses.
+$(BENCH_STAMP): $(APP_STAMP)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[dev,bench]'
+	touch $@
 
 events: venv
 	$(VENV)/bin/python scripts/make_events.py

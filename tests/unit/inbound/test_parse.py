@@ -620,3 +620,108 @@ def test_a_queue_document_that_is_no_event_raises_for_the_processor_to_record() 
             event_from(document)
     with pytest.raises(ValueError, match="Expecting value"):
         event_from("not json")
+
+
+# --- the processor's path: a queue document typed whole, else part by part --------------------------
+# `event_from` validates a well-formed document in one pass (pydantic-core reads the JSON) and takes
+# the part-by-part path for anything else; these fail if the one-pass path loses Meta's tolerance.
+
+QUEUE_INPUTS = [
+    pytest.param(lambda doc: doc, id="dict"),
+    pytest.param(lambda doc: json.dumps(doc, ensure_ascii=True, separators=(",", ":")), id="str"),
+    pytest.param(lambda doc: json.dumps(doc, ensure_ascii=False).encode("utf-8"), id="bytes"),
+]
+
+
+@pytest.mark.parametrize("to_input", QUEUE_INPUTS)
+def test_a_queue_document_keeps_what_meta_added_that_we_do_not_know(to_input: Any) -> None:
+    message = text_message("wamid.U", "16505550001", "olá 😀", brand_new={"a": [1, 2.5]}, context={"id": "x", "new": 1})
+    message["text"]["format"] = "rich"
+    contact = {"wa_id": "16505550001", "user_id": BSUID, "profile": {"name": "Ana", "pronouns": "she"}, "new": True}
+    raw_status = {**status("wamid.S", "read", "16505550001"), "pricing": {"billable": True, "tier": 3}, "new": "x"}
+
+    message_event = event_from(to_input({"kind": "message", "waba_id": "W", "message": message, "contact": contact}))
+    status_event = event_from(to_input({"kind": "status", "phone_number_id": "PN", "status": raw_status}))
+
+    assert isinstance(message_event, MessageEvent)
+    assert message_event.message.model_extra == {"brand_new": {"a": [1, 2.5]}}
+    assert message_event.message.text is not None
+    assert message_event.message.text.body == "olá 😀"
+    assert message_event.message.text.model_extra == {"format": "rich"}
+    assert message_event.message.context is not None
+    assert message_event.message.context.model_extra == {"new": 1}
+    assert message_event.contact is not None
+    assert message_event.contact.model_extra == {"new": True}
+    assert message_event.contact.profile is not None
+    assert message_event.contact.profile.model_extra == {"pronouns": "she"}
+    assert isinstance(status_event, StatusEvent)
+    assert status_event.status.model_extra == {"new": "x"}
+    assert status_event.status.pricing is not None
+    assert status_event.status.pricing.model_extra == {"tier": 3}
+    # ... and the queue document written again says all of it, as Meta wrote it.
+    assert json.loads(dump_event(message_event))["message"] == {**message, "timestamp": 1764000000}
+
+
+@pytest.mark.parametrize("to_input", QUEUE_INPUTS)
+def test_a_queue_document_without_metas_optional_fields_takes_their_defaults(to_input: Any) -> None:
+    message_event = event_from(to_input({"kind": "message", "message": {"id": "wamid.Bare"}}))
+    status_event = event_from(to_input({"kind": "status", "status": {"id": "wamid.Bare", "status": "sent"}}))
+
+    assert isinstance(message_event, MessageEvent)
+    message = message_event.message
+    assert (message.from_, message.type, message.timestamp, message.text) == ("", "unknown", 0, None)
+    assert message_event.contact is None
+    assert message_event.waba_id == message_event.phone_number_id == ""
+    assert isinstance(status_event, StatusEvent)
+    raw_status = status_event.status
+    assert (raw_status.recipient_id, raw_status.timestamp, raw_status.errors) == ("", 0, None)
+
+
+@pytest.mark.parametrize("to_input", QUEUE_INPUTS)
+def test_a_queue_document_with_a_malformed_contact_keeps_its_message(to_input: Any) -> None:
+    document = {"kind": "message", "message": text_message("wamid.C", "1"), "contact": {"wa_id": ["not", "a", "str"]}}
+
+    event = event_from(to_input(document))
+
+    assert isinstance(event, MessageEvent)
+    assert event.message.id == "wamid.C"
+    assert event.contact is None
+
+
+@pytest.mark.parametrize("to_input", QUEUE_INPUTS)
+def test_a_queue_document_with_a_malformed_message_or_status_becomes_unparsed(to_input: Any) -> None:
+    bad_message = {"kind": "message", "waba_id": "W", "message": text_message("wamid.M", "1", timestamp="soon")}
+    bad_status = {"kind": "status", "status": {"id": "wamid.S", "status": ["read"]}}
+
+    unparsed_message, unparsed_status = event_from(to_input(bad_message)), event_from(to_input(bad_status))
+
+    assert isinstance(unparsed_message, UnparsedEvent)
+    assert unparsed_message.reason.startswith("message is malformed: timestamp")
+    assert unparsed_message.raw == bad_message["message"]
+    assert unparsed_message.waba_id == "W"
+    assert isinstance(unparsed_status, UnparsedEvent)
+    assert unparsed_status.reason.startswith("status is malformed: status")
+
+
+def test_json_that_only_pythons_parser_takes_is_typed_as_before() -> None:
+    # pydantic-core refuses an unpaired surrogate escape and very deep nesting; json.loads takes
+    # both, and such a document was typed before the one-pass path existed: it still is.
+    lone = '{"kind":"message","message":{"id":"wamid.L","type":"text","text":{"body":"\\ud83d!"}}}'
+    deep = '{"kind":"change","field":"x","value":' + "[" * 300 + "]" * 300 + "}"
+
+    message_event, change_event = event_from(lone), event_from(deep)
+
+    assert isinstance(message_event, MessageEvent)
+    assert message_event.message.text is not None
+    assert message_event.message.text.body == "\ud83d!"
+    assert isinstance(change_event, ChangeEvent)
+
+
+def test_a_document_typed_whole_equals_the_same_document_typed_part_by_part() -> None:
+    from wacloud.inbound.parse import _event_in_parts
+
+    for event in split_webhook(copy.deepcopy(BATCH)):
+        document = event.body()
+        whole, parts = event_from(document), _event_in_parts(document)
+        assert whole == parts
+        assert dump_event(whole) == dump_event(parts)

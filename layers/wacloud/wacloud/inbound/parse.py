@@ -27,6 +27,21 @@ def event_from(document: str | bytes | dict[str, Any]) -> InboundEvent:
     """The typed event of a queue document. A message or status that does not validate becomes an
     `UnparsedEvent` with the reason; a document that is no event at all (our own contract: strict)
     raises pydantic's `ValidationError` (or `ValueError` when it is not JSON)."""
+    try:
+        # Nearly every document is a well-formed event: validated whole, in one pass (pydantic-core
+        # reads the JSON itself, about twice as fast as json.loads and the parts one by one).
+        return load_event(document)
+    except (ValueError, RecursionError):
+        # Anything else takes the path below from the start, as if this had not been tried: its
+        # message or status made unparsed, a malformed contact dropped, or the same error raised
+        # (json.loads' for what is not JSON). JSON that pydantic-core refuses and Python's parser
+        # takes (unpaired surrogates, very deep nesting) is typed there too.
+        pass
+    return _event_in_parts(document)
+
+
+def _event_in_parts(document: str | bytes | dict[str, Any]) -> InboundEvent:
+    """`event_from` one part at a time, for a document that does not validate whole."""
     loaded: Any = document if isinstance(document, dict) else json.loads(document)
     kind = loaded.get("kind") if isinstance(loaded, dict) else None
     if kind not in ("message", "status") or kind not in loaded:
