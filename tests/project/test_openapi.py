@@ -148,7 +148,7 @@ def test_the_subscription_checks_answers_fit_the_documented_ones(lambda_context)
 def test_the_server_url_is_the_stacks_http_api_url():
     # The template's WebhookUrl output, with the document's variables for the stack's placeholders.
     output = TEMPLATE["Outputs"]["WebhookUrl"]["Value"]["Fn::Sub"]
-    placeholders = {"${WebhookApi}": "{api}", "${AWS::Region}": "{region}", "${AWS::URLSuffix}": "amazonaws.com"}
+    placeholders = {"${HttpApi}": "{api}", "${AWS::Region}": "{region}", "${AWS::URLSuffix}": "amazonaws.com"}
     placeholders["${StageName}"] = "{stage}"
     for placeholder, variable in placeholders.items():
         output = output.replace(placeholder, variable)

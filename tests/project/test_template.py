@@ -235,13 +235,16 @@ API_EVENTS = [
 
 
 def test_every_route_is_on_the_one_http_api_with_payload_format_2():
-    assert RESOURCES["WebhookApi"]["Type"] == "AWS::Serverless::HttpApi"
+    assert RESOURCES["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+    # A stack deployed with the REST API (logical id WebhookApi) must update: the type of a logical
+    # id cannot change, so the REST API's id must not come back with another type.
+    assert "WebhookApi" not in RESOURCES
     assert not [name for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Api"]
     assert {name for name, _ in API_EVENTS} == {"WebhookFunction", "ApiFunction"}
     for name, event in API_EVENTS:
         props = event["Properties"]
         assert event["Type"] == "HttpApi", name
-        assert props["ApiId"] == {"Ref": "WebhookApi"}, name
+        assert props["ApiId"] == {"Ref": "HttpApi"}, name
         # The functions read 2.0 events (APIGatewayHttpResolver; the webhook's routeKey/rawPath).
         assert props["PayloadFormatVersion"] == "2.0", name
 
@@ -254,7 +257,7 @@ def test_webhook_is_routed_for_get_and_post():
     ]
     assert all("Auth" not in e["Properties"] for e in events)  # Meta cannot sign with AWS credentials
     # No default authorizer either: it would apply to the webhook's routes too.
-    assert "DefaultAuthorizer" not in RESOURCES["WebhookApi"]["Properties"]["Auth"]
+    assert "DefaultAuthorizer" not in RESOURCES["HttpApi"]["Properties"]["Auth"]
 
 
 def test_the_functions_read_the_http_apis_events():
@@ -270,7 +273,7 @@ def test_traces_carry_no_responses_or_error_texts():
 
 
 def test_the_api_stage_is_throttled():
-    props = RESOURCES["WebhookApi"]["Properties"]
+    props = RESOURCES["HttpApi"]["Properties"]
     assert props["StageName"] == {"Ref": "StageName"}
     settings = props["DefaultRouteSettings"]
     assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
@@ -294,7 +297,7 @@ ACCESS_LOG_FIELDS = {
 
 
 def test_the_api_writes_json_access_logs_to_its_log_group():
-    settings = RESOURCES["WebhookApi"]["Properties"]["AccessLogSettings"]
+    settings = RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]
     destination = settings["DestinationArn"]["Fn::Sub"]
     # The group's ARN without the ":*" of its Arn attribute.
     assert destination == (
@@ -322,7 +325,7 @@ def test_no_account_wide_api_gateway_role_or_its_parameter():
 
 
 def test_tracing_is_the_functions_not_the_apis():
-    assert "TracingEnabled" not in RESOURCES["WebhookApi"]["Properties"]  # HTTP APIs have no X-Ray
+    assert "TracingEnabled" not in RESOURCES["HttpApi"]["Properties"]  # HTTP APIs have no X-Ray
     assert GLOBALS["Tracing"] == {"Ref": "Tracing"}
     description = " ".join(TEMPLATE["Parameters"]["Tracing"]["Description"].split())
     assert "HTTP API itself has no X-Ray tracing" in description
@@ -332,11 +335,11 @@ def test_the_api_5xx_alarm_watches_the_http_apis_metric():
     alarm = RESOURCES["WebhookApi5xxAlarm"]["Properties"]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApiGateway", "5xx")
     dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
-    assert dimensions == {"ApiId": {"Ref": "WebhookApi"}, "Stage": {"Ref": "StageName"}}
+    assert dimensions == {"ApiId": {"Ref": "HttpApi"}, "Stage": {"Ref": "StageName"}}
 
 
 def test_the_outputs_are_the_http_apis_urls():
-    base = "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
+    base = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
     assert TEMPLATE["Outputs"]["WebhookUrl"]["Value"] == {"Fn::Sub": f"{base}/webhook"}
     assert TEMPLATE["Outputs"]["MessagesApiUrl"]["Value"] == {"Fn::Sub": f"{base}/messages"}
 
@@ -377,7 +380,7 @@ def test_the_messages_api_is_iam_authorized():
     ]
     assert all(e["Properties"]["Auth"] == {"Authorizer": "AWS_IAM"} for e in events)
     # A route may name AWS_IAM only on an API that enables IAM authorization.
-    assert RESOURCES["WebhookApi"]["Properties"]["Auth"]["EnableIamAuthorizer"] is True
+    assert RESOURCES["HttpApi"]["Properties"]["Auth"]["EnableIamAuthorizer"] is True
 
 
 def test_media_bucket_is_private_encrypted_and_expires_inbound_media():
