@@ -3,12 +3,12 @@ keyword lists, and the per-process settings singleton."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from tests.conftest import ROOT, TEMPLATE
 from wacloud.config import (
@@ -19,6 +19,7 @@ from wacloud.config import (
     keywords,
     normalise_keyword,
 )
+from wacloud.errors import ConfigurationError
 from wacloud.runtime.singletons import reset
 
 DAY = 86400
@@ -49,7 +50,7 @@ def test_settings_are_read_from_wacloud_variables_only(monkeypatch: pytest.Monke
 def test_defaults_when_nothing_is_set() -> None:
     settings = get_settings()
 
-    assert settings == Settings.model_validate({})
+    assert settings == Settings.from_env({})
     assert settings.secret_name == "whatsapp/cloud-api"
     assert (settings.graph_api_version, settings.graph_base_url) == ("v26.0", DEFAULT_GRAPH_BASE_URL)
     assert (settings.table_name, settings.media_bucket, settings.rules, settings.bot) == ("", "", "", "")
@@ -62,16 +63,43 @@ def test_defaults_when_nothing_is_set() -> None:
 
 
 def test_settings_are_frozen_and_also_take_field_names() -> None:
-    settings = Settings(table_name="t")  # type: ignore[call-arg]  (populate_by_name)
+    settings = Settings(table_name="t")
 
     assert settings.table_name == "t"
-    with pytest.raises(ValidationError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         settings.table_name = "other"  # type: ignore[misc]
+
+
+def test_settings_made_by_field_name_or_copied_are_checked_too() -> None:
+    with pytest.raises(ConfigurationError, match="WACLOUD_SEND_CONCURRENCY: 0 must be at least 1"):
+        Settings(send_concurrency=0)
+    with pytest.raises(ConfigurationError, match="WACLOUD_SEND_CONCURRENCY: '4' is not a valid int"):
+        Settings(send_concurrency="4")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="WACLOUD_SEND_RATE_PER_SECOND"):
+        dataclasses.replace(Settings(), send_rate_per_second=float("nan"))
+    assert dataclasses.replace(Settings(), send_rate_per_second=5).send_rate_per_second == 5
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("true", True),
+        ("True", True),
+        ("1", True),
+        ("yes", True),
+        ("on", True),
+        (" false ", False),
+        ("0", False),
+        ("off", False),
+    ],
+)
+def test_booleans_read_as_the_template_and_pydantic_wrote_them(raw: str, value: bool) -> None:
+    assert Settings.from_env({"WACLOUD_MARK_READ": raw}).mark_read is value
 
 
 @pytest.mark.parametrize("version", ["v26.0", "v3.10"], ids=["current", "two-digit-minor"])
 def test_a_graph_version_looks_like_v_major_minor(version: str) -> None:
-    assert Settings(WACLOUD_GRAPH_API_VERSION=version).graph_api_version == version
+    assert Settings.from_env({"WACLOUD_GRAPH_API_VERSION": version}).graph_api_version == version
 
 
 def test_the_graph_version_defaults_agree_template_samconfig_and_code() -> None:
@@ -91,8 +119,8 @@ def test_the_graph_version_defaults_agree_template_samconfig_and_code() -> None:
 
 @pytest.mark.parametrize("version", ["25.0", "v25", "V25.0", "v25.0.1", "latest", "v25.0/"], ids=str)
 def test_any_other_graph_version_is_refused(version: str) -> None:
-    with pytest.raises(ValidationError, match="WACLOUD_GRAPH_API_VERSION"):
-        Settings(WACLOUD_GRAPH_API_VERSION=version)
+    with pytest.raises(ConfigurationError, match="WACLOUD_GRAPH_API_VERSION"):
+        Settings.from_env({"WACLOUD_GRAPH_API_VERSION": version})
 
 
 @pytest.mark.parametrize(
@@ -117,12 +145,15 @@ def test_any_other_graph_version_is_refused(version: str) -> None:
         ("WACLOUD_TRACING", "On"),
         ("WACLOUD_AUTO_REPLY_TEXT", "x" * 4097),
         ("WACLOUD_MARK_READ", "maybe"),
+        ("WACLOUD_SEND_RATE_PER_SECOND", "nan"),
+        ("WACLOUD_SEND_RATE_PER_SECOND", "inf"),
+        ("WACLOUD_GRAPH_API_VERSION", "v25.0\n"),
     ],
     ids=lambda value: str(value)[:20],
 )
 def test_values_out_of_range_are_refused_naming_the_variable(name: str, value: Any) -> None:
-    with pytest.raises(ValidationError, match=name):
-        Settings.model_validate({name: value})
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({name: value})
 
 
 @pytest.mark.parametrize(
@@ -140,24 +171,24 @@ def test_values_out_of_range_are_refused_naming_the_variable(name: str, value: A
     ids=lambda value: str(value)[:20],
 )
 def test_values_at_the_limits_are_accepted(name: str, value: Any) -> None:
-    Settings.model_validate({name: value})
+    Settings.from_env({name: value})
 
 
 def test_the_replay_window_may_not_exceed_the_idempotency_ttl() -> None:
     # an event is either still remembered by idempotency or too old to act on: never acted on twice
-    with pytest.raises(ValidationError, match="MAX_EVENT_AGE_SECONDS must not exceed"):
-        Settings(WACLOUD_IDEMPOTENCY_TTL_SECONDS=DAY, WACLOUD_MAX_EVENT_AGE_SECONDS=DAY + 1)
-    with pytest.raises(ValidationError, match="MAX_EVENT_AGE_SECONDS must not exceed"):
-        Settings(WACLOUD_IDEMPOTENCY_TTL_SECONDS=6 * DAY)  # below the default replay window of 7 days
+    with pytest.raises(ConfigurationError, match="MAX_EVENT_AGE_SECONDS must not exceed"):
+        Settings.from_env({"WACLOUD_IDEMPOTENCY_TTL_SECONDS": DAY, "WACLOUD_MAX_EVENT_AGE_SECONDS": DAY + 1})
+    with pytest.raises(ConfigurationError, match="MAX_EVENT_AGE_SECONDS must not exceed"):
+        Settings.from_env({"WACLOUD_IDEMPOTENCY_TTL_SECONDS": 6 * DAY})  # below the default replay window of 7 days
 
-    equal = Settings(WACLOUD_IDEMPOTENCY_TTL_SECONDS=DAY, WACLOUD_MAX_EVENT_AGE_SECONDS=DAY)
+    equal = Settings.from_env({"WACLOUD_IDEMPOTENCY_TTL_SECONDS": DAY, "WACLOUD_MAX_EVENT_AGE_SECONDS": DAY})
     assert equal.max_event_age_seconds == equal.idempotency_ttl_seconds == DAY
 
 
 def test_an_invalid_environment_fails_the_settings_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WACLOUD_SEND_CONCURRENCY", "many")
 
-    with pytest.raises(ValidationError, match="WACLOUD_SEND_CONCURRENCY"):
+    with pytest.raises(ConfigurationError, match="WACLOUD_SEND_CONCURRENCY"):
         get_settings()
 
 

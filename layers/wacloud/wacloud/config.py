@@ -1,93 +1,182 @@
-"""Settings every function reads from its environment, validated once per cold start."""
+"""Settings every function reads from its environment, checked once per cold start.
+
+Plain dataclasses, not pydantic: the webhook reads three of these on its cold start and is held to
+a budget pydantic's import and model building alone would spend (docs/PERFORMANCE.md).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
-from typing import Literal
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from wacloud.errors import ConfigurationError
 from wacloud.runtime.singletons import singleton
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
 # The newest stable Graph API version (docs/OPERATIONS.md says how to move to the next one).
 DEFAULT_GRAPH_API_VERSION = "v26.0"
+PREFIX = "WACLOUD_"
+
+# What pydantic took for a boolean, which the template's "true"/"false" parameters rely on.
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
 
-class Settings(BaseModel):
+def setting(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    pattern: str | None = None,
+    max_length: int | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """A field of `Settings` with its limits, read from `WACLOUD_<FIELD NAME>`."""
+    limits = {"ge": ge, "gt": gt, "le": le, "pattern": pattern, "max_length": max_length, "choices": choices}
+    return dataclasses.field(default=default, metadata={k: v for k, v in limits.items() if v not in (None, ())})
+
+
+def variable(name: str) -> str:
+    """The environment variable a field is read from."""
+    return PREFIX + name.upper()
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
     """The `WACLOUD_*` environment variables that template.yaml sets on the functions.
 
     Secrets are not here: only the secret's *name* is, the values come from Secrets Manager.
+    Every value is checked against its limits however the settings are made (a `ConfigurationError`
+    naming the variable); `dataclasses.replace` makes a checked copy.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    secret_name: str = Field("whatsapp/cloud-api", alias="WACLOUD_SECRET_NAME")
-    table_name: str = Field("", alias="WACLOUD_TABLE_NAME")
-    idempotency_table_name: str = Field("", alias="WACLOUD_IDEMPOTENCY_TABLE_NAME")
-    inbound_queue_url: str = Field("", alias="WACLOUD_INBOUND_QUEUE_URL")
-    outbound_queue_url: str = Field("", alias="WACLOUD_OUTBOUND_QUEUE_URL")
+    secret_name: str = setting("whatsapp/cloud-api")
+    table_name: str = setting("")
+    idempotency_table_name: str = setting("")
+    inbound_queue_url: str = setting("")
+    outbound_queue_url: str = setting("")
     # Where the sender schedules a delayed check of each `unconfirmed` send (template:
     # UnconfirmedCheckQueue, read UnconfirmedAlarmSeconds later); empty: no checks are scheduled.
-    unconfirmed_check_queue_url: str = Field("", alias="WACLOUD_UNCONFIRMED_CHECK_QUEUE_URL")
-    unconfirmed_check_seconds: int = Field(900, alias="WACLOUD_UNCONFIRMED_CHECK_SECONDS", ge=0, le=900)
-    graph_api_version: str = Field(DEFAULT_GRAPH_API_VERSION, alias="WACLOUD_GRAPH_API_VERSION", pattern=r"^v\d+\.\d+$")
+    unconfirmed_check_queue_url: str = setting("")
+    unconfirmed_check_seconds: int = setting(900, ge=0, le=900)
+    graph_api_version: str = setting(DEFAULT_GRAPH_API_VERSION, pattern=r"^v\d+\.\d+$")
     # Overridden only by the local run and tests, which point the sender at a fake Graph API.
-    graph_base_url: str = Field(DEFAULT_GRAPH_BASE_URL, alias="WACLOUD_GRAPH_BASE_URL")
-    phone_number_id: str = Field("", alias="WACLOUD_PHONE_NUMBER_ID")
+    graph_base_url: str = setting(DEFAULT_GRAPH_BASE_URL)
+    phone_number_id: str = setting("")
     # The WhatsApp Business Account: lets the sender fetch template definitions to check documents against.
-    waba_id: str = Field("", alias="WACLOUD_WABA_ID", pattern=r"^[0-9]*$")
+    waba_id: str = setting("", pattern=r"^[0-9]*$")
     # Where inbound media is archived and outbound media (`s3_key`) is read from.
-    media_bucket: str = Field("", alias="WACLOUD_MEDIA_BUCKET")
-    archive_media: bool = Field(True, alias="WACLOUD_ARCHIVE_MEDIA")
+    media_bucket: str = setting("")
+    archive_media: bool = setting(True)
     # Template definitions are cached this long (a template webhook from Meta drops them sooner).
-    template_cache_seconds: int = Field(3600, alias="WACLOUD_TEMPLATE_CACHE_SECONDS", ge=0)
-    auto_reply_text: str = Field("", alias="WACLOUD_AUTO_REPLY_TEXT", max_length=4096)
+    template_cache_seconds: int = setting(3600, ge=0)
+    auto_reply_text: str = setting("", max_length=4096)
     # The conversation (wacloud.conversation): a rules file in the processor's package or at
     # s3://bucket/key (AutoReplyText answers everything when there is none), and a bot
     # (`module:attribute`) whose handlers go first.
-    rules: str = Field("", alias="WACLOUD_RULES")
-    bot: str = Field("", alias="WACLOUD_BOT")
-    history_size: int = Field(20, alias="WACLOUD_HISTORY_SIZE", ge=0, le=100)
-    history_days: int = Field(7, alias="WACLOUD_HISTORY_DAYS", ge=1)
-    handover_hours: int = Field(24, alias="WACLOUD_HANDOVER_HOURS", ge=1)
-    typing_indicator: bool = Field(True, alias="WACLOUD_TYPING_INDICATOR")
-    mark_read: bool = Field(True, alias="WACLOUD_MARK_READ")
+    rules: str = setting("")
+    bot: str = setting("")
+    history_size: int = setting(20, ge=0, le=100)
+    history_days: int = setting(7, ge=1)
+    handover_hours: int = setting(24, ge=1)
+    typing_indicator: bool = setting(True)
+    mark_read: bool = setting(True)
     # Refuse free-form messages outside the 24-hour customer service window (Meta would answer 131047).
-    enforce_service_window: bool = Field(True, alias="WACLOUD_ENFORCE_SERVICE_WINDOW")
+    enforce_service_window: bool = setting(True)
     # A customer's whole message equal to one of these (case and trailing punctuation ignored).
-    opt_out_keywords: str = Field("STOP,UNSUBSCRIBE,STOP ALL", alias="WACLOUD_OPT_OUT_KEYWORDS")
-    opt_in_keywords: str = Field("START,SUBSCRIBE,UNSTOP", alias="WACLOUD_OPT_IN_KEYWORDS")
-    record_ttl_days: int = Field(90, alias="WACLOUD_RECORD_TTL_DAYS", ge=1)
+    opt_out_keywords: str = setting("STOP,UNSUBSCRIBE,STOP ALL")
+    opt_in_keywords: str = setting("START,SUBSCRIBE,UNSTOP")
+    record_ttl_days: int = setting(90, ge=1)
     # Meta sends at most 3 MB; anything larger is not Meta.
-    max_webhook_bytes: int = Field(3 * 1024 * 1024, alias="WACLOUD_MAX_WEBHOOK_BYTES", gt=0)
+    max_webhook_bytes: int = setting(3 * 1024 * 1024, gt=0)
     # Recipients (FIFO groups) of one sender batch sent to side by side (template: SendConcurrency);
     # 1 sends one after the other.
-    send_concurrency: int = Field(1, alias="WACLOUD_SEND_CONCURRENCY", ge=1, le=10)
+    send_concurrency: int = setting(1, ge=1, le=10)
     # The phone number's throughput tier (Meta: 80 messages/s by default, up to 1,000), shared by
     # every sender through a counter in DynamoDB (`rate_limit`); 0 turns the shared limit off.
-    send_rate_per_second: float = Field(80, alias="WACLOUD_SEND_RATE_PER_SECOND", ge=0, le=1000)
+    send_rate_per_second: float = setting(80.0, ge=0, le=1000)
     # Transient send failures are retried after base x 2^(attempt-1) seconds (jittered), capped.
-    retry_base_seconds: int = Field(30, alias="WACLOUD_RETRY_BASE_SECONDS", ge=0)
-    retry_max_seconds: int = Field(900, alias="WACLOUD_RETRY_MAX_SECONDS", ge=0, le=43_200)
+    retry_base_seconds: int = setting(30, ge=0)
+    retry_max_seconds: int = setting(900, ge=0, le=43_200)
     # The queues' maxReceiveCount: the attempt after which SQS moves a document to the DLQ.
-    max_receive_count: int = Field(5, alias="WACLOUD_MAX_RECEIVE_COUNT", ge=1)
+    max_receive_count: int = setting(5, ge=1)
     # Meta retries a webhook for up to 7 days, so remember processed events a little longer.
-    idempotency_ttl_seconds: int = Field(8 * 24 * 3600, alias="WACLOUD_IDEMPOTENCY_TTL_SECONDS", gt=0)
+    idempotency_ttl_seconds: int = setting(8 * 24 * 3600, gt=0)
     # X-Ray for the functions (template parameter Tracing). wacloud.runtime.tracing reads the variable
     # itself, at import, before any settings exist; this field validates it at the first settings read.
-    tracing: Literal["Active", "PassThrough"] = Field("PassThrough", alias="WACLOUD_TRACING")
+    tracing: Literal["Active", "PassThrough"] = setting("PassThrough", choices=("Active", "PassThrough"))
     # The replay window: a message older than this (by Meta's timestamp) is recorded but not acted
     # on (no reply, no read receipt, no opt-out change, no media download). Meta stops redelivering
     # after 7 days, so an older body is a replay.
-    max_event_age_seconds: int = Field(7 * 24 * 3600, alias="WACLOUD_MAX_EVENT_AGE_SECONDS", gt=0)
+    max_event_age_seconds: int = setting(7 * 24 * 3600, gt=0)
 
-    @model_validator(mode="after")
-    def _replays_cannot_slip_between_windows(self) -> Settings:
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            _check(field, getattr(self, field.name))
         # An event is either still remembered by idempotency or too old to act on: never acted on twice.
         if self.max_event_age_seconds > self.idempotency_ttl_seconds:
-            raise ValueError("WACLOUD_MAX_EVENT_AGE_SECONDS must not exceed WACLOUD_IDEMPOTENCY_TTL_SECONDS")
-        return self
+            raise ConfigurationError("WACLOUD_MAX_EVENT_AGE_SECONDS must not exceed WACLOUD_IDEMPOTENCY_TTL_SECONDS")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, object]) -> Settings:
+        """The settings from `WACLOUD_*` variables (strings, as the environment holds them; a value of
+        the field's own type is taken as it is). Unknown `WACLOUD_*` names are ignored."""
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            name = variable(field.name)
+            if name in environ:
+                values[field.name] = _parse(name, str(field.type), environ[name])
+        return cls(**values)
+
+
+def _parse(name: str, kind: str, raw: object) -> object:
+    if not isinstance(raw, str):
+        return raw  # checked, with the field's type, by _check
+    text = raw.strip()
+    try:
+        if kind == "bool":
+            if text.lower() in _TRUE | _FALSE:
+                return text.lower() in _TRUE
+            raise ValueError("not a boolean")
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}: {raw!r} is not a valid {kind}") from exc
+    return raw
+
+
+_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float)}
+
+
+def _check(field: dataclasses.Field[Any], value: object) -> None:
+    name, rules = variable(field.name), field.metadata
+    kind = str(field.type)
+    expected = _TYPES.get(kind, (str,))
+    if not isinstance(value, expected) or (kind in ("int", "float") and isinstance(value, bool)):
+        raise ConfigurationError(f"{name}: {value!r} is not a valid {kind}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigurationError(f"{name}: {value!r} is not a finite number")
+    if isinstance(value, int | float):
+        if "gt" in rules and not value > rules["gt"]:
+            raise ConfigurationError(f"{name}: {value!r} must be greater than {rules['gt']}")
+        if "ge" in rules and not value >= rules["ge"]:
+            raise ConfigurationError(f"{name}: {value!r} must be at least {rules['ge']}")
+        if "le" in rules and not value <= rules["le"]:
+            raise ConfigurationError(f"{name}: {value!r} must be at most {rules['le']}")
+    if isinstance(value, str):
+        if "pattern" in rules and not re.fullmatch(rules["pattern"], value):
+            raise ConfigurationError(f"{name}: {value!r} does not match {rules['pattern']}")
+        if "max_length" in rules and len(value) > rules["max_length"]:
+            raise ConfigurationError(f"{name}: longer than {rules['max_length']} characters")
+        if "choices" in rules and value not in rules["choices"]:
+            raise ConfigurationError(f"{name}: {value!r} is not one of {', '.join(rules['choices'])}")
 
 
 def keywords(value: str) -> frozenset[str]:
@@ -103,4 +192,4 @@ def normalise_keyword(text: str) -> str:
 @singleton
 def get_settings() -> Settings:
     """The settings of this process (a singleton: `wacloud.runtime.singletons.reset()` forgets it)."""
-    return Settings.model_validate({k: v for k, v in os.environ.items() if k.startswith("WACLOUD_")})
+    return Settings.from_env(os.environ)

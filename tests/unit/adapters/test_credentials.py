@@ -61,14 +61,15 @@ def test_unknown_keys_in_the_secret_are_ignored(aws: Stack, monkeypatch: pytest.
 def test_secret_values_never_show_in_repr_or_str(aws: Stack, render) -> None:  # type: ignore[no-untyped-def]
     credentials = get_credentials()
 
-    for text in (render(credentials), render(credentials.access_token), render(credentials.model_dump())):
+    for text in (render(credentials), render(credentials.access_token), render(vars(credentials))):
         for value in SECRET.values():
             assert value not in text
     assert "**********" in render(credentials.access_token)
 
 
-def test_secret_values_never_show_in_json_dump(aws: Stack) -> None:
-    dumped = get_credentials().model_dump_json()
+def test_secret_values_never_show_in_a_json_dump_or_a_log_line(aws: Stack) -> None:
+    credentials = get_credentials()
+    dumped = json.dumps(vars(credentials), default=str) + f"{credentials} {credentials!r}"
 
     for value in SECRET.values():
         assert value not in dumped

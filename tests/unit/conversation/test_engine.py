@@ -270,9 +270,13 @@ def test_the_engine_from_the_settings(customers: CustomerRecords, tmp_path: Path
     (tmp_path / "rules.json").write_text(json.dumps(RULES))
 
     assert conversation_engine(Settings(), customers, base=tmp_path) is None  # nothing to say
-    auto = conversation_engine(Settings(WACLOUD_AUTO_REPLY_TEXT="Thanks!"), customers, base=tmp_path)
+    auto = conversation_engine(Settings.from_env({"WACLOUD_AUTO_REPLY_TEXT": "Thanks!"}), customers, base=tmp_path)
     assert auto is not None and texts(auto.answer(message_event("x"))) == ["Thanks!"]
-    echo = conversation_engine(Settings(WACLOUD_BOT="wacloud.conversation.examples.echo:bot"), customers, base=tmp_path)
+    echo = conversation_engine(
+        Settings.from_env({"WACLOUD_BOT": "wacloud.conversation.examples.echo:bot"}), customers, base=tmp_path
+    )
     assert echo is not None and texts(echo.answer(message_event("x"))) == ["You said: x"]
-    ruled = conversation_engine(Settings(WACLOUD_RULES="rules.json", WACLOUD_HISTORY_SIZE=3), customers, base=tmp_path)
+    ruled = conversation_engine(
+        Settings.from_env({"WACLOUD_RULES": "rules.json", "WACLOUD_HISTORY_SIZE": 3}), customers, base=tmp_path
+    )
     assert ruled is not None and ruled.history_size == 3 and texts(ruled.answer(message_event("x"))) == ["Say MENU"]

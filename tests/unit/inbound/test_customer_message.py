@@ -78,7 +78,7 @@ def handler(
         store=Store(),
         outbound=outbound,  # type: ignore[arg-type]
         inbound=inbound,  # type: ignore[arg-type]
-        settings=Settings.model_validate(env),
+        settings=Settings.from_env(env),
         conversations=engine,  # type: ignore[arg-type]
         clock=lambda: NOW,
     )

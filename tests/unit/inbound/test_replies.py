@@ -23,7 +23,7 @@ REPLY_TEXT = "Thanks for your message! We will get back to you shortly."
 
 
 def settings(**env: Any) -> Settings:
-    return Settings.model_validate({"WACLOUD_AUTO_REPLY_TEXT": REPLY_TEXT, "WACLOUD_MARK_READ": "true", **env})
+    return Settings.from_env({"WACLOUD_AUTO_REPLY_TEXT": REPLY_TEXT, "WACLOUD_MARK_READ": "true", **env})
 
 
 def auto_reply(message_event: MessageEvent) -> list[dict[str, Any]]:

@@ -173,7 +173,7 @@ def test_an_event_too_large_to_queue_goes_as_its_stand_in(hook: Webhook, queue) 
 
 @pytest.mark.parametrize(("size", "accepted"), [(100, True), (101, False)], ids=["at-the-limit", "one-byte-over"])
 def test_a_body_over_the_limit_is_refused_before_its_signature_is_checked(queue, reads, size, accepted) -> None:
-    hook = Webhook(queue=queue, settings=Settings(WACLOUD_MAX_WEBHOOK_BYTES=100))  # type: ignore[arg-type]
+    hook = Webhook(queue=queue, settings=Settings(max_webhook_bytes=100))
     body = json.dumps({"entry": [], "pad": "x" * (size - 24)}).encode()
     assert len(body) == size
 

@@ -19,7 +19,9 @@ from wacloud.outbound.sender import SendRetryableError
 from wacloud.runtime.deadline import Deadline, NotEnoughTimeError
 
 ARN = "arn:aws:sqs:us-east-1:123456789012:outbound.fifo"
-SETTINGS = Settings(WACLOUD_SEND_CONCURRENCY=10, WACLOUD_RETRY_BASE_SECONDS=30, WACLOUD_MAX_RECEIVE_COUNT=5)
+SETTINGS = Settings.from_env(
+    {"WACLOUD_SEND_CONCURRENCY": 10, "WACLOUD_RETRY_BASE_SECONDS": 30, "WACLOUD_MAX_RECEIVE_COUNT": 5}
+)
 
 
 class FakeSender:
@@ -120,7 +122,7 @@ def test_a_record_held_back_is_recorded_as_held_back_and_one_tried_is_not() -> N
 
 
 def test_one_worker_runs_the_groups_one_after_the_other() -> None:
-    sender = FakeSender(settings=Settings(WACLOUD_SEND_CONCURRENCY=1))
+    sender = FakeSender(settings=Settings.from_env({"WACLOUD_SEND_CONCURRENCY": 1}))
     run(sender, event(("a", "1"), ("b", "2"), ("a", "3")))
     assert [body for body, _, _ in sender.sent] == ["1", "3", "2"]
 
@@ -166,19 +168,23 @@ def test_the_last_attempt_is_not_delayed_so_sqs_moves_it_to_the_dlq_at_once() ->
 
 @pytest.mark.parametrize(("attempt", "low", "high"), [(1, 15, 30), (2, 30, 60), (3, 60, 120), (4, 120, 240)])
 def test_delay_doubles_per_attempt_with_jitter(attempt, low, high) -> None:
-    settings = Settings(WACLOUD_RETRY_BASE_SECONDS=30, WACLOUD_RETRY_MAX_SECONDS=900, WACLOUD_MAX_RECEIVE_COUNT=10)
+    settings = Settings.from_env(
+        {"WACLOUD_RETRY_BASE_SECONDS": 30, "WACLOUD_RETRY_MAX_SECONDS": 900, "WACLOUD_MAX_RECEIVE_COUNT": 10}
+    )
     delays = {retry_delay(settings, attempt) for _ in range(200)}
     assert min(delays) >= low and max(delays) <= high
     assert len(delays) > 5  # jittered, not one fixed value
 
 
 def test_delay_is_capped() -> None:
-    settings = Settings(WACLOUD_RETRY_BASE_SECONDS=30, WACLOUD_RETRY_MAX_SECONDS=900, WACLOUD_MAX_RECEIVE_COUNT=30)
+    settings = Settings.from_env(
+        {"WACLOUD_RETRY_BASE_SECONDS": 30, "WACLOUD_RETRY_MAX_SECONDS": 900, "WACLOUD_MAX_RECEIVE_COUNT": 30}
+    )
     assert max(retry_delay(settings, 20) for _ in range(100)) <= 900
 
 
 def test_pair_rate_limit_waits_at_least_six_seconds_and_lack_of_time_or_attempts_not_at_all() -> None:
-    settings = Settings(WACLOUD_RETRY_BASE_SECONDS=1, WACLOUD_MAX_RECEIVE_COUNT=5)
+    settings = Settings.from_env({"WACLOUD_RETRY_BASE_SECONDS": 1, "WACLOUD_MAX_RECEIVE_COUNT": 5})
     pair_rate = SendRetryableError("pair", code=131056)
     assert min(retry_delay(settings, 1, pair_rate) for _ in range(50)) >= PAIR_RATE_MIN_SECONDS
     assert retry_delay(settings, 3, NotEnoughTimeError("late")) == 0

@@ -4,6 +4,7 @@ Sender class with a stub Graph client, media uploader, template catalog and rate
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from types import SimpleNamespace
 from typing import Any
@@ -399,13 +400,13 @@ def test_an_invocation_starts_without_failing_on_the_secret_and_makes_s3_only_wh
 
 
 def test_build_sender_wires_one_graph_client_from_the_settings():
-    settings = get_settings().model_copy(update={"media_bucket": "media", "send_rate_per_second": 7})
+    settings = dataclasses.replace(get_settings(), media_bucket="media", send_rate_per_second=7)
     sender = build_sender(settings, Store())
     assert sender.media.graph is sender.graph and sender.templates.graph is sender.graph
     assert (sender.graph.base_url, sender.graph.api_version) == (settings.graph_base_url, settings.graph_api_version)
     assert sender.media.bucket is not None and sender.media.bucket.name == "media"
     assert (sender.rate.rate, sender.settings) == (7, settings)
-    assert build_sender(settings.model_copy(update={"media_bucket": ""}), Store()).media.bucket is None
+    assert build_sender(dataclasses.replace(settings, media_bucket=""), Store()).media.bucket is None
     assert get_sender() is get_sender() and get_sender().settings == get_settings()  # one per environment
 
 
