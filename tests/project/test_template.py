@@ -152,8 +152,7 @@ ALLOWED = {
         ("logs:CreateLogStream", "ProcessorLogGroup"),
         ("logs:PutLogEvents", "ProcessorLogGroup"),
     },
-    "SenderFunction": IDEMPOTENCY
-    | {
+    "SenderFunction": {  # its lock is each document's outbound record: no idempotency table
         ("sqs:ReceiveMessage", "OutboundQueue"),
         ("sqs:DeleteMessage", "OutboundQueue"),
         ("sqs:GetQueueAttributes", "OutboundQueue"),

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.config import Settings
 from wacloud.errors import TransientError
@@ -30,13 +29,13 @@ class FakeSender:
     def __init__(self, on_send: Callable[[str], None] = lambda body: None, settings: Settings = SETTINGS) -> None:
         self.settings = settings
         self.on_send = on_send
-        self.started: list[tuple[Any, bool]] = []
+        self.started: list[bool] = []
         self.sent: list[tuple[str, int, Deadline]] = []
         self.held_back: list[tuple[str, int]] = []
         self._lock = threading.Lock()
 
-    def start_invocation(self, context: LambdaContext | None, *, may_name_bucket_objects: bool) -> None:
-        self.started.append((context, may_name_bucket_objects))
+    def start_invocation(self, *, may_name_bucket_objects: bool) -> None:
+        self.started.append(may_name_bucket_objects)
 
     def send(self, body: str, *, message_id: str, attempt: int, deadline: Deadline) -> SendOutcome:
         with self._lock:
@@ -130,7 +129,7 @@ def test_one_worker_runs_the_groups_one_after_the_other() -> None:
 def test_the_invocation_starts_once_on_the_handlers_thread_and_knows_about_bucket_objects() -> None:
     starts: list[str] = []
     sender = FakeSender()
-    sender.start_invocation = lambda context, *, may_name_bucket_objects: starts.append(  # type: ignore[method-assign]
+    sender.start_invocation = lambda *, may_name_bucket_objects: starts.append(  # type: ignore[method-assign]
         f"{threading.current_thread() is threading.main_thread()}:{may_name_bucket_objects}"
     )
     run(sender, event(("a", '{"s3_key": "x.pdf"}'), ("b", "2")))

@@ -123,7 +123,7 @@ def make(graph: StubGraph, *, settings=None, media=None, template_refusal=None, 
         rate=StubRate(),  # type: ignore[arg-type]
     )
     if start:  # as the batch does, on the handler's thread
-        sender.start_invocation(LocalContext(function_name="sender", timeout_seconds=60), may_name_bucket_objects=True)
+        sender.start_invocation(may_name_bucket_objects=True)
     return sender
 
 
@@ -217,13 +217,12 @@ def test_what_stops_a_send_before_graph_is_recorded_with_the_reason_then_raised(
     assert record.error.details and graph.sent == []
 
 
-def test_a_read_receipt_keeps_no_idempotency_record_and_a_message_does(aws):
+def test_no_send_keeps_an_idempotency_record(aws):
     graph = StubGraph(SendResponse(success=True))
     sender = make(graph)
     assert sender.send(RECEIPT, message_id="m1").state == "accepted"
-    assert idempotency_items(aws) == []
-    sender.send(document(), message_id="m2")
-    assert len(idempotency_items(aws)) == 1
+    assert sender.send(document(), message_id="m2").state == "accepted"
+    assert idempotency_items(aws) == []  # the outbound record is the lock (calls: tests/faults/test_send_once.py)
     assert "biz_opaque_callback_data" not in graph.sent[0][1]  # a receipt has no statuses to carry it
 
 
@@ -393,9 +392,7 @@ def test_an_invocation_starts_without_failing_on_the_secret_and_makes_s3_only_wh
     graph = StubGraph(token_error=WacloudError("secret unreadable"))  # each document records it when sent
     media = StubMedia()
     media.bucket = CountingBucket()
-    make(graph, media=media, start=False).start_invocation(
-        LocalContext(function_name="sender"), may_name_bucket_objects=may_name_bucket_objects
-    )
+    make(graph, media=media, start=False).start_invocation(may_name_bucket_objects=may_name_bucket_objects)
     assert media.bucket.clients == int(may_name_bucket_objects)
 
 

@@ -4,15 +4,12 @@ settings' TTL."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.idempotency.persistence import base as powertools_persistence
-from pydantic import BaseModel
 
 from wacloud.local.cloudformation import Stack
 from wacloud.local.lambda_context import LocalContext
@@ -24,11 +21,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left"),
 ]
 TTL = 3 * 86400
-
-
-class Outcome(BaseModel):
-    status: str
-    wamid: str | None = None
 
 
 @pytest.fixture
@@ -112,24 +104,6 @@ def test_a_run_that_raises_is_forgotten_and_runs_again(aws: Stack, counted: list
     assert len(attempts) == 2 and counted == ["DuplicateSkipped"]
 
 
-def test_a_pydantic_output_is_stored_as_json_and_comes_back_as_the_model(aws: Stack) -> None:
-    calls: list[tuple[str, Any]] = []
-    once = Idempotent(
-        recording(calls, lambda key: Outcome(status="accepted", wamid=f"wamid.{key}")),
-        key_prefix="test",
-        duplicate_metric="DuplicateSkipped",
-        output=Outcome,
-    )
-
-    first = once.run(key="k1")
-    duplicate = once.run(key="k1")
-
-    assert first == duplicate == Outcome(status="accepted", wamid="wamid.k1")
-    assert isinstance(duplicate, Outcome) and len(calls) == 1
-    (record,) = records(aws)
-    assert record["status"] == "COMPLETED" and '"wamid":"wamid.k1"' in record["data"].replace(" ", "")
-
-
 def test_records_expire_after_the_settings_ttl(aws: Stack, ttl: int) -> None:
     once = Idempotent(recording([]), key_prefix="test", duplicate_metric="D")
     assert once.config.expires_after_seconds == ttl
@@ -141,39 +115,6 @@ def test_records_expire_after_the_settings_ttl(aws: Stack, ttl: int) -> None:
     assert before + ttl <= int(record["expiration"]) <= int(time.time()) + ttl
 
 
-def test_many_threads_making_the_first_call_at_once_all_store_the_settings_ttl(
-    aws: Stack, ttl: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # GIVEN Powertools' first configure takes a while (it marks itself configured before it sets
-    # the expiry: a thread let through meanwhile would store the default hour)
-    functions = powertools_persistence.PowertoolsFunctions
-
-    def slow_functions() -> Any:
-        time.sleep(0.05)
-        return functions()
-
-    monkeypatch.setattr(powertools_persistence, "PowertoolsFunctions", slow_functions)
-    once = Idempotent(recording([]), key_prefix="test", duplicate_metric="D")
-    barrier = threading.Barrier(8, timeout=10)
-
-    def first_call(i: int) -> None:
-        barrier.wait()
-        once.run(key=f"recipient-{i}")
-
-    # WHEN eight recipients' threads make the first call together
-    before = int(time.time())
-    threads = [threading.Thread(target=first_call, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    # THEN every record lives for the settings' TTL
-    expirations = [int(record["expiration"]) - before for record in records(aws)]
-    assert len(expirations) == 8
-    assert all(ttl <= seconds <= ttl + 5 for seconds in expirations), expirations
-
-
 def test_a_registered_context_bounds_the_in_progress_record(aws: Stack) -> None:
     seen: list[dict[str, Any]] = []
 
@@ -182,7 +123,7 @@ def test_a_registered_context_bounds_the_in_progress_record(aws: Stack) -> None:
         return "ok"
 
     once = Idempotent(look, key_prefix="test", duplicate_metric="D")
-    once.register_lambda_context(LocalContext(function_name="sender", timeout_seconds=20))
+    once.register_lambda_context(LocalContext(function_name="processor", timeout_seconds=20))
 
     before_ms = int(time.time() * 1000)
     once.run(key="k1")

@@ -70,7 +70,7 @@ class SendBatch:
     def run(self) -> PartialItemFailureResponse:
         """Send the batch; the records to deliver again (`batchItemFailures`)."""
         may_name_objects = any(names_bucket_object(raw.get("body") or "") for raw in self.raw_records)
-        self.sender.start_invocation(self.context, may_name_bucket_objects=may_name_objects)
+        self.sender.start_invocation(may_name_bucket_objects=may_name_objects)
         groups = _by_group(self.raw_records)
         workers = min(self.settings.send_concurrency, len(groups))
         if workers <= 1:

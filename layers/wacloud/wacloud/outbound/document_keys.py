@@ -16,7 +16,7 @@ import re
 from aws_lambda_powertools import Logger
 
 from wacloud.adapters.store import Store
-from wacloud.errors import TransientError, WacloudError
+from wacloud.errors import WacloudError
 from wacloud.models.outbound import IDEMPOTENCY_KEY_PATTERN, OutboundMessage
 from wacloud.models.outbound_state import OutboundState, SendOutcome
 from wacloud.outbound.contract import deduplication_id
@@ -28,10 +28,6 @@ logger = Logger(child=True)
 
 class KeyInUseError(WacloudError):
     """Another document under an idempotency key that names one already."""
-
-
-class KeyBusyError(TransientError):
-    """The key's own document is being sent right now: SQS delivers this copy again later."""
 
 
 def reused_key(state: OutboundState | None) -> str:
@@ -51,19 +47,6 @@ def reject_invalid(store: Store, body: str, message_id: str, reason: str) -> Sen
         _record_apart(store, key, body, outcome.reason or "")
     logger.warning("Outbound document rejected", extra={"idempotency_key": mask_key(key), "reason": reason})
     count("SendRejected")
-    return outcome
-
-
-def key_in_use(store: Store, document: OutboundMessage, body: str, digest: str) -> SendOutcome:
-    """The idempotency lock kept another digest under this key: another document, or (a lock taken
-    before digests were kept) this one. The document's record tells which."""
-    record = store.outbound.get(document.idempotency_key)
-    if record is not None and record.names_another_document(digest):
-        return refuse_reused_key(store, document, body, reused_key(record.state))
-    outcome = record.outcome() if record is not None else None
-    if outcome is None:
-        raise KeyBusyError("the idempotency key's send is still in progress")
-    count("DuplicateSendSkipped")
     return outcome
 
 

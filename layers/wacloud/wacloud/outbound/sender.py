@@ -3,12 +3,19 @@
 - A document that breaks the contract is `rejected` with the validation error and saves no result:
   its key is free for the corrected document (`document_keys`, which also refuses another document
   under a key in use).
-- Idempotent per key (Powertools idempotency, and the stored outcome for as long as the record
-  lives): a redelivered document whose send completed is answered without calling Graph again. The
-  outcome is written after the idempotent call, so a failed write is retried without a second call.
-- `sending` is recorded just before the Graph call; from then on no failure makes the send run
-  again: an attempt that finds `sending` (the first one died, or failed after the call) records
-  `unconfirmed`. Only Graph's own refusal makes it `retrying`; reporting an answer never raises.
+- Idempotent per key, the document's outbound record (`OUT#<key>`) its only lock: a settled record
+  answers a redelivery without a Graph call; a record of another digest refuses the document
+  (`KeyInUseError`). `mark_sending` is the lock: a conditional write of `sending` (over no record or
+  an open one of this digest) just before the call; it fails when another attempt holds `sending`,
+  the record settled meanwhile, or another document took the key: raised as retryable, and the
+  redelivery reads the record (then `unconfirmed`, its outcome, or refused by digest). Of two
+  documents racing under one new key, one wins and the other is refused on its next delivery.
+- From `sending` on no failure makes the send run again: an attempt that finds `sending` (the first
+  died, or failed after the call) records `unconfirmed`, and a status carrying the marker makes it
+  `accepted`. So does a failed outcome write after Graph's answer: it is not retried here, as
+  botocore already tried DynamoDB 10 times (about 25 s, throttling, 5xx, connection errors) and
+  what gets through is an outage or a refusal more tries would not outlast. Only Graph's own
+  refusal makes it `retrying` (by the owner of `sending`); reporting an answer never raises.
 - Policy before spending a call (`policy.refusal`, `template_catalog`): opted out, outside the
   window, not fitting its template -> `rejected` with the reason.
 - Every Graph send takes its turn in the number's rate (`send_rate`); media first (`media_upload`).
@@ -29,8 +36,6 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from wacloud.adapters.credentials import access_token, credential
@@ -52,7 +57,7 @@ from wacloud.models.records import ContactRecord, ErrorInfo
 from wacloud.models.templates import TemplateBody
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.contract import document_digest, parse_document
-from wacloud.outbound.document_keys import KeyInUseError, key_in_use, refuse_reused_key, reject_invalid, reused_key
+from wacloud.outbound.document_keys import KeyInUseError, refuse_reused_key, reject_invalid, reused_key
 from wacloud.outbound.error_policy import Action, action_for, rule_for
 from wacloud.outbound.media_upload import MediaRejectedError, MediaUploader, s3_media
 from wacloud.outbound.outcomes import record_outcome
@@ -60,7 +65,6 @@ from wacloud.outbound.policy import refusal
 from wacloud.outbound.send_rate import SendRateLimiter
 from wacloud.outbound.template_catalog import TemplateCatalog
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
-from wacloud.runtime.idempotency import Idempotent
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 from wacloud.runtime.metrics import count, count_by
 from wacloud.runtime.singletons import singleton
@@ -100,19 +104,11 @@ class Sender:
         self.media = media
         self.templates = templates
         self.rate = rate
-        self.idempotency = Idempotent(
-            self._idempotent_send,
-            key_prefix="wacloud-outbound-send",
-            duplicate_metric="DuplicateSendSkipped",
-            output=SendOutcome,
-            validated=True,
-        )
 
-    def start_invocation(self, context: LambdaContext | None, *, may_name_bucket_objects: bool) -> None:
+    def start_invocation(self, *, may_name_bucket_objects: bool) -> None:
         """On the handler's thread, before the recipients' threads start: the shared clients are made
         here (boto3 sessions are not thread-safe), and the secret read once. The S3 client only for
         a batch that may name a bucket object: it costs a text-only cold start about 25 ms."""
-        self.idempotency.register_lambda_context(context)
         try:
             self.graph.token()
         except WacloudError as exc:
@@ -137,19 +133,9 @@ class Sender:
             if not phone_number_id:
                 raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
             deadline.require(sum(self.graph.timeout) + MARGIN_SECONDS, "a Graph call")
-            if isinstance(document.message, ReadReceipt):
-                # Harmless to repeat (Meta marks the message read again) and never `unconfirmed`: no
-                # idempotency record, two writes fewer per inbound message. Its stored outcome still
-                # answers a redelivered one without a Graph call.
-                outcome = self._send(request)
-            else:
-                outcome = self.idempotency.run(key={"key": document.idempotency_key, "digest": digest}, request=request)
+            outcome = self._send(request)
         except KeyInUseError as exc:
             return refuse_reused_key(self.store, document, body, str(exc))
-        except IdempotencyValidationError:
-            # Powertools kept another digest under this key: another document, or (records from
-            # before digests were kept) this one. The document's record tells which.
-            return key_in_use(self.store, document, body, digest)
         except WacloudError as exc:
             # Anything but Graph's own refusal (recorded where it happens) stops a send before its call
             # or between two (the rate's store, too little time for a call again): none is in flight.
@@ -157,8 +143,8 @@ class Sender:
                 error = ErrorInfo(title=type(exc).__name__, details=str(exc))
                 self._record_retry(request, error)
             raise
-        # Recorded outside the idempotent call: if this write fails, SQS delivers the document again
-        # and the stored outcome is recorded then, without a second Graph call.
+        # If this write fails, SQS delivers the document again: a settled record answers it, a record
+        # left `sending` makes it `unconfirmed` (the marker's status confirms it); never a second call.
         record_outcome(self.store, document, outcome, phone_number_id, digest=digest)
         return outcome
 
@@ -176,12 +162,8 @@ class Sender:
     def _sending_number(self, document: OutboundMessage) -> str:
         return document.phone_number_id or self.settings.phone_number_id
 
-    def _idempotent_send(self, *, key: dict[str, str], request: SendRequest) -> SendOutcome:
-        """`_send` under the key's lock (`key` names the lock and the document's digest)."""
-        return self._send(request)
-
     def _send(self, request: SendRequest) -> SendOutcome:
-        """Call Graph once and classify the answer; runs at most once to completion per key."""
+        """Call Graph once and classify the answer; the record makes it run at most once per key."""
         document, key = request.document, request.document.idempotency_key
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
         # The document's own record, its recipient's contact and its template's changes, in one round trip.
@@ -308,7 +290,7 @@ class Sender:
                 marked = self.store.outbound.mark_sending(
                     document, phone_number_id, owner=request.owner, digest=request.digest
                 )
-                if not marked:
+                if not marked:  # another attempt holds `sending`, or the record settled or names another document
                     raise SendRetryableError("the document's record changed while it was being sent")
             try:
                 return self.graph.send_message(
@@ -325,7 +307,7 @@ class Sender:
 
 @dataclass(frozen=True)
 class SendRequest:
-    """One document's send, as the idempotent call takes it."""
+    """One document's send."""
 
     document: OutboundMessage
     phone_number_id: str
@@ -359,8 +341,8 @@ def _settled(previous: OutboundRecord | None, log: dict[str, str]) -> SendOutcom
     """The outcome of a document already sent (or known to be taken by Meta), or None."""
     outcome = previous.outcome() if previous is not None else None
     if outcome is not None:
-        # Completed long ago (its idempotency record has expired, the stored outcome has not), or a
-        # status webhook already named it (a redrive after a lost reply): Meta has it.
+        # Completed, or a status webhook already named it (a redrive after a lost reply): Meta has it;
+        # or a call started and left no answer (`sending`): `unconfirmed`, never sent again.
         logger.info("Document already sent; not sending again", extra={**log, "state": outcome.state})
         count("DuplicateSendSkipped")
     return outcome

@@ -126,10 +126,23 @@ def test_sending_is_marked_only_over_an_open_record_and_names_its_attempt(outbou
     assert outbound.mark_sending(outbound_document("k"), "1", owner="attempt-1", digest="d1")
     record = outbound.get("k")
     assert record is not None and (record.state, record.digest) == (OutboundState.SENDING, "d1")
-    # Under the lock no other attempt gets here; if one did, the call in flight is not restarted.
+    # The send's lock: another attempt does not start a call while one may be in flight.
     assert not outbound.mark_sending(outbound_document("k"), "1", owner="attempt-2", digest="d1")
     put_state(outbound, "done", OutboundState.ACCEPTED, wamid="w")
     assert not outbound.mark_sending(outbound_document("done"), "1", owner="a", digest="d")
+
+
+def test_a_documents_writes_never_go_over_another_documents_record(outbound):
+    # The record is the send's only lock: of two documents racing under one key, one wins.
+    retry = SendOutcome.retrying(ERROR, last_attempt=False)
+    assert outbound.record(outbound_document("k"), retry, "1", digest="d1")
+    assert not outbound.mark_sending(outbound_document("k"), "1", owner="other", digest="d2")
+    assert not outbound.record(outbound_document("k"), SendOutcome.rejected("opted out"), "1", digest="d2")
+    assert outbound.get("k").digest == "d1"  # type: ignore[union-attr]
+    assert outbound.mark_sending(outbound_document("k"), "1", owner="mine", digest="d1")
+    # A record from before digests were kept (or a status's) names no document: it is not refused.
+    outbound.note_confirmation("old", "wamid.OLD")
+    assert outbound.record(outbound_document("old"), retry, "1", digest="d3")
 
 
 def test_only_the_attempt_that_marked_sending_may_reopen_it(outbound):

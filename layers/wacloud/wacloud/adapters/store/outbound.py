@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from wacloud.models.outbound import OutboundMessage
 
 CLIENT_REF_INDEX = "by-client-ref"
+# A document's writes go only where its key names no other document (no digest: a record from
+# before digests were kept, a status's, an invalid document's): two racing under one key, one wins.
+SAME_DOCUMENT = "(attribute_not_exists(digest) OR digest = :digest OR invalid = :true)"
 
 
 def key(idempotency_key: str) -> Key:
@@ -106,14 +109,16 @@ class OutboundRecords(Repository):
         condition = f"({condition} OR invalid = :true)"
         if unless_confirmed:
             condition += " AND attribute_not_exists(confirmed_wamid)"
+        if digest:
+            condition += f" AND {SAME_DOCUMENT}"
         written = self.table.update(
             key(document.idempotency_key), Update(expression, {**values, **states, ":true": True}, names, condition)
         )
         return written is not None
 
     def mark_sending(self, document: OutboundMessage, phone_number_id: str, *, owner: str, digest: str | None) -> bool:
-        """`sending`, just before the Graph call (`owner`: the attempt making it); False when the
-        record is no longer open (nothing written)."""
+        """`sending`, just before the Graph call (`owner`: the attempt making it): the send's lock.
+        False when the record is no longer open or names another document (nothing written)."""
         now = self._now()
         names = {"#state": "state", "#type": "type", "#error": "error", "#raw": "raw"}
         values: dict[str, Any] = {":state": OutboundState.SENDING.value, ":owner": owner, ":true": True}
@@ -126,7 +131,7 @@ class OutboundRecords(Repository):
                 "SET " + ", ".join(sets) + " REMOVE #error, reason, invalid, #raw",
                 {**values, **states},
                 names,
-                f"({condition} OR invalid = :true)",
+                f"({condition} OR invalid = :true)" + (f" AND {SAME_DOCUMENT}" if digest else ""),
             ),
         )
         return written is not None
