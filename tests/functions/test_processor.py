@@ -46,6 +46,7 @@ def widen_replay_window(monkeypatch) -> None:
 
     monkeypatch.setenv("WACLOUD_MAX_EVENT_AGE_SECONDS", str(100 * 365 * 86400))
     monkeypatch.setenv("WACLOUD_IDEMPOTENCY_TTL_SECONDS", str(100 * 365 * 86400))
+    monkeypatch.setenv("WACLOUD_RECORD_TTL_DAYS", str(100 * 365))
     singletons.reset()
 
 

@@ -136,6 +136,7 @@ ALLOWED = {
         ("sqs:GetQueueAttributes", "InboundQueue"),
         ("sqs:SendMessage", "OutboundQueue"),
         ("sqs:SendMessage", "InboundQueue"),  # media to archive, as an event of its own
+        ("dynamodb:GetItem", "MessagesTable"),  # was a customer message handled (its record)
         ("dynamodb:PutItem", "MessagesTable"),
         ("dynamodb:UpdateItem", "MessagesTable"),
         # Drops a template's cached definitions when Meta says it changed.

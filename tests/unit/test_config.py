@@ -185,6 +185,13 @@ def test_the_replay_window_may_not_exceed_the_idempotency_ttl() -> None:
     assert equal.max_event_age_seconds == equal.idempotency_ttl_seconds == DAY
 
 
+def test_the_replay_window_may_not_outlast_the_message_records() -> None:
+    # a customer message is remembered by its own record: once that is gone, only the window stops a replay
+    with pytest.raises(ConfigurationError, match="must not exceed WACLOUD_RECORD_TTL_DAYS"):
+        Settings.from_env({"WACLOUD_RECORD_TTL_DAYS": 6})  # below the default replay window of 7 days
+    assert Settings.from_env({"WACLOUD_RECORD_TTL_DAYS": 7}).record_ttl_days == 7
+
+
 def test_an_invalid_environment_fails_the_settings_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WACLOUD_SEND_CONCURRENCY", "many")
 
@@ -228,3 +235,9 @@ def test_the_settings_are_read_once_per_process_until_reset(monkeypatch: pytest.
 
     reset()
     assert get_settings() is not settings and get_settings().table_name == "second"
+
+
+def test_the_template_keeps_message_records_longer_than_any_replay_window() -> None:
+    parameters = TEMPLATE["Parameters"]
+    longest_window = parameters["ReplayWindowSeconds"]["MaxValue"]
+    assert parameters["RecordRetentionDays"]["MinValue"] * DAY >= longest_window

@@ -119,8 +119,11 @@ class Settings:
         for field in dataclasses.fields(self):
             _check(field, getattr(self, field.name))
         # An event is either still remembered by idempotency or too old to act on: never acted on twice.
+        # (A customer message is remembered by its own record, a change by its idempotency record.)
         if self.max_event_age_seconds > self.idempotency_ttl_seconds:
             raise ConfigurationError("WACLOUD_MAX_EVENT_AGE_SECONDS must not exceed WACLOUD_IDEMPOTENCY_TTL_SECONDS")
+        if self.max_event_age_seconds > self.record_ttl_days * 86400:
+            raise ConfigurationError("WACLOUD_MAX_EVENT_AGE_SECONDS must not exceed WACLOUD_RECORD_TTL_DAYS")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, object]) -> Settings:

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Metrics
 from tests.conftest import PHONE_NUMBER_ID
 from wacloud.adapters.queues import QueueEntry, QueueError
 from wacloud.adapters.store import Store
+from wacloud.adapters.table import StoreError
 from wacloud.config import Settings
 from wacloud.conversation.engine import Answer
 from wacloud.inbound.customer_message import HISTORY_TEXT_CHARS, CustomerMessages
@@ -84,19 +85,41 @@ def handler(
     )
 
 
-def test_the_contact_is_upserted_and_the_message_stored_once_but_its_replies_queued_each_time() -> None:
+def test_the_contact_is_upserted_the_message_stored_and_a_repeat_is_skipped() -> None:
     outbound = FakeQueue()
     messages = handler(outbound, engine=FakeEngine())
 
     first, again = messages.handle(event()), messages.handle(event())
 
-    assert (first, again) == ({"outcome": "stored", "queued": 3}, {"outcome": "duplicate", "queued": 3})
+    assert (first, again) == ({"outcome": "stored", "queued": 3}, {"outcome": "duplicate", "queued": 0})
     record = Store().messages.get(WAMID)
     assert record is not None and (record.direction, record.customer, record.type) == ("in", CUSTOMER, "text")
     contact = Store().customers.get(CUSTOMER)
     assert contact is not None and (contact.profile_name, contact.last_inbound_at) == ("Ana", SENT)
+    assert len(outbound.sends) == 1  # the repeat queued nothing
+
+
+def test_a_run_that_failed_before_the_message_was_stored_runs_again_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The message's record is written last: a run that failed on the way (here: the history) left
+    # none, so the next delivery does every step again, and queues the same replies (same keys).
+    outbound = FakeQueue()
+    messages = handler(outbound, engine=FakeEngine())
+    original = messages.store.customers.append_history
+
+    def fail_once(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(messages.store.customers, "append_history", original)
+        raise StoreError("throttled")
+
+    monkeypatch.setattr(messages.store.customers, "append_history", fail_once)
+    with pytest.raises(StoreError):
+        messages.handle(event())
+    assert Store().messages.get(WAMID) is None
+
+    assert messages.handle(event()) == {"outcome": "stored", "queued": 3}
     first_batch, second_batch = outbound.sends
     assert first_batch == second_batch  # the same keys: the queue and the sender deduplicate them
+    assert Store().messages.get(WAMID) is not None
+    assert [line.direction for line in Store().customers.history(CUSTOMER)].count("in") == 1
 
 
 @pytest.mark.parametrize("sender", [CUSTOMER, BSUID], ids=["phone", "bsuid"])

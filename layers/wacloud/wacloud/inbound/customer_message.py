@@ -1,18 +1,22 @@
 """What happens to a message a customer sent, step by step, each step safe to repeat:
 
-1. `remember_contact`: who wrote and when (drives the 24-hour window), under whichever of their
+1. a message already stored (its record is written last) was handled: nothing more;
+2. `remember_contact`: who wrote and when (drives the 24-hour window), under whichever of their
    names (phone, BSUID, username) this message gives; a changed number or BSUID moves them;
-2. `store`: the message, once per wamid;
-3. past the replay window (Meta's timestamp older than `ReplayWindowSeconds`): nothing more;
+3. past the replay window (Meta's timestamp older than `ReplayWindowSeconds`): stored, nothing more;
 4. `opt_keyword`: an opt-out or opt-in keyword changes the customer's choice;
 5. `answer`: the conversation decides the answers (none after an opt-out);
 6. `queue_replies`: the read receipt and the answers go to the outbound queue;
 7. `hand_over`: a handover the conversation decided, once its answers are queued;
 8. `remember_history`: the message and its answers in the customer's history;
-9. `queue_media`: media to archive, as an event of its own.
+9. `queue_media`: media to archive, as an event of its own;
+10. `store`: the message, the mark that all of the above is done.
 
-Replies are queued even when the message was stored already: a previous run may have stored it and
-failed before queueing. Their keys derive from the wamid, so queueing them again is harmless.
+The message's record is its idempotency record (no other is kept: two writes fewer per message).
+A run that fails before it is written runs again whole when SQS delivers the event again; the FIFO
+group (the customer) holds their later events back meanwhile, so no two runs overlap. Its steps
+repeat harmlessly: the replies' keys derive from the wamid (the sender sends a key once), the
+history's items and the media event's deduplication id too.
 """
 
 from __future__ import annotations
@@ -64,16 +68,20 @@ class CustomerMessages:
 
     def handle(self, event: MessageEvent) -> dict[str, Any]:
         message = event.message
+        if self.store.messages.was_received(message.id):
+            logger.info("Message already handled; skipped", extra={"wamid": mask_wamid(message.id)})
+            count("DuplicateEventSkipped")
+            return {"outcome": "duplicate", "queued": 0}
         customer = self.store.customers.upsert(event)
         self._identity_change(event)
-        is_new = self.store.messages.record_inbound(event)
         age = self._clock() - message.timestamp if message.timestamp else 0
         if age > self.settings.max_event_age_seconds:
-            # Past the replay window: its idempotency record may be gone, so acting on it could
-            # answer the same message twice. Keep the record, do nothing else.
+            # Past the replay window: Meta no longer redelivers it, so it is a replay (acting on it
+            # could answer a message twice, or undo a later opt-in). Keep the record, do nothing else.
+            self.store.messages.record_inbound(event)
             logger.warning(
                 "Message older than the replay window recorded, not acted on",
-                extra={"wamid": mask_wamid(message.id), "age_seconds": int(age), "new": is_new},
+                extra={"wamid": mask_wamid(message.id), "age_seconds": int(age)},
             )
             count("StaleMessageIgnored")
             return {"outcome": "stale", "queued": 0}
@@ -88,19 +96,19 @@ class CustomerMessages:
             self._hand_over(event, answer, customer)
             self._remember_history(event, documents, answer, customer)
         self._queue_media(event)
+        self.store.messages.record_inbound(event)  # last: it says every step above is done
         logger.info(
             "Inbound message handled",
             extra={
                 "wamid": mask_wamid(message.id),
                 "type": message.type,
                 "from": mask_phone(message.sender),
-                "new": is_new,
                 "queued": len(documents),
                 "answered_by": answer.decided_by,
             },
         )
-        count("MessageReceived" if is_new else "DuplicateMessage")
-        return {"outcome": "stored" if is_new else "duplicate", "queued": len(documents)}
+        count("MessageReceived")
+        return {"outcome": "stored", "queued": len(documents)}
 
     def _identity_change(self, event: MessageEvent) -> None:
         """Meta's news that the customer's number or BSUID changed: the new one names the same

@@ -27,10 +27,12 @@ def messages():
     return Store().messages
 
 
-def test_inbound_message_is_stored_once(messages):
+def test_inbound_message_is_stored_once_and_then_known_as_received(messages):
     event = message_event(wamid="wamid.IN", timestamp=100)
-    assert messages.record_inbound(event) is True
-    assert messages.record_inbound(event) is False
+    assert messages.was_received("wamid.IN") is False
+    messages.record_inbound(event)
+    messages.record_inbound(event)
+    assert messages.was_received("wamid.IN") is True
     record = messages.get("wamid.IN")
     assert record is not None
     assert (record.direction, record.status, record.customer, record.status_history) == (
@@ -233,3 +235,17 @@ def test_a_group_status_without_participant_follows_todays_rules(messages):
 def test_a_one_to_one_status_writes_no_participant_item(messages):
     applied = messages.apply_status(status_event("read", 30, wamid="wamid.GRP"))
     assert applied.participant_change is None and messages.participants("wamid.GRP") == []
+
+
+def test_media_archived_before_its_message_is_stored_is_kept_and_the_message_not_yet_received(messages):
+    # The media event is queued before the message's record is written (the record comes last).
+    event = message_event()
+    media = StoredMedia(bucket="b", key="inbound/1/2025/12/01/9.jpg", mime_type="image/jpeg", size=10, sha256="ab")
+    messages.record_media(event.message.id, media)
+    assert messages.was_received(event.message.id) is False
+
+    messages.record_inbound(event)
+
+    record = messages.get(event.message.id)
+    assert record is not None and messages.was_received(event.message.id) is True
+    assert (record.media, record.direction, record.status) == (media, "in", "received")

@@ -61,7 +61,7 @@ def test_the_store_makes_no_boto3_resource(monkeypatch):
     singletons.reset()
     store = Store()
     record_outcome(store, outbound_document("no-resource"), SendOutcome.accepted("wamid.NR"), "1")  # update_item
-    store.messages.record_inbound(message_event("hello"))  # put_item
+    store.messages.record_inbound(message_event("hello"))  # update_item
     entry = HistoryEntry(at=1_700_000_000, direction="in", type="text", text="hello", wamid="wamid.IN")
     store.customers.append_history(CUSTOMER, [entry], ttl_seconds=60)  # batch_put
     store.templates.forget("gone")  # query, then delete_item for each

@@ -80,24 +80,41 @@ class MessageRecords(Repository):
         history = {k.removeprefix("at_"): int(v) for k, v in item.items() if k.startswith("at_")}
         return MessageRecord.model_validate({**item, "status_history": history})
 
-    def record_inbound(self, event: MessageEvent) -> bool:
-        """Store an inbound message once; False if this wamid is already stored."""
+    def was_received(self, wamid: str) -> bool:
+        """Whether an inbound message with this wamid is stored (its handling is done)."""
+        item = self.table.get(key(wamid))
+        return item is not None and item.get("direction") == Direction.INBOUND.value
+
+    def record_inbound(self, event: MessageEvent) -> None:
+        """Store an inbound message, beside what its media archive may have written already."""
         message, now = event.message, self._now()
-        return self.table.put_new(
-            {
-                **key(message.id),
-                "wamid": message.id,
-                "direction": Direction.INBOUND.value,
-                "customer": customer_key(message.sender),
-                "phone_number_id": event.phone_number_id,
-                "type": message.type,
-                "status": MessageStatus.RECEIVED.value,
-                "at_received": message.timestamp or now,
-                "payload": message.model_dump_json(by_alias=True, exclude_none=True),
-                "created_at": now,
-                "updated_at": now,
-                "expires_at": now + self.ttl_seconds,
-            }
+        values: dict[str, Any] = {
+            ":wamid": message.id,
+            ":direction": Direction.INBOUND.value,
+            ":customer": customer_key(message.sender),
+            ":phone_number_id": event.phone_number_id,
+            ":type": message.type,
+            ":status": MessageStatus.RECEIVED.value,
+            ":received": message.timestamp or now,
+            ":payload": message.model_dump_json(by_alias=True, exclude_none=True),
+            ":now": now,
+            ":exp": now + self.ttl_seconds,
+        }
+        sets = [
+            "wamid = :wamid",
+            "direction = :direction",
+            "customer = :customer",
+            "phone_number_id = :phone_number_id",
+            "#type = :type",
+            "#status = :status",
+            "at_received = :received",
+            "payload = :payload",
+            "created_at = if_not_exists(created_at, :now)",
+            "updated_at = :now",
+            "expires_at = :exp",
+        ]
+        self.table.update(
+            key(message.id), Update("SET " + ", ".join(sets), values, {"#type": "type", "#status": "status"})
         )
 
     def apply_status(self, event: StatusEvent) -> AppliedStatus:
