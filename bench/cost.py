@@ -10,7 +10,7 @@ from typing import Any
 PRICES = {
     "lambda_gb_second": 0.0000133334,  # arm64
     "lambda_request": 0.20 / 1e6,
-    "api_gateway_rest_request": 3.50 / 1e6,  # REST API, first 333 million a month
+    "api_gateway_http_request": 1.00 / 1e6,  # HTTP API, first 300 million a month, per 512 KB
     "sqs_fifo_request": 0.50 / 1e6,  # each 64 KB chunk of a request
     "dynamodb_write_unit": 0.625 / 1e6,  # on-demand, per write request unit (1 KB)
     "dynamodb_read_unit": 0.125 / 1e6,  # on-demand, per read request unit (4 KB, strongly consistent)
@@ -45,7 +45,7 @@ def per_million(e2e: dict[str, Any]) -> dict[str, Any]:
     lines = {
         "lambda_compute": seconds * MEMORY_GB * PRICES["lambda_gb_second"],
         "lambda_requests": sum(invocations.values()) * PRICES["lambda_request"],
-        "api_gateway": invocations.get("WebhookFunction", 0) * PRICES["api_gateway_rest_request"],
+        "api_gateway": invocations.get("WebhookFunction", 0) * PRICES["api_gateway_http_request"],
         "sqs_fifo": sqs_requests * PRICES["sqs_fifo_request"],
         "dynamodb_writes": write_units * PRICES["dynamodb_write_unit"],
         "dynamodb_reads": read_units * PRICES["dynamodb_read_unit"],

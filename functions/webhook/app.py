@@ -18,7 +18,7 @@ logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @trace_handler
 @metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
