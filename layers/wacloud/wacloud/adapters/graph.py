@@ -20,13 +20,14 @@ from pydantic import ValidationError
 
 from wacloud.adapters.multipart import MultipartBody
 from wacloud.errors import WacloudError
-from wacloud.models.graph import GraphErrorBody, MediaInfo, MediaUploaded, SendResponse, TemplatesPage
 from wacloud.models.records import ErrorInfo
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
 from wacloud.runtime.metrics import count
 
 if TYPE_CHECKING:
     import requests
+
+    from wacloud.models.graph import GraphErrorBody, MediaInfo, SendResponse, TemplatesPage
 
 logger = Logger(child=True)
 
@@ -52,6 +53,8 @@ class GraphError(WacloudError):
     """Graph answered with an error: Meta's code, subcode, title, details and fbtrace_id."""
 
     def __init__(self, http_status: int, body: GraphErrorBody | None, text: str = "") -> None:
+        from wacloud.models.graph import GraphErrorBody  # Graph's answers are typed when one comes
+
         self.http_status = http_status
         self.body = body or GraphErrorBody()
         self.code = self.body.code
@@ -142,6 +145,8 @@ class GraphClient:
             deadline=deadline,
             before_retry=before_retry,
         )
+        from wacloud.models.graph import SendResponse
+
         try:
             return SendResponse.model_validate(response.json())
         except (ValueError, ValidationError):
@@ -174,6 +179,8 @@ class GraphClient:
             deadline=deadline,
             before_retry=before_retry,
         )
+        from wacloud.models.graph import MediaUploaded
+
         try:
             return MediaUploaded.model_validate(response.json()).id
         except (ValueError, ValidationError) as exc:
@@ -184,6 +191,8 @@ class GraphClient:
         """`GET /{media-id}`: the media's download URL (valid for 5 minutes), MIME type, size, SHA-256."""
         params = {"phone_number_id": phone_number_id} if phone_number_id else None
         response = self._request("GET", media_id, params=params, timeout=self.timeout)
+        from wacloud.models.graph import MediaInfo
+
         try:
             return MediaInfo.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
@@ -206,6 +215,8 @@ class GraphClient:
         if after:
             params["after"] = after
         response = self._request("GET", f"{waba_id}/message_templates", params=params, timeout=self.timeout)
+        from wacloud.models.graph import TemplatesPage
+
         try:
             return TemplatesPage.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
@@ -290,6 +301,8 @@ def _environment_configures_http() -> bool:
 
 
 def _error_from(response: requests.Response) -> GraphError:
+    from wacloud.models.graph import GraphErrorBody
+
     try:
         payload = response.json()
         body = GraphErrorBody.model_validate(payload["error"])

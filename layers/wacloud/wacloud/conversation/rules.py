@@ -20,8 +20,6 @@ strings are replaced by the customer's name, their message's text, their WhatsAp
 message's id (`"context": {"message_id": "{wamid}"}` quotes the customer's message).
 """
 
-from __future__ import annotations
-
 import json
 import re
 from dataclasses import dataclass
@@ -41,7 +39,7 @@ _SPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 ReplyBody = dict[str, Any]
@@ -72,7 +70,7 @@ class When(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _not_empty(self) -> When:
+    def _not_empty(self) -> "When":
         if all(getattr(self, name) is None for name in type(self).model_fields):
             raise ValueError("a rule needs at least one condition (use `fallback` for a catch-all)")
         return self
@@ -109,7 +107,7 @@ class Fallback(_Replying):
 class BusinessHours(BaseModel):
     """Opening hours in a time zone: day names (`mon`...`sun`) or ranges (`mon-fri`) to `HH:MM-HH:MM` spans."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     timezone: str
 
@@ -123,7 +121,7 @@ class BusinessHours(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _spans(self) -> BusinessHours:
+    def _spans(self) -> "BusinessHours":
         for days, spans in (self.model_extra or {}).items():
             _days(days)
             if not isinstance(spans, list) or not all(isinstance(s, str) and _SPAN.match(s) for s in spans):
@@ -156,7 +154,7 @@ class RulesFile(_Strict):
     outside_window_template: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> RulesFile:
+    def _consistent(self) -> "RulesFile":
         names = [rule.name for rule in self.rules]
         if len(names) != len(set(names)):
             raise ValueError("rule names must be unique")

@@ -4,8 +4,6 @@ rejected). Tolerant, like every model of Meta's payloads. Reference:
 developers.facebook.com/documentation/business-messaging/whatsapp/calling/reference and
 /calling/user-initiated-calls; BSUIDs in calls: /business-scoped-user-ids."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from wacloud.models.times import UnixTime

@@ -3,8 +3,6 @@ user id updates, calls (`calls.py`) and groups (`groups.py`), typed for the fiel
 knows (`ChangeEvent.typed()`; the raw value is always kept). Tolerant, like every model of Meta's
 payloads."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from wacloud.models.calls import CallsUpdate

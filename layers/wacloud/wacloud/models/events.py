@@ -6,21 +6,18 @@ queue's deduplication and the processor's idempotency; `group` is the FIFO messa
 customer's events are handled in order.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from wacloud.models.changes import CHANGE_MODELS
 from wacloud.models.keys import digest, group_id
 from wacloud.models.webhook import Contact, InboundMessage, MetaModel, Status
 
 
 class _Event(BaseModel):
     # Our own queue document: strict, so a producer's typo is an error, not a silent default.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     waba_id: str = ""
     phone_number_id: str = ""
@@ -78,6 +75,10 @@ class ChangeEvent(_Event):
     def typed(self) -> MetaModel | None:
         """The value as its typed model, for the fields this package knows; None for others or
         values not shaped as documented (the raw `value` is always there)."""
+        # The change models (groups, calls, preferences...) are built by the first change that
+        # asks: a cold start on a customer's message never needs them.
+        from wacloud.models.changes import CHANGE_MODELS
+
         model = CHANGE_MODELS.get(self.field)
         if model is None or not isinstance(self.value, dict):
             return None

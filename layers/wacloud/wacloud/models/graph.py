@@ -1,12 +1,10 @@
 """Graph API responses: a send's success body, media and template answers, Meta's error body."""
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _GraphModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class SentContact(_GraphModel):

@@ -6,8 +6,6 @@ group_settings_update, group_suspend, group_suspend_cleared). Tolerant, like eve
 payloads. Reference: developers.facebook.com/docs/whatsapp/cloud-api/groups/webhooks and the
 business-scoped user ids page (BSUIDs in participants)."""
 
-from __future__ import annotations
-
 from wacloud.models.times import UnixTime
 from wacloud.models.webhook import Contact, Metadata, MetaModel, WebhookError
 

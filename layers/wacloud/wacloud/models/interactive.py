@@ -5,8 +5,6 @@ interactive-reply-buttons-messages, interactive-list-messages, interactive-cta-u
 location-request-messages; catalogs/multi-product-messages; flows.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -16,7 +14,7 @@ HTTPS_URL = r"^https://\S+$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # An object key in the stack's media bucket; the sender uploads the object and sends it by id.
@@ -43,7 +41,7 @@ class MediaLink(_Strict):
     )
 
     @model_validator(mode="after")
-    def _one_source(self) -> MediaLink:
+    def _one_source(self) -> "MediaLink":
         given = [source for source in MEDIA_SOURCES if getattr(self, source) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of 'id', 'link' or 's3_key'")
@@ -106,7 +104,7 @@ class ButtonsAction(_Strict):
     buttons: list[ReplyButton] = Field(min_length=1, max_length=3)
 
     @model_validator(mode="after")
-    def _unique(self) -> ButtonsAction:
+    def _unique(self) -> "ButtonsAction":
         _no_repeats([b.reply.id for b in self.buttons], "button ids")
         _no_repeats([b.reply.title for b in self.buttons], "button titles")
         return self
@@ -141,7 +139,7 @@ class ListAction(_Strict):
     sections: list[Section] = Field(min_length=1, max_length=10)
 
     @model_validator(mode="after")
-    def _limits(self) -> ListAction:
+    def _limits(self) -> "ListAction":
         rows = [row for section in self.sections for row in section.rows]
         if len(rows) > 10:
             raise ValueError(f"a list has at most 10 rows in all its sections, not {len(rows)}")
@@ -201,7 +199,7 @@ class FlowParameters(_Strict):
     mode: Literal["draft", "published"] | None = None
 
     @model_validator(mode="after")
-    def _one_flow(self) -> FlowParameters:
+    def _one_flow(self) -> "FlowParameters":
         if (self.flow_id is None) == (self.flow_name is None):
             raise ValueError("give exactly one of 'flow_id' or 'flow_name'")
         return self
@@ -264,7 +262,7 @@ class ProductListAction(_Strict):
     sections: list[ProductSection] = Field(min_length=1, max_length=10)
 
     @model_validator(mode="after")
-    def _limits(self) -> ProductListAction:
+    def _limits(self) -> "ProductListAction":
         count = sum(len(section.product_items) for section in self.sections)
         if count > 30:
             raise ValueError(f"a product list has at most 30 products, not {count}")
@@ -313,7 +311,7 @@ class OtherInteractive(BaseModel):
     """Kinds this contract does not model in detail yet (carousel, address_message, voice_call,
     call_permission_request, ...): passed to Graph as given, which validates them."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     # In the JSON Schema, not one of the modelled kinds: those must match their own model.
     type: str = Field(min_length=1, json_schema_extra={"not": {"enum": list(_MODELLED)}})
 

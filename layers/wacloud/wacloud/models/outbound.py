@@ -6,8 +6,6 @@ takes it, or a read receipt for an inbound message. It is validated against What
 before any Graph call; `schemas/outbound-message.schema.json` is generated from these models.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Final, Literal
 
@@ -31,7 +29,7 @@ TO_PATTERN = f"{RECIPIENT_PATTERN}|{GROUP_ID_PATTERN}"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ReplyContext(_Strict):
@@ -76,7 +74,7 @@ class _GraphMessage(_Strict):
     )
 
     @model_validator(mode="after")
-    def one_address(self) -> _GraphMessage:
+    def one_address(self) -> "_GraphMessage":
         if (self.to is None) == (self.recipient is None):
             raise ValueError("give exactly one of `to` (phone number or group id) and `recipient` (user id)")
         if self.recipient_type == "group" and self.to is None:
@@ -325,7 +323,7 @@ class OutboundMessage(_Strict):
     message: MessageBody
 
     @model_validator(mode="after")
-    def marketing_messages_take_templates(self) -> OutboundMessage:
+    def marketing_messages_take_templates(self) -> "OutboundMessage":
         if self.marketing_messages and not isinstance(self.message, TemplateMessage):
             raise ValueError("marketing_messages sends a marketing template: the message must be a template")
         return self

@@ -24,8 +24,6 @@ Every document read from the outbound queue ends in a state that says what happe
 The store derives its conditional writes from these sets (`wacloud.adapters.store.outbound`).
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -79,7 +77,7 @@ class SendOutcome(BaseModel):
     """What one send came to: the state to record and what goes with it (the wamid of an acceptance,
     Meta's error, our reason for a refusal). Kept by idempotency as the send's stored result."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     state: OutboundState
     wamid: str | None = None
@@ -87,30 +85,30 @@ class SendOutcome(BaseModel):
     reason: str | None = None
 
     @classmethod
-    def accepted(cls, wamid: str | None) -> SendOutcome:
+    def accepted(cls, wamid: str | None) -> "SendOutcome":
         return cls(state=S.ACCEPTED, wamid=wamid)
 
     @classmethod
-    def failed(cls, error: ErrorInfo) -> SendOutcome:
+    def failed(cls, error: ErrorInfo) -> "SendOutcome":
         return cls(state=S.FAILED, error=error)
 
     @classmethod
-    def unconfirmed(cls, error: ErrorInfo) -> SendOutcome:
+    def unconfirmed(cls, error: ErrorInfo) -> "SendOutcome":
         return cls(state=S.UNCONFIRMED, error=error)
 
     @classmethod
-    def rejected(cls, reason: str) -> SendOutcome:
+    def rejected(cls, reason: str) -> "SendOutcome":
         return cls(state=S.REJECTED, reason=reason)
 
     @classmethod
-    def retrying(cls, error: ErrorInfo, *, last_attempt: bool) -> SendOutcome:
+    def retrying(cls, error: ErrorInfo, *, last_attempt: bool) -> "SendOutcome":
         return cls(state=S.DEAD_LETTERED if last_attempt else S.RETRYING, error=error)
 
 
 class OutboundRecord(BaseModel):
     """One outbound document, keyed by its idempotency key."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     idempotency_key: str
     # None only for a record a status webhook created before the send's own outcome was written.

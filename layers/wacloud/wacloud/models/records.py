@@ -1,8 +1,6 @@
 """What the store keeps in DynamoDB: message records with their status history, contacts, history
 lines and rejections (outbound records and their states: `wacloud.models.outbound_state`)."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Any
 
@@ -42,7 +40,7 @@ FAILABLE_BELOW_RANK = STATUS_RANK[MessageStatus.DELIVERED]
 class ErrorInfo(BaseModel):
     """An error in Meta's own terms (or ours, for rejections)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     code: int | None = None
     subcode: int | None = None
@@ -57,7 +55,7 @@ class ErrorInfo(BaseModel):
 class StoredMedia(BaseModel):
     """Where an inbound message's media is archived (the stack's media bucket)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     bucket: str
     key: str
@@ -70,7 +68,7 @@ class StoredMedia(BaseModel):
 class MessageRecord(BaseModel):
     """One WhatsApp message, inbound or outbound, keyed by its wamid."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     wamid: str
     direction: Direction | None = None  # None when only a status webhook has been seen so far
@@ -102,7 +100,7 @@ class MessageRecord(BaseModel):
 class ContactRecord(BaseModel):
     """A customer: who they are and when they last wrote (drives the 24-hour window)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     customer_id: str = ""  # the id the customer's items are kept under (`CONTACT#<customer_id>`)
     wa_id: str = ""  # phone digits; "" for a customer known only by user id
@@ -138,7 +136,7 @@ class ContactRecord(BaseModel):
 class HistoryEntry(BaseModel):
     """One line of a customer's conversation: what they sent, or what was answered (bounded, with a TTL)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     at: int
     direction: Direction
@@ -151,7 +149,7 @@ class HistoryEntry(BaseModel):
 class RejectionRecord(BaseModel):
     """Input we could not use (a malformed queue document, an unparseable webhook part)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     source: str
     ref: str

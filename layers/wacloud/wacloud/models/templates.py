@@ -5,8 +5,6 @@ Reference: developers.facebook.com/documentation/business-messaging/whatsapp/tem
 (sending templates: components and parameters).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -15,7 +13,7 @@ from wacloud.models.interactive import DocumentLink, MediaLink, kind_or_other
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class _Named(_Strict):
@@ -87,7 +85,7 @@ class HeaderComponent(_Strict):
     parameters: list[HeaderParameter] = Field(min_length=1, max_length=1)
 
     @model_validator(mode="after")
-    def _short_text(self) -> HeaderComponent:
+    def _short_text(self) -> "HeaderComponent":
         parameter = self.parameters[0]
         if isinstance(parameter, TextParameter) and len(parameter.text) > 60:
             raise ValueError("a header text parameter has at most 60 characters")
@@ -99,7 +97,7 @@ class BodyComponent(_Strict):
     parameters: list[BodyParameter] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_style(self) -> BodyComponent:
+    def _one_style(self) -> "BodyComponent":
         named = {p.parameter_name is not None for p in self.parameters}
         if len(named) > 1:
             raise ValueError("give every body parameter a parameter_name (named template) or none (positional)")
@@ -152,7 +150,7 @@ class ButtonComponent(_Strict):
     parameters: list[ButtonParameter] = Field(default_factory=list, max_length=1)
 
     @model_validator(mode="after")
-    def _matching_parameter(self) -> ButtonComponent:
+    def _matching_parameter(self) -> "ButtonComponent":
         expected = _BUTTON_PARAMETER.get(self.sub_type)
         if expected is not None and self.parameters and self.parameters[0].type != expected:
             raise ValueError(f"a {self.sub_type} button takes a '{expected}' parameter")
@@ -165,7 +163,7 @@ _MODELLED = ("header", "body", "button")
 class OtherComponent(BaseModel):
     """Components this contract does not model in detail (carousel, limited_time_offer, ...): passed on."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     # In the JSON Schema, not one of the modelled kinds: those must match their own model.
     type: str = Field(min_length=1, json_schema_extra={"not": {"enum": list(_MODELLED)}})
 
@@ -190,7 +188,7 @@ class TemplateBody(_Strict):
     components: list[Component] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_of_each(self) -> TemplateBody:
+    def _one_of_each(self) -> "TemplateBody":
         kinds = [c.type for c in self.components if c.type in ("header", "body")]
         if len(kinds) != len(set(kinds)):
             raise ValueError("a template takes at most one header and one body component")

@@ -6,8 +6,6 @@ contracts, by contrast, are strict (see `wacloud.models.outbound`).
 Reference: developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference
 """
 
-from __future__ import annotations
-
 import re
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,7 +28,7 @@ StatusName = Annotated[str, StringConstraints(min_length=1, max_length=64, patte
 class MetaModel(BaseModel):
     """Base of Meta payload models: keep what we don't know, accept Meta's key names."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class Metadata(MetaModel):
@@ -319,7 +317,7 @@ class InboundMessage(MetaModel):
         return self.interactive.call_permission_reply if self.interactive else None
 
     @property
-    def identity_change(self) -> IdentityChange | None:
+    def identity_change(self) -> "IdentityChange | None":
         """What a `user_changed_number` or `user_changed_user_id` system message changes; None otherwise."""
         from wacloud.models.system_messages import identity_change  # a rare message: built when asked
 

@@ -27,12 +27,14 @@ from aws_lambda_powertools import Logger
 from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
 from wacloud.adapters.store.caches import CachedDefinition, TemplateChanges, TemplateDefinitions
 from wacloud.config import Settings
-from wacloud.models.graph import TemplateDefinition
-from wacloud.models.templates import TemplateBody
 from wacloud.outbound.template_check import refusal
 
-if TYPE_CHECKING:  # only the processor hands it changes; the sender never builds the event models
+if TYPE_CHECKING:
+    # Only the processor hands it changes (the sender never builds the event models); Graph's
+    # template models are built by the first template call (the processor's first event makes none).
     from wacloud.models.events import ChangeEvent
+    from wacloud.models.graph import TemplateDefinition
+    from wacloud.models.templates import TemplateBody
 
 logger = Logger(child=True)
 MEMORY_SECONDS = 300

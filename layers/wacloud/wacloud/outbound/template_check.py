@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wacloud.models.graph import TemplateDefinition
 from wacloud.models.keys import is_user_id
 from wacloud.models.templates import ButtonComponent, TemplateBody
+
+if TYPE_CHECKING:  # Graph's models are built by the first Graph call, not at a cold start
+    from wacloud.models.graph import TemplateDefinition
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 # Buttons that need a parameter at send time, and the parameter's type.
