@@ -345,4 +345,6 @@ class OutboundMessage(_Strict):
 
     def graph_body(self) -> dict[str, Any]:
         """The JSON body for `POST /{phone-number-id}/messages`."""
-        return self.message.model_dump(mode="json", exclude_none=True)
+        # Dumped by this document's serializer: the message's own model is not built for it.
+        body: dict[str, Any] = self.model_dump(mode="json", exclude_none=True, include={"message"})["message"]
+        return body
