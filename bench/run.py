@@ -86,7 +86,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
     cold = results["coldstart"]
     return {
         "ingest_ratio": results["ingest"]["ingest_ratio"],
-        "parse_ratio": results["parse"]["parse_ratio"],
+        "parse_ratio": results.get("parse", {}).get("parse_ratio"),
         **{f"coldstart_ms.{name}": cold[name]["coldstart_ms"] for name in cold},
         **{f"coldstart_ratio.{name}": cold[name]["coldstart_ratio"] for name in cold},
         **{f"package_mb.{name}": value for name, value in results["package_mb"].items()},

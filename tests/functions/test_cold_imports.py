@@ -27,7 +27,16 @@ NOT_IMPORTED = {
         "aws_lambda_powertools.event_handler",  # two routes, routed by hand (and no asyncio)
         "asyncio",
     ],
-    "processor": ["requests", "yaml", "aws_lambda_powertools.utilities.parser"],
+    "processor": [
+        "requests",
+        "yaml",
+        "aws_lambda_powertools.utilities.parser",
+        # Graph's answers and the change models: a template read and a change import them.
+        "wacloud.models.graph",
+        "wacloud.models.changes",
+        "wacloud.models.calls",
+        "wacloud.models.groups",
+    ],
     "sender": ["wacloud.models.webhook", "wacloud.models.events", "yaml", "aws_lambda_powertools.utilities.parser"],
 }
 # Module-level constants of these models are made at import (so they are built).

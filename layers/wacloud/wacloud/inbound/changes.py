@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools import Logger
 
-from wacloud.models.calls import CallsUpdate
-from wacloud.models.changes import UserIdUpdate, UserPreferencesUpdate
-from wacloud.models.groups import GroupsUpdate
 from wacloud.models.identity import CustomerIdentity
 from wacloud.runtime.metrics import count
 
 if TYPE_CHECKING:
     from wacloud.adapters.store.calls import CallRecords
     from wacloud.adapters.store.groups import GroupRecords
-    from wacloud.models.calls import Call
+    from wacloud.models.calls import Call, CallsUpdate
+    from wacloud.models.changes import UserIdUpdate, UserPreferencesUpdate
     from wacloud.models.events import ChangeEvent
+    from wacloud.models.groups import GroupsUpdate
     from wacloud.models.webhook import Contact
 
 logger = Logger(child=True)
@@ -44,6 +43,11 @@ class AccountChanges:
 
     def apply(self, event: ChangeEvent) -> str | None:
         """Apply a change of a field this knows; its outcome, or None for any other field."""
+        # The change models are imported by the first change (a cold start on a message needs none).
+        from wacloud.models.calls import CallsUpdate
+        from wacloud.models.changes import UserIdUpdate, UserPreferencesUpdate
+        from wacloud.models.groups import GroupsUpdate
+
         typed = event.typed()
         if isinstance(typed, GroupsUpdate):
             return self._groups(event, typed)

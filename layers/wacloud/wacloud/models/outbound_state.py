@@ -55,7 +55,7 @@ SETTLED: frozenset[OutboundState] = frozenset(S) - OPEN - IN_FLIGHT
 RECORDED_OVER: frozenset[OutboundState | None] = frozenset({None, *OPEN})
 # States a status webhook naming the document turns into `accepted`: Meta has it.
 CONFIRMABLE: frozenset[OutboundState] = frozenset({S.UNCONFIRMED, *IN_FLIGHT, *OPEN})
-# What an attempt that finds `sending` (and the lock free) records: the call may have reached Meta.
+# What an attempt that finds `sending` records: the earlier attempt's call may have reached Meta.
 ANSWER_NOT_RECORDED = ErrorInfo(
     title="answer not recorded",
     details="an earlier attempt started the Graph call and stopped before its answer was recorded: "
@@ -75,7 +75,7 @@ def may_confirm(current: OutboundState | None, *, has_wamid: bool) -> bool:
 
 class SendOutcome(BaseModel):
     """What one send came to: the state to record and what goes with it (the wamid of an acceptance,
-    Meta's error, our reason for a refusal). Kept by idempotency as the send's stored result."""
+    Meta's error, our reason for a refusal), written on the document's record."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 

@@ -5,12 +5,14 @@ template (`TEMPLATE#<name>` / `CHANGES`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from wacloud.adapters.store.repository import Repository
 from wacloud.adapters.table import Item, Key, Update
-from wacloud.models.graph import TemplateDefinition
 from wacloud.models.keys import digest
+
+if TYPE_CHECKING:  # Graph's models are imported by the first template read, not at a cold start
+    from wacloud.models.graph import TemplateDefinition
 
 # Graph keeps an uploaded media id for 30 days; reuse it for one day less.
 UPLOAD_REUSE_SECONDS = 29 * 86400
@@ -107,6 +109,8 @@ class TemplateDefinitions(Repository):
         item = self.table.get(template_key(name, language))
         if item is None or "definition" not in item:
             return None
+        from wacloud.models.graph import TemplateDefinition
+
         definition = TemplateDefinition.model_validate_json(str(item["definition"]))
         return CachedDefinition(definition, int(item.get("fetched_at", 0)), int(item.get("version", 0)))
 
