@@ -96,7 +96,8 @@ def minimal_webhook(queue_url: str, app_secret: str) -> Callable[[dict], dict]:
     def handle(event: dict) -> dict:
         body = event["body"].encode()
         expected = "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, event["headers"].get("X-Hub-Signature-256", "")):
+        # An HTTP API (payload 2.0) hands header names lowercased.
+        if not hmac.compare_digest(expected, event["headers"].get("x-hub-signature-256", "")):
             return {"statusCode": 403, "body": ""}
         entries = []
         for entry in json.loads(body)["entry"]:
