@@ -336,3 +336,31 @@ def test_a_message_in_a_group_opens_no_window_and_its_keywords_opt_nobody_out() 
     contact = Store().customers.get(CUSTOMER)
     assert contact is not None and contact.user_id == BSUID  # the member is known
     assert contact.last_inbound_at is None and not contact.opted_out
+
+
+@pytest.mark.parametrize("bsuid", [None, "US.13491208655302741918"], ids=["phone-only", "with-bsuid"])
+def test_a_changed_number_run_again_after_a_failure_still_names_the_same_customer(bsuid: str | None) -> None:
+    # The change's first run moved the customer, then failed (queueing): the next delivery runs it
+    # again whole, when the old number is retired. It must not take that number for someone new.
+    from wacloud.adapters.table import Update
+
+    calls = {"n": 0}
+
+    def fail_the_second_queueing() -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise QueueError("SQS throttled")
+
+    messages = handler(FakeQueue(on_send=fail_the_second_queueing), engine=FakeEngine())
+    messages.handle(event(id="wamid.1", user_id=bsuid, text={"body": "STOP"}))
+    Store().customers.table.update(  # the customer began long before the change
+        {"pk": f"CONTACT#{CUSTOMER}", "sk": "PROFILE"}, Update("SET created_at = :old", {":old": SENT - 90 * 86400})
+    )
+    system = {"type": "user_changed_number", "wa_id": "447700900123", "body": "changed"}
+    change = event("system", id="wamid.2", at=SENT + 1, system=system, **({"from_user_id": bsuid} if bsuid else {}))
+    with pytest.raises(QueueError):
+        messages.handle(change)
+    messages.handle(change)
+
+    moved = Store().customers.get("+447700900123")
+    assert moved is not None and (moved.customer_id, moved.opted_out) == (CUSTOMER, True)

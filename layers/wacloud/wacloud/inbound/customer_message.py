@@ -72,8 +72,9 @@ class CustomerMessages:
             logger.info("Message already handled; skipped", extra={"wamid": mask_wamid(message.id)})
             count("DuplicateEventSkipped")
             return {"outcome": "duplicate", "queued": 0}
-        customer = self.store.customers.upsert(event)
-        self._identity_change(event)
+        # News of a changed number or BSUID moves the customer; it is no message of theirs to
+        # remember under the old name (which would make that name someone new on a second run).
+        customer = self._identity_change(event) or self.store.customers.upsert(event)
         age = self._clock() - message.timestamp if message.timestamp else 0
         if age > self.settings.max_event_age_seconds:
             # Past the replay window: Meta no longer redelivers it, so it is a replay (acting on it
@@ -110,20 +111,23 @@ class CustomerMessages:
         count("MessageReceived")
         return {"outcome": "stored", "queued": len(documents)}
 
-    def _identity_change(self, event: MessageEvent) -> None:
+    def _identity_change(self, event: MessageEvent) -> str | None:
         """Meta's news that the customer's number or BSUID changed: the new one names the same
-        customer (window, opt-out, history), the old one nobody."""
+        customer (window, opt-out, history), the old one nobody. The customer, or None when the
+        message is no such news."""
         change = identity_change(event.message)
         if change is None:
-            return
+            return None
         old = CustomerIdentity(phone=change.old_phone, user_id=change.old_user_id)
         new = CustomerIdentity(
             phone=change.new_phone, user_id=change.new_user_id, parent_user_id=change.new_parent_user_id
         )
-        if old and new and new.addresses() != old.addresses():
-            self.store.customers.change_identity(old, new, at=event.message.timestamp)
-            logger.info("Customer's identity changed", extra={"change": change.kind})
-            count("CustomerIdentityChanged")
+        if not (old and new and new.addresses() != old.addresses()):
+            return None
+        customer = self.store.customers.change_identity(old, new, at=event.message.timestamp)
+        logger.info("Customer's identity changed", extra={"change": change.kind})
+        count("CustomerIdentityChanged")
+        return customer
 
     def _record_unaddressable(self, refused: list[RefusedReply]) -> None:
         """Answers that could not be addressed: recorded with the reason and counted, not only logged

@@ -171,7 +171,9 @@ class Identities(Repository):
         theirs. A customer the new address already names is joined only if it began around the
         change (the new name wrote before the news arrived); an older one is someone else, whose
         number this now is."""
-        customer = self.link(old)
+        # Run again (a failure after the change), the old names are retired already: they still
+        # lead to their customer, where `link` would take a retired number for someone new.
+        customer = self._former_customer(old) or self.link(old)
         for address in new.addresses():
             owner, items = self.find(address)
             if owner is not None and owner != customer:
@@ -199,6 +201,16 @@ class Identities(Repository):
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         self.table.update({"pk": partition(customer), "sk": "PROFILE"}, Update(expression, values))
         return customer
+
+    def _former_customer(self, identity: CustomerIdentity) -> str | None:
+        """The customer whose retired name this identity's phone number or BSUID is, if any."""
+        names = [address for address in (identity.phone_key, identity.user_id) if address]
+        by_key = _by_key(self.table.batch_get([alias_key(address) for address in names])) if names else {}
+        for address in names:
+            former = _former(by_key, address)
+            if former is not None:
+                return self._final(former)
+        return None
 
     def retire(self, address: str, customer: str) -> None:
         """`address` names nobody any more; it was `customer`'s (a late message under it is theirs)."""
