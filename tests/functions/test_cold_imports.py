@@ -26,6 +26,8 @@ NOT_IMPORTED = {
         "yaml",
         "aws_lambda_powertools.event_handler",  # two routes, routed by hand (and no asyncio)
         "asyncio",
+        "pydantic",  # settings and credentials are dataclasses
+        "aws_lambda_powertools.utilities.parameters",  # the secret's cache is ours (credentials.py)
     ],
     "processor": [
         "requests",

@@ -202,20 +202,23 @@ def test_expired_token_rereads_the_secret_once_and_sends(sender, lambda_context,
 def test_a_rotated_token_is_picked_up_once_the_cache_ttl_passes_without_any_190(
     sender, lambda_context, graph, monkeypatch
 ):
-    from datetime import datetime, timedelta
+    import time
 
-    from aws_lambda_powertools.utilities.parameters import base
+    from wacloud.adapters.credentials import secrets_provider
+    from wacloud.runtime import singletons
 
     # GIVEN the sender cached the token (POWERTOOLS_PARAMETERS_MAX_AGE, the template's SecretCacheSeconds)
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "300")
+    singletons.reset()
     graph.add(responses.POST, SEND_URL, json=ok("wamid.ANY"))
     sender.lambda_handler(sqs_event(document("before-rotation")), lambda_context)
     rotate_secret(access_token="rotated")
 
     # WHEN it sends within the TTL, and again after it (Graph takes both tokens: no 190 to force it)
     sender.lambda_handler(sqs_event(document("within-ttl")), lambda_context)
-    later = datetime.now() + timedelta(seconds=301)
-    monkeypatch.setattr(base, "datetime", type("Later", (datetime,), {"now": staticmethod(lambda tz=None: later)}))
+    reader = secrets_provider()
+    assert reader.max_age == 300
+    monkeypatch.setattr(reader, "_clock", lambda: time.monotonic() + 301)
     sender.lambda_handler(sqs_event(document("after-ttl")), lambda_context)
 
     # THEN the old token until the TTL passed, the new version from then on
@@ -519,14 +522,14 @@ def test_a_cold_batch_to_many_recipients_reads_the_secret_once(sender, lambda_co
     singletons.reset()
     provider = secrets_provider()
     reads: list[str] = []
-    real_get = provider._get
+    real_get = provider.client.get_secret_value
 
-    def slow_get(name, **kwargs):
-        reads.append(name)
+    def slow_get(**kwargs):
+        reads.append(kwargs["SecretId"])
         time.sleep(0.05)  # a real call's latency: the other threads would arrive while it is in flight
-        return real_get(name, **kwargs)
+        return real_get(**kwargs)
 
-    monkeypatch.setattr(provider, "_get", slow_get)
+    monkeypatch.setattr(provider.client, "get_secret_value", slow_get)
     recipients = [f"+1650555{i:04d}" for i in range(10)]
     customers_wrote(*recipients)
     for i in range(10):

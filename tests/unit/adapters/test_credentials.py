@@ -145,3 +145,18 @@ def test_credential_on_missing_key(aws: Stack, monkeypatch: pytest.MonkeyPatch) 
 
     with pytest.raises(ConfigurationError, match="'app_secret'"):
         credential("app_secret")
+
+
+def test_a_secret_is_read_again_once_its_cached_value_is_older_than_the_max_age(aws: Stack) -> None:
+    from wacloud.adapters.credentials import SecretReader
+
+    now = [1000.0]
+    reader = SecretReader(secrets_client(), max_age=300, clock=lambda: now[0])
+    name = get_settings().secret_name
+    first = reader.get(name)
+    secrets_client().put_secret_value(SecretId=name, SecretString=json.dumps({**SECRET, "access_token": "new"}))
+
+    now[0] += 299
+    assert reader.get(name) == first  # still fresh: no call
+    now[0] += 1
+    assert json.loads(reader.get(name))["access_token"] == "new"

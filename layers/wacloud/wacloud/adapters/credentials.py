@@ -1,18 +1,23 @@
-"""The app's credentials: one Secrets Manager secret holding JSON, read through Powertools'
-`SecretsProvider` (cached for `POWERTOOLS_PARAMETERS_MAX_AGE` seconds, 300 by default).
+"""The app's credentials: one Secrets Manager secret holding JSON, cached per process for
+`POWERTOOLS_PARAMETERS_MAX_AGE` seconds (300 by default; template parameter SecretCacheSeconds).
 
 `{"access_token": "...", "app_secret": "...", "verify_token": "..."}`. Values are `Secret`s, so
-they never show up in a repr, a log line or an error message. No pydantic: the webhook reads its app
-secret here on a cold start that pydantic's import would cost a fifth more.
+they never show up in a repr, a log line or an error message. Neither pydantic nor Powertools'
+parameters utility: the webhook reads its app secret here on a cold start that their imports alone
+would make a fifth longer (docs/PERFORMANCE.md); a cache with a maximum age is all it needs of them.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.adapters.aws_session import default_session
 from wacloud.config import get_settings
@@ -68,11 +73,39 @@ class SecretUnavailableError(TransientError):
     """Secrets Manager could not be read (throttled, down, no permission yet)."""
 
 
+class SecretReader:
+    """Secrets' values by name, each kept `max_age` seconds (Secrets Manager bills every call)."""
+
+    def __init__(self, client: Any, *, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()  # the sender's recipient threads share it
+        self._values: dict[str, tuple[float, str]] = {}
+
+    def get(self, name: str, *, force_fetch: bool = False) -> str:
+        """The secret's string, from the cache unless it is older than `max_age` or `force_fetch`."""
+        with self._lock:
+            kept = self._values.get(name)
+            if kept is not None and not force_fetch and self._clock() - kept[0] < self.max_age:
+                return kept[1]
+        try:
+            value = self.client.get_secret_value(SecretId=name).get("SecretString")
+        except (ClientError, BotoCoreError) as exc:
+            raise SecretUnavailableError(f"secret {name!r} could not be read: {exc}") from exc
+        if not isinstance(value, str):
+            raise ConfigurationError(f"secret {name!r} has no string value")
+        with self._lock:
+            self._values[name] = (self._clock(), value)
+        return value
+
+
 @singleton
-def secrets_provider() -> SecretsProvider:
-    """The process's provider, on the process's boto3 session (a session of its own would read the
+def secrets_provider() -> SecretReader:
+    """The process's reader, on the process's boto3 session (a session of its own would read the
     service models again: about 150 ms of a cold start). Its cache is this process's."""
-    return SecretsProvider(boto3_session=default_session())
+    max_age = float(os.environ.get("POWERTOOLS_PARAMETERS_MAX_AGE") or 300)
+    return SecretReader(default_session().client("secretsmanager"), max_age=max_age)
 
 
 def get_credentials(*, force_fetch: bool = False) -> Credentials:
@@ -80,11 +113,9 @@ def get_credentials(*, force_fetch: bool = False) -> Credentials:
     app secret that no longer matches: a rotated secret is picked up at once)."""
     name = get_settings().secret_name
     try:
-        value = secrets_provider().get(name, transform="json", force_fetch=force_fetch)
-    except TransformParameterError as exc:
+        value = json.loads(secrets_provider().get(name, force_fetch=force_fetch))
+    except ValueError as exc:
         raise ConfigurationError(f"secret {name!r} is not a JSON object") from exc
-    except GetParameterError as exc:
-        raise SecretUnavailableError(f"secret {name!r} could not be read: {exc}") from exc
     if not isinstance(value, dict):
         raise ConfigurationError(f"secret {name!r} is not a JSON object")
     return Credentials.from_secret(name, value)
