@@ -22,6 +22,8 @@ from typing import Any
 
 import boto3
 
+from wacloud.models.confirmation_marker import named_key
+
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 # The benchmark's own fake credentials, for moto.
@@ -209,9 +211,9 @@ class FakeGraph:
 
 
 def _callback_data(raw: bytes) -> str | None:
-    """The document's idempotency key, from the callback data the sender attaches to each send."""
+    """The document's idempotency key, from the confirmation marker the sender attaches to each send."""
     try:
         data = json.loads(raw).get("biz_opaque_callback_data")
     except (ValueError, AttributeError):
         return None
-    return data.removeprefix("wacloud-key:") if isinstance(data, str) else None
+    return named_key(data) if isinstance(data, str) else None
