@@ -80,6 +80,17 @@ def test_settings_made_by_field_name_or_copied_are_checked_too() -> None:
     assert dataclasses.replace(Settings(), send_rate_per_second=5).send_rate_per_second == 5
 
 
+@pytest.mark.parametrize(("raw", "value"), [("5", 5), (" 5 ", 5), ("5.0", 5), ("+5", 5)])
+def test_an_integer_may_come_as_cloudformation_writes_a_number(raw: str, value: int) -> None:
+    assert Settings.from_env({"WACLOUD_MAX_RECEIVE_COUNT": raw}).max_receive_count == value
+
+
+@pytest.mark.parametrize("raw", ["5.5", "five", "", "inf", "nan"])
+def test_an_integer_that_is_not_one_is_refused_naming_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="WACLOUD_MAX_RECEIVE_COUNT"):
+        Settings.from_env({"WACLOUD_MAX_RECEIVE_COUNT": raw})
+
+
 @pytest.mark.parametrize(
     ("raw", "value"),
     [

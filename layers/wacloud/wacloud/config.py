@@ -147,12 +147,23 @@ def _parse(name: str, kind: str, raw: object) -> object:
                 return text.lower() in _TRUE
             raise ValueError("not a boolean")
         if kind == "int":
-            return int(text)
+            return _integer(text)
         if kind == "float":
             return float(text)
     except ValueError as exc:
         raise ConfigurationError(f"{name}: {raw!r} is not a valid {kind}") from exc
     return raw
+
+
+def _integer(text: str) -> int:
+    """'5', or '5.0' as CloudFormation may pass a Number parameter (pydantic took both)."""
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        if not number.is_integer():
+            raise
+        return int(number)
 
 
 _TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "bool": (bool,), "int": (int,), "float": (int, float)}
