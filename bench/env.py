@@ -137,7 +137,7 @@ class FakeGraph:
     rate_per_second: float | None = None
     accepted: int = 0
     throttled: int = 0
-    delivered_keys: set[str] = field(default_factory=set)  # biz_opaque_callback_data of accepted sends
+    delivered_keys: set[str] = field(default_factory=set)  # the keys their confirmation markers name
     accepted_at: list[float] = field(default_factory=list)
     _tokens: float = 0.0
     _refilled: float = 0.0
