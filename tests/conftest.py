@@ -46,6 +46,24 @@ GRAPH_URL = "https://graph.test"
 SESSION = boto3.Session(region_name=REGION)
 
 
+class _MadeOnce:
+    """SESSION's clients for provisioning, each made once per worker: every test provisions the
+    stack in a fresh moto, and making its four clients was a third of that. (moto answers any
+    client made after it was imported, inside whichever mock is active.)"""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self._session = session
+        self._clients: dict[str, Any] = {}
+
+    def client(self, name: str) -> Any:
+        if name not in self._clients:
+            self._clients[name] = self._session.client(name)  # type: ignore[call-overload]
+        return self._clients[name]
+
+
+PROVISIONING = _MadeOnce(SESSION)
+
+
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials and region for every test; no endpoint override, no real profile."""
@@ -74,7 +92,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         stack = provision(
             TEMPLATE,
-            session=SESSION,
+            session=PROVISIONING,
             parameters={"PhoneNumberId": PHONE_NUMBER_ID},
             secret=SECRET,
             queue_overrides={"VisibilityTimeout": "0"},
