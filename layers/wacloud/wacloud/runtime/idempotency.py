@@ -2,7 +2,8 @@
 
 A run that raises is forgotten (its record deleted), so SQS's retry runs it again; a run that
 completed answers every later duplicate with its stored result and does nothing. (The processor's
-events; the sender's lock is each document's own outbound record.)
+media, change and unparsed events; a customer message's own record is its idempotency record, and
+the sender's lock is each document's own outbound record.)
 """
 
 from __future__ import annotations
