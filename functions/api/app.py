@@ -15,7 +15,7 @@ from wacloud.outbound.messages_api import (
     KeyConflictError,
     get_messages_api,
 )
-from wacloud.runtime.masking import MaskingFormatter
+from wacloud.runtime.masking_formatter import MaskingFormatter
 from wacloud.runtime.resolver_answers import add_error_answers, json_response
 from wacloud.runtime.tracing import trace_handler
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.inbound.processor import process_batch
-from wacloud.runtime.masking import MaskingFormatter
+from wacloud.runtime.masking_formatter import MaskingFormatter
 from wacloud.runtime.tracing import trace_handler
 
 logger = Logger(logger_formatter=MaskingFormatter())

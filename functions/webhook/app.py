@@ -1,25 +1,32 @@
 """Webhook: `GET /webhook` answers Meta's subscription check, `POST /webhook` verifies the
-signature and puts each event of the body on the inbound queue (`wacloud.inbound.webhook_http`)."""
+signature and puts each event of the body on the inbound queue (`wacloud.inbound.webhook_http`).
+
+Logs and metrics without Powertools (`LeanLogger`, `LeanMetrics`: the same JSON lines and EMF):
+its import is a tenth of this function's cold start, and Meta asks for fast answers.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import gc
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from wacloud.inbound.webhook_http import answer
-from wacloud.runtime.masking import MaskingFormatter
+from wacloud.inbound.webhook_http import answer, request_id
+from wacloud.runtime.lean_metrics import LeanMetrics
+from wacloud.runtime.logs import LeanLogger
 from wacloud.runtime.tracing import trace_handler
 
-logger = Logger(logger_formatter=MaskingFormatter())
-metrics = Metrics()
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = LeanLogger()
+metrics = LeanMetrics()
+# What the imports made lives as long as the process: out of the collector's sight, the full
+# collection the first request's boto3 clients trigger scans none of it (about 20 ms).
+gc.freeze()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id=request_id)
 @trace_handler
-@metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return answer(event)

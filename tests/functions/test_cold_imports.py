@@ -1,8 +1,8 @@
 """What each function leaves unimported at cold start, because its common first event never needs
 it (each is tens of milliseconds of init): the webhook no store, no typed webhook or event models
-(it splits bodies on plain JSON; the processor types them), no outbound models and no HTTP client;
-the processor no HTTP client (it calls Graph only for media and templates); the sender none of the
-inbound webhook models. Neither imports Powertools' parser models: its batch utility imports them
+(it splits bodies on plain JSON; the processor types them), no outbound models, no HTTP client and
+no Powertools at all; the processor no HTTP client (it calls Graph only for media and templates);
+the sender none of the inbound webhook models. Neither imports Powertools' parser models: its batch utility imports them
 when pydantic is already loaded (about 50 ms), so the batch utility is imported before any model.
 
 And no model of the package is built at import (`defer_build`): each is built by its first
@@ -11,9 +11,11 @@ inside its parent's validator, not once more on its own)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.conftest import ROOT, fresh_python
+from tests.conftest import ROOT, SECRET, fresh_python
 
 NOT_IMPORTED = {
     "webhook": [
@@ -24,10 +26,9 @@ NOT_IMPORTED = {
         "wacloud.models.events",
         "wacloud.inbound.parse",
         "yaml",
-        "aws_lambda_powertools.event_handler",  # two routes, routed by hand (and no asyncio)
+        "aws_lambda_powertools",  # two routes routed by hand, our secret cache, lean logs and metrics
         "asyncio",
         "pydantic",  # settings and credentials are dataclasses
-        "aws_lambda_powertools.utilities.parameters",  # the secret's cache is ours (credentials.py)
     ],
     "processor": [
         "requests",
@@ -84,3 +85,53 @@ def test_modules_that_define_models_leave_annotations_unstringified():
         if "BaseModel" in (text := path.read_text()) and "from __future__ import annotations" in text
     ]
     assert stringified == []
+
+
+FIRST_POST = """
+import gc, hashlib, hmac, json, sys
+from moto import mock_aws
+with mock_aws():
+    import boto3
+    boto3.client("secretsmanager").create_secret(Name="whatsapp/cloud-api", SecretString=json.dumps({secret!r}))
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="in.fifo", Attributes={{"FifoQueue": "true"}})["QueueUrl"]
+    import os
+    os.environ["WACLOUD_INBOUND_QUEUE_URL"] = url
+    frozen = gc.get_freeze_count()
+    import functions.webhook.app as app
+    frozen = gc.get_freeze_count() - frozen
+    from wacloud.local.front_door import proxy_event
+    from wacloud.local.lambda_context import LocalContext
+    from wacloud.local.meta.webhooks import text_message
+    body = json.dumps(text_message("hello", phone_number_id="123456789", sender="16505551234")).encode()
+    signature = "sha256=" + hmac.new({app_secret!r}.encode(), body, hashlib.sha256).hexdigest()
+    event = proxy_event("POST", "/webhook", {{"x-hub-signature-256": signature}}, body, "173.252.95.1")
+    answer = app.lambda_handler(event, LocalContext(function_name="webhook-fn"))
+    powertools = [m for m in sys.modules if "powertools" in m]
+    print(json.dumps({{"status": answer["statusCode"], "powertools": powertools, "frozen": frozen > 10000}}))
+"""
+
+
+def test_the_webhook_serves_its_first_post_without_powertools_and_logs_and_counts_as_it_would():
+    """Its lean logger and metrics write what Powertools' would: a JSON line with the invocation's
+    keys, the events' EMF line and the cold start's."""
+    code = FIRST_POST.format(secret=SECRET, app_secret=SECRET["app_secret"])
+    result = fresh_python(
+        code,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        POWERTOOLS_SERVICE_NAME="webhook",
+        POWERTOOLS_METRICS_NAMESPACE="Wacloud",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    # Its imports frozen out of the collector's sight: a full collection during the first request
+    # would scan them all (about 20 ms of the cold start).
+    assert lines[-1] == {"status": 200, "powertools": [], "frozen": True}
+    log = next(line for line in lines if line.get("message") == "Webhook events queued")
+    assert log["level"] == "INFO" and log["service"] == "webhook" and log["cold_start"] is True
+    assert log["function_name"] == "webhook-fn" and log["events"] == {"message": 1}
+    emf = {name: line for line in lines if "_aws" in line for name in line if name[0].isupper()}
+    assert emf["ColdStart"]["function_name"] == "webhook-fn"
+    assert emf["WebhookEventsQueued"]["WebhookEventsQueued"] == [1.0]
+    assert emf["WebhookEventsQueued"]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Wacloud"

@@ -483,7 +483,7 @@ def test_with_metrics_disabled_as_in_the_local_run_every_send_makes_one_graph_ca
     """Powertools never clears a disabled run's metrics and published them (raising: no namespace)
     at the 100th value, after Graph had accepted: the send was released and made again."""
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setattr(runtime_metrics._metrics, "namespace", None)
+    monkeypatch.setattr(runtime_metrics.powertools_metrics(), "namespace", None)
     graph = StubGraph()
     sender = make(graph)
     for i in range(120):

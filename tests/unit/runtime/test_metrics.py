@@ -81,7 +81,7 @@ def warnings_logged(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 @pytest.fixture
 def no_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
     """As in the local run: no namespace, so Powertools cannot publish a set."""
-    monkeypatch.setattr(metrics_module._metrics, "namespace", None)
+    monkeypatch.setattr(metrics_module.powertools_metrics(), "namespace", None)
 
 
 @pytest.fixture

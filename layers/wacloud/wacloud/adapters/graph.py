@@ -15,13 +15,13 @@ import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.adapters.multipart import MultipartBody
 from wacloud.errors import WacloudError
 from wacloud.models.records import ErrorInfo
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.metrics import count
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from wacloud.models.graph import GraphErrorBody, MediaInfo, SendResponse, TemplatesPage
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 # (connect, read) seconds. No call starts with less than their sum (+2 s) left in the invocation.
 DEFAULT_TIMEOUT = (3.05, 10.0)

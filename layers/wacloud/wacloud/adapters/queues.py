@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.errors import TransientError
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.singletons import singleton
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024  # SQS's limit for one message and for one batch (the classic figure)

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger
-
 from wacloud.conversation.bot import Conversation, Handler
 from wacloud.models.records import HistoryEntry
+from wacloud.runtime.logs import child_logger
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 MAX_ANSWER_CHARS = 4096  # a WhatsApp text body
 
 

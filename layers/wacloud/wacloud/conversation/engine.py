@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.adapters.s3 import Bucket, ObjectMissingError, S3Error
@@ -28,9 +27,10 @@ from wacloud.models.events import MessageEvent
 from wacloud.models.records import ContactRecord, HistoryEntry
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_phone
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 S3_RULES_MAX_AGE_SECONDS = 300
 
 

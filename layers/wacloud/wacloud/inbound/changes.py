@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from aws_lambda_powertools import Logger
-
 from wacloud.models.identity import CustomerIdentity
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.metrics import count
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
     from wacloud.models.groups import GroupsUpdate
     from wacloud.models.webhook import Contact
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 
 class CustomerUpdates(Protocol):

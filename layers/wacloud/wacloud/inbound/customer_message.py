@@ -25,8 +25,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from wacloud.adapters.queues import FifoQueue, QueueEntry
 from wacloud.adapters.store import Store
 from wacloud.config import Settings
@@ -41,10 +39,11 @@ from wacloud.models.records import Direction, HistoryEntry
 from wacloud.models.system_messages import identity_change
 from wacloud.outbound.contract import deduplication_id, message_group_id
 from wacloud.outbound.policy import opt_keyword
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 from wacloud.runtime.metrics import count
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 HISTORY_TEXT_CHARS = 1024
 
 

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from aws_lambda_powertools import Logger
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
@@ -34,10 +33,11 @@ from wacloud.models import media_types
 from wacloud.models.events import MediaEvent, MessageEvent
 from wacloud.models.records import StoredMedia
 from wacloud.outbound.error_policy import Action, action_for
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_wamid
 from wacloud.runtime.metrics import count
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 
 class MediaArchiveError(TransientError):

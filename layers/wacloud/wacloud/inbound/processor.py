@@ -14,12 +14,10 @@ batch item failure and holds back only the later events of its own customer.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -45,12 +43,13 @@ from wacloud.outbound.outcomes import confirm_send
 from wacloud.outbound.template_catalog import TemplateCatalog
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
 from wacloud.runtime.idempotency import Idempotent
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_wamid
 from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
 from wacloud.runtime.tracing import trace_method
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 # A media download is not started with less time left (Graph's answer, then the download's own timeouts).
 ARCHIVE_MIN_SECONDS = 25
 
@@ -74,8 +73,8 @@ class InboundProcessor:
             self._handle, key_prefix="wacloud-inbound-event", duplicate_metric="DuplicateEventSkipped"
         )
         # A failed event holds back only its own customer's later events, not other customers'.
-        # (Powertools' Logger logs like the logging.Logger this asks for: failures' tracebacks, masked.)
-        self._batch = SqsFifoPartialProcessor(skip_group_on_error=True, logger=cast(logging.Logger, logger))
+        # (Failures' tracebacks go to the package's logger: the function's formatter masks them.)
+        self._batch = SqsFifoPartialProcessor(skip_group_on_error=True, logger=logger)
         # Every record failing (e.g. Graph down) is reported record by record, not raised as a
         # function error: the Errors alarm is kept for real crashes.
         self._batch.raise_on_entire_batch_failure = False

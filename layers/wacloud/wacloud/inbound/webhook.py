@@ -10,8 +10,6 @@ from __future__ import annotations
 import hmac
 import time
 
-from aws_lambda_powertools import Logger
-
 from wacloud.adapters.credentials import credential
 from wacloud.adapters.queues import FifoQueue, QueueEntry
 from wacloud.config import Settings, get_settings
@@ -19,10 +17,11 @@ from wacloud.errors import SignatureError, WacloudError
 from wacloud.inbound.signature import verify_signature
 from wacloud.inbound.split import SplitEvent, queue_document, split_webhook
 from wacloud.models.keys import digest
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 
 # A signature mismatch re-reads the app secret at most this often per environment.

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from wacloud.errors import SignatureError
 from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError, get_webhook
 from wacloud.runtime.http_answers import error_answer, proxy_json, proxy_text, raw_body
+from wacloud.runtime.logs import child_logger
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 PATH = "/webhook"
 
 
@@ -30,6 +29,12 @@ def answer(event: dict[str, Any]) -> dict[str, Any]:
         return _subscribe(event) if method == "GET" else _receive(event)
     except Exception as exc:  # each failure has its answer; Meta retries a 503 later
         return proxy_json(*_refusal(exc))
+
+
+def request_id(event: dict[str, Any]) -> str | None:
+    """API Gateway's id of the request (REST and HTTP API alike): the log lines' correlation id."""
+    context = event.get("requestContext")
+    return str(context["requestId"]) if isinstance(context, dict) and "requestId" in context else None
 
 
 def _subscribe(event: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,11 @@ delayed: SQS moves the document to the DLQ on its next receive.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -33,9 +31,10 @@ from wacloud.models.outbound_state import SendOutcome
 from wacloud.outbound.media_upload import names_bucket_object
 from wacloud.outbound.sender import Sender, SendRetryableError, get_sender
 from wacloud.runtime.deadline import Deadline, NotEnoughTimeError
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.tracing import trace_method
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 PAIR_RATE_MIN_SECONDS = 6  # Meta's pair rate: about one message per 6 s to the same user
 
 
@@ -83,8 +82,8 @@ class SendBatch:
         return response
 
     def _run_group(self, records: list[dict[str, Any]]) -> list[PartialItemFailures]:
-        # Powertools' Logger logs like the logging.Logger this asks for: failures' tracebacks, masked.
-        processor = SqsFifoPartialProcessor(skip_group_on_error=True, logger=cast(logging.Logger, logger))
+        # Failures' tracebacks go to the package's logger: the function's formatter masks them.
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True, logger=logger)
         # Every record failing (e.g. Graph down) is reported record by record, not raised as a
         # function error: the Errors alarm is kept for real crashes.
         processor.raise_on_entire_batch_failure = False

@@ -13,17 +13,16 @@ from __future__ import annotations
 import json
 import re
 
-from aws_lambda_powertools import Logger
-
 from wacloud.adapters.store import Store
 from wacloud.errors import WacloudError
 from wacloud.models.outbound import IDEMPOTENCY_KEY_PATTERN, OutboundMessage
 from wacloud.models.outbound_state import OutboundState, SendOutcome
 from wacloud.outbound.contract import deduplication_id
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_key
 from wacloud.runtime.metrics import count
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 
 class KeyInUseError(WacloudError):

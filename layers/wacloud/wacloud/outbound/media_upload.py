@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from wacloud.adapters.graph import DEFAULT_TIMEOUT, MARGIN_SECONDS, UPLOAD_TIMEOUT, GraphClient
 from wacloud.adapters.s3 import Bucket, ObjectMissingError
 from wacloud.adapters.store.caches import UploadedMedia
@@ -27,8 +25,9 @@ from wacloud.errors import WacloudError
 from wacloud.models import media_types
 from wacloud.models.interactive import S3_KEY
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
+from wacloud.runtime.logs import child_logger
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 # An upload starts only with time left for it and for the send after it.
 UPLOAD_NEEDS_SECONDS = sum(UPLOAD_TIMEOUT) + sum(DEFAULT_TIMEOUT) + MARGIN_SECONDS
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, unquote
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.adapters.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
@@ -23,11 +22,12 @@ from wacloud.models.validation_errors import describe
 from wacloud.outbound.contract import deduplication_id, document_digest, message_group_id, parse_document
 from wacloud.outbound.document_keys import reused_key
 from wacloud.runtime.http_answers import raw_body
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_key
 from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 
 class InvalidDocumentError(WacloudError):

@@ -35,7 +35,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.adapters.credentials import access_token, credential
@@ -65,11 +64,12 @@ from wacloud.outbound.policy import refusal
 from wacloud.outbound.send_rate import SendRateLimiter
 from wacloud.outbound.template_catalog import TemplateCatalog
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 from wacloud.runtime.metrics import count, count_by
 from wacloud.runtime.singletons import singleton
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 # What Graph answers when a media id is not (or no longer) one it knows.
 REUSED_MEDIA_ERRORS = frozenset({100, 131009, 131053})
 HELD_BACK = ErrorInfo(

@@ -22,12 +22,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger
-
 from wacloud.adapters.graph import GraphClient, GraphError, GraphTransportError
 from wacloud.adapters.store.caches import CachedDefinition, TemplateChanges, TemplateDefinitions
 from wacloud.config import Settings
 from wacloud.outbound.template_check import refusal
+from wacloud.runtime.logs import child_logger
 
 if TYPE_CHECKING:
     # Only the processor hands it changes (the sender never builds the event models); Graph's
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from wacloud.models.graph import TemplateDefinition
     from wacloud.models.templates import TemplateBody
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 MEMORY_SECONDS = 300
 REFETCH_SECONDS = 60
 MAX_PAGES = 50

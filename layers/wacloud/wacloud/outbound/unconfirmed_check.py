@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -33,10 +32,11 @@ from wacloud.adapters.queues import send_delayed
 from wacloud.adapters.store import get_store
 from wacloud.config import get_settings
 from wacloud.models.outbound_state import OutboundState
+from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_key
 from wacloud.runtime.metrics import count
 
-logger = Logger(child=True)
+logger = child_logger(__name__)
 
 
 def schedule_check(idempotency_key: str) -> bool:

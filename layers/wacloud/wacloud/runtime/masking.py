@@ -7,8 +7,6 @@ import hashlib
 import re
 from typing import Any
 
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-
 # Keys the processor derives from an inbound wamid (`read:<wamid>`, `reply:<wamid>`).
 _WAMID_KEY_PREFIXES = ("read:", "reply:")
 
@@ -123,10 +121,3 @@ def _mask_scalar(value: Any, key: str) -> Any:
     if key in _PHONE_KEYS:
         return text if text.startswith("wamid~") else mask_phone(text)
     return text if key in _KEEP_KEYS else mask_text(text)
-
-
-class MaskingFormatter(LambdaPowertoolsFormatter):
-    """Powertools' JSON log formatter, with `mask_log` applied to every record."""
-
-    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
-        return super().serialize(mask_log(log))
