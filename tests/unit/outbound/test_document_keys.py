@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from wacloud.adapters.store import Store
 from wacloud.adapters.table import Update
 from wacloud.models.outbound_state import ANSWER_NOT_RECORDED, SendOutcome
 from wacloud.outbound.contract import deduplication_id, parse_document
-from wacloud.outbound.document_keys import idempotency_key_of
+from wacloud.outbound.document_keys import MAX_NESTING, idempotency_key_of
 from wacloud.outbound.sender import SendRetryableError
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -143,6 +144,19 @@ def test_the_same_document_written_differently_is_a_duplicate_not_a_conflict():
 )
 def test_the_key_of_an_invalid_document(body, key):
     assert idempotency_key_of(body) == key
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING - 1, MAX_NESTING + 1, 400, 5_000])
+def test_the_key_of_a_deeply_nested_document_is_the_same_however_deep_the_callers_stack(depth):
+    nested = "[" * depth + "]" * depth
+    body = f'{{"idempotency_key": "deep-1", "note": "[[[[", "message": {nested}}}'
+
+    def read_under(frames: int) -> str | None:
+        return read_under(frames - 1) if frames else idempotency_key_of(body)
+
+    expected = "deep-1" if depth + 1 <= MAX_NESTING else None  # the document's own object counts
+    assert read_under(0) == expected
+    assert read_under(sys.getrecursionlimit() - 250) == expected  # a sender deep in its own calls
 
 
 def test_a_key_whose_document_waits_behind_a_failure_still_names_that_document():

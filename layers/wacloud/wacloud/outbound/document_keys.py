@@ -25,6 +25,12 @@ from wacloud.runtime.metrics import count
 logger = child_logger(__name__)
 
 
+# Far deeper than any document of the contract, far shallower than any call stack's limit.
+MAX_NESTING = 100
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
 class KeyInUseError(WacloudError):
     """Another document under an idempotency key that names one already."""
 
@@ -64,9 +70,24 @@ def _record_apart(store: Store, key: str, body: str, reason: str) -> None:
 
 
 def idempotency_key_of(body: str) -> str | None:
-    """The producer's key from a document that failed validation, if it has a usable one."""
+    """The producer's key from a document that failed validation, if it has a usable one.
+
+    None for a document nested deeper than `MAX_NESTING`: past it, whether `json.loads` could read
+    the key would depend on how deep the caller's own stack is (the sender's, a test's, the API's),
+    and the record must be found under the same key by every reader."""
+    if _nesting(body) > MAX_NESTING:
+        return None
     try:
         key = json.loads(body).get("idempotency_key")
-    except (ValueError, AttributeError, RecursionError):  # RecursionError: hostile nesting
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: a caller already very deep
         return None
     return key if isinstance(key, str) and re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key) else None
+
+
+def _nesting(body: str) -> int:
+    """How deep a JSON text's arrays and objects go (brackets inside strings not counted)."""
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", body)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
