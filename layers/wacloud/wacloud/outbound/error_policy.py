@@ -1,8 +1,10 @@
 """What the sender does about a failed send, decided by Meta's error code and the HTTP status.
 
 Meta says to branch on `code` (and `error_data.details`), not on HTTP status; the status is only
-used when there is no code (a proxy's 502, an empty 503). The table below is the single source:
-docs/ERRORS.md is generated from it (`make errors-doc`) and a test keeps the two equal.
+used when there is no code (a proxy's 502, an empty 503). End User Messaging Social's refusals
+(`adapters/social_messaging.ServiceError`) carry Meta's code when AWS relays it, and are otherwise
+decided by AWS's error code (`AWS_ERROR_RULES`). The tables below are the single source:
+docs/ERRORS.md is generated from them (`make errors-doc`) and a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from wacloud.adapters.graph import GraphError, GraphTransportError
+from wacloud.runtime.metrics import count, count_by
 
 
 class Action(StrEnum):
@@ -127,6 +130,49 @@ RANGE_RULES: tuple[tuple[int, int, ErrorRule], ...] = (
 )
 UNKNOWN_CODE = ErrorRule(F, "A code this table does not know: not retried, recorded with Meta's text")
 
+# End User Messaging Social's own errors, for an answer that names no Meta code. Its 500 and 502 are
+# retried as Graph's bare 5xx are; a refusal an operator can fix without changing the document
+# (IAM) is retried too, so a DLQ redrive delivers it once fixed, where failing would lose it.
+AWS_ERROR_RULES: dict[str, ErrorRule] = {
+    "ThrottledRequestException": ErrorRule(R, "AWS throttled the call (the account's request rate)"),
+    "InternalServiceException": ErrorRule(R, "AWS failed with an unknown error"),
+    "DependencyException": ErrorRule(R, "A service AWS depends on (Meta's API) failed or did not answer"),
+    "ValidationException": ErrorRule(F, "The request breaks AWS's constraints (the message JSON, an id's form)"),
+    "InvalidParametersException": ErrorRule(F, "A parameter of the request is not valid"),
+    "AccessDeniedException": ErrorRule(
+        R,
+        "The function's role may not make this call",
+        needs_human=True,
+        remedy="grant the action on the number's phone-number-id (template.yaml), then redrive the DLQ",
+    ),
+    "AccessDeniedByMetaException": ErrorRule(
+        F,
+        "Meta refused AWS access to the WhatsApp Business Account",
+        needs_human=True,
+        remedy="check the account's link to AWS in the End User Messaging Social console",
+    ),
+    "ResourceNotFoundException": ErrorRule(
+        F,
+        "AWS knows no such phone number id (or media id)",
+        needs_human=True,
+        remedy="check the number's eum_phone_number_id (`wacloud numbers show`)",
+    ),
+    "ParamValidationError": ErrorRule(
+        F,
+        "botocore refused the parameters before any request (the number has no AWS phone number id)",
+        needs_human=True,
+        remedy="check the number's eum_phone_number_id (`wacloud numbers show`)",
+    ),
+}
+# A ValidationException naming the API version: every send of the number would fail the same way
+# until its `meta_api_version` (or GraphApiVersion) is one AWS takes, so it waits for that fix.
+AWS_VERSION_REFUSED = ErrorRule(
+    R,
+    "AWS does not accept the metaApiVersion sent",
+    needs_human=True,
+    remedy="set the number's meta_api_version to one AWS lists (`wacloud numbers add --api-version`)",
+)
+
 
 def rule_for_code(code: int) -> ErrorRule:
     if code in ERROR_RULES:
@@ -143,6 +189,9 @@ def rule_for(error: GraphError | GraphTransportError) -> ErrorRule:
         return ErrorRule(R, "No answer from Graph (connection failed or timed out)")
     if error.code is not None:
         return rule_for_code(error.code)
+    aws_code = getattr(error, "aws_code", None)  # an End User Messaging Social refusal
+    if aws_code is not None:
+        return _aws_rule(aws_code, error.title or "", error.http_status)
     if error.http_status == 401:
         return ErrorRule(T, "HTTP 401 without a Meta error code", needs_human=True)
     if error.http_status >= 500 or error.http_status == 429:
@@ -150,9 +199,30 @@ def rule_for(error: GraphError | GraphTransportError) -> ErrorRule:
     return ErrorRule(F, f"HTTP {error.http_status} without a Meta error code")
 
 
+def _aws_rule(aws_code: str, message: str, http_status: int) -> ErrorRule:
+    if aws_code == "ValidationException" and "metaapiversion" in message.lower():
+        return AWS_VERSION_REFUSED
+    if aws_code in AWS_ERROR_RULES:
+        return AWS_ERROR_RULES[aws_code]
+    if http_status >= 500 or http_status == 429:
+        return ErrorRule(R, f"AWS error {aws_code} (HTTP {http_status})")
+    if http_status in (401, 403):  # credentials or IAM (an expired session, a missing grant)
+        return ErrorRule(R, f"AWS error {aws_code} (HTTP {http_status})", needs_human=True)
+    return ErrorRule(F, f"AWS error {aws_code} (HTTP {http_status})")
+
+
 def action_for(error: GraphError | GraphTransportError) -> Action:
     """The action for a failed send."""
     return rule_for(error).action
+
+
+def count_error(error: GraphError) -> None:
+    """Count a refused send by its code (a dimension: codes are few; AWS's when Meta's is not
+    named), and those a person must fix."""
+    if rule_for(error).needs_human:
+        count("SendNeedsAttention")
+    code = error.code if error.code is not None else getattr(error, "aws_code", None) or error.http_status
+    count_by("GraphError", dimension="error_code", value=str(code))
 
 
 def markdown_table() -> str:
@@ -163,4 +233,15 @@ def markdown_table() -> str:
     for code, rule in [*rows, ("any other", UNKNOWN_CODE)]:
         human = "yes" if rule.needs_human else ""
         lines.append(f"| {code} | {rule.action.value} | {human} | {rule.meaning} | {rule.remedy} |")
+    lines += [
+        "",
+        "End User Messaging Social's own errors, when its message names no Meta code (`(#131047) ...`):",
+        "",
+        "| AWS error | action | needs a person | meaning | remedy |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    aws = [*AWS_ERROR_RULES.items(), ("ValidationException naming metaApiVersion", AWS_VERSION_REFUSED)]
+    for name, rule in aws:
+        human = "yes" if rule.needs_human else ""
+        lines.append(f"| {name} | {rule.action.value} | {human} | {rule.meaning} | {rule.remedy} |")
     return "\n".join(lines) + "\n"
