@@ -252,3 +252,15 @@ def test_the_template_keeps_message_records_longer_than_any_replay_window() -> N
     parameters = TEMPLATE["Parameters"]
     longest_window = parameters["ReplayWindowSeconds"]["MaxValue"]
     assert parameters["RecordRetentionDays"]["MinValue"] * DAY >= longest_window
+
+
+def test_eum_topics_are_a_comma_separated_list_of_sns_arns() -> None:
+    one = "arn:aws:sns:eu-west-1:123456789012:wacloud-eum"
+    two = "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Other_Topic"
+
+    assert Settings().eum_topics == frozenset()
+    assert Settings(eum_topic_arns=one).eum_topics == {one}
+    assert Settings(eum_topic_arns=f"{one}, {two}").eum_topics == {one, two}
+    for wrong in ("wacloud-eum", f"{one},", "arn:aws:sqs:eu-west-1:123456789012:q", f"{one};{two}"):
+        with pytest.raises(ConfigurationError, match="WACLOUD_EUM_TOPIC_ARNS"):
+            Settings(eum_topic_arns=wrong)

@@ -21,6 +21,8 @@ DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_API_VERSION = "v26.0"
 PREFIX = "WACLOUD_"
 
+_SNS_ARN = r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}"
+
 # What pydantic took for a boolean, which the template's "true"/"false" parameters rely on.
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
@@ -67,9 +69,14 @@ class Settings:
     graph_api_version: str = setting(DEFAULT_GRAPH_API_VERSION, pattern=r"^v\d+\.\d+$")
     # Overridden only by the local run and tests, which point the sender at a fake Graph API.
     graph_base_url: str = setting(DEFAULT_GRAPH_BASE_URL)
+    # The stack's own number: the registry of numbers' default unless it stores another
+    # (wacloud.adapters.registry, `<secret_name>/numbers`; `wacloud numbers`).
     phone_number_id: str = setting("")
     # The WhatsApp Business Account: lets the sender fetch template definitions to check documents against.
     waba_id: str = setting("", pattern=r"^[0-9]*$")
+    # The SNS topics AWS End User Messaging Social publishes the WABAs' events on (comma-separated
+    # ARNs; template: EumEventTopic): the EUM ingest refuses an event from any other topic.
+    eum_topic_arns: str = setting("", pattern=rf"({_SNS_ARN}(\s*,\s*{_SNS_ARN})*)?")
     # Where inbound media is archived and outbound media (`s3_key`) is read from.
     media_bucket: str = setting("")
     archive_media: bool = setting(True)
@@ -124,6 +131,11 @@ class Settings:
             raise ConfigurationError("WACLOUD_MAX_EVENT_AGE_SECONDS must not exceed WACLOUD_IDEMPOTENCY_TTL_SECONDS")
         if self.max_event_age_seconds > self.record_ttl_days * 86400:
             raise ConfigurationError("WACLOUD_MAX_EVENT_AGE_SECONDS must not exceed WACLOUD_RECORD_TTL_DAYS")
+
+    @property
+    def eum_topics(self) -> frozenset[str]:
+        """`eum_topic_arns` as a set."""
+        return frozenset(arn.strip() for arn in self.eum_topic_arns.split(",") if arn.strip())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, object]) -> Settings:

@@ -160,3 +160,73 @@ def test_a_secret_is_read_again_once_its_cached_value_is_older_than_the_max_age(
     assert reader.get(name) == first  # still fresh: no call
     now[0] += 1
     assert json.loads(reader.get(name))["access_token"] == "new"
+
+
+# --- optional secrets, per-app secrets, the marker's key (issue 20) -----------------------------------
+
+
+def test_a_missing_secret_read_as_optional_is_none_and_that_is_cached(aws: Stack) -> None:
+    from wacloud.adapters.credentials import SecretReader
+
+    client = secrets_client()
+    calls: list[str] = []
+    client.meta.events.register("before-call.secrets-manager.GetSecretValue", lambda **_: calls.append("get"))
+    reader = SecretReader(client, max_age=300)
+
+    assert reader.get("wa/numbers", missing_ok=True) is None
+    assert reader.get("wa/numbers", missing_ok=True) is None
+    assert len(calls) == 1
+    # A caller that needs it is told it is missing, from the same cached answer.
+    with pytest.raises(SecretUnavailableError, match="does not exist"):
+        reader.get("wa/numbers")
+    assert len(calls) == 1
+    # Created meanwhile: a forced read finds it.
+    client.create_secret(Name="wa/numbers", SecretString="{}")
+    assert reader.get("wa/numbers", missing_ok=True, force_fetch=True) == "{}"
+
+
+def test_an_optional_secret_that_cannot_be_read_is_still_transient(aws: Stack) -> None:
+    from botocore.exceptions import ClientError
+
+    from wacloud.adapters.credentials import SecretReader
+
+    class Denied:
+        def get_secret_value(self, SecretId: str) -> None:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetSecretValue")
+
+    with pytest.raises(SecretUnavailableError, match="could not be read"):
+        SecretReader(Denied(), max_age=300).get("wa/numbers", missing_ok=True)
+
+
+def test_credentials_of_another_app_s_secret(aws: Stack) -> None:
+    secrets_client().create_secret(
+        Name="whatsapp/cloud-api/sales",
+        SecretString=json.dumps({"access_token": "sales-token", "app_secret": "sales-secret", "verify_token": "v"}),
+    )
+
+    assert credential("app_secret", secret_name="whatsapp/cloud-api/sales") == "sales-secret"
+    assert get_credentials(secret_name="whatsapp/cloud-api/sales").access_token.get_secret_value() == "sales-token"
+    assert credential("app_secret") == APP_SECRET  # the stack's own is unchanged
+    assert credential("app_secret", secret_name="") == APP_SECRET  # "" is an entry's "the stack's secret"
+
+
+def test_a_missing_field_of_another_app_s_secret_names_that_secret(aws: Stack) -> None:
+    secrets_client().create_secret(Name="whatsapp/cloud-api/eum-only", SecretString=json.dumps({"marker_key": "m"}))
+
+    with pytest.raises(ConfigurationError, match="'whatsapp/cloud-api/eum-only' has no 'app_secret'"):
+        credential("app_secret", secret_name="whatsapp/cloud-api/eum-only")
+
+
+def test_the_marker_key_is_the_secret_s_marker_key_else_its_app_secret(aws: Stack, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from wacloud.adapters.credentials import marker_key
+
+    assert marker_key() == APP_SECRET  # markers in flight at an upgrade still verify
+
+    secrets_client().create_secret(Name="with-marker", SecretString=json.dumps({**SECRET, "marker_key": "mk"}))
+    use_secret(monkeypatch, "with-marker")
+    assert marker_key() == "mk"
+
+    secrets_client().create_secret(Name="neither", SecretString=json.dumps({"access_token": "t"}))
+    use_secret(monkeypatch, "neither")
+    with pytest.raises(ConfigurationError, match="neither 'marker_key' nor 'app_secret'"):
+        marker_key()

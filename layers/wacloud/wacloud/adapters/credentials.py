@@ -1,10 +1,12 @@
-"""The app's credentials: one Secrets Manager secret holding JSON, cached per process for
+"""The Meta apps' credentials: a Secrets Manager secret of JSON per app, cached per process for
 `POWERTOOLS_PARAMETERS_MAX_AGE` seconds (300 by default; template parameter SecretCacheSeconds).
 
-`{"access_token": "...", "app_secret": "...", "verify_token": "..."}`. Values are `Secret`s, so
-they never show up in a repr, a log line or an error message. Neither pydantic nor Powertools'
-parameters utility: the webhook reads its app secret here on a cold start that their imports alone
-would make a fifth longer (docs/PERFORMANCE.md); a cache with a maximum age is all it needs of them.
+`{"access_token": "...", "app_secret": "...", "verify_token": "...", "marker_key": "..."}`, each
+optional: the stack's secret (`SecretName`), and one per further app (`SecretName/<app>`, as the
+registry of numbers names it). Values are `Secret`s, so they never show up in a repr, a log line
+or an error message. Neither pydantic nor Powertools' parameters utility: the webhook reads its app
+secret here on a cold start that their imports alone would make a fifth longer
+(docs/PERFORMANCE.md); a cache with a maximum age is all it needs of them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,7 +26,8 @@ from wacloud.config import get_settings
 from wacloud.errors import ConfigurationError, TransientError
 from wacloud.runtime.singletons import singleton
 
-Field = Literal["access_token", "app_secret", "verify_token"]
+Field = Literal["access_token", "app_secret", "verify_token", "marker_key"]
+FIELDS: tuple[Field, ...] = ("access_token", "app_secret", "verify_token", "marker_key")
 
 
 class Secret:
@@ -56,12 +59,14 @@ class Credentials:
     access_token: Secret = field(default_factory=Secret)
     app_secret: Secret = field(default_factory=Secret)
     verify_token: Secret = field(default_factory=Secret)
+    # Keys issue 11's confirmation marker (sends through either transport); "" = app_secret.
+    marker_key: Secret = field(default_factory=Secret)
 
     @classmethod
     def from_secret(cls, name: str, value: dict[str, object]) -> Credentials:
-        """The three credentials of a secret's JSON object (other keys ignored, each optional)."""
+        """The credentials of a secret's JSON object (other keys ignored, each optional)."""
         found = {}
-        for key in ("access_token", "app_secret", "verify_token"):
+        for key in FIELDS:
             text = value.get(key, "")
             if not isinstance(text, str):
                 raise ConfigurationError(f"secret {name!r} has a malformed {key!r} (not a string)")
@@ -81,23 +86,44 @@ class SecretReader:
         self.max_age = max_age
         self._clock = clock
         self._lock = threading.Lock()  # the sender's recipient threads share it
-        self._values: dict[str, tuple[float, str]] = {}
+        self._values: dict[str, tuple[float, str | None]] = {}  # None: the secret does not exist
 
-    def get(self, name: str, *, force_fetch: bool = False) -> str:
-        """The secret's string, from the cache unless it is older than `max_age` or `force_fetch`."""
+    @overload
+    def get(self, name: str, *, force_fetch: bool = ..., missing_ok: Literal[False] = ...) -> str: ...
+
+    @overload
+    def get(self, name: str, *, force_fetch: bool = ..., missing_ok: bool) -> str | None: ...
+
+    def get(self, name: str, *, force_fetch: bool = False, missing_ok: bool = False) -> str | None:
+        """The secret's string, from the cache unless it is older than `max_age` or `force_fetch`.
+
+        `missing_ok`: a secret that does not exist is None (and that is cached too, so an optional
+        secret costs one call per `max_age`), not a `SecretUnavailableError`."""
         with self._lock:
             kept = self._values.get(name)
             if kept is not None and not force_fetch and self._clock() - kept[0] < self.max_age:
-                return kept[1]
+                return _found(name, kept[1], missing_ok)
         try:
-            value = self.client.get_secret_value(SecretId=name).get("SecretString")
-        except (ClientError, BotoCoreError) as exc:
+            value: str | None = self.client.get_secret_value(SecretId=name).get("SecretString")
+        except ClientError as exc:
+            if not (missing_ok and exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"):
+                raise SecretUnavailableError(f"secret {name!r} could not be read: {exc}") from exc
+            value = None
+        except BotoCoreError as exc:
             raise SecretUnavailableError(f"secret {name!r} could not be read: {exc}") from exc
-        if not isinstance(value, str):
-            raise ConfigurationError(f"secret {name!r} has no string value")
+        else:
+            if not isinstance(value, str):
+                raise ConfigurationError(f"secret {name!r} has no string value")
         with self._lock:
             self._values[name] = (self._clock(), value)
-        return value
+        return _found(name, value, missing_ok)
+
+
+def _found(name: str, value: str | None, missing_ok: bool) -> str | None:
+    """A cached miss is a miss for a caller that needs the secret too."""
+    if value is None and not missing_ok:
+        raise SecretUnavailableError(f"secret {name!r} could not be read: it does not exist")
+    return value
 
 
 @singleton
@@ -108,10 +134,11 @@ def secrets_provider() -> SecretReader:
     return SecretReader(default_session().client("secretsmanager"), max_age=max_age)
 
 
-def get_credentials(*, force_fetch: bool = False) -> Credentials:
-    """The credentials, from the provider's cache unless `force_fetch` (a token Graph refused, an
-    app secret that no longer matches: a rotated secret is picked up at once)."""
-    name = get_settings().secret_name
+def get_credentials(*, secret_name: str | None = None, force_fetch: bool = False) -> Credentials:
+    """The credentials in `secret_name` (default: the stack's secret), from the provider's cache
+    unless `force_fetch` (a token Graph refused, an app secret that no longer matches: a rotated
+    secret is picked up at once)."""
+    name = secret_name or get_settings().secret_name
     try:
         value = json.loads(secrets_provider().get(name, force_fetch=force_fetch))
     except ValueError as exc:
@@ -121,14 +148,26 @@ def get_credentials(*, force_fetch: bool = False) -> Credentials:
     return Credentials.from_secret(name, value)
 
 
-def credential(field: Field, *, force_fetch: bool = False) -> str:
-    """One credential's value, or a `ConfigurationError` naming the missing key (never the value)."""
-    value = getattr(get_credentials(force_fetch=force_fetch), field).get_secret_value()
+def credential(field: Field, *, secret_name: str | None = None, force_fetch: bool = False) -> str:
+    """One credential's value from `secret_name` (default: the stack's secret), or a
+    `ConfigurationError` naming the missing key (never the value)."""
+    value = getattr(get_credentials(secret_name=secret_name, force_fetch=force_fetch), field).get_secret_value()
     if not value:
-        raise ConfigurationError(f"secret {get_settings().secret_name!r} has no {field!r}")
+        raise ConfigurationError(f"secret {secret_name or get_settings().secret_name!r} has no {field!r}")
     return str(value)
 
 
-def access_token(*, fresh: bool = False) -> str:
-    """The Graph access token: the token source the Graph client is built with."""
-    return credential("access_token", force_fetch=fresh)
+def access_token(*, fresh: bool = False, secret_name: str | None = None) -> str:
+    """The Graph access token of `secret_name`'s app: the token source a Graph client is built with."""
+    return credential("access_token", secret_name=secret_name, force_fetch=fresh)
+
+
+def marker_key(*, force_fetch: bool = False) -> str:
+    """The key of issue 11's confirmation marker, the same for every number and transport: the
+    stack's secret's `marker_key`, else its `app_secret` (what markers were keyed with before, so
+    those in flight at an upgrade still verify). A stack without a Meta app sets `marker_key`."""
+    found = get_credentials(force_fetch=force_fetch)
+    value = found.marker_key.get_secret_value() or found.app_secret.get_secret_value()
+    if not value:
+        raise ConfigurationError(f"secret {get_settings().secret_name!r} has neither 'marker_key' nor 'app_secret'")
+    return value
