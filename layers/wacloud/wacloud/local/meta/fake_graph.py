@@ -40,6 +40,8 @@ from wacloud.local.meta.graph_rules import MARKETING_MESSAGES, GraphRules, graph
 from wacloud.models import media_types
 from wacloud.models.confirmation_marker import named_key
 
+# The routes that send a message: Graph's two, and End User Messaging Social's.
+SEND_ROUTES = ("messages", MARKETING_MESSAGES, "eum_send")
 # (method, path, query, headers, raw body) -> (status, content type, body)
 App = Callable[[str, str, dict[str, list[str]], Any, bytes], tuple[int, str, bytes]]
 
@@ -57,7 +59,10 @@ class GraphRequest:
     received_at: float = field(default_factory=time.time)
     reply_dropped: bool = False
     method: str = "POST"
-    route: str = "messages"  # messages, marketing_messages, media, media_info, download, templates
+    # messages, marketing_messages, media, media_info, download, templates; End User Messaging
+    # Social's eum_send, eum_media, eum_media_get (`response` is what Meta answered AWS)
+    route: str = "messages"
+    transport_message_id: str | None = None  # AWS's message id, for eum_send
 
     @property
     def wamid(self) -> str | None:
@@ -66,7 +71,7 @@ class GraphRequest:
 
     @property
     def is_message(self) -> bool:
-        sends = self.route in ("messages", MARKETING_MESSAGES)
+        sends = self.route in SEND_ROUTES
         return sends and self.status == 200 and isinstance(self.body, dict) and "type" in self.body
 
 
@@ -121,6 +126,7 @@ class FakeGraph:
         self.access_token = access_token
         self.rules = rules
         self.app = app
+        self.eum: Any = None  # fake_eum.FakeEum, when End User Messaging Social is played too
         self.error_rate = 0.0  # the share of sends answered with a transient error
         self.latency = 0.0  # seconds before every send and upload is answered
         self._random = random.Random(seed)  # noqa: S311 (fault injection, not cryptography)
@@ -200,8 +206,7 @@ class FakeGraph:
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-        with self._lock:
-            scripted = self._script.pop(0) if self._script else None
+        scripted = self.next_scripted()
         data: bytes | None = None
         if scripted is not None and not scripted.drop_reply:
             time.sleep(scripted.delay)
@@ -211,8 +216,7 @@ class FakeGraph:
                 (401, {}) if route == "download" else _error(190, "Error validating access token.", status=401)
             )
         elif route in ("messages", MARKETING_MESSAGES):
-            refused = self.rules and self.rules.check(object_id, body, templates=self.templates, endpoint=route)
-            status, response = self._faulty() or refused or self._send(body)
+            status, response = self.send_answer(object_id, body, route)
         elif route == "media":
             status, response = self._faulty() or self._upload(object_id, headers.get("Content-Type", ""), raw)
         elif route == "media_info":
@@ -225,6 +229,21 @@ class FakeGraph:
         request = GraphRequest(
             version, object_id, authorization, body, status, response, reply_dropped=dropped, method=method, route=route
         )
+        self.record(request)
+        return request, data
+
+    def next_scripted(self) -> ScriptedAnswer | None:
+        """The next scripted answer, if any is left (each is used once)."""
+        with self._lock:
+            return self._script.pop(0) if self._script else None
+
+    def send_answer(self, phone_number_id: str, body: Any, endpoint: str) -> tuple[int, dict[str, Any]]:
+        """Graph's answer to a send from this number: refused by the rules, a fault, or a new wamid."""
+        refused = self.rules and self.rules.check(phone_number_id, body, templates=self.templates, endpoint=endpoint)
+        return self._faulty() or refused or self._send(body)
+
+    def record(self, request: GraphRequest) -> None:
+        """Remember a request and tell the listeners (the simulator, the terminal)."""
         with self._changed:
             self.requests.append(request)
             self._changed.notify_all()
@@ -232,7 +251,6 @@ class FakeGraph:
             self.on_request(request)
         if request.is_message and self.on_accepted is not None:
             self.on_accepted(request)
-        return request, data
 
     def _faulty(self) -> tuple[int, dict[str, Any]] | None:
         """The injected faults: a wait, and now and then a transient error."""

@@ -1,15 +1,18 @@
-"""The fake Graph API's HTTP side: Graph's routes matched and answered by the fake, every other path
-handed to its `app` (the simulator's chat view and API)."""
+"""The fake Graph API's HTTP side: Graph's routes matched and answered by the fake, End User Messaging
+Social's (`/v1/whatsapp/...`) by its `eum` when it plays that service too, every other path handed to
+its `app` (the simulator's chat view and API)."""
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
+    from wacloud.local.meta.fake_eum import FakeEum
     from wacloud.local.meta.fake_graph import FakeGraph
 
 _MESSAGES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/messages/?$")
@@ -18,6 +21,7 @@ _UPLOAD = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/media/?$")
 _TEMPLATES = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/message_templates/?$")
 _OBJECT = re.compile(r"^/(v\d+\.\d+)/([0-9]+)/?$")
 _DOWNLOAD = re.compile(r"^/download/([0-9]+)$")
+_UNKNOWN_PATH = json.dumps({"error": {"message": "Unknown path", "code": 803}}).encode()
 
 
 def handler_class(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
@@ -37,16 +41,19 @@ def handler_class(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
         def _route(self, method: str) -> None:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            raw = self.rfile.read(length)  # b"" for none
+            if serve_eum(self, fake.eum, method=method, path=url.path, query=url.query, raw=raw):
+                return
             found = next(
                 ((route, match) for route, pattern in routes[method] if (match := pattern.match(url.path))), None
             )
-            if found is None and fake.app is not None:
-                status, content_type, data = fake.app(method, url.path, parse_qs(url.query), self.headers, raw)
-                self._send_bytes(status, data, content_type)
-                return
             if found is None:
-                self._send(404, {"error": {"message": "Unknown path", "code": 803}})
+                status, content_type, data = (
+                    fake.app(method, url.path, parse_qs(url.query), self.headers, raw)
+                    if fake.app is not None
+                    else (404, "application/json", _UNKNOWN_PATH)
+                )
+                self._send_bytes(status, data, content_type)
                 return
             request, payload = fake._answer(
                 method, found[0], found[1], headers=self.headers, raw=raw, query=parse_qs(url.query)
@@ -77,3 +84,29 @@ def handler_class(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+def serve_eum(
+    handler: BaseHTTPRequestHandler, eum: FakeEum | None, *, method: str, path: str, query: str, raw: bytes
+) -> bool:
+    """Answer a request to End User Messaging Social (rest-json, an error's code in x-amzn-ErrorType);
+    False for a path that is not the service's, or when the fake does not play it."""
+    if eum is None or not path.startswith("/v1/whatsapp/"):
+        return False
+    answer = eum.answer(method, path, parse_qs(query), handler.headers, raw)
+    if answer.drop:
+        handler.close_connection = True
+        return True
+    data = json.dumps(answer.body).encode()
+    try:
+        handler.send_response(answer.status)
+        handler.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if answer.error_type:
+            handler.send_header("x-amzn-ErrorType", answer.error_type)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    except (BrokenPipeError, ConnectionResetError):
+        handler.close_connection = True
+    return True
