@@ -74,6 +74,13 @@ def test_free_form_messages_need_the_customer_to_have_written_in_the_last_24_hou
     assert code(answer) == 131047 and "24 hours" in answer[1]["error"]["error_data"]["details"]
 
 
+def test_a_window_is_with_the_number_written_to():
+    graph_rules, _, _ = rules()
+    graph_rules.customer_wrote("16505551234", number="100000000000002")
+    assert graph_rules.check("100000000000002", text()) is None
+    assert code(graph_rules.check(PNID, text())) == 131047  # the other number's window is closed
+
+
 def test_read_receipts_are_never_limited():
     graph_rules, _, _ = rules(throughput_per_second=1)
     receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.unit.local.meta.conftest import PNID, Meta
 from wacloud.local.meta.addressing import user_id_for
+from wacloud.local.meta.business_numbers import EUM, BusinessNumber
 from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER
 
 PHONE = "16505551234"
@@ -143,3 +146,35 @@ def test_the_business_reading_a_group_message_marks_it_read(meta: Meta):
     assert meta.send({"status": "read", "message_id": wamid}) == (200, {"success": True})
     (group,) = meta.simulator.state()["groups"]
     assert [b["status"] for b in group["bubbles"]] == ["read"]
+
+
+def test_a_customer_writes_to_either_number_and_each_conversation_keeps_to_its_number(meta: Meta):
+    second = BusinessNumber(
+        "100000000000002",
+        waba_id="200000000000002",
+        display_phone_number="15550783882",
+        transport=EUM,
+        eum_phone_number_id="phone-number-id-" + "ab" * 16,
+    )
+    meta.simulator.numbers[second.phone_number_id] = second
+    to_second, status, _ = meta.simulator.customer_sends(PHONE, HELLO, phone_number_id=second.phone_number_id)
+    assert status == 200 and to_second["entry"][0]["id"] == second.waba_id
+    assert value(to_second)["metadata"] == {
+        "display_phone_number": "15550783882",
+        "phone_number_id": second.phone_number_id,
+    }
+    to_first, _, _ = meta.simulator.customer_sends(PHONE, HELLO)
+    assert value(to_first)["metadata"]["phone_number_id"] == PNID
+
+    # The first number reads its message: the conversation with the second is not read by it.
+    meta.send({"status": "read", "message_id": value(to_first)["messages"][0]["id"]})
+    state = meta.simulator.state()
+    (customer,) = state["customers"]
+    read = {b["phone_number_id"]: b["status"] for b in customer["bubbles"]}
+    assert read == {second.phone_number_id: "delivered", PNID: "read"}
+    assert [(n["phone_number_id"], n["transport_name"]) for n in state["numbers"]] == [
+        (PNID, "Cloud API"),
+        (second.phone_number_id, "End User Messaging Social"),
+    ]
+    with pytest.raises(ValueError, match="not one of the business's numbers"):
+        meta.simulator.customer_sends(PHONE, HELLO, phone_number_id="199999999999999")

@@ -1,6 +1,6 @@
 """The chat view (`/`) and the simulator's own API (`/_sim/...`), served beside the fake Graph API
 on the same port: what a person in a browser, `wacloud say` and the tests drive the simulated
-customers with."""
+customers with. A message or call may name the business number (`phone_number_id`) it is for."""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ class ChatApi:
         if action == "/messages":
             return self._message(address, document)
         if action == "/call":
-            answers = self.simulator.customer_calls(address, seconds=int(document.get("seconds") or 5))
+            answers = self.simulator.customer_calls(
+                address, seconds=int(document.get("seconds") or 5), phone_number_id=_number(document)
+            )
             return _json(200, {"webhook_statuses": [status for status, _ in answers]})
         unreachable = document.get("unreachable")
         customer = self.simulator.configure_customer(
@@ -108,6 +110,7 @@ class ChatApi:
             name=document.get("name"),
             wamid=document.get("wamid") or new_wamid(),
             group_id=group_id,
+            phone_number_id=_number(document),
         )
         wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
         return _json(200, {"wamid": wamid, "webhook_status": status, "webhook_answer": answer})
@@ -125,6 +128,12 @@ class ChatApi:
             group_id, subject=document.get("subject"), participants=[str(p) for p in participants]
         )
         return _json(200, {"id": group.id, "subject": group.subject, "participants": group.participants})
+
+
+def _number(document: dict[str, Any]) -> str | None:
+    """The business number written to (`phone_number_id`; the default one when absent)."""
+    number = document.get("phone_number_id")
+    return str(number) if number else None
 
 
 def _body(raw: bytes) -> dict[str, Any]:

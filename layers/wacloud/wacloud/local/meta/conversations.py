@@ -1,5 +1,5 @@
 """The simulated customers and groups, and their conversations with the business as the chat view
-draws them.
+draws them (a customer's bubbles each name the business number: one conversation per number).
 
 A customer is known by a phone number, or (having chosen a username and no recent contact) only by
 their business-scoped user id; either way they have a BSUID, derived from the phone number or the
@@ -28,7 +28,7 @@ class Bubble:
     error: dict[str, Any] | None = None
     rendered: dict[str, Any] | None = None  # a template's text with its parameters filled in
     reaction: str | None = None  # the other side's reaction
-    phone_number_id: str | None = None  # the business number it went out from (outbound)
+    phone_number_id: str | None = None  # the business number it went to or out from
     author: str | None = None  # in a group: the participant who wrote it
 
 
@@ -48,6 +48,7 @@ class Customer(Conversation):
     user_id: str = ""
     username: str | None = None
     typing_until: float = 0.0
+    typing_number: str | None = None  # the business number typing to them
     unreachable: int | None = None  # deliveries to this customer fail with this Meta code
 
     @property
@@ -62,6 +63,7 @@ class Customer(Conversation):
             **{name: getattr(self, name) for name in shown},
             "label": self.label,
             "typing": self.typing_until > now,
+            "typing_number": self.typing_number,
             "bubbles": [bubble.__dict__ for bubble in self.bubbles],
         }
 

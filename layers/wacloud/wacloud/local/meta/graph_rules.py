@@ -65,13 +65,15 @@ class GraphRules:
         # reached the webhook some other way than through the simulator still opens the window).
         self._last_inbound = last_inbound
         self._lock = threading.Lock()
-        self._last_wrote: dict[str, float] = {}
+        # (business number or "" for any, customer) -> when they last wrote: windows are per number.
+        self._last_wrote: dict[tuple[str, str], float] = {}
         self._tokens: dict[str, tuple[float, float]] = {}  # phone number id -> (tokens, at)
         self._pairs: dict[str, tuple[float, float]] = {}  # pair -> (tokens, at)
 
-    def customer_wrote(self, customer: str, at: float | None = None) -> None:
-        """A customer's message opens (or renews) their 24-hour window (by phone number or BSUID)."""
-        key = address_key(customer)
+    def customer_wrote(self, customer: str, at: float | None = None, *, number: str = "") -> None:
+        """A customer's message to a business number opens (or renews) their 24-hour window with it
+        (by phone number or BSUID); without a number, with every number."""
+        key = (number, address_key(customer))
         with self._lock:
             self._last_wrote[key] = max(self._last_wrote.get(key, 0.0), at or self._wall())
 
@@ -105,7 +107,7 @@ class GraphRules:
         refused = refused or _malformed(body, addressed=recipient is not None)
         if refused is not None or recipient is None:
             return refused
-        window = None if recipient.kind == "group" else self._window(recipient.key, body.get("type"))
+        window = None if recipient.kind == "group" else self._window(phone_number_id, recipient.key, body.get("type"))
         return window or self._throughput(phone_number_id) or self._pair_rate(phone_number_id, recipient.key)
 
     @staticmethod
@@ -118,11 +120,12 @@ class GraphRules:
             return refusal(100, "(#100) Invalid parameter", "message_activity_sharing must be true or false")
         return None
 
-    def _window(self, recipient: str, kind: Any) -> tuple[int, dict[str, Any]] | None:
+    def _window(self, phone_number_id: str, recipient: str, kind: Any) -> tuple[int, dict[str, Any]] | None:
         if not self.settings.enforce_window or kind == "template":
             return None
         with self._lock:
-            last = self._last_wrote.get(recipient)
+            known = [self._last_wrote.get((number, recipient)) for number in (phone_number_id, "")]
+        last = max((at for at in known if at is not None), default=None)
         if last is None and self._last_inbound is not None:
             last = self._last_inbound(recipient)
         if last is not None and self._wall() - last <= WINDOW_SECONDS:

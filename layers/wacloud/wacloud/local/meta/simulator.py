@@ -1,8 +1,12 @@
 """The simulated Meta side of the local run: customers with phones (or only a username), groups, and
 their conversations with the business as Meta would carry them.
 
-- A customer's message (typed in the chat view, `wacloud say`, or a test) becomes a webhook signed
-  with the app secret and posted to the local webhook; it opens the customer's 24-hour window. Every
+- The business has one or more numbers (`business_numbers`), each reached its own way: a Cloud API
+  number's webhooks are signed and POSTed, an End User Messaging Social number's published on SNS
+  (`post` is handed each body and routes it by its number). A conversation is a customer's with one
+  number: each bubble names the number, and the chat view lets the customer pick it.
+- A customer's message (typed in the chat view, `wacloud say`, or a test) becomes a webhook for the
+  number written to; it opens the customer's 24-hour window. Every
   customer's webhooks carry their business-scoped user id; one known only by it and a username has
   no phone number in them.
 - A participant's message to a group becomes Meta's group message webhook (`group_id`); a call, a
@@ -27,12 +31,13 @@ from typing import Any
 from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.account_templates import LOCAL_RUN_TEMPLATES
 from wacloud.local.meta.addressing import Recipient, recipient_of
+from wacloud.local.meta.business_numbers import BusinessNumber, addressed, number_in
 from wacloud.local.meta.conversations import Bubble, Conversation, Customer, Directory, Group
-from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
+from wacloud.local.meta.fake_graph import SEND_ROUTES, FakeGraph, GraphRequest
 from wacloud.local.meta.graph_rules import GraphRules
-from wacloud.local.meta.simulator_settings import parse_settings
+from wacloud.local.meta.simulator_settings import apply_settings, current_settings, parse_settings
 from wacloud.local.meta.template_rendering import render_template
-from wacloud.local.meta.webhooks import DEFAULT_DISPLAY_NUMBER, call_event, contact, customer_message, status_update
+from wacloud.local.meta.webhooks import call_event, contact, customer_message, status_update
 from wacloud.models.events import MessageEvent
 
 STATUS_SEQUENCE = ("sent", "delivered", "read")
@@ -58,11 +63,14 @@ class Simulator:
         background: bool = True,
         rotate_token: Callable[[], str] | None = None,
         echo: Callable[[str], None] = lambda line: None,
+        numbers: list[BusinessNumber] | None = None,
     ) -> None:
         self.graph = graph
         self.rules = rules
         self.post = post
-        self.phone_number_id = phone_number_id
+        self.phone_number_id = phone_number_id  # the default number: where a customer writes unless told
+        self.numbers = {n.phone_number_id: n for n in numbers or []}
+        self.numbers.setdefault(phone_number_id, BusinessNumber(phone_number_id))
         self.status_delays = status_delays
         self.status_webhooks = status_webhooks
         self.background = background
@@ -81,6 +89,18 @@ class Simulator:
     @property
     def customers(self) -> dict[str, Customer]:
         return self.directory.customers
+
+    def number(self, phone_number_id: str | None = None) -> BusinessNumber:
+        """One of the business's numbers (the default one without an id)."""
+        number = self.numbers.get(phone_number_id or self.phone_number_id)
+        if number is None:
+            raise ValueError(f"{phone_number_id} is not one of the business's numbers: {', '.join(self.numbers)}")
+        return number
+
+    def deliver(self, body: dict[str, Any]) -> tuple[int, str]:
+        """Hand a webhook body to the business the way its number takes (`post` routes it)."""
+        known = self.numbers.get(number_in(body) or "")
+        return self.post(addressed(body, known) if known else body)
 
     def stop(self) -> None:
         self._stopped = True
@@ -120,16 +140,18 @@ class Simulator:
         name: str | None = None,
         wamid: str | None = None,
         group_id: str | None = None,
+        phone_number_id: str | None = None,
     ) -> tuple[dict[str, Any], int, str]:
         """A customer's message of any type (`{"type": "text", "text": {...}}`, optionally with a
-        `context`), to the business or to one of its groups, signed and posted to the webhook:
-        (the webhook body, its HTTP status, its answer)."""
+        `context`), to a business number (the default one unless given) or to one of its groups,
+        delivered as that number's webhooks are: (the webhook body, its HTTP status, its answer)."""
+        number = self.number(phone_number_id)
         customer = self.customer(address, name)
         if group_id is not None:
             self.group(group_id, participants=[customer.wa_id])
         body = customer_message(
             message,
-            phone_number_id=self.phone_number_id,
+            phone_number_id=number.phone_number_id,
             sender=customer.phone,
             name=customer.name,
             wamid=wamid,
@@ -138,7 +160,7 @@ class Simulator:
             group_id=group_id,
         )
         self.observe(body)
-        status, answer = self.post(body)
+        status, answer = self.deliver(body)  # addressed from the number's WABA on the way
         sent = body["entry"][0]["changes"][0]["value"]["messages"][0]
         with self._changed:
             conversation = self.directory.conversation_of(sent["id"])
@@ -149,19 +171,22 @@ class Simulator:
             self._touch()
         return body, status, answer
 
-    def customer_calls(self, address: str, *, seconds: int = 5) -> list[tuple[int, str]]:
-        """A customer calls the business number and hangs up after `seconds`: Meta's `calls` webhooks,
-        connect then terminate, each signed and posted: their (HTTP status, answer)."""
+    def customer_calls(
+        self, address: str, *, seconds: int = 5, phone_number_id: str | None = None
+    ) -> list[tuple[int, str]]:
+        """A customer calls a business number and hangs up after `seconds`: Meta's `calls` webhooks,
+        connect then terminate, each delivered: their (HTTP status, answer)."""
+        number = self.number(phone_number_id).phone_number_id
         customer = self.customer(address)
         caller = contact(customer.phone, customer.name, user_id=customer.user_id, username=customer.username)
         call_id = "wacid.LOCAL" + uuid.uuid4().hex
         now = int(time.time())
         events = [
-            call_event("connect", call_id, phone_number_id=self.phone_number_id, caller=caller, timestamp=now),
+            call_event("connect", call_id, phone_number_id=number, caller=caller, timestamp=now),
             call_event(
                 "terminate",
                 call_id,
-                phone_number_id=self.phone_number_id,
+                phone_number_id=number,
                 caller=caller,
                 timestamp=now + seconds,
                 started=now,
@@ -169,9 +194,10 @@ class Simulator:
         ]
         with self._changed:
             call = {"type": "call", "call": {"id": call_id, "duration": seconds}}
-            customer.bubbles.append(Bubble(call_id, "in", "call", call, time.time(), "delivered"))
+            bubble = Bubble(call_id, "in", "call", call, time.time(), "delivered", phone_number_id=number)
+            customer.bubbles.append(bubble)
             self._touch()
-        return [self.post(event) for event in events]
+        return [self.deliver(event) for event in events]
 
     def observe(self, body: dict[str, Any]) -> None:
         """A webhook body on its way to the business: its customers' messages join their conversations.
@@ -182,9 +208,9 @@ class Simulator:
             if isinstance(event, MessageEvent):
                 message = event.message.model_dump(mode="json", by_alias=True, exclude_none=True)
                 name = event.contact.profile.name if event.contact and event.contact.profile else None
-                self._record_inbound(message, name)
+                self._record_inbound(message, name, event.phone_number_id or self.phone_number_id)
 
-    def _record_inbound(self, message: dict[str, Any], name: str | None) -> None:
+    def _record_inbound(self, message: dict[str, Any], name: str | None, number: str) -> None:
         sender = str(message.get("from") or message.get("from_user_id") or "")
         if not sender:
             return
@@ -192,15 +218,18 @@ class Simulator:
         with self._changed:
             customer = self.directory.customer(sender, name)
             if not group_id:  # a message in a group opens no window with its author
-                self.rules.customer_wrote(customer.phone or customer.user_id)
-                self.rules.customer_wrote(customer.user_id)
+                self.rules.customer_wrote(customer.phone or customer.user_id, number=number)
+                self.rules.customer_wrote(customer.user_id, number=number)
             where: Conversation = self.directory.group(str(group_id)) if group_id else customer
             if message.get("type") == "reaction":
                 target = where.find((message.get("reaction") or {}).get("message_id"))
                 if target is not None:
                     target.reaction = (message.get("reaction") or {}).get("emoji") or None
             elif where.find(message.get("id")) is None:
-                bubble = Bubble(str(message.get("id")), "in", str(message.get("type")), message, time.time(), "sent")
+                kind = str(message.get("type"))
+                bubble = Bubble(
+                    str(message.get("id")), "in", kind, message, time.time(), "sent", phone_number_id=number
+                )
                 bubble.author = customer.wa_id if group_id else None
                 where.bubbles.append(bubble)
             self._touch()
@@ -210,7 +239,7 @@ class Simulator:
     def on_graph_request(self, request: GraphRequest) -> None:
         """Every request Graph answered: accepted messages join their conversations."""
         body = request.body if isinstance(request.body, dict) else {}
-        receipt = request.route == "messages" and request.status == 200 and body.get("status") == "read"
+        receipt = request.route in SEND_ROUTES and request.status == 200 and body.get("status") == "read"
         if receipt:
             self._read_receipt(body)
             return
@@ -223,7 +252,8 @@ class Simulator:
                 where: Conversation = self.directory.group(recipient.address)
             else:
                 where = customer = self.directory.find(recipient.key) or self.directory.customer(recipient.address)
-                customer.typing_until = 0.0
+                if customer.typing_number == request.phone_number_id:
+                    customer.typing_until = 0.0
             if kind == "reaction":
                 target = where.find((body.get("reaction") or {}).get("message_id"))
                 if target is not None:
@@ -242,7 +272,8 @@ class Simulator:
                 self._schedule_statuses(reached, request.wamid, body, member)
 
     def _read_receipt(self, body: dict[str, Any]) -> None:
-        """The business read a message: it and every earlier one of its conversation are read."""
+        """The business read a message: it and every earlier one of its conversation (the customer's
+        with that number) are read."""
         wamid = str(body.get("message_id"))
         with self._changed:
             conversation = self.directory.conversation_of(wamid)
@@ -250,10 +281,12 @@ class Simulator:
             if conversation is None or target is None:
                 return
             for bubble in conversation.bubbles[: conversation.bubbles.index(target) + 1]:
-                if bubble.direction == "in" and bubble.status in ("sent", "delivered"):
+                same_number = bubble.phone_number_id == target.phone_number_id
+                if same_number and bubble.direction == "in" and bubble.status in ("sent", "delivered"):
                     bubble.status = "read"
             if body.get("typing_indicator") and isinstance(conversation, Customer):
                 conversation.typing_until = time.time() + TYPING_SECONDS
+                conversation.typing_number = target.phone_number_id
             self._touch()
 
     def _schedule_statuses(self, customer: Any, wamid: str, body: dict[str, Any], member: str | None) -> None:
@@ -311,38 +344,22 @@ class Simulator:
                 bubble.error = error
             self._touch()
         self.echo(f"  [meta]      status webhook: {status:<9} {wamid}")
-        self.post(webhook)
+        self.deliver(webhook)
 
     # -- faults ------------------------------------------------------------------------------------
 
     def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Change how Meta behaves: error rate, latency, limits, status delays, the account's marketing
         setting. All or nothing: a setting that is unknown or out of range changes none."""
-        rules = self.rules.settings
-        for name, value in parse_settings(settings).items():
-            if name == "error_rate":
-                self.graph.error_rate = value
-            elif name == "latency_ms":
-                self.graph.latency = value / 1000
-            elif name == "status_delays":
-                self.status_delays = value
-            else:
-                setattr(rules, name, value)
+        self.status_delays = apply_settings(
+            parse_settings(settings), self.graph, self.rules.settings, self.status_delays
+        )
         with self._changed:
             self._touch()
         return self.settings()
 
     def settings(self) -> dict[str, Any]:
-        rules = self.rules.settings
-        return {
-            "error_rate": self.graph.error_rate,
-            "latency_ms": round(self.graph.latency * 1000),
-            "throughput_per_second": rules.throughput_per_second,
-            "pair_limit": rules.pair_limit,
-            "enforce_window": rules.enforce_window,
-            "status_delays": list(self.status_delays),
-            "disable_marketing_messages_on_cloud_api": rules.disable_marketing_messages_on_cloud_api,
-        }
+        return current_settings(self.graph, self.rules.settings, self.status_delays)
 
     def rotate_token(self) -> None:
         """Meta now accepts only a new token; the local secret holds it, the functions' caches do not."""
@@ -360,7 +377,8 @@ class Simulator:
             return {
                 "version": self.version,
                 "phone_number_id": self.phone_number_id,
-                "business_number": DEFAULT_DISPLAY_NUMBER,
+                "business_number": self.number().display_phone_number,
+                "numbers": [number.view() for number in self.numbers.values()],
                 "settings": self.settings(),
                 "customers": [c.view(now) for c in self.customers.values()],
                 "groups": [g.view() for g in self.directory.groups.values()],

@@ -5,7 +5,11 @@ latency), Graph's limits and the 24-hour window, the status webhooks' delays, an
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wacloud.local.meta.fake_graph import FakeGraph
+    from wacloud.local.meta.graph_rules import RuleSettings
 
 
 def _fraction(value: Any) -> float:
@@ -53,3 +57,31 @@ def parse_settings(settings: dict[str, Any]) -> dict[str, Any]:
         return {name: SETTINGS[name](value) for name, value in settings.items()}
     except (TypeError, ValueError) as exc:
         raise ValueError(f"a setting has the wrong type or range: {exc}") from exc
+
+
+def apply_settings(
+    parsed: dict[str, Any], graph: FakeGraph, rules: RuleSettings, status_delays: tuple[float, ...]
+) -> tuple[float, ...]:
+    """Apply settings read by `parse_settings` to the fake Graph and its rules: the status delays now."""
+    for name, value in parsed.items():
+        if name == "error_rate":
+            graph.error_rate = value
+        elif name == "latency_ms":
+            graph.latency = value / 1000
+        elif name == "status_delays":
+            status_delays = value
+        else:
+            setattr(rules, name, value)
+    return status_delays
+
+
+def current_settings(graph: FakeGraph, rules: RuleSettings, status_delays: tuple[float, ...]) -> dict[str, Any]:
+    return {
+        "error_rate": graph.error_rate,
+        "latency_ms": round(graph.latency * 1000),
+        "throughput_per_second": rules.throughput_per_second,
+        "pair_limit": rules.pair_limit,
+        "enforce_window": rules.enforce_window,
+        "status_delays": list(status_delays),
+        "disable_marketing_messages_on_cloud_api": rules.disable_marketing_messages_on_cloud_api,
+    }
