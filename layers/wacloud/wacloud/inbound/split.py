@@ -33,6 +33,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Any
 
+from wacloud.adapters.queues import QueueEntry
 from wacloud.models.keys import digest, group_id
 
 # Raw data kept in an unparsed event is capped so the event still fits in one SQS message.
@@ -90,6 +91,18 @@ def queue_document(event: SplitEvent) -> tuple[SplitEvent, str]:
     waba_id = str(event.document.get("waba_id") or "")
     stand_in = unparsed(document, f"{event.kind} event of {len(document)} bytes is too large to queue", waba_id)
     return stand_in, stand_in.body()
+
+
+def queue_entries(events: list[SplitEvent]) -> tuple[list[SplitEvent], list[QueueEntry]]:
+    """The events as queued (`queue_document`) and their inbound queue entries: grouped by customer,
+    deduplicated by the event key's digest, the same whichever way the body came in (a number
+    subscribed both ways while it moves to End User Messaging Social is queued once)."""
+    queued, entries = [], []
+    for split in events:
+        event, document = queue_document(split)
+        queued.append(event)
+        entries.append(QueueEntry(body=document, group_id=event.group, deduplication_id=digest(event.key)))
+    return queued, entries
 
 
 def unparsed(raw: Any, reason: str, waba_id: str = "") -> SplitEvent:
