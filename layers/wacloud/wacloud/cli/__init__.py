@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from wacloud.cli import dlq, handover, invoke, local, messages, migrate, templates
+from wacloud.cli import dlq, handover, invoke, local, messages, migrate, numbers, templates
 from wacloud.cli.targets import CommandError, UsageError
 
 SIGPIPE_EXIT_CODE = 128 + 13  # what a shell reports for a tool SIGPIPE ended
@@ -29,6 +29,7 @@ With --stack NAME it works on a deployed stack, with boto3's usual credentials a
   wacloud templates list --stack whatsapp-cloud
   wacloud handover release +16505551234   automatic replies again for a customer a person was helping
   wacloud migrate customers --stack whatsapp-cloud   once after upgrading: one customer per person
+  wacloud numbers list --stack whatsapp-cloud       the numbers the stack serves, and how each is reached
 """
 
 
@@ -40,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (local, messages, invoke, dlq, templates, handover, migrate):
+    for module in (local, messages, invoke, dlq, templates, handover, migrate, numbers):
         module.register(commands)
     return root
 
