@@ -163,3 +163,23 @@ def test_what_a_customer_types_is_shown_as_text_never_run(page, live):
     bubble.wait_for()
     assert page.evaluate("window.pwned") is None
     assert bubble.locator("img").count() == 0
+
+
+def test_a_customer_picks_the_number_they_write_to_and_each_conversation_says_which(page, live):
+    second = live.numbers[1]
+    live.simulator.customer_sends("16505550777", {"type": "text", "text": {"body": "to the first"}}, name="Noor")
+    page.click("[data-testid=customer] >> text=Noor")
+    page.select_option("[data-testid=number]", second.phone_number_id)
+    page.fill("[data-testid=composer]", "to the second")
+    page.press("[data-testid=composer]", "Enter")
+
+    # Two conversations, each labelled with its number and transport; the reply comes from the second.
+    label = page.locator(f"[data-testid=customer][data-number='{second.phone_number_id}']", has_text="Noor")
+    label.wait_for()
+    assert "to +15550783882 (End User Messaging Social)" in label.inner_text()
+    page.wait_for_selector("[data-testid=bubble-out][data-status=read]")
+    conversation = page.locator("[data-testid=conversation]").inner_text()
+    assert "to the second" in conversation and "to the first" not in conversation
+    noor = live.simulator.customers["16505550777"]
+    out = [b for b in noor.bubbles if b.direction == "out"]
+    assert {b.phone_number_id for b in out} >= {second.phone_number_id}

@@ -297,3 +297,15 @@ def test_a_customer_known_only_by_username_writes_and_is_answered_through_recipi
 def test_say_refuses_what_is_neither_a_number_nor_a_username(live, capsys):
     with pytest.raises(SystemExit):
         run(capsys, "say", "hi", "--from", "ana b")
+
+
+def test_say_number_writes_to_the_second_number_and_the_reply_leaves_from_it(live, capsys):
+    second = live.numbers[1]
+    code, out, _ = run(capsys, "say", "hello, second number", "--number", second.phone_number_id)
+    assert code == 0, out
+    wamid = out.split()[0]
+    assert wait_until(lambda: bool(replies_to(live, wamid)), timeout=20)
+    (reply,) = replies_to(live, wamid)
+    assert (reply.route, reply.phone_number_id) == ("eum_send", second.phone_number_id)
+    with pytest.raises(SystemExit):
+        cli.main(["say", "hi", "--number", "not-a-number"])

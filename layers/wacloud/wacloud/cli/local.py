@@ -1,4 +1,5 @@
-"""`wacloud local` (the whole pipeline on this machine) and `wacloud say` (a simulated customer writes)."""
+"""`wacloud local` (the whole pipeline on this machine) and `wacloud say` (a simulated customer writes,
+to the default business number or to the one `--number` names)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,13 @@ def register(commands: Any) -> None:
     )
     say.add_argument("--group", metavar="GROUP_ID", help="write in this simulated group (the customer is its member)")
     say.add_argument("--name", default="Local Customer", help="the customer's profile name")
+    say.add_argument(
+        "--number",
+        metavar="PHONE_NUMBER_ID",
+        type=_number_id,
+        help="the business number written to, by its Meta phone number id (default: the default number; "
+        "`wacloud local` lists them, one on the Cloud API, one on End User Messaging Social)",
+    )
     kind = say.add_mutually_exclusive_group()
     kind.add_argument("--button-reply", metavar="ID[:TITLE]", help="tap a reply button")
     kind.add_argument("--list-reply", metavar="ID[:TITLE]", help="choose a list row")
@@ -87,6 +95,12 @@ def _customer(value: str) -> str:
     return digits
 
 
+def _number_id(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{1,30}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a phone number id (digits, e.g. 100000000000002)")
+    return value
+
+
 def run_local(args: argparse.Namespace) -> int:
     from wacloud.local.run import run_local as run
 
@@ -110,6 +124,8 @@ def run_say(args: argparse.Namespace) -> int:
     customer = f"{simulator}/_sim/customers/{quote(args.sender)}"
     message = _message(args, lambda path, kind: _upload(f"{customer}/media", path, kind))
     url, document = f"{customer}/messages", {"name": args.name, "message": message}
+    if args.number:
+        document["phone_number_id"] = args.number
     if args.group:
         url, document = f"{simulator}/_sim/groups/{quote(args.group)}/messages", {**document, "from": args.sender}
     try:

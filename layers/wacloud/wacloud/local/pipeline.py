@@ -1,6 +1,11 @@
 """The whole pipeline on this machine: template resources in moto, the functions in-process,
 the front door, the pollers, and the simulated Meta side: the fake Graph API, its rules, and the
-simulator's customers (who write, and get status webhooks for what the business sends them)."""
+simulator's customers (who write, and get status webhooks for what the business sends them).
+
+The business has two numbers: the default one on Meta's Cloud API (webhooks signed and POSTed,
+sends to the fake Graph API) and a second on AWS End User Messaging Social (its events published on
+the stack's EUM topic, drained from a queue into the EUM ingest function; sends to the fake service
+on the simulator's port, where AWS_ENDPOINT_URL_SOCIALMESSAGING points boto3)."""
 
 from __future__ import annotations
 
@@ -11,8 +16,6 @@ import os
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,48 +25,44 @@ import boto3
 
 from wacloud.adapters.store.customers import CustomerRecords
 from wacloud.adapters.table import StoreError, Table
-from wacloud.inbound.signature import sign
 from wacloud.local import moto_fixes
 from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack, load_template, provision
+from wacloud.local.defaults import LOCAL_DEFAULTS, local_numbers, local_setting
+from wacloud.local.deliveries import Deliveries, EumTopic, register_numbers, subscribe_queue
 from wacloud.local.front_door import FrontDoor
 from wacloud.local.lambda_context import LocalContext
+from wacloud.local.meta.business_numbers import CLOUD_API
 from wacloud.local.meta.chat_api import ChatApi
+from wacloud.local.meta.fake_eum import FakeEum
 from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
 from wacloud.local.meta.graph_rules import GraphRules, RuleSettings
 from wacloud.local.meta.simulator import Simulator
 from wacloud.local.meta.webhooks import DEFAULT_WABA_ID
 from wacloud.local.pollers import PollResult, QueuePoller
+from wacloud.local.terminal import batch_line, front_door_line, graph_line
 from wacloud.outbound.contract import deduplication_id as contract_deduplication_id
 from wacloud.outbound.contract import message_group_id
 from wacloud.runtime import singletons
 from wacloud.runtime.masking import mask_text
 
-# The local run's credentials and number: documented defaults, overridable by these variables.
-LOCAL_DEFAULTS = {
-    "access_token": ("WACLOUD_LOCAL_ACCESS_TOKEN", "local-access-token"),
-    "app_secret": ("WACLOUD_LOCAL_APP_SECRET", "local-app-secret"),
-    "verify_token": ("WACLOUD_LOCAL_VERIFY_TOKEN", "local-verify-token"),
-    "phone_number_id": ("WACLOUD_LOCAL_PHONE_NUMBER_ID", "100000000000001"),
-}
+__all__ = ["LOCAL_DEFAULTS", "LocalPipeline", "PipelineOptions", "find_project_dir", "local_setting", "wait_until"]
 FUNCTIONS = {
     "WebhookFunction": "webhook",
     "ProcessorFunction": "processor",
     "SenderFunction": "sender",
     "ApiFunction": "api",
     "UnconfirmedCheckFunction": "unconfirmed_check",
+    "EumIngestFunction": "eum_ingest",
 }
+# End User Messaging Social's events: its topic (the template's), drained to this function.
+EUM_TOPIC, EUM_FUNCTION, EUM_DLQ = "EumEventTopic", "EumIngestFunction", "EumIngestDLQ"
 # The queues the pollers feed the functions from, as the template's SQS events do.
 QUEUE_FUNCTIONS = (
     ("InboundQueue", "ProcessorFunction"),
     ("OutboundQueue", "SenderFunction"),
     ("UnconfirmedCheckQueue", "UnconfirmedCheckFunction"),
 )
-
-
-def local_setting(name: str) -> str:
-    variable, default = LOCAL_DEFAULTS[name]
-    return os.environ.get(variable) or default
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -93,6 +92,9 @@ class PipelineOptions:
     show_personal_data: bool = False
     auto_reply_text: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
+    # How the default number is reached: "cloud_api", or "eum" to run everything on the second
+    # transport (the default number is then registered on End User Messaging Social too).
+    default_transport: str = CLOUD_API
 
 
 class LocalPipeline:
@@ -102,6 +104,8 @@ class LocalPipeline:
         self.echo = shown if self.options.show_personal_data else (lambda line: shown(mask_text(line)))
         self.secret = {name: local_setting(name) for name in ("access_token", "app_secret", "verify_token")}
         self.phone_number_id = local_setting("phone_number_id")
+        self.numbers = local_numbers(self.options.default_transport)
+        self.eum_number = self.numbers[1]
         self.rules = GraphRules(self.options.rules, last_inbound=self._last_inbound)
         self.graph = FakeGraph(
             access_token=self.secret["access_token"],
@@ -109,10 +113,14 @@ class LocalPipeline:
             on_request=self._on_graph_request,
             rules=self.rules,
         )
+        self.eum = FakeEum(self.graph, self.numbers)
+        self.deliveries = Deliveries(self.numbers, app_secret=self.secret["app_secret"], echo=self.echo)
+        self.eum_topic: EumTopic | None = None
         self.simulator = Simulator(
             graph=self.graph,
             rules=self.rules,
-            post=self._post,
+            post=self.deliveries.deliver,
+            numbers=self.numbers,
             phone_number_id=self.phone_number_id,
             status_delays=self.options.status_delays,
             status_webhooks=self.options.status_webhooks,
@@ -157,8 +165,11 @@ class LocalPipeline:
             secret=self.secret,
             queue_overrides={"VisibilityTimeout": str(options.retry_delay)},
         )
+        register_numbers(self.stack.parameters["SecretName"], self.numbers, default=self.phone_number_id)
         self._saved_env = dict(os.environ)
         os.environ["WACLOUD_GRAPH_BASE_URL"] = self.graph.url
+        # botocore takes a service's own endpoint over AWS_ENDPOINT_URL: only socialmessaging goes here.
+        os.environ["AWS_ENDPOINT_URL_SOCIALMESSAGING"] = self.graph.url
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         singletons.reset()
@@ -171,6 +182,7 @@ class LocalPipeline:
             port=options.port,
             on_request=self._on_request,
         ).start()
+        self.deliveries.webhook_base = self.front_door.url
         sqs = boto3.client("sqs", region_name=REGION)
         table = Table(self.stack.table_names["MessagesTable"], client=boto3.client("dynamodb", region_name=REGION))
         self._customers = CustomerRecords(table, ttl_seconds=0)
@@ -185,12 +197,32 @@ class LocalPipeline:
                     on_batch=self._on_batch,
                 )
             )
+        self._subscribe_eum(sqs)
         if options.background:
             for poller in self.pollers:
                 thread = threading.Thread(target=poller.run, args=(self._stop,), name=poller.name, daemon=True)
                 thread.start()
                 self._threads.append(thread)
         return self
+
+    def _subscribe_eum(self, sqs: Any) -> None:
+        """The EUM topic's events, through a queue, to the EUM ingest function (when the template has both)."""
+        assert self.stack is not None
+        topic_arn = self.stack.refs.get(EUM_TOPIC)
+        if topic_arn is None or EUM_FUNCTION not in self._handlers:
+            self.echo("  [eum]       no EumEventTopic or EumIngestFunction: EUM numbers' events cannot be delivered")
+            return
+        sns = boto3.client("sns", region_name=REGION)
+        self.eum_topic = subscribe_queue(
+            sqs=sqs,
+            sns=sns,
+            topic_arn=topic_arn,
+            name=f"{self.stack.name}-eum-local",
+            visibility_timeout=self.options.retry_delay,
+            dead_letter_arn=self.stack.attributes.get((EUM_DLQ, "Arn")),
+        )
+        self.deliveries.sns, self.deliveries.topic_arn = sns, topic_arn
+        self.pollers.append(self.eum_topic.poller(sqs, self._invoker(EUM_FUNCTION), on_batch=self._on_batch))
 
     def stop(self) -> None:
         self._stop.set()
@@ -226,6 +258,8 @@ class LocalPipeline:
             sys.path.insert(0, project)
         globals_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", 30)
         for logical_id, folder in FUNCTIONS.items():
+            if logical_id not in template["Resources"]:
+                continue  # EUM's ingest, in a template from before it
             environment = self.stack.environments[logical_id]
             os.environ.update(environment)  # the same for all but the service name and the rules file
             module = importlib.import_module(f"functions.{folder}.app")
@@ -257,16 +291,29 @@ class LocalPipeline:
             self.simulator.observe(body)
         return self._post(body, signature=signature)
 
+    def deliver(self, body: dict[str, Any]) -> tuple[int, str]:
+        """Deliver a body as its number is reached: POSTed to /webhook, or published on the EUM topic."""
+        self.simulator.observe(body)
+        return self.deliveries.deliver(body)
+
     def _post(self, body: dict[str, Any] | bytes, *, signature: str | None = "sign") -> tuple[int, str]:
         assert self.front_door is not None
-        return post_signed(self.front_door.url, body, self.secret["app_secret"], signature=signature)
+        return self.deliveries.post(body, signature=signature)
 
     def customer_says(
-        self, text: str, *, sender: str = "16505551234", name: str = "Local Customer", wamid: str | None = None
+        self,
+        text: str,
+        *,
+        sender: str = "16505551234",
+        name: str = "Local Customer",
+        wamid: str | None = None,
+        phone_number_id: str | None = None,
     ) -> tuple[dict[str, Any], tuple[int, str]]:
-        """A simulated customer's text message, posted as Meta would."""
+        """A simulated customer's text message to a business number (the default one unless given),
+        delivered as that number's webhooks are."""
+        message = {"type": "text", "text": {"body": text}}
         body, status, answer = self.simulator.customer_sends(
-            sender, {"type": "text", "text": {"body": text}}, name=name, wamid=wamid
+            sender, message, name=name, wamid=wamid, phone_number_id=phone_number_id
         )
         return body, (status, answer)
 
@@ -321,56 +368,21 @@ class LocalPipeline:
     # -- what the terminal shows -----------------------------------------------------------------
 
     def _on_request(self, method: str, path: str, status: int, body: bytes, data: bytes) -> None:
-        if method == "POST" and path == "/webhook" and status == 200:
+        if method == "POST" and path.startswith("/webhook") and status == 200:
             # Whoever posted it (the simulator, curl, a test), Meta would have delivered it: its
             # customers' messages join their conversations and open their windows.
             with contextlib.suppress(ValueError, RecursionError):  # hostile bodies are the webhook's business
                 document = json.loads(body)
                 if isinstance(document, dict):
                     self.simulator.observe(document)
-        name = "webhook" if path == "/webhook" else "api"
-        self.echo(f"  [{name:<9}] {method} {path[:40]} -> {status} {data.decode('utf-8', 'replace')[:80]}")
+        self.echo(front_door_line(method, path, status, data))
 
     def _on_graph_request(self, request: GraphRequest) -> None:
         self.simulator.on_graph_request(request)
-        if request.route != "messages":
-            answer = request.response.get("id") or request.response.get("error", {}).get("message", "")
-            self.echo(
-                f"  [graph]     {request.method} {request.route} {request.phone_number_id} -> {request.status} {answer}"
-            )
-            return
-        body = request.body if isinstance(request.body, dict) else {}
-        if body.get("status") == "read":
-            what = f"read receipt for {body.get('message_id')}"
-        else:
-            kind = body.get("type", "?")
-            shown = self.options.show_personal_data and kind == "text"
-            text = (body.get("text") or {}).get("body", "") if shown else ""
-            what = f"{kind} to {body.get('to') or body.get('recipient')}" + (f' "{text[:40]}"' if text else "")
-        answer = f"wamid {request.wamid}" if request.wamid else json.dumps(request.response)[:60]
-        self.echo(f"  [graph]     {what} -> {request.status} {answer}")
+        self.echo(graph_line(request, show_personal_data=self.options.show_personal_data))
 
     def _on_batch(self, name: str, result: PollResult) -> None:
-        failed = f", {result.failed} failed (will retry; `wacloud local --verbose` shows why)" if result.failed else ""
-        self.echo(f"  [{name:<9}] {result.received} record(s){failed}")
-
-
-def post_signed(
-    base_url: str, body: dict[str, Any] | bytes, app_secret: str, *, signature: str | None = "sign"
-) -> tuple[int, str]:
-    """POST a webhook body as Meta would; `signature=None` sends none, any other string is sent as is."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
-    headers = {"Content-Type": "application/json"}
-    if signature == "sign":
-        headers["X-Hub-Signature-256"] = sign(data, app_secret)
-    elif signature is not None:
-        headers["X-Hub-Signature-256"] = signature
-    request = urllib.request.Request(f"{base_url}/webhook", data=data, headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (localhost only)
-            return response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8")
+        self.echo(batch_line(name, result))
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, interval: float = 0.05) -> bool:

@@ -5,10 +5,16 @@ event, and deletes only the records the function did not list in `batchItemFailu
 records stay on the queue and are received again when their visibility timeout has passed (the
 queue's, or the one the function set); after `maxReceiveCount` receives SQS moves them to the
 dead-letter queue.
+
+End User Messaging Social's events come through SNS, whose delivery to Lambda moto makes only with
+Docker: here the topic delivers to a standard queue, and `SnsInvoker` hands the function each queued
+notification as the one-record SNS event Lambda would (a failure leaves it to come back, as Lambda's
+asynchronous retries would).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +44,45 @@ def lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
         "eventSourceARN": queue_arn,
         "awsRegion": REGION,
     }
+
+
+def sns_event(body: str, subscription_arn: str) -> dict[str, Any]:
+    """Lambda's SNS event for one notification as SNS queued it (its JSON envelope: SQS spells
+    `SigningCertURL` and `UnsubscribeURL`, Lambda `SigningCertUrl` and `UnsubscribeUrl`)."""
+    notification = json.loads(body)
+    sns = {
+        "Type": notification.get("Type", "Notification"),
+        "MessageId": notification.get("MessageId", ""),
+        "TopicArn": notification.get("TopicArn", ""),
+        "Subject": notification.get("Subject"),
+        "Message": notification.get("Message", ""),
+        "Timestamp": notification.get("Timestamp", ""),
+        "SignatureVersion": notification.get("SignatureVersion", "1"),
+        "Signature": notification.get("Signature", ""),
+        "SigningCertUrl": notification.get("SigningCertURL", ""),
+        "UnsubscribeUrl": notification.get("UnsubscribeURL", ""),
+        "MessageAttributes": notification.get("MessageAttributes") or {},
+    }
+    record = {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription_arn, "Sns": sns}
+    return {"Records": [record]}
+
+
+class SnsInvoker:
+    """A poller's `invoke` for a queue subscribed to an SNS topic: one function invocation per
+    notification; the ones that raise are reported as failed (received again later)."""
+
+    def __init__(self, invoke: Invoke, subscription_arn: str) -> None:
+        self.invoke = invoke
+        self.subscription_arn = subscription_arn
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        failed = []
+        for record in event["Records"]:
+            try:
+                self.invoke(sns_event(record["body"], self.subscription_arn))
+            except Exception:  # the function logged it; the poller counts it as failed
+                failed.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failed}
 
 
 class QueuePoller:

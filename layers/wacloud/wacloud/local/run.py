@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from wacloud.local.account import REGION
-from wacloud.local.meta.fake_graph import is_reply_to
+from wacloud.local.meta.business_numbers import EUM, BusinessNumber
+from wacloud.local.meta.fake_graph import GraphRequest, is_reply_to
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions, find_project_dir, wait_until
 from wacloud.local.state import LocalState, read_state, remove_state, write_state
 from wacloud.runtime.masking import mask_text
@@ -84,11 +85,16 @@ def run_local(
             return 2
         _banner(pipeline, os.environ["AWS_ENDPOINT_URL"])
         write_state(pipeline.options.project_dir, local_state(pipeline))
-        print("Sending a first message as a customer would (signed like Meta signs it):", flush=True)
-        body, (status, _) = pipeline.customer_says("Hello from the local run!")
-        wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        print("A customer writes to each number, as Meta (or End User Messaging Social) delivers it:", flush=True)
+        sent = [
+            pipeline.customer_says("Hello from the local run!", phone_number_id=number.phone_number_id)
+            for number in pipeline.numbers
+        ]
         if demo:
-            return _finish_demo(pipeline, wamid, status)
+            return _finish_demo(
+                pipeline,
+                [(body["entry"][0]["changes"][0]["value"]["messages"][0]["id"], status) for body, (status, _) in sent],
+            )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         print(
@@ -118,23 +124,51 @@ def local_state(pipeline: LocalPipeline) -> LocalState:
         parameters=pipeline.stack.parameters,
         # The functions here talk to the simulated Graph API: so does a handler `wacloud invoke` runs.
         environments={
-            name: {**environment, "WACLOUD_GRAPH_BASE_URL": pipeline.graph.url}
+            name: {
+                **environment,
+                "WACLOUD_GRAPH_BASE_URL": pipeline.graph.url,
+                "AWS_ENDPOINT_URL_SOCIALMESSAGING": pipeline.graph.url,
+            }
             for name, environment in pipeline.stack.environments.items()
         },
     )
 
 
-def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
-    """Wait for the answer to reach the fake Graph API and its statuses to come back."""
+def _finish_demo(pipeline: LocalPipeline, sent: list[tuple[str, int]]) -> int:
+    """Wait for each answer to reach its number's transport and its statuses to come back."""
+    results = [
+        _demo_reply(pipeline, number, wamid, status)
+        for number, (wamid, status) in zip(pipeline.numbers, sent, strict=True)
+    ]
+    ok = all(results)
+    print(
+        "\nDemo "
+        + (
+            "passed on each number: webhook or SNS -> processor -> sender -> Graph or EUM -> statuses -> DynamoDB"
+            if ok
+            else "FAILED: a reply did not leave from its number or its record did not reach 'read'"
+        )
+    )
+    return 0 if ok else 1
+
+
+def _demo_reply(pipeline: LocalPipeline, number: BusinessNumber, wamid: str, status: int) -> bool:
     from wacloud.adapters.store import Store
 
+    print(f"\nTo {number.label}:")
     if status != 200:
-        print(f"FAILED: the webhook answered {status}")
-        return 1
-    replied = pipeline.graph.wait_for(lambda requests: any(is_reply_to(r, wamid) for r in requests), timeout=20)
-    if not replied:
-        print("FAILED: no reply reached the fake Graph API")
-        return 1
+        print(f"  FAILED: the delivery was answered {status}")
+        return False
+    route = "eum_send" if number.transport == EUM else "messages"
+
+    def replied(requests: list[GraphRequest]) -> bool:
+        return any(
+            is_reply_to(r, wamid) and r.phone_number_id == number.phone_number_id and r.route == route for r in requests
+        )
+
+    if not pipeline.graph.wait_for(replied, timeout=20):
+        print(f"  FAILED: no reply left from {number.phone_number_id} through {route}")
+        return False
     reply_wamid = pipeline.graph.replies_to(wamid)[0].wamid or ""
     store = Store()
     expect_read = pipeline.options.status_webhooks
@@ -145,19 +179,10 @@ def _finish_demo(pipeline: LocalPipeline, wamid: str, status: int) -> int:
         timeout=20,
     )
     record = store.messages.get(reply_wamid)
-    print("\nStored record of the reply:")
+    print("  Stored record of the reply:")
     shown = record.model_dump_json(indent=2, exclude_none=True) if record else "  (none)"
     print(shown if pipeline.options.show_personal_data else mask_text(shown))
-    ok = record is not None and (record.status == "read" or not expect_read)
-    print(
-        "\nDemo "
-        + (
-            "passed: webhook -> processor -> sender -> Graph -> status webhooks -> DynamoDB"
-            if ok
-            else "FAILED: the reply's record did not reach 'read'"
-        )
-    )
-    return 0 if ok else 1
+    return record is not None and (record.status == "read" or not expect_read)
 
 
 def _command(arguments: str) -> str:
@@ -171,6 +196,10 @@ def _command(arguments: str) -> str:
 def _shown(secret: str, pipeline: LocalPipeline) -> str:
     # Even a local default is a credential on a screen that may be shared.
     return secret if pipeline.options.show_personal_data else secret[:3] + "*" * max(len(secret) - 3, 0)
+
+
+def _aws_id(number: BusinessNumber) -> str:
+    return f", AWS id {number.eum_phone_number_id}" if number.eum_phone_number_id else ""
 
 
 def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
@@ -188,13 +217,16 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         f"  Outbound queue                  {pipeline.stack.queue_urls['OutboundQueue']}",
         f"  Messages table                  {pipeline.stack.table_names['MessagesTable']}",
         f"  Media bucket                    {pipeline.stack.bucket_names['MediaBucket']}",
-        f"  Phone number id                 {pipeline.phone_number_id}",
+        *(f"  Number {n.phone_number_id:<24} {n.label}{_aws_id(n)}" for n in pipeline.numbers),
+        f"  End User Messaging Social (sim) {pipeline.graph.url}/v1/whatsapp/send (AWS_ENDPOINT_URL_SOCIALMESSAGING)",
+        f"  EUM event topic                 {pipeline.eum_topic.topic_arn if pipeline.eum_topic else '(none)'}",
         f"  App secret / verify token       {_shown(secret['app_secret'], pipeline)} / {secret['verify_token']}",
         "",
         "  Meta's subscription check:",
         f"    curl '{door}/webhook?hub.mode=subscribe&hub.verify_token={secret['verify_token']}&hub.challenge=42'",
         "  As a customer (or in the chat view):",
         f"    {_command(SAY_HI)}",
+        f"    {_command(f'say --number {pipeline.numbers[1].phone_number_id} {SAY_HI[4:]}')}",
         f"    {_command('say --location 37.4847,-122.1477,HQ')}",
         "  As the business (any producer does the same through the outbound queue):",
         f"    {_command(SEND_TEXT)}",

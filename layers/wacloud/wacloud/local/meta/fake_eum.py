@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from wacloud.adapters.social_messaging import AWS_STATUS
 from wacloud.local.meta.business_numbers import EUM, BusinessNumber
 from wacloud.local.meta.fake_graph import FakeGraph, GraphRequest
 from wacloud.models import media_types
@@ -47,17 +48,7 @@ class EumAnswer:
 
 
 def aws_error(error_type: str, message: str) -> EumAnswer:
-    status = {
-        "ValidationException": 400,
-        "InvalidParametersException": 400,
-        "AccessDeniedException": 403,
-        "AccessDeniedByMetaException": 403,
-        "ResourceNotFoundException": 404,
-        "ThrottledRequestException": 429,
-        "InternalServiceException": 500,
-        "DependencyException": 502,
-    }[error_type]
-    return EumAnswer(status, {"message": message}, error_type)
+    return EumAnswer(AWS_STATUS[error_type], {"message": message}, error_type)
 
 
 def from_graph(status: int, response: dict[str, Any]) -> EumAnswer:
