@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from wacloud.models.numbers import NumberEntry
 from wacloud.models.records import (
     FAILABLE_BELOW_RANK,
     FAILED_RANK,
     STATUS_RANK,
     ContactRecord,
     ErrorInfo,
+    Handover,
     MessageRecord,
     MessageStatus,
+    OptChoice,
+    number_scope,
 )
 
 M = MessageStatus
@@ -93,3 +97,55 @@ def test_records_ignore_fields_they_do_not_know():
 def test_a_contact_has_not_opted_out_by_default():
     contact = ContactRecord(wa_id="1")
     assert (contact.opted_out, contact.last_inbound_at, contact.handed_over(0)) == (False, None, False)
+
+
+# --- per number (issue 20) -----------------------------------------------------------------------
+
+DEFAULT = NumberEntry(phone_number_id="100", default=True)
+SALES = NumberEntry(phone_number_id="200")  # business-wide opt-outs
+SUPPORT = NumberEntry(phone_number_id="300", opt_out_scope="number")
+
+
+def test_the_default_number_reads_the_unsuffixed_fields_and_other_numbers_their_own():
+    contact = ContactRecord(
+        last_inbound_at=100, first_inbound_wamid="w.D", windows={"200": 300}, first_wamids={"200": "w.S"}
+    )
+    assert number_scope(None) == number_scope(DEFAULT) == "" and number_scope(SALES) == "200"
+    assert (contact.window_for(None), contact.window_for(DEFAULT), contact.first_wamid_for(DEFAULT)) == (
+        100,
+        100,
+        "w.D",
+    )
+    assert (contact.window_for(SALES), contact.first_wamid_for(SALES)) == (300, "w.S")
+    assert contact.window_for(SUPPORT) is None and contact.first_wamid_for(SUPPORT) is None
+
+
+def opts(business: tuple[bool, int] | None, own: tuple[bool, int] | None) -> ContactRecord:
+    fields = {"opted_out": business[0], "opt_changed_at": business[1], "opt_keyword": "b"} if business else {}
+    number_opts = {"300": OptChoice(opted_out=own[0], opt_changed_at=own[1], opt_keyword="n")} if own else {}
+    return ContactRecord(**fields, number_opts=number_opts)
+
+
+@pytest.mark.parametrize(
+    ("business", "own", "for_support", "for_sales"),
+    [((True, 10), None, "b", "b"),  # a business-wide opt-out binds every number
+     ((True, 10), (False, 20), None, "b"),  # an opt-in said to a number reopens it alone
+     ((True, 20), (False, 10), "b", "b"),  # ... until the next business-wide opt-out
+     ((True, 10), (False, 10), "b", "b"),  # the same second: the opt-out
+     (None, (True, 10), "n", None),  # an opt-out said to a number binds it alone
+     ((False, 20), (True, 10), "n", None)],  # a business-wide opt-in does not undo it
+    ids=["business-out", "number-in-reopens", "later-business-out", "same-second", "number-out", "business-in"],
+)  # fmt: skip
+def test_an_opt_out_binds_the_numbers_of_its_scope(business, own, for_support, for_sales):
+    contact = opts(business, own)
+    support, sales = contact.opt_out_for(SUPPORT), contact.opt_out_for(SALES)
+    assert (support.opt_keyword if support else None, sales.opt_keyword if sales else None) == (for_support, for_sales)
+    assert contact.opted_out_for(SALES) is (for_sales is not None)
+    assert contact.opt_out_for(None) == contact.opt_out_for(DEFAULT) == sales  # the default's scope: business
+
+
+def test_a_handover_is_the_numbers_own():
+    contact = ContactRecord(handover_until=200, handover_wamid="w.D", handovers={"200": Handover(handover_until=500)})
+    assert contact.handed_over_for(DEFAULT, 100) and not contact.handed_over_for(DEFAULT, 300)
+    assert contact.handed_over_for(SALES, 300) and not contact.handed_over_for(SUPPORT, 100)
+    assert contact.handover_for(DEFAULT).handover_wamid == "w.D" and contact.handover_for(SUPPORT) == Handover()

@@ -8,10 +8,11 @@ import pytest
 
 from tests.conftest import outbound_document
 from wacloud.config import Settings
+from wacloud.models.numbers import NumberEntry
 from wacloud.models.outbound import OutboundMessage
-from wacloud.models.records import ContactRecord
+from wacloud.models.records import ContactRecord, OptChoice
 from wacloud.models.webhook import InboundMessage
-from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS, opt_keyword, refusal
+from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS, enforces_window, opt_keyword, refusal
 
 NOW = 1_800_000_000
 HOUR = 3600
@@ -98,6 +99,43 @@ def test_with_the_window_not_enforced_free_form_messages_go_to_anyone_who_has_no
     assert refusal(TEXT, None, relaxed, NOW) is None
     assert refusal(TEXT, contact(wrote_ago=30 * 24 * HOUR), relaxed, NOW) is None
     assert refusal(TEXT, OPTED_OUT, relaxed, NOW) is not None
+
+
+# --- per sending number (issue 20) -----------------------------------------------------------------
+
+DEFAULT = NumberEntry(phone_number_id="100", default=True)
+SALES = NumberEntry(phone_number_id="200")
+SUPPORT = NumberEntry(phone_number_id="300", opt_out_scope="number", window_policy="off")
+STRICT = NumberEntry(phone_number_id="400", window_policy="enforce")
+
+
+def test_the_window_checked_is_the_sending_numbers():
+    # Wrote to the default number an hour ago, to sales two days ago.
+    who = contact(wrote_ago=HOUR, windows={"200": NOW - 48 * HOUR})
+    assert refusal(TEXT, who, SETTINGS, NOW, entry=DEFAULT) is None
+    assert refusal(TEXT, who, SETTINGS, NOW) is None  # no entry: the default number, as before
+    reason = refusal(TEXT, who, SETTINGS, NOW, entry=SALES)
+    assert reason is not None and "last wrote 48 hours ago" in reason
+    never = refusal(TEXT, who, SETTINGS, NOW, entry=STRICT)
+    assert never is not None and "has not written to this number" in never
+
+
+def test_a_numbers_window_policy_overrides_the_stacks():
+    relaxed = Settings(enforce_service_window=False)
+    assert refusal(TEXT, None, SETTINGS, NOW, entry=SUPPORT) is None  # "off" on an enforcing stack
+    assert refusal(TEXT, None, relaxed, NOW, entry=STRICT) is not None  # "enforce" on a relaxed one
+    assert refusal(TEXT, None, relaxed, NOW, entry=SALES) is None  # "": the stack's
+    assert (enforces_window(None, SETTINGS), enforces_window(SALES, relaxed)) == (True, False)
+
+
+def test_the_opt_out_checked_is_the_one_binding_the_sending_number():
+    said_to_support = contact(wrote_ago=HOUR, number_opts={"300": OptChoice(opted_out=True, opt_keyword="STOP")})
+    reason = refusal(TEXT, said_to_support, SETTINGS, NOW, entry=SUPPORT)
+    assert reason is not None and "'STOP'" in reason
+    assert refusal(TEMPLATE, said_to_support, SETTINGS, NOW, entry=SALES) is None
+    # A business-wide opt-out binds every number, the number-scoped ones too.
+    for entry in (None, DEFAULT, SALES, SUPPORT):
+        assert refusal(TEMPLATE, OPTED_OUT, SETTINGS, NOW, entry=entry) is not None, entry
 
 
 def text_message(body: str) -> InboundMessage:

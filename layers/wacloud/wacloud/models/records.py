@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wacloud.models.numbers import NumberEntry
+
 
 class Direction(StrEnum):
     INBOUND = "in"
@@ -97,8 +99,39 @@ class MessageRecord(BaseModel):
         return sorted(self.status_history.items(), key=lambda item: (item[1], STATUS_RANK.get(item[0], FAILED_RANK)))
 
 
+def number_scope(entry: NumberEntry | None) -> str:
+    """The number a customer's per-number items are kept under: "" for the default number (it keeps
+    the keys of the single-number version, so such a stack reads and writes what it always did),
+    else its phone number id."""
+    return "" if entry is None or entry.default else entry.phone_number_id
+
+
+class OptChoice(BaseModel):
+    """An opt-out choice: the business-wide one (`OPT`) or one number's own (`OPT#<number>`)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    opted_out: bool = False
+    opt_changed_at: int | None = None
+    opt_keyword: str | None = None
+
+
+class Handover(BaseModel):
+    """With a human on one number until `handover_until` (`HANDOVER#<number>`)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    handover_until: int | None = None
+    handover_at: int | None = None
+    handover_wamid: str | None = None
+
+
 class ContactRecord(BaseModel):
-    """A customer: who they are and when they last wrote (drives the 24-hour window)."""
+    """A customer: who they are and when they last wrote (drives the 24-hour window).
+
+    The unsuffixed fields are the default number's (windows, handover) and the business-wide
+    opt-out; the dicts, keyed by phone number id, hold what other numbers keep of their own. Ask
+    through the `..._for(entry)` methods, which pick the right one."""
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
@@ -123,6 +156,11 @@ class ContactRecord(BaseModel):
     created_at: int | None = None
     updated_at: int | None = None
     expires_at: int | None = None
+    windows: dict[str, int] = Field(default_factory=dict)  # number -> their last message or call to it
+    last_wamids: dict[str, str] = Field(default_factory=dict)  # number -> their last message to it
+    first_wamids: dict[str, str] = Field(default_factory=dict)  # number -> their first message to it
+    number_opts: dict[str, OptChoice] = Field(default_factory=dict)  # numbers whose opt-outs are their own
+    handovers: dict[str, Handover] = Field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -130,7 +168,50 @@ class ContactRecord(BaseModel):
         return self.wa_id or self.user_id or self.parent_user_id or self.customer_id
 
     def handed_over(self, now: int) -> bool:
+        """With a human on the default number."""
         return self.handover_until is not None and now < self.handover_until
+
+    def window_for(self, entry: NumberEntry | None) -> int | None:
+        """When the customer last wrote or called this number (its 24-hour window), if ever."""
+        scope = number_scope(entry)
+        return self.windows.get(scope) if scope else self.last_inbound_at
+
+    def first_wamid_for(self, entry: NumberEntry | None) -> str | None:
+        """The customer's first message to this number."""
+        scope = number_scope(entry)
+        return self.first_wamids.get(scope) if scope else self.first_inbound_wamid
+
+    def opt_out_for(self, entry: NumberEntry | None) -> OptChoice | None:
+        """The opt-out that keeps this number from messaging the customer, or None.
+
+        The business-wide choice binds every number. A number whose opt-outs are its own
+        (`opt_out_scope: number`) also has its own: an opt-out there binds it alone, an opt-in there
+        reopens it alone (a later business-wide opt-out closes it again). A business-wide opt-in
+        does not undo an opt-out said to one number: the customer never took that back."""
+        business = OptChoice(opted_out=self.opted_out, opt_changed_at=self.opt_changed_at, opt_keyword=self.opt_keyword)
+        own = self.number_opts.get(entry.phone_number_id) if entry and entry.opt_out_scope == "number" else None
+        if own is not None and own.opted_out:
+            return own
+        if not business.opted_out:
+            return None
+        # At the same second, the opt-out.
+        return business if own is None or (business.opt_changed_at or 0) >= (own.opt_changed_at or 0) else None
+
+    def opted_out_for(self, entry: NumberEntry | None) -> bool:
+        return self.opt_out_for(entry) is not None
+
+    def handover_for(self, entry: NumberEntry | None) -> Handover:
+        """The customer's handover to a human on this number (empty when none)."""
+        scope = number_scope(entry)
+        if scope:
+            return self.handovers.get(scope) or Handover()
+        return Handover(
+            handover_until=self.handover_until, handover_at=self.handover_at, handover_wamid=self.handover_wamid
+        )
+
+    def handed_over_for(self, entry: NumberEntry | None, now: int) -> bool:
+        until = self.handover_for(entry).handover_until
+        return until is not None and now < until
 
 
 class HistoryEntry(BaseModel):

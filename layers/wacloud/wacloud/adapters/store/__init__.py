@@ -5,7 +5,7 @@ makes every DynamoDB call and turns its errors into `StoreError`.
 | ------------------- | -------------------------------------------- | ----------------- |
 | `messages`          | `MSG#<wamid>` / `MESSAGE`                    | `messages.py`     |
 | `outbound`          | `OUT#<idempotency key>` / `OUTBOUND`         | `outbound.py`     |
-| `customers`         | `CONTACT#<customer id>` / PROFILE, OPT, MARKETING, HANDOVER, HIST# | `customers.py` |
+| `customers`         | `CONTACT#<customer id>` / PROFILE, OPT[#<n>], MARKETING, HANDOVER[#<n>], HIST# | customers.py |
 | `customers.identities` | `ALIAS#<address>` / `ALIAS`               | `identities.py`   |
 | `media_uploads`     | `MEDIA#<digest>` / `UPLOAD`                  | `caches.py`       |
 | `templates`         | `TEMPLATE#<name>` / `LANG#<code>`, `CHANGES` | `caches.py`       |
@@ -32,6 +32,7 @@ from wacloud.adapters.store.outbound import key as outbound_key
 from wacloud.adapters.store.rate_counters import RateCounters
 from wacloud.adapters.table import StoreError, Table, shared_table
 from wacloud.config import get_settings
+from wacloud.models.numbers import NumberEntry
 from wacloud.models.outbound_state import OutboundRecord
 from wacloud.models.records import ContactRecord, MessageRecord
 from wacloud.runtime.singletons import singleton
@@ -60,16 +61,22 @@ class Store:
         self.rate_counters = RateCounters(self.table, ttl_seconds=ttl, clock=clock)
 
     def send_context(
-        self, idempotency_key: str, recipient: str | None, template: str | None = None
+        self,
+        idempotency_key: str,
+        recipient: str | None,
+        template: str | None = None,
+        entry: NumberEntry | None = None,
     ) -> tuple[OutboundRecord | None, ContactRecord | None, TemplateChanges | None]:
         """What the sender checks before a send, in one round trip: the document's outbound record
-        and its recipient's contact (a second one when the recipient is an alias of another id)."""
-        # A template's changes (`TemplateCatalog` follows them): a key more, not a round trip more.
+        and its recipient's contact as the sending number `entry` sees them (a second round trip
+        when the recipient is an alias of another id)."""
+        # A template's changes (`TemplateCatalog` follows them), a number's own opt-out and handover:
+        # keys more, not a round trip more.
         keys = [changes_key(template)] if template else []
         items = self.table.batch_get(
-            [outbound_key(idempotency_key), *keys, *(lookup_keys(recipient) if recipient else [])]
+            [outbound_key(idempotency_key), *keys, *(lookup_keys(recipient, entry) if recipient else [])]
         )
-        contact = self.customers.found(recipient, items) if recipient else None
+        contact = self.customers.found(recipient, items, entry) if recipient else None
         changes = TemplateChanges.from_items(template, items) if template else None
         return OutboundRecords.from_items(idempotency_key, items), contact, changes
 

@@ -1,14 +1,19 @@
 """`CONTACT#<customer id>`: a customer, in five kinds of item of one partition.
 
   PROFILE    who they are (phone, BSUID, parent BSUID, username) and when they last wrote or called
-             (drives the 24-hour window)
-  OPT        their opt-out choice (no TTL: it outlives the profile)
+             each number (drives its 24-hour window)
+  OPT        their business-wide opt-out choice (no TTL: it outlives the profile); `OPT#<number>`
+             one number's own, for a number whose opt-outs are its own (`opt_out_scope: number`)
   MARKETING  whether they stopped marketing messages (Meta's `user_preferences`; no TTL either)
-  HANDOVER   with a human until a time: no automatic replies
-  HIST#<at>#<in|out>#<wamid>#<n>   their conversation history (TTL: WACLOUD_HISTORY_DAYS)
+  HANDOVER   with a human until a time: no automatic replies (`HANDOVER#<number>` on other numbers)
+  HIST#<at>#<in|out>#<wamid>#<n>   their conversation history (TTL: WACLOUD_HISTORY_DAYS);
+             `HIST#<number>#<at>#...` on other numbers
 
-A customer is found by any of their addresses (`identities.py`: phone digits in any format, BSUID,
-parent BSUID, `@username`): one person is one window, one opt-out, one handover, one history.
+Windows, handovers and history are per number, as at Meta; the default number keeps the keys of
+the single-number version (`last_inbound_at`, `HANDOVER`, `HIST#<at>`), so a stack with one number
+reads and writes exactly what it did, and other numbers add a suffix (`number_scope`). A customer is
+found by any of their addresses (`identities.py`: phone digits in any format, BSUID, parent BSUID,
+`@username`): one person is one customer, with one window, handover and history per number.
 """
 
 from __future__ import annotations
@@ -17,23 +22,52 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from wacloud.adapters.store.identities import CUSTOMER_SKS, Identities, lookup_keys, partition
+from wacloud.adapters.store.identities import (
+    CUSTOMER_SKS,
+    Identities,
+    handover_sk,
+    lookup_keys,
+    opt_sk,
+    partition,
+)
 from wacloud.adapters.store.repository import Repository
 from wacloud.adapters.table import Item, Table, Update
 from wacloud.models.identity import CustomerIdentity
 from wacloud.models.keys import is_user_id
-from wacloud.models.records import ContactRecord, HistoryEntry
+from wacloud.models.numbers import NumberEntry
+from wacloud.models.records import ContactRecord, Handover, HistoryEntry, OptChoice, number_scope
 
 if TYPE_CHECKING:
     from wacloud.models.events import MessageEvent
 
-__all__ = ["CustomerRecords", "lookup_keys"]
+__all__ = ["CustomerRecords", "history_prefix", "lookup_keys"]
 
 _CHOICE_FIELDS = {
     "OPT": ("opted_out", "opt_changed_at", "opt_keyword"),
     "MARKETING": ("marketing_stopped", "marketing_changed_at"),
     "HANDOVER": ("handover_until", "handover_at", "handover_wamid"),
 }
+# The default number's history: its time has 11 digits, a leading 0 until the year 2286; another
+# number's lines begin with its id (Meta's ids have no leading 0).
+DEFAULT_HISTORY_PREFIX = "HIST#0"
+
+
+def history_prefix(entry: NumberEntry | None) -> str:
+    """What the sort keys of a number's history lines begin with."""
+    scope = number_scope(entry)
+    return f"HIST#{scope}#" if scope else DEFAULT_HISTORY_PREFIX
+
+
+def _window(entry: NumberEntry | None) -> dict[str, str]:
+    """The PROFILE attributes of a number's window (`#at`, `#wamid`, `#first`, `#ref`)."""
+    scope = number_scope(entry)
+    suffix = f"#{scope}" if scope else ""
+    return {
+        "#at": "last_inbound_at" + suffix,
+        "#wamid": "last_inbound_wamid" + suffix,
+        "#first": "first_inbound_wamid" + suffix,
+        "#ref": "last_inbound_ref" + suffix,
+    }
 
 
 class CustomerRecords(Repository):
@@ -41,35 +75,39 @@ class CustomerRecords(Repository):
         super().__init__(table, ttl_seconds=ttl_seconds, clock=clock)
         self.identities = Identities(table, ttl_seconds=ttl_seconds, clock=clock)
 
-    def get(self, address: str) -> ContactRecord | None:
-        """The customer an address names (any of theirs): profile, choices and handover."""
-        return self.record(*self.identities.find(address))
+    def get(self, address: str, entry: NumberEntry | None = None) -> ContactRecord | None:
+        """The customer an address names (any of theirs): profile, choices and handover, with what
+        the number `entry` keeps of its own (None: the default number)."""
+        return self.record(*self.identities.find(address, entry))
 
-    def found(self, address: str, items: list[Item]) -> ContactRecord | None:
-        """The customer an address names, from the items `lookup_keys(address)` read."""
-        return self.record(*self.identities.resolve(address, items))
+    def found(self, address: str, items: list[Item], entry: NumberEntry | None = None) -> ContactRecord | None:
+        """The customer an address names, from the items `lookup_keys(address, entry)` read."""
+        return self.record(*self.identities.resolve(address, items, entry))
 
     @staticmethod
     def record(customer: str | None, items: list[Item]) -> ContactRecord | None:
-        """A customer from their PROFILE, OPT, MARKETING and HANDOVER items (any may be missing)."""
+        """A customer from their PROFILE, OPT, MARKETING and HANDOVER items (any may be missing),
+        and the `OPT#<number>`, `HANDOVER#<number>` among them."""
         if customer is None:
             return None
         pk = partition(customer)
-        by_sk = {item["sk"]: item for item in items if item["pk"] == pk and item["sk"] in CUSTOMER_SKS}
+        by_sk = {item["sk"]: item for item in items if item["pk"] == pk and _is_record_item(item["sk"])}
         if not by_sk:
             return None
         merged = dict(by_sk.get("PROFILE", {}))
         for sk, fields in _CHOICE_FIELDS.items():
             merged.update({k: by_sk[sk][k] for k in fields if k in by_sk.get(sk, {})})
+        merged |= _per_number(merged, by_sk)
         merged.pop("pk", None)
         merged.pop("sk", None)
         phone = "" if is_user_id(customer) or "~" in customer else customer
         return ContactRecord.model_validate({"wa_id": phone, **merged, "customer_id": customer})
 
-    def upsert(self, event: MessageEvent) -> str | None:
-        """Remember who wrote and when (an older message arriving late does not move time back);
-        the customer's id (None when the message names no sender at all). A message written in a
-        group names its member, but opens no one-to-one window with them."""
+    def upsert(self, event: MessageEvent, entry: NumberEntry | None = None) -> str | None:
+        """Remember who wrote to the number `entry` (None: the default number) and when (an older
+        message arriving late does not move time back); the customer's id (None when the message
+        names no sender at all). A message written in a group names its member, but opens no
+        one-to-one window with them."""
         message, contact = event.message, event.contact
         identity = CustomerIdentity.from_message(message, contact)
         if not identity:
@@ -78,41 +116,42 @@ class CustomerRecords(Repository):
         customer = self.identities.link(identity, at=at)
         values: dict[str, Any] = {":now": now, ":exp": now + self.ttl_seconds}
         sets = ["updated_at = :now", "created_at = if_not_exists(created_at, :now)", "expires_at = :exp"]
+        names: dict[str, str] = {}
         condition = None
         if not message.is_group:
-            sets += [
-                "last_inbound_at = :at",
-                "last_inbound_wamid = :wamid",
-                "first_inbound_wamid = if_not_exists(first_inbound_wamid, :wamid)",
-            ]
+            names = {name: attribute for name, attribute in _window(entry).items() if name != "#ref"}
+            sets += ["#at = :at", "#wamid = :wamid", "#first = if_not_exists(#first, :wamid)"]
             values |= {":at": at, ":wamid": message.id}
-            condition = "attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at"
+            condition = "attribute_not_exists(#at) OR #at <= :at"
         _set_names(identity, sets, values, profile_name=contact.profile.name if contact and contact.profile else None)
         self.table.update(
-            {"pk": partition(customer), "sk": "PROFILE"}, Update("SET " + ", ".join(sets), values, condition=condition)
+            {"pk": partition(customer), "sk": "PROFILE"},
+            Update("SET " + ", ".join(sets), values, names, condition=condition),
         )
         return customer
 
-    def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> str:
-        """The customer reached the business some other way than a message (a call): the 24-hour
-        window opens as it does for a message. `ref`: what it was (a call id)."""
+    def touch(self, identity: CustomerIdentity, *, at: int, ref: str, entry: NumberEntry | None = None) -> str:
+        """The customer reached the number `entry` some other way than a message (a call): its
+        24-hour window opens as it does for a message. `ref`: what it was (a call id)."""
         customer = self.identities.link(identity, at=at or None)
         now = self._now()
         sets = [
-            "last_inbound_at = :at",
-            "last_inbound_ref = :ref",
+            "#at = :at",
+            "#ref = :ref",
             "updated_at = :now",
             "created_at = if_not_exists(created_at, :now)",
             "expires_at = :exp",
         ]
         values: dict[str, Any] = {":at": at or now, ":ref": ref, ":now": now, ":exp": now + self.ttl_seconds}
         _set_names(identity, sets, values)
+        window = _window(entry)
         self.table.update(
             {"pk": partition(customer), "sk": "PROFILE"},
             Update(
                 "SET " + ", ".join(sets),
                 values,
-                condition="attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at",
+                {"#at": window["#at"], "#ref": window["#ref"]},
+                condition="attribute_not_exists(#at) OR #at <= :at",
             ),
         )
         return customer
@@ -122,9 +161,12 @@ class CustomerRecords(Repository):
         (`Identities.change`)."""
         return self.identities.change(old, new, at=at or self._now())
 
-    def set_opt_out(self, customer: str, opted_out: bool, *, at: int, keyword: str) -> bool:
-        """Record a customer's opt-out (or opt-in) keyword; a later choice is never undone by an
-        earlier one arriving late. False when a newer choice was already recorded.
+    def set_opt_out(
+        self, customer: str, opted_out: bool, *, at: int, keyword: str, entry: NumberEntry | None = None
+    ) -> bool:
+        """Record a customer's opt-out (or opt-in) keyword said to the number `entry`: business-wide
+        (`OPT`), or that number's own when its opt-outs are (`OPT#<number>`). A later choice is never
+        undone by an earlier one arriving late. False when a newer choice was already recorded.
 
         Kept in its own item, without a TTL: an opt-out must outlive the contact's profile.
         """
@@ -135,7 +177,7 @@ class CustomerRecords(Repository):
             {":out": opted_out, ":at": at, ":kw": keyword, ":now": now},
             condition="attribute_not_exists(opt_changed_at) OR opt_changed_at <= :at",
         )
-        return self.table.update({"pk": partition(customer), "sk": "OPT"}, update) is not None
+        return self.table.update({"pk": partition(customer), "sk": opt_sk(entry)}, update) is not None
 
     def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool:
         """Record that the customer stopped (or resumed) marketing messages at Meta; a later choice is
@@ -149,50 +191,94 @@ class CustomerRecords(Repository):
         )
         return self.table.update({"pk": partition(customer), "sk": "MARKETING"}, update) is not None
 
-    def set_handover(self, customer: str, *, until: int, at: int, wamid: str) -> None:
-        """Hand the customer to a human until `until` (`wamid`: the message that asked for one):
-        no automatic replies meanwhile."""
+    def set_handover(self, customer: str, *, until: int, at: int, wamid: str, entry: NumberEntry | None = None) -> None:
+        """Hand the customer to a human on the number `entry` until `until` (`wamid`: the message that
+        asked for one): no automatic replies from that number meanwhile."""
         self.table.update(
-            {"pk": partition(customer), "sk": "HANDOVER"},
+            {"pk": partition(customer), "sk": handover_sk(entry)},
             Update(
                 "SET handover_until = :until, handover_at = :at, handover_wamid = :wamid, expires_at = :until",
                 {":until": until, ":at": at, ":wamid": wamid},
             ),
         )
 
-    def release_handover(self, address: str) -> None:
-        """The human is done: automatic replies resume with the customer's next message."""
+    def release_handover(self, address: str, entry: NumberEntry | None = None) -> None:
+        """The human is done on the number `entry` (None: on every number): automatic replies resume
+        with the customer's next message."""
         customer, _ = self.identities.find(address)
-        if customer is not None:
-            self.table.delete({"pk": partition(customer), "sk": "HANDOVER"})
+        if customer is None:
+            return
+        if entry is not None:
+            self.table.delete({"pk": partition(customer), "sk": handover_sk(entry)})
+            return
+        handovers = self.table.query(
+            "pk = :pk AND begins_with(sk, :handover)", {":pk": partition(customer), ":handover": "HANDOVER"}
+        )
+        for item in handovers:
+            self.table.delete({"pk": item["pk"], "sk": item["sk"]})
 
-    def append_history(self, customer: str, entries: list[HistoryEntry], *, ttl_seconds: int) -> None:
-        """Add lines to the customer's conversation history (idempotent: a line's key derives from
-        its message, so a redelivered event rewrites the same items)."""
+    def append_history(
+        self, customer: str, entries: list[HistoryEntry], *, ttl_seconds: int, entry: NumberEntry | None = None
+    ) -> None:
+        """Add lines to the customer's conversation history with the number `entry` (idempotent: a
+        line's key derives from its message, so a redelivered event rewrites the same items)."""
         if not entries:
             return
         pk, expires = partition(customer), self._now() + ttl_seconds
+        scope = number_scope(entry)
+        prefix = f"HIST#{scope}#" if scope else "HIST#"
         self.table.batch_put(
             {
                 "pk": pk,
-                "sk": f"HIST#{entry.at:011d}#{entry.direction.value}#{entry.wamid or ''}#{index:02d}",
+                "sk": f"{prefix}{line.at:011d}#{line.direction.value}#{line.wamid or ''}#{index:02d}",
                 "expires_at": expires,
-                **entry.model_dump(mode="json", exclude_none=True),
+                **line.model_dump(mode="json", exclude_none=True),
             }
-            for index, entry in enumerate(entries)
+            for index, line in enumerate(entries)
         )
 
-    def history(self, customer: str, *, limit: int = 20) -> list[HistoryEntry]:
-        """The customer's latest `limit` lines, oldest first."""
+    def history(self, customer: str, *, limit: int = 20, entry: NumberEntry | None = None) -> list[HistoryEntry]:
+        """The customer's latest `limit` lines with the number `entry`, oldest first."""
         if limit <= 0:
             return []
         items = self.table.query(
             "pk = :pk AND begins_with(sk, :history)",
-            {":pk": partition(customer), ":history": "HIST#"},
+            {":pk": partition(customer), ":history": history_prefix(entry)},
             newest_first=True,
             limit=limit,
         )
         return [HistoryEntry.model_validate(item) for item in reversed(items)]
+
+
+# A number's window attributes (suffixed `#<number>`) and the ContactRecord fields they fill.
+_WINDOW_FIELDS = {
+    "last_inbound_at": "windows",
+    "last_inbound_wamid": "last_wamids",
+    "first_inbound_wamid": "first_wamids",
+}
+
+
+def _is_record_item(sk: str) -> bool:
+    return sk in CUSTOMER_SKS or sk.startswith(("OPT#", "HANDOVER#"))
+
+
+def _per_number(profile: Item, by_sk: dict[str, Item]) -> dict[str, Any]:
+    """What other numbers keep of their own: windows (PROFILE attributes suffixed `#<number>`),
+    opt-outs (`OPT#<number>`) and handovers (`HANDOVER#<number>`)."""
+    found: dict[str, dict[str, Any]] = {field: {} for field in _WINDOW_FIELDS.values()}
+    for name, value in profile.items():
+        attribute, _, number = name.partition("#")
+        if number and attribute in _WINDOW_FIELDS:
+            found[_WINDOW_FIELDS[attribute]][number] = value
+    found["number_opts"] = {
+        sk.removeprefix("OPT#"): OptChoice.model_validate(item) for sk, item in by_sk.items() if sk.startswith("OPT#")
+    }
+    found["handovers"] = {
+        sk.removeprefix("HANDOVER#"): Handover.model_validate(item)
+        for sk, item in by_sk.items()
+        if sk.startswith("HANDOVER#")
+    }
+    return found
 
 
 def _set_names(

@@ -23,6 +23,8 @@ from typing import Any
 from wacloud.adapters.store.repository import Repository
 from wacloud.adapters.table import Item, Key, Update
 from wacloud.models.identity import USERNAME_PREFIX, CustomerIdentity
+from wacloud.models.numbers import NumberEntry
+from wacloud.models.records import number_scope
 
 CUSTOMER_SKS = ("PROFILE", "OPT", "HANDOVER", "MARKETING")
 MERGED = "MERGED"  # in an absorbed customer's partition: the customer they are now part of
@@ -37,10 +39,28 @@ def partition(customer_id: str) -> str:
     return f"CONTACT#{customer_id}"
 
 
-def item_keys(customer_id: str) -> list[Key]:
-    """The keys of the items a customer's record is read from (and of the mark of a customer who was
-    absorbed into another)."""
-    return [{"pk": partition(customer_id), "sk": sk} for sk in (*CUSTOMER_SKS, MERGED)]
+def opt_sk(entry: NumberEntry | None) -> str:
+    """Where an opt-out said to this number is kept: `OPT` (business-wide, the default) or, for a
+    number whose opt-outs are its own, `OPT#<number>`."""
+    return f"OPT#{entry.phone_number_id}" if entry is not None and entry.opt_out_scope == "number" else "OPT"
+
+
+def handover_sk(entry: NumberEntry | None) -> str:
+    """A handover on this number: `HANDOVER` for the default number, `HANDOVER#<number>` for others."""
+    scope = number_scope(entry)
+    return f"HANDOVER#{scope}" if scope else "HANDOVER"
+
+
+def number_sks(entry: NumberEntry | None) -> tuple[str, ...]:
+    """The items a number keeps of its own beside `CUSTOMER_SKS` (none for the default number with
+    business-wide opt-outs: a single-number stack reads what it always read)."""
+    return tuple(sk for sk in dict.fromkeys((opt_sk(entry), handover_sk(entry))) if sk not in CUSTOMER_SKS)
+
+
+def item_keys(customer_id: str, entry: NumberEntry | None = None) -> list[Key]:
+    """The keys of the items a customer's record is read from, as a number sees them (and of the
+    mark of a customer who was absorbed into another)."""
+    return [{"pk": partition(customer_id), "sk": sk} for sk in (*CUSTOMER_SKS, *number_sks(entry), MERGED)]
 
 
 def alias_key(address: str) -> Key:
@@ -53,10 +73,11 @@ def canonical(address: str) -> str:
     return addresses[0] if addresses else ""
 
 
-def lookup_keys(address: str) -> list[Key]:
-    """What to read to find the customer an address names, in one round trip (usually the only one)."""
+def lookup_keys(address: str, entry: NumberEntry | None = None) -> list[Key]:
+    """What to read to find the customer an address names, as the number `entry` sees them, in one
+    round trip (usually the only one)."""
     found = canonical(address)
-    return [alias_key(found), *item_keys(found)] if found else []
+    return [alias_key(found), *item_keys(found, entry)] if found else []
 
 
 def _by_key(items: list[Item]) -> dict[tuple[str, str], Item]:
@@ -85,7 +106,9 @@ def _merged_into(items: dict[tuple[str, str], Item], customer_id: str) -> str | 
 
 
 class Identities(Repository):
-    def resolve(self, address: str, items: list[Item]) -> tuple[str | None, list[Item]]:
+    def resolve(
+        self, address: str, items: list[Item], entry: NumberEntry | None = None
+    ) -> tuple[str | None, list[Item]]:
         """The customer id an address names and that customer's items, from what `lookup_keys` read
         (one more read when the address is an alias, or the customer was absorbed); (None, []) when
         the address names nobody."""
@@ -95,7 +118,7 @@ class Identities(Repository):
         if target == RETIRED:
             return None, []
         if target is not None and target != found:
-            found, items = target, self.table.batch_get(item_keys(target))
+            found, items = target, self.table.batch_get(item_keys(target, entry))
             by_key = _by_key(items)
         for _ in range(_MAX_HOPS):
             if not _exists(by_key, found):
@@ -103,14 +126,14 @@ class Identities(Repository):
             onward = _merged_into(by_key, found)
             if onward is None:
                 return found, items
-            found, items = onward, self.table.batch_get(item_keys(onward))
+            found, items = onward, self.table.batch_get(item_keys(onward, entry))
             by_key = _by_key(items)
         raise RuntimeError(f"customers merged into each other past {_MAX_HOPS} hops")
 
-    def find(self, address: str) -> tuple[str | None, list[Item]]:
-        """The customer an address names, with their items."""
-        keys = lookup_keys(address)
-        return self.resolve(address, self.table.batch_get(keys)) if keys else (None, [])
+    def find(self, address: str, entry: NumberEntry | None = None) -> tuple[str | None, list[Item]]:
+        """The customer an address names, with their items (as the number `entry` sees them)."""
+        keys = lookup_keys(address, entry)
+        return self.resolve(address, self.table.batch_get(keys), entry) if keys else (None, [])
 
     def link(self, identity: CustomerIdentity, *, at: int | None = None) -> str:
         """The customer this identity is (created when new), every address of it now naming them.
@@ -157,7 +180,7 @@ class Identities(Repository):
             if owner is not None and not (identity.user_id and known and known != identity.user_id):
                 ids.append(owner)
             elif owner is not None and at is not None:
-                keep_number = int((profile or {}).get("last_inbound_at") or 0) > at
+                keep_number = latest_inbound(profile) > at
         for address in (identity.user_id, identity.parent_user_id):
             owner = self._owner(address, by_key)[0] if address else None
             if owner is not None:
@@ -253,22 +276,19 @@ class Identities(Repository):
         return owner, _by_key(items).get((partition(owner), "PROFILE")) if owner else None
 
     def absorb(self, other: str, *, into: str) -> None:
-        """Carry another customer's choices and history over; a MERGED item in their partition then
-        leads every lookup of them to `into`."""
-        items = _by_key(self.table.batch_get([*item_keys(other), *item_keys(into)]))
-        theirs = {sk: items.get((partition(other), sk)) for sk in CUSTOMER_SKS}
-        ours = {sk: items.get((partition(into), sk)) for sk in CUSTOMER_SKS}
-        for sk, stamp, value in (("OPT", "opt_changed_at", "opted_out"), ("MARKETING", "marketing_changed_at", None)):
-            if _later(theirs[sk], ours[sk], stamp, value):
-                self._copy(theirs[sk], into)
-        if _later(theirs["HANDOVER"], ours["HANDOVER"], "handover_until", None):
-            self._copy(theirs["HANDOVER"], into)
-        if theirs["PROFILE"] is not None:
+        """Carry another customer's choices (every number's), windows and history over; a MERGED
+        item in their partition then leads every lookup of them to `into`."""
+        everything = self.table.query("pk = :pk", {":pk": partition(other)})
+        theirs = {item["sk"]: item for item in everything if not item["sk"].startswith("HIST#")}
+        own = [sk for sk in theirs if sk.startswith(("OPT#", "HANDOVER#"))]
+        ours = _by_key(self.table.batch_get([*item_keys(into), *({"pk": partition(into), "sk": sk} for sk in own)]))
+        for sk, item in theirs.items():
+            kind = sk.partition("#")[0]
+            if kind in _CHOICES and _later(item, ours.get((partition(into), sk)), *_CHOICES[kind]):
+                self._copy(item, into)
+        if "PROFILE" in theirs:
             self._merge_profile(theirs["PROFILE"], into)
-        history = self.table.query(
-            "pk = :pk AND begins_with(sk, :history)", {":pk": partition(other), ":history": "HIST#"}
-        )
-        self.table.batch_put({**item, "pk": partition(into)} for item in history)
+        self.table.batch_put({**item, "pk": partition(into)} for item in everything if item["sk"].startswith("HIST#"))
         self.table.update(
             {"pk": partition(other), "sk": MERGED},
             Update(
@@ -283,25 +303,45 @@ class Identities(Repository):
     def _merge_profile(self, theirs: Item, into: str) -> None:
         sets = ["updated_at = :now"]
         values: dict[str, Any] = {":now": self._now()}
-        for name in ("created_at", "first_inbound_wamid"):
+        names: dict[str, str] = {}
+        firsts = [name for name in theirs if name == "first_inbound_wamid" or name.startswith("first_inbound_wamid#")]
+        for index, name in enumerate(("created_at", *firsts)):
             if name in theirs:
-                sets.append(f"{name} = if_not_exists({name}, :{name})")
-                values[f":{name}"] = theirs[name]
+                names[f"#f{index}"] = name
+                sets.append(f"#f{index} = if_not_exists(#f{index}, :f{index})")
+                values[f":f{index}"] = theirs[name]
         for name in ("wa_id", "user_id", "parent_user_id", "username", "profile_name"):
             if theirs.get(name):
                 sets.append(f"{name} = if_not_exists({name}, :{name})")
                 values[f":{name}"] = theirs[name]
         key = {"pk": partition(into), "sk": "PROFILE"}
-        self.table.update(key, Update("SET " + ", ".join(sets), values))
-        if "last_inbound_at" in theirs:
+        self.table.update(key, Update("SET " + ", ".join(sets), values, names))
+        # Each number's window: theirs where it is the later (one update each: its own condition).
+        for window in (name for name in theirs if name.partition("#")[0] == "last_inbound_at"):
+            suffix = window.removeprefix("last_inbound_at")
             self.table.update(
                 key,
                 Update(
-                    "SET last_inbound_at = :at, last_inbound_wamid = :wamid",
-                    {":at": theirs["last_inbound_at"], ":wamid": theirs.get("last_inbound_wamid", "")},
-                    condition="attribute_not_exists(last_inbound_at) OR last_inbound_at < :at",
+                    "SET #at = :at, #wamid = :wamid",
+                    {":at": theirs[window], ":wamid": theirs.get("last_inbound_wamid" + suffix, "")},
+                    {"#at": window, "#wamid": "last_inbound_wamid" + suffix},
+                    condition="attribute_not_exists(#at) OR #at < :at",
                 ),
             )
+
+
+# Which of a customer's items are choices, and how the later one is told (`_later`).
+_CHOICES = {
+    "OPT": ("opt_changed_at", "opted_out"),
+    "MARKETING": ("marketing_changed_at", None),
+    "HANDOVER": ("handover_until", None),
+}
+
+
+def latest_inbound(profile: Item | None) -> int:
+    """When the customer last wrote or called any number (0: never)."""
+    found = [int(value or 0) for name, value in (profile or {}).items() if name.partition("#")[0] == "last_inbound_at"]
+    return max(found, default=0)
 
 
 def _later(theirs: Item | None, ours: Item | None, stamp: str, flag: str | None) -> bool:
