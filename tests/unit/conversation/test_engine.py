@@ -22,6 +22,7 @@ from wacloud.conversation.engine import (
     S3_RULES_MAX_AGE_SECONDS,
     Answer,
     ConversationEngine,
+    ConversationEngines,
     RulesSource,
     RulesUnavailableError,
     conversation_engine,
@@ -29,6 +30,7 @@ from wacloud.conversation.engine import (
 )
 from wacloud.conversation.rules import RulesFile
 from wacloud.local.cloudformation import Stack
+from wacloud.models.numbers import NumberEntry
 from wacloud.models.records import HistoryEntry
 
 CUSTOMER = "16505551234"
@@ -280,3 +282,42 @@ def test_the_engine_from_the_settings(customers: CustomerRecords, tmp_path: Path
         Settings.from_env({"WACLOUD_RULES": "rules.json", "WACLOUD_HISTORY_SIZE": 3}), customers, base=tmp_path
     )
     assert ruled is not None and ruled.history_size == 3 and texts(ruled.answer(message_event("x"))) == ["Say MENU"]
+
+
+# --- per number (issue 20) -----------------------------------------------------------------------
+
+SALES = NumberEntry(phone_number_id="100000000000002")
+
+
+def test_a_handover_first_contact_and_history_are_the_numbers_written_to(customers: CustomerRecords) -> None:
+    now = int(time.time())
+    first = message_event("hi", wamid="wamid.S1", timestamp=now)
+    customers.upsert(message_event("hi", wamid="wamid.D1", timestamp=now - DAY))  # known on the default number
+    customers.upsert(first, SALES)
+    talk = engine(customers)
+
+    assert texts(talk.answer(first, SALES)) == ["Welcome"]  # a first message to sales, however old the customer
+    line = HistoryEntry(at=1, direction="in", type="text", text="to sales")
+    customers.append_history(CUSTOMER, [line], ttl_seconds=DAY, entry=SALES)
+    bot = Bot()
+    bot.add(lambda c: c.reply_text(" | ".join(entry.text or "" for entry in c.history) or "none"))
+    assert texts(engine(customers, bot).answer(message_event("x", wamid="wamid.S2"), SALES)) == ["to sales"]
+    assert texts(engine(customers, bot).answer(message_event("x", wamid="wamid.D2"))) == ["none"]
+
+    customers.set_handover(CUSTOMER, until=now + 3600, at=now, wamid="wamid.ASKED", entry=SALES)
+    assert talk.answer(message_event("hello", wamid="wamid.S3"), SALES) == Answer(decided_by="handover")
+    assert texts(talk.answer(message_event("hello", wamid="wamid.D3"))) == ["Say MENU"]  # the default: no handover
+
+
+def test_each_number_may_have_its_own_rules_or_bot(customers: CustomerRecords, tmp_path: Path) -> None:
+    (tmp_path / "rules.json").write_text(json.dumps(RULES))
+    settings = Settings.from_env({"WACLOUD_AUTO_REPLY_TEXT": "Thanks!"})
+    engines = ConversationEngines(settings, customers, base=tmp_path)
+    ruled = NumberEntry(phone_number_id="3", rules="rules.json")
+    echoed = NumberEntry(phone_number_id="4", bot="wacloud.conversation.examples.echo:bot")
+
+    assert texts(engines.for_number(None).answer(message_event("x"))) == ["Thanks!"]
+    assert engines.for_number(SALES) is engines.for_number(None)  # names neither: the stack's
+    assert texts(engines.for_number(ruled).answer(message_event("x"), ruled)) == ["Say MENU"]
+    assert texts(engines.for_number(echoed).answer(message_event("x"), echoed)) == ["You said: x"]
+    assert engines.for_number(NumberEntry(phone_number_id="5", rules="rules.json")) is engines.for_number(ruled)

@@ -20,6 +20,7 @@ from wacloud.conversation.engine import Answer
 from wacloud.inbound.customer_message import HISTORY_TEXT_CHARS, CustomerMessages
 from wacloud.models.events import MediaEvent, MessageEvent, dump_event
 from wacloud.models.keys import digest
+from wacloud.models.numbers import NumberEntry
 from wacloud.models.records import Direction
 from wacloud.models.webhook import Contact, InboundMessage
 from wacloud.outbound.contract import deduplication_id, message_group_id
@@ -54,10 +55,12 @@ class FakeQueue:
 class FakeEngine:
     def __init__(self, answer: Answer = ANSWER) -> None:
         self.asked: list[str] = []
+        self.numbers: list[NumberEntry | None] = []  # the number each message was written to
         self.answer_given = answer
 
-    def answer(self, event: MessageEvent) -> Answer:
+    def answer(self, event: MessageEvent, entry: NumberEntry | None = None) -> Answer:
         self.asked.append(event.message.id)
+        self.numbers.append(entry)
         return self.answer_given
 
 
@@ -364,3 +367,80 @@ def test_a_changed_number_run_again_after_a_failure_still_names_the_same_custome
 
     moved = Store().customers.get("+447700900123")
     assert moved is not None and (moved.customer_id, moved.opted_out) == (CUSTOMER, True)
+
+
+# --- the number written to (issue 20) ------------------------------------------------------------
+
+SALES = NumberEntry(phone_number_id="100000000000002")
+SUPPORT = NumberEntry(phone_number_id="100000000000003", opt_out_scope="number")
+
+
+class FakeNumbers:
+    """The registry: the stack's own number (the default), sales and support."""
+
+    def __init__(self) -> None:
+        self.entries = {e.phone_number_id: e for e in (NumberEntry(PHONE_NUMBER_ID, default=True), SALES, SUPPORT)}
+
+    def get(self, phone_number_id: str) -> NumberEntry | None:
+        return self.entries.get(phone_number_id)
+
+    def default(self) -> NumberEntry:
+        return self.entries[PHONE_NUMBER_ID]
+
+
+def to_number(number: str, **fields: Any) -> MessageEvent:
+    return event(**fields).model_copy(update={"phone_number_id": number})
+
+
+def numbered(outbound: FakeQueue, engine: FakeEngine) -> CustomerMessages:
+    messages = handler(outbound, engine=engine)
+    messages.numbers = FakeNumbers()
+    return messages
+
+
+def test_a_message_to_another_number_opens_its_window_and_is_its_history() -> None:
+    engine = FakeEngine()
+    numbered(FakeQueue(), engine).handle(to_number(SALES.phone_number_id))
+
+    assert engine.numbers == [SALES]  # the number's own conversation
+    contact = Store().customers.get(CUSTOMER, SALES)
+    assert contact is not None and contact.window_for(SALES) == SENT and contact.first_wamid_for(SALES) == WAMID
+    assert contact.window_for(None) is None  # the default number's window stays closed
+    assert [line.direction for line in Store().customers.history(CUSTOMER, entry=SALES)] == ["in", "out", "out"]
+    assert Store().customers.history(CUSTOMER) == []
+
+
+def test_an_opt_out_said_to_a_number_whose_opt_outs_are_its_own_binds_it_alone() -> None:
+    outbound = FakeQueue()
+    numbered(outbound, FakeEngine()).handle(to_number(SUPPORT.phone_number_id, text={"body": "STOP"}))
+
+    assert outbound.keys == [f"read:{WAMID}"]
+    assert Store().customers.get(CUSTOMER, SUPPORT).opted_out_for(SUPPORT)  # type: ignore[union-attr]
+    assert not Store().customers.get(CUSTOMER, SALES).opted_out_for(SALES)  # type: ignore[union-attr]
+
+
+def test_a_message_to_a_number_the_registry_no_longer_lists_keeps_to_that_number() -> None:
+    engine = FakeEngine()
+    numbered(FakeQueue(), engine).handle(to_number("100000000000009"))
+
+    [entry] = engine.numbers
+    assert entry is not None and (entry.phone_number_id, entry.default, entry.opt_out_scope) == (
+        "100000000000009",
+        False,
+        "business",
+    )
+    assert Store().customers.get(CUSTOMER).window_for(None) is None  # type: ignore[union-attr]
+
+
+def test_a_stack_with_no_number_of_its_own_and_no_registry_keeps_todays_keys() -> None:
+    engine = FakeEngine()
+    messages = handler(FakeQueue(), engine=engine)
+    empty = FakeNumbers()
+    empty.entries.clear()
+    messages.numbers = empty
+    empty.default = lambda: None  # type: ignore[method-assign]
+
+    messages.handle(to_number(SALES.phone_number_id))
+
+    assert engine.numbers == [None]
+    assert Store().customers.get(CUSTOMER).window_for(None) == SENT  # type: ignore[union-attr]

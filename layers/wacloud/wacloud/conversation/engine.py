@@ -24,7 +24,8 @@ from wacloud.conversation.bot import Bot, Conversation, load_bot
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules
 from wacloud.errors import TransientError
 from wacloud.models.events import MessageEvent
-from wacloud.models.records import ContactRecord, HistoryEntry
+from wacloud.models.numbers import NumberEntry
+from wacloud.models.records import ContactRecord, HistoryEntry, number_scope
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS
 from wacloud.runtime.logs import child_logger
@@ -67,21 +68,25 @@ class ConversationEngine:
         self.history_size = history_size
         self._clock = clock
 
-    def answer(self, event: MessageEvent) -> Answer:
+    def answer(self, event: MessageEvent, entry: NumberEntry | None = None) -> Answer:
+        """The answer to a message written to the number `entry` (None: the default number): its
+        opt-out, handover, first contact and history are that number's."""
         message = event.message
         now = int(self._clock())
-        contact = self.customers.get(message.sender) if message.sender else None
-        if contact is not None and contact.opted_out:
+        contact = self.customers.get(message.sender, entry) if message.sender else None
+        if contact is not None and contact.opted_out_for(entry):
             return Answer(decided_by="opted-out")  # the sender would refuse every answer anyway
         # The message that started the handover is still answered (its answers may be queued again).
-        if contact is not None and contact.handed_over(now) and contact.handover_wamid != message.id:
+        handover = contact.handover_for(entry) if contact is not None else None
+        started_by_this = handover is not None and handover.handover_wamid == message.id
+        if contact is not None and contact.handed_over_for(entry, now) and not started_by_this:
             logger.info("Customer is with a human; no automatic reply", extra={"from": mask_phone(message.sender)})
             return Answer(decided_by="handover")
         conversation = Conversation(
             event=event,
             contact=contact,
-            first_contact=_first_contact(contact, event),
-            load_history=lambda: self._history(contact, message.sender),
+            first_contact=_first_contact(contact, event, entry),
+            load_history=lambda: self._history(contact, message.sender, entry),
         )
         rules = self._rules()
         answer = Answer()
@@ -96,19 +101,22 @@ class ConversationEngine:
             answer = _outside_window(answer, rules)
         return answer
 
-    def _history(self, contact: ContactRecord | None, sender: str) -> list[HistoryEntry]:
+    def _history(self, contact: ContactRecord | None, sender: str, entry: NumberEntry | None) -> list[HistoryEntry]:
         customer = contact.customer_id if contact else canonical(sender)
-        return self.customers.history(customer, limit=self.history_size) if customer else []
+        return self.customers.history(customer, limit=self.history_size, entry=entry) if customer else []
 
 
-def _first_contact(contact: ContactRecord | None, event: MessageEvent) -> bool:
+def _first_contact(contact: ContactRecord | None, event: MessageEvent, entry: NumberEntry | None = None) -> bool:
     """This message is the customer's first to the number: the same answer however often it comes.
 
-    The processor's upsert names the first message on a new contact; a contact stored before
-    that field existed (created before the message) is not a first contact."""
+    The processor's upsert names the first message on a new contact; on the default number, a
+    contact stored before that field existed (created before the message) is not a first contact.
+    Another number's field is as new as the number: a customer known elsewhere writes to it first."""
     message = event.message
-    if contact is None or contact.first_inbound_wamid != message.id:
+    if contact is None or contact.first_wamid_for(entry) != message.id:
         return False
+    if number_scope(entry):
+        return True
     return contact.created_at is None or not message.timestamp or contact.created_at >= message.timestamp - CLOCK_SKEW
 
 
@@ -181,15 +189,45 @@ def fallback_rules(auto_reply_text: str) -> RulesFile | None:
     return RulesFile.model_validate({"fallback": {"reply": reply}})
 
 
-def conversation_engine(settings: Settings, customers: CustomerRecords, *, base: Path) -> ConversationEngine | None:
+def conversation_engine(
+    settings: Settings, customers: CustomerRecords, *, base: Path, rules: str | None = None, bot: str | None = None
+) -> ConversationEngine | None:
     """The conversation from the settings: the bot's handlers, the rules file (relative to `base`,
-    the processor's package), or `AutoReplyText` for everything; None when there is nothing to say."""
-    bot = load_bot(settings.bot) if settings.bot else None
-    if settings.rules:
-        rules: Callable[[], RulesFile | None] = RulesSource(settings.rules, base=base)
+    the processor's package), or `AutoReplyText` for everything; None when there is nothing to say.
+    `rules`, `bot`: a number's own, in place of the stack's."""
+    rules_location = settings.rules if rules is None else rules
+    bot_name = settings.bot if bot is None else bot
+    handlers = load_bot(bot_name) if bot_name else None
+    if rules_location:
+        source: Callable[[], RulesFile | None] = RulesSource(rules_location, base=base)
     else:
         fixed = fallback_rules(settings.auto_reply_text)
-        rules = lambda: fixed  # noqa: E731 - a constant source
-        if fixed is None and bot is None:
+        source = lambda: fixed  # noqa: E731 - a constant source
+        if fixed is None and handlers is None:
             return None
-    return ConversationEngine(customers=customers, rules=rules, bot=bot, history_size=settings.history_size)
+    return ConversationEngine(customers=customers, rules=source, bot=handlers, history_size=settings.history_size)
+
+
+class ConversationEngines:
+    """The conversation of each number: the stack's, or one of its own where its registry entry
+    names a rules file or a bot (one engine per pair, made when a number first needs it)."""
+
+    def __init__(self, settings: Settings, customers: CustomerRecords, *, base: Path) -> None:
+        self.settings = settings
+        self.customers = customers
+        self.base = base
+        self._engines: dict[tuple[str, str], ConversationEngine | None] = {}
+        # The stack's own, made at once: a rules file that does not validate stops the cold start.
+        self.default = self._made(settings.rules, settings.bot)
+
+    def for_number(self, entry: NumberEntry | None) -> ConversationEngine | None:
+        if entry is None or not (entry.rules or entry.bot):
+            return self.default
+        return self._made(entry.rules or self.settings.rules, entry.bot or self.settings.bot)
+
+    def _made(self, rules: str, bot: str) -> ConversationEngine | None:
+        if (rules, bot) not in self._engines:
+            self._engines[rules, bot] = conversation_engine(
+                self.settings, self.customers, base=self.base, rules=rules, bot=bot
+            )
+        return self._engines[rules, bot]

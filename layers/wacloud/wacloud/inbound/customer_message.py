@@ -12,6 +12,9 @@
 9. `queue_media`: media to archive, as an event of its own;
 10. `store`: the message, the mark that all of the above is done.
 
+Window, opt-out, handover, history and conversation are those of the number written to (its
+registry entry: `numbers`); a stack with one number keeps exactly the keys it always had.
+
 The message's record is its idempotency record (no other is kept: two writes fewer per message).
 A run that fails before it is written runs again whole when SQS delivers the event again; the FIFO
 group (the customer) holds their later events back meanwhile, so no two runs overlap. Its steps
@@ -23,17 +26,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from wacloud.adapters.queues import FifoQueue, QueueEntry
 from wacloud.adapters.store import Store
 from wacloud.config import Settings
-from wacloud.conversation.engine import Answer, ConversationEngine
+from wacloud.conversation.engine import Answer, ConversationEngine, ConversationEngines
 from wacloud.conversation.rules import message_text, reply_text
+from wacloud.errors import ConfigurationError
 from wacloud.inbound.replies import NO_REPLY_TYPES, RefusedReply, replies_for
 from wacloud.models.events import MediaEvent, MessageEvent, dump_event
 from wacloud.models.identity import CustomerIdentity
 from wacloud.models.keys import digest
+from wacloud.models.numbers import NumberEntry
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import Direction, HistoryEntry
 from wacloud.models.system_messages import identity_change
@@ -47,6 +52,14 @@ logger = child_logger(__name__)
 HISTORY_TEXT_CHARS = 1024
 
 
+class Numbers(Protocol):
+    """The registry of numbers, as far as a customer's message needs it (`adapters.registry`)."""
+
+    def get(self, phone_number_id: str) -> NumberEntry | None: ...
+
+    def default(self) -> NumberEntry | None: ...
+
+
 class CustomerMessages:
     def __init__(
         self,
@@ -55,14 +68,16 @@ class CustomerMessages:
         outbound: FifoQueue,
         settings: Settings,
         inbound: FifoQueue | None = None,
-        conversations: ConversationEngine | None = None,
+        conversations: ConversationEngine | ConversationEngines | None = None,
+        numbers: Numbers | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.outbound = outbound
         self.inbound = inbound  # where media to archive is queued (None: not archived)
         self.settings = settings
-        self.conversations = conversations  # None: read receipts only
+        self.conversations = conversations  # None: read receipts only; engines: one per number's rules
+        self.numbers = numbers  # None: every message is the default number's (a stack of one number)
         self._clock = clock
 
     def handle(self, event: MessageEvent) -> dict[str, Any]:
@@ -71,9 +86,10 @@ class CustomerMessages:
             logger.info("Message already handled; skipped", extra={"wamid": mask_wamid(message.id)})
             count("DuplicateEventSkipped")
             return {"outcome": "duplicate", "queued": 0}
+        entry = self._number(event)
         # News of a changed number or BSUID moves the customer; it is no message of theirs to
         # remember under the old name (which would make that name someone new on a second run).
-        customer = self._identity_change(event) or self.store.customers.upsert(event)
+        customer = self._identity_change(event) or self.store.customers.upsert(event, entry)
         age = self._clock() - message.timestamp if message.timestamp else 0
         if age > self.settings.max_event_age_seconds:
             # Past the replay window: Meta no longer redelivers it, so it is a replay (acting on it
@@ -86,15 +102,15 @@ class CustomerMessages:
             count("StaleMessageIgnored")
             return {"outcome": "stale", "queued": 0}
         # A keyword written in a group is said to the group, not to the business.
-        opted_out_now = self._opt_keyword(event, customer) if customer and not message.is_group else False
-        answer = self._answer(event) if not opted_out_now else Answer()
+        opted_out_now = self._opt_keyword(event, customer, entry) if customer and not message.is_group else False
+        answer = self._answer(event, entry) if not opted_out_now else Answer()
         replies = replies_for(event, self.settings, answer.replies)
         self._record_unaddressable(replies.refused)
         documents = replies.documents
         self._queue_replies(event, documents)
         if customer:
-            self._hand_over(event, answer, customer)
-            self._remember_history(event, documents, answer, customer)
+            self._hand_over(event, answer, customer, entry)
+            self._remember_history(event, documents, answer, customer, entry)
         self._queue_media(event)
         self.store.messages.record_inbound(event)  # last: it says every step above is done
         logger.info(
@@ -109,6 +125,24 @@ class CustomerMessages:
         )
         count("MessageReceived")
         return {"outcome": "stored", "queued": len(documents)}
+
+    def _number(self, event: MessageEvent) -> NumberEntry | None:
+        """The registry's entry of the number written to (None: the default number's keys)."""
+        if self.numbers is None:
+            return None
+        entry = self.numbers.get(event.phone_number_id) if event.phone_number_id else None
+        if entry is not None:
+            return entry
+        default = self.numbers.default()
+        if default is None or not event.phone_number_id:
+            return default  # no number named, or a stack with no number of its own: today's keys
+        # A number no longer listed (removed while this waited on the queue): its window and history
+        # still are its own, its opt-outs the business's.
+        try:
+            return NumberEntry(phone_number_id=event.phone_number_id)
+        except ConfigurationError:
+            logger.warning("Message to a number id that is not one; kept as the default number's")
+            return default
 
     def _identity_change(self, event: MessageEvent) -> str | None:
         """Meta's news that the customer's number or BSUID changed: the new one names the same
@@ -136,26 +170,29 @@ class CustomerMessages:
             logger.warning("Reply not queued", extra={"reply": mask_key(reply.key), "reason": reply.reason})
             count("ReplyRejected")
 
-    def _opt_keyword(self, event: MessageEvent, customer: str) -> bool:
-        """Apply an opt-out or opt-in keyword; whether the customer opted out with this message (then
-        only the read receipt goes back: an opt-out is honoured before any rule or handler)."""
+    def _opt_keyword(self, event: MessageEvent, customer: str, entry: NumberEntry | None) -> bool:
+        """Apply an opt-out or opt-in keyword (business-wide, or the number's own where its opt-outs
+        are); whether the customer opted out with this message (then only the read receipt goes
+        back: an opt-out is honoured before any rule or handler)."""
         message = event.message
         keyword = opt_keyword(message, self.settings)
         if keyword is None:
             return False
         choice, word = keyword
-        self.store.customers.set_opt_out(customer, choice == "out", at=message.timestamp, keyword=word)
+        self.store.customers.set_opt_out(customer, choice == "out", at=message.timestamp, keyword=word, entry=entry)
         logger.info("Customer opted " + choice, extra={"from": mask_phone(message.sender)})
         count("OptedOut" if choice == "out" else "OptedIn")
         return choice == "out"
 
-    def _answer(self, event: MessageEvent) -> Answer:
-        """The conversation's answer to a customer talking to us (not a reaction, an edit, a system
-        notice) whom we can address."""
+    def _answer(self, event: MessageEvent, entry: NumberEntry | None) -> Answer:
+        """The conversation's answer (the number's rules or bot) to a customer talking to us (not a
+        reaction, an edit, a system notice) whom we can address."""
         message = event.message
-        if self.conversations is None or message.type in NO_REPLY_TYPES or not message.sender:
+        engines = self.conversations
+        engine = engines.for_number(entry) if isinstance(engines, ConversationEngines) else engines
+        if engine is None or message.type in NO_REPLY_TYPES or not message.sender:
             return Answer()
-        return self.conversations.answer(event)
+        return engine.answer(event, entry)
 
     def _queue_replies(self, event: MessageEvent, documents: list[OutboundMessage]) -> None:
         sender = event.message.group_id or event.message.sender
@@ -165,18 +202,23 @@ class CustomerMessages:
             [QueueEntry(body=body, group_id=group, deduplication_id=deduplication_id(body)) for body in bodies]
         )
 
-    def _hand_over(self, event: MessageEvent, answer: Answer, customer: str) -> None:
+    def _hand_over(self, event: MessageEvent, answer: Answer, customer: str, entry: NumberEntry | None) -> None:
         """After the answers are queued: a retry of this message still sends them."""
         message = event.message
         if not answer.handover:
             return
         at = message.timestamp or int(self._clock())
         until = int(self._clock()) + self.settings.handover_hours * 3600
-        self.store.customers.set_handover(customer, until=until, at=at, wamid=message.id)
+        self.store.customers.set_handover(customer, until=until, at=at, wamid=message.id, entry=entry)
         count("HandedOver")
 
     def _remember_history(
-        self, event: MessageEvent, documents: list[OutboundMessage], answer: Answer, customer: str
+        self,
+        event: MessageEvent,
+        documents: list[OutboundMessage],
+        answer: Answer,
+        customer: str,
+        entry: NumberEntry | None,
     ) -> None:
         """The message and the answers queued for it in the customer's conversation history (for bots)."""
         message = event.message
@@ -204,7 +246,8 @@ class CustomerMessages:
             for document in documents
             if document.recipient is not None
         ]
-        self.store.customers.append_history(customer, entries, ttl_seconds=self.settings.history_days * 86400)
+        ttl = self.settings.history_days * 86400
+        self.store.customers.append_history(customer, entries, ttl_seconds=ttl, entry=entry)
 
     def _queue_media(self, event: MessageEvent) -> None:
         """Archive the message's media as an event of its own: its retries hold back nothing else."""

@@ -27,11 +27,12 @@ from pydantic import ValidationError
 from wacloud.adapters.credentials import access_token, credential
 from wacloud.adapters.graph import GraphClient
 from wacloud.adapters.queues import FifoQueue
+from wacloud.adapters.registry import get_registry
 from wacloud.adapters.s3 import Bucket
 from wacloud.adapters.store import Store, get_store
 from wacloud.adapters.store.messages import StatusChange
 from wacloud.config import Settings, get_settings
-from wacloud.conversation.engine import conversation_engine
+from wacloud.conversation.engine import ConversationEngines
 from wacloud.inbound.changes import AccountChanges
 from wacloud.inbound.customer_message import CustomerMessages
 from wacloud.inbound.media_archive import MediaArchive
@@ -190,7 +191,8 @@ def build_processor(settings: Settings, store: Store, *, base: Path) -> InboundP
         outbound=FifoQueue(settings.outbound_queue_url),
         inbound=FifoQueue(settings.inbound_queue_url) if archive else None,
         settings=settings,
-        conversations=conversation_engine(settings, store.customers, base=base),
+        conversations=ConversationEngines(settings, store.customers, base=base),
+        numbers=get_registry(),  # each message's window, opt-out, handover, history and rules: its number's
     )
     return InboundProcessor(
         store=store,
