@@ -1,5 +1,7 @@
-"""`wacloud migrate customers`: carry customers stored before identities existed over to one customer
-per person (once after upgrading to this version; safe to run again)."""
+"""`wacloud migrate customers|numbers`: bring stored records up to this version (once after
+upgrading; each safe to run again). `customers`: customers stored before identities existed become
+one customer per person. `numbers`: records kept before the stack served several numbers go to the
+number each belongs to."""
 
 from __future__ import annotations
 
@@ -28,6 +30,20 @@ def register(commands: Any) -> None:
     )
     add_target_arguments(customers)
     customers.set_defaults(run=run_customers)
+    numbers = steps.add_parser(
+        "numbers",
+        help="give each number its own windows, handovers and history (keeps every opt-out)",
+        description=(
+            "Windows, handovers and history are per number now; the default number keeps the records it had, "
+            "and every opt-out stays business-wide (binding every number). This reads the table (a scan): "
+            "where a kept message record shows a customer wrote to another number, that number gets its "
+            "window, the handover that message started and its history lines (copied; nothing is deleted; "
+            "opt-outs, marketing choices and identities are never written). It also stores the default number "
+            "in the registry if none is stored there. Running it again changes nothing."
+        ),
+    )
+    add_target_arguments(numbers)
+    numbers.set_defaults(run=run_numbers)
 
 
 def run_customers(args: argparse.Namespace) -> int:
@@ -36,4 +52,21 @@ def run_customers(args: argparse.Namespace) -> int:
     target = resolve_target(args)
     report = migrate_customers(target.store())
     print(f"{target.label}: {report.profiles} customer profiles read, {report.linked} linked by phone and user id")
+    return 0
+
+
+def run_numbers(args: argparse.Namespace) -> int:
+    from wacloud.cli.numbers import target_registry
+    from wacloud.ops.number_migration import migrate_numbers
+
+    target = resolve_target(args)
+    report = migrate_numbers(target.store(), target_registry(target))
+    others = ", ".join(report.other_numbers) or "none"
+    print(
+        f"{target.label}: default number {report.default_number}"
+        f"{' (now stored in the registry)' if report.pinned else ''}; {report.customers} customers, "
+        f"{report.opt_outs} opt-outs kept business-wide; {report.messages} inbound messages read, "
+        f"other numbers written to: {others}; carried over: {report.windows} windows, "
+        f"{report.handovers} handovers, {report.history} history lines"
+    )
     return 0
