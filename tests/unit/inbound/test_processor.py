@@ -163,6 +163,24 @@ def test_a_status_confirms_a_send_only_while_its_message_is_not_marked(monkeypat
     assert store.table.get(message_key("wamid.LATE"))[OUTBOUND_ACCEPTED] is True  # type: ignore[index]
 
 
+def test_a_status_is_confirmed_with_the_marker_key_when_the_secret_has_one() -> None:
+    # GIVEN a stack whose secret holds a marker key (every stack without a Meta app needs one)
+    secrets = boto3.client("secretsmanager")
+    name = get_settings().secret_name
+    kept = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
+    secrets.put_secret_value(SecretId=name, SecretString=json.dumps({**kept, "marker_key": "the-marker-key"}))
+    store = Store()
+    record_outcome(store, outbound_document("eum"), SendOutcome.unconfirmed(ErrorInfo(title="timeout")), "1")
+
+    # WHEN a status comes marked with it (not with the app secret)
+    status = status_event("sent", 10, "wamid.EUM", callback_data=marker("eum", "the-marker-key"))
+    fake_processor().process(dump_event(status), message_id="m")
+
+    # THEN it confirms the send
+    outbound = store.outbound.get("eum")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.EUM")
+
+
 @pytest.mark.parametrize("callback", [None, "order-42", "wacloud-ke:lost"], ids=["none", "clients-own", "near-miss"])
 def test_a_status_without_our_callback_prefix_confirms_nothing(monkeypatch, callback: str | None) -> None:
     monkeypatch.setattr(module, "confirm_send", lambda *args: pytest.fail("confirm_send called"))

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from wacloud.adapters.credentials import access_token, credential
+from wacloud.adapters.credentials import access_token, marker_key
 from wacloud.adapters.graph import GraphClient
 from wacloud.adapters.queues import FifoQueue
 from wacloud.adapters.registry import get_registry
@@ -153,9 +153,10 @@ class InboundProcessor:
             count("MessageFailed")
         # Only a message not yet marked `outbound_accepted` (its send's outcome not written yet, or
         # never: its answer was lost) has anything to confirm; for the rest it would be a write more.
-        # The marker is checked (the secret read) only then: a spoofed one confirms nothing.
+        # The marker is checked (the secret read) only then: a spoofed one confirms nothing. Its key
+        # is the same for every number and transport (an EUM send gets its wamid this way).
         key = (
-            confirmed_key(status.biz_opaque_callback_data, credential("app_secret"))
+            confirmed_key(status.biz_opaque_callback_data, marker_key())
             if not applied.send_recorded and split(status.biz_opaque_callback_data)[1]
             else None
         )
