@@ -108,7 +108,7 @@ class Deliveries:
         if self.sns is None or not self.topic_arn:
             return 503, "this local run has no End User Messaging Social topic (EumEventTopic)"
         ids = [self.sns.publish(TopicArn=self.topic_arn, Message=m)["MessageId"] for m in sns_messages(body, number)]
-        self.echo(f"  [sns      ] published {len(ids)} event(s) for {number.label} on the EUM topic")
+        self.echo(f"  [sns]       published {len(ids)} event(s) for {number.label} on the EUM topic")
         return 200, json.dumps({"published": ids})
 
 

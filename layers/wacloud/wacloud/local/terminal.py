@@ -16,14 +16,12 @@ def front_door_line(method: str, path: str, status: int, data: bytes) -> str:
 
 def graph_line(request: GraphRequest, *, show_personal_data: bool) -> str:
     """A send (its kind, recipient and answer; its text only when personal data is shown), else the call."""
-    source = "eum" if request.route.startswith("eum_") else "graph"
+    source = "[eum]    " if request.route.startswith("eum_") else "[graph]  "
     if request.route not in SEND_ROUTES:
         response = request.response
         answer = response.get("id") or response.get("mediaId") or response.get("mimeType")
         answer = answer or response.get("message") or response.get("error", {}).get("message", "")
-        return (
-            f"  [{source:<9}] {request.method} {request.route} {request.phone_number_id} -> {request.status} {answer}"
-        )
+        return f"  {source}   {request.method} {request.route} {request.phone_number_id} -> {request.status} {answer}"
     body = request.body if isinstance(request.body, dict) else {}
     if body.get("status") == "read":
         what = f"read receipt for {body.get('message_id')}"
@@ -36,7 +34,7 @@ def graph_line(request: GraphRequest, *, show_personal_data: bool) -> str:
     answer = f"wamid {request.wamid}" if request.wamid else json.dumps(request.response)[:60]
     if request.transport_message_id:
         answer += f" (AWS message id {request.transport_message_id})"
-    return f"  [{source:<9}] {what} -> {request.status} {answer}"
+    return f"  {source}   {what} -> {request.status} {answer}"
 
 
 def batch_line(name: str, result: PollResult) -> str:
