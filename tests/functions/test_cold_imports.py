@@ -42,6 +42,8 @@ NOT_IMPORTED = {
     ],
     "sender": ["wacloud.models.webhook", "wacloud.models.events", "yaml", "aws_lambda_powertools.utilities.parser"],
 }
+# The End User Messaging Social ingest runs the webhook's code after its own checks: as lean.
+NOT_IMPORTED["eum_ingest"] = NOT_IMPORTED["webhook"]
 # Module-level constants of these models are made at import (so they are built).
 BUILT_AT_IMPORT = {"wacloud.models.records.ErrorInfo"}
 BUILT_MODELS = """
@@ -108,7 +110,8 @@ with mock_aws():
     event = proxy_event("POST", "/webhook", {{"x-hub-signature-256": signature}}, body, "173.252.95.1")
     answer = app.lambda_handler(event, LocalContext(function_name="webhook-fn"))
     powertools = [m for m in sys.modules if "powertools" in m]
-    print(json.dumps({{"status": answer["statusCode"], "powertools": powertools, "frozen": frozen > 10000}}))
+    heavy = [m for m in ("pydantic", "wacloud.adapters.store") if m in sys.modules]
+    print(json.dumps({{"status": answer["statusCode"], "powertools": powertools + heavy, "frozen": frozen > 10000}}))
 """
 
 
@@ -122,6 +125,7 @@ def test_the_webhook_serves_its_first_post_without_powertools_and_logs_and_count
         AWS_SECRET_ACCESS_KEY="testing",
         POWERTOOLS_SERVICE_NAME="webhook",
         POWERTOOLS_METRICS_NAMESPACE="Wacloud",
+        WACLOUD_PHONE_NUMBER_ID="123456789",  # the number the registry serves when it stores none
     )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -135,3 +139,39 @@ def test_the_webhook_serves_its_first_post_without_powertools_and_logs_and_count
     assert emf["ColdStart"]["function_name"] == "webhook-fn"
     assert emf["WebhookEventsQueued"]["WebhookEventsQueued"] == [1.0]
     assert emf["WebhookEventsQueued"]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Wacloud"
+
+
+FIRST_SNS = """
+import json, sys
+from moto import mock_aws
+with mock_aws():
+    import boto3, os
+    topic = boto3.client("sns").create_topic(Name="eum")["TopicArn"]
+    url = boto3.client("sqs").create_queue(QueueName="in.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    os.environ.update(WACLOUD_INBOUND_QUEUE_URL=url, WACLOUD_EUM_TOPIC_ARNS=topic)
+    import functions.eum_ingest.app as app
+    from wacloud.local.lambda_context import LocalContext
+    from wacloud.local.meta.webhooks import text_message
+    entry = text_message("hello", phone_number_id="123456789", sender="16505551234")["entry"][0]
+    message = {"whatsAppWebhookEntry": json.dumps(entry), "aws_account_id": "123456789012", "context": {}}
+    event = {"Records": [{"Sns": {"MessageId": "m1", "TopicArn": topic, "Message": json.dumps(message)}}]}
+    answer = app.lambda_handler(event, LocalContext(function_name="eum-fn"))
+    heavy = [m for m in sys.modules if "powertools" in m or m in ("pydantic", "wacloud.adapters.store")]
+    print(json.dumps({"answer": answer, "heavy": heavy}))
+"""
+
+
+def test_the_eum_ingest_queues_its_first_event_as_lean_as_the_webhook():
+    result = fresh_python(
+        FIRST_SNS,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        POWERTOOLS_SERVICE_NAME="eum_ingest",
+        POWERTOOLS_METRICS_NAMESPACE="Wacloud",
+        WACLOUD_PHONE_NUMBER_ID="123456789",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[-1] == {"answer": {"records": 1, "events": 1, "refused": 0}, "heavy": []}
+    emf = {name: line for line in lines if "_aws" in line for name in line if name[0].isupper()}
+    assert emf["EumEventsQueued"]["EumEventsQueued"] == [1.0]

@@ -6,13 +6,20 @@ import base64
 import json
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import APP_SECRET, VERIFY_TOKEN, load_event, queue_bodies, rotate_secret
+from tests.conftest import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, load_event, queue_bodies, rotate_secret
+from wacloud.adapters.store import Store
+from wacloud.inbound.refusals import UNSERVED
 from wacloud.inbound.signature import sign
+from wacloud.inbound.split import split_webhook
+from wacloud.local.account import REGION
 from wacloud.local.front_door import proxy_event
 from wacloud.local.meta.webhooks import status_update, text_message
+from wacloud.models.keys import digest
+from wacloud.runtime import singletons
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -24,17 +31,17 @@ def webhook():
     return app
 
 
-def post(body: bytes, signature: str | None = "sign") -> dict[str, Any]:
+def post(body: bytes, signature: str | None = "sign", *, path: str = "/webhook") -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if signature == "sign":
         headers["X-Hub-Signature-256"] = sign(body, APP_SECRET)
     elif signature is not None:
         headers["X-Hub-Signature-256"] = signature
-    return proxy_event("POST", "/webhook", headers, body, "173.252.95.1")
+    return proxy_event("POST", path, headers, body, "173.252.95.1")
 
 
-def get(query: str) -> dict[str, Any]:
-    return proxy_event("GET", f"/webhook?{query}", {}, b"", "173.252.95.1")
+def get(query: str, *, path: str = "/webhook") -> dict[str, Any]:
+    return proxy_event("GET", f"{path}?{query}", {}, b"", "173.252.95.1")
 
 
 def test_subscription_check_echoes_the_challenge_as_plain_text(webhook, lambda_context):
@@ -92,7 +99,9 @@ def test_signed_text_message_is_queued_once_per_event(webhook, lambda_context, a
 
 
 def test_base64_body_is_hashed_after_decoding(webhook, lambda_context, aws):
-    body = json.dumps(text_message("Olá, tudo bem? 👋", phone_number_id="1", sender="5511999999999")).encode()
+    body = json.dumps(
+        text_message("Olá, tudo bem? 👋", phone_number_id=PHONE_NUMBER_ID, sender="5511999999999")
+    ).encode()
     event = post(body)
     event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
     assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 200
@@ -100,9 +109,9 @@ def test_base64_body_is_hashed_after_decoding(webhook, lambda_context, aws):
 
 
 def test_batched_body_queues_every_message_and_status(webhook, lambda_context, aws):
-    first = text_message("one", phone_number_id="1", sender="111111")
-    second = text_message("two", phone_number_id="1", sender="222222")
-    status = status_update("wamid.X", "read", phone_number_id="1", recipient="333333")
+    first = text_message("one", phone_number_id=PHONE_NUMBER_ID, sender="111111")
+    second = text_message("two", phone_number_id=PHONE_NUMBER_ID, sender="222222")
+    status = status_update("wamid.X", "read", phone_number_id=PHONE_NUMBER_ID, recipient="333333")
     body = {"object": "whatsapp_business_account", "entry": first["entry"] + second["entry"] + status["entry"]}
     response = webhook.lambda_handler(post(json.dumps(body).encode()), lambda_context)
     assert json.loads(response["body"])["events"] == 3
@@ -128,7 +137,7 @@ def test_same_body_posted_twice_is_queued_once(webhook, lambda_context, aws):
     ],
 )
 def test_bad_signature_is_refused_and_nothing_is_queued(webhook, lambda_context, aws, signature, status):
-    body = json.dumps(text_message("hi", phone_number_id="1")).encode()
+    body = json.dumps(text_message("hi", phone_number_id=PHONE_NUMBER_ID)).encode()
     response = webhook.lambda_handler(post(body, signature), lambda_context)
     assert response["statusCode"] == status
     assert json.loads(response["body"]) == {"error": "invalid signature"}
@@ -144,13 +153,13 @@ def test_a_reset_app_secret_is_picked_up_at_the_first_mismatch_but_forgeries_cos
     provider = secrets_provider()
     real = provider.get
     monkeypatch.setattr(provider, "get", lambda *a, **k: reads.append(k.get("force_fetch")) or real(*a, **k))
-    body = json.dumps(text_message("hi", phone_number_id="1")).encode()
+    body = json.dumps(text_message("hi", phone_number_id=PHONE_NUMBER_ID)).encode()
     assert webhook.lambda_handler(post(body), lambda_context)["statusCode"] == 200  # the secret is cached
     # GIVEN the app secret was reset in Meta and in the secret
     rotate_secret(app_secret="new-app-secret")
 
     # WHEN Meta signs with the new secret: the mismatch re-reads the secret and the body is accepted
-    fresh = json.dumps(text_message("after reset", phone_number_id="1")).encode()
+    fresh = json.dumps(text_message("after reset", phone_number_id=PHONE_NUMBER_ID)).encode()
     assert webhook.lambda_handler(post(fresh, sign(fresh, "new-app-secret")), lambda_context)["statusCode"] == 200
     # AND forged requests right after are refused without reading the secret again
     for _ in range(5):
@@ -179,7 +188,7 @@ def test_signed_but_malformed_json_is_kept_and_acknowledged(webhook, lambda_cont
 
 
 def test_unknown_message_type_is_queued_with_its_data(webhook, lambda_context, aws):
-    body = text_message("x", phone_number_id="1")
+    body = text_message("x", phone_number_id=PHONE_NUMBER_ID)
     message = body["entry"][0]["changes"][0]["value"]["messages"][0]
     message.pop("text")
     message.update(type="poll_creation", poll_creation={"question": "Lunch?", "options": ["Yes", "No"]})
@@ -266,7 +275,7 @@ def test_an_http_api_event_is_answered_too(webhook, lambda_context, aws):
     # The payload format of API Gateway's HTTP APIs (issue 19 moves the stack to one).
     query = f"hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=42"
     assert webhook.lambda_handler(http_api_event("GET", query, {}, b""), lambda_context)["body"] == "42"
-    body = json.dumps(text_message("hello", phone_number_id="1", sender="111")).encode()
+    body = json.dumps(text_message("hello", phone_number_id=PHONE_NUMBER_ID, sender="111")).encode()
     signed = http_api_event("POST", "", {"X-Hub-Signature-256": sign(body, APP_SECRET)}, body)
     response = webhook.lambda_handler(signed, lambda_context)
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"ok": True, "events": 1})
@@ -275,7 +284,7 @@ def test_an_http_api_event_is_answered_too(webhook, lambda_context, aws):
 
 def test_text_that_sqs_or_dynamodb_would_refuse_still_travels(webhook, lambda_context, aws):
     # A lone surrogate (invalid in UTF-8) and U+FFFF (outside SQS's character set) in a customer's text.
-    body = json.dumps(text_message("a\ud83db \uffff ok", phone_number_id="1", sender="111")).encode()
+    body = json.dumps(text_message("a\ud83db \uffff ok", phone_number_id=PHONE_NUMBER_ID, sender="111")).encode()
     assert webhook.lambda_handler(post(body), lambda_context)["statusCode"] == 200
     (queued,) = queue_bodies(aws, "InboundQueue")
     assert queued["body"]["message"]["text"]["body"] == "a\ufffdb \uffff ok"
@@ -288,3 +297,112 @@ def test_an_event_too_large_for_one_queue_message_is_kept_as_unparsed(webhook, l
     (queued,) = queue_bodies(aws, "InboundQueue")
     assert queued["body"]["kind"] == "unparsed"
     assert "too large to queue" in queued["body"]["reason"]
+
+
+# A second Meta app: its own secret (<SecretName>/<app>), its own number, its own webhook path.
+SALES_NUMBER = "200000000000001"
+SALES_SECRET = {"app_secret": f"sales-{APP_SECRET}", "verify_token": f"sales-{VERIFY_TOKEN}"}
+
+
+@pytest.fixture
+def sales(aws) -> None:
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name="whatsapp/cloud-api/sales", SecretString=json.dumps(SALES_SECRET))
+    entry = {"phone_number_id": SALES_NUMBER, "app": "sales", "secret_name": "whatsapp/cloud-api/sales"}
+    registry = {"version": 1, "numbers": {SALES_NUMBER: entry}}
+    secrets.create_secret(Name="whatsapp/cloud-api/numbers", SecretString=json.dumps(registry))
+    singletons.reset()
+
+
+def emitted(output: str) -> dict[str, list[float]]:
+    """The counts of the EMF lines a handler printed."""
+    lines = []
+    for line in output.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return {name: values for line in lines if "_aws" in line for name, values in line.items() if name[0].isupper()}
+
+
+def test_each_app_is_verified_with_its_own_app_secret_on_its_own_path(webhook, lambda_context, aws, sales):
+    body = json.dumps(text_message("hi sales", phone_number_id=SALES_NUMBER)).encode()
+    signed = sign(body, SALES_SECRET["app_secret"])
+
+    answer = webhook.lambda_handler(post(body, signed, path="/webhook/sales"), lambda_context)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"ok": True, "events": 1})
+    # The default app's secret does not sign for another app, nor the other app's for the default.
+    assert webhook.lambda_handler(post(body, path="/webhook/sales"), lambda_context)["statusCode"] == 403
+    assert webhook.lambda_handler(post(body, signed), lambda_context)["statusCode"] == 403
+    assert [q["body"]["message"]["text"]["body"] for q in queue_bodies(aws, "InboundQueue")] == ["hi sales"]
+
+
+def test_each_app_answers_the_subscription_check_with_its_own_verify_token(webhook, lambda_context, sales):
+    token = SALES_SECRET["verify_token"]
+    answer = webhook.lambda_handler(
+        get(f"hub.mode=subscribe&hub.verify_token={token}&hub.challenge=7", path="/webhook/sales"), lambda_context
+    )
+    assert (answer["statusCode"], answer["body"]) == (200, "7")
+    default_token = f"hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=7"
+    assert webhook.lambda_handler(get(default_token, path="/webhook/sales"), lambda_context)["statusCode"] == 403
+    sales_token = f"hub.mode=subscribe&hub.verify_token={token}&hub.challenge=7"
+    assert webhook.lambda_handler(get(sales_token), lambda_context)["statusCode"] == 403
+
+
+@pytest.mark.parametrize("path", ["/webhook/nobody", "/webhook/" + "x" * 49, "/webhook/a/b"])
+def test_an_app_no_number_belongs_to_is_not_found(webhook, lambda_context, aws, sales, path):
+    body = json.dumps(text_message("hi", phone_number_id=PHONE_NUMBER_ID)).encode()
+    for event in (
+        post(body, path=path),
+        get(f"hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1", path=path),
+    ):
+        answer = webhook.lambda_handler(event, lambda_context)
+        assert (answer["statusCode"], json.loads(answer["body"])) == (404, {"error": "not found"})
+    assert queue_bodies(aws, "InboundQueue") == []
+
+
+def test_a_number_of_another_app_is_refused_though_signed(webhook, lambda_context, aws, sales):
+    # One app's leaked secret cannot inject another app's numbers.
+    body = text_message("sneaky", phone_number_id=SALES_NUMBER)
+    answer = webhook.lambda_handler(post(json.dumps(body).encode()), lambda_context)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"ok": True, "events": 0, "refused": 1})
+    assert queue_bodies(aws, "InboundQueue") == []
+    (event,) = split_webhook(body)
+    record = Store().rejections.get(UNSERVED, digest(event.key))
+    assert record is not None
+    assert record.reason == (
+        f"phone number id {SALES_NUMBER} belongs to app 'sales', not 'default' (webhook of app 'default')"
+    )
+
+
+def test_a_signed_body_for_an_unserved_number_is_answered_200_recorded_counted_and_not_queued(
+    webhook, lambda_context, aws, capsys
+):
+    unserved = text_message("who?", phone_number_id="555000111")
+    served = text_message("hello", phone_number_id=PHONE_NUMBER_ID)
+    body = {"object": "whatsapp_business_account", "entry": unserved["entry"] + served["entry"]}
+
+    answer = webhook.lambda_handler(post(json.dumps(body).encode()), lambda_context)
+
+    # Answered 200 (Meta would retry anything else for a week), the served event alone queued
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"ok": True, "events": 1, "refused": 1})
+    assert [q["body"]["message"]["text"]["body"] for q in queue_bodies(aws, "InboundQueue")] == ["hello"]
+    # the other recorded with the reason and the event, and counted
+    (event, _) = split_webhook(body)
+    record = Store().rejections.get(UNSERVED, digest(event.key))
+    assert record is not None
+    assert record.reason == "phone number id 555000111 is not served by this stack (webhook of app 'default')"
+    assert "who?" in (record.raw or "")
+    counts = emitted(capsys.readouterr().out)
+    assert counts["WebhookEventRefused"] == [1.0] and counts["WebhookEventsQueued"] == [1.0]
+
+
+def test_a_refusal_that_cannot_be_recorded_answers_503_so_meta_retries(webhook, lambda_context, aws, monkeypatch):
+    from wacloud.adapters.store import StoreError, get_store
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("PutItem failed: throttled")
+
+    monkeypatch.setattr(get_store().rejections, "record", refuse)
+    body = json.dumps(text_message("who?", phone_number_id="555000111")).encode()
+    assert webhook.lambda_handler(post(body), lambda_context)["statusCode"] == 503

@@ -73,8 +73,9 @@ def test_sqs_sources_report_partial_batch_failures_and_cap_concurrency(function,
     assert int(queue["VisibilityTimeout"]) >= 6 * function_timeout(function)
 
 
-# Standard queues: only a standard queue delays each message by its own DelaySeconds.
-STANDARD_QUEUES = {"UnconfirmedCheckQueue", "UnconfirmedCheckDLQ"}
+# Standard queues: only a standard queue delays each message by its own DelaySeconds, and only a
+# standard queue can be an asynchronous invocation's on-failure destination (EumIngestDLQ).
+STANDARD_QUEUES = {"UnconfirmedCheckQueue", "UnconfirmedCheckDLQ", "EumIngestDLQ"}
 
 
 @pytest.mark.parametrize("name", sorted(STANDARD_QUEUES))
@@ -122,12 +123,26 @@ IDEMPOTENCY = {
     ("dynamodb:UpdateItem", "IdempotencyTable"),
     ("dynamodb:DeleteItem", "IdempotencyTable"),
 }
+# Secrets: the stack's own (SecretName), every secret under it (each further app's, the registry),
+# the registry alone (<SecretName>/numbers). End User Messaging Social's numbers: phone-number-id/*.
+SECRETS = {("secretsmanager:GetSecretValue", "secret"), ("secretsmanager:GetSecretValue", "secret/*")}
+REGISTRY = ("secretsmanager:GetSecretValue", "secret/numbers")
+EUM_NUMBERS = "phone-number-id/*"
 ALLOWED = {
-    "WebhookFunction": {
-        ("secretsmanager:GetSecretValue", "secret"),
+    "WebhookFunction": SECRETS
+    | {
         ("sqs:SendMessage", "InboundQueue"),
+        ("dynamodb:PutItem", "MessagesTable"),  # REJECT# items only: events of unserved numbers
         ("logs:CreateLogStream", "WebhookLogGroup"),
         ("logs:PutLogEvents", "WebhookLogGroup"),
+    },
+    "EumIngestFunction": {
+        REGISTRY,
+        ("sqs:SendMessage", "InboundQueue"),
+        ("dynamodb:PutItem", "MessagesTable"),  # REJECT# items only: records and events not ours
+        ("sqs:SendMessage", "EumIngestDLQ"),  # its on-failure destination
+        ("logs:CreateLogStream", "EumIngestLogGroup"),
+        ("logs:PutLogEvents", "EumIngestLogGroup"),
     },
     "ProcessorFunction": IDEMPOTENCY
     | {
@@ -146,10 +161,13 @@ ALLOWED = {
         ("dynamodb:BatchGetItem", "MessagesTable"),
         ("dynamodb:BatchWriteItem", "MessagesTable"),
         ("s3:GetObject", "${MediaBucket.Arn}/config/*"),  # ConversationRules in S3
-        # Archives inbound media: the token to download it from Meta, the bucket's inbound/ prefix.
-        ("secretsmanager:GetSecretValue", "secret"),
+        # Archives inbound media: the token to download it from Meta (each app's), the bucket's
+        # inbound/ prefix; End User Messaging Social writes there for it, and it reads what was written.
+        *SECRETS,
         ("s3:PutObject", "${MediaBucket.Arn}/inbound/*"),
         ("s3:AbortMultipartUpload", "${MediaBucket.Arn}/inbound/*"),
+        ("s3:GetObject", "${MediaBucket.Arn}/inbound/*"),
+        ("social-messaging:GetWhatsAppMessageMedia", EUM_NUMBERS),
         ("logs:CreateLogStream", "ProcessorLogGroup"),
         ("logs:PutLogEvents", "ProcessorLogGroup"),
     },
@@ -158,7 +176,10 @@ ALLOWED = {
         ("sqs:DeleteMessage", "OutboundQueue"),
         ("sqs:GetQueueAttributes", "OutboundQueue"),
         ("sqs:ChangeMessageVisibility", "OutboundQueue"),
-        ("secretsmanager:GetSecretValue", "secret"),
+        *SECRETS,
+        # Numbers on End User Messaging Social: their messages, and media from the bucket.
+        ("social-messaging:SendWhatsAppMessage", EUM_NUMBERS),
+        ("social-messaging:PostWhatsAppMessageMedia", EUM_NUMBERS),
         ("dynamodb:GetItem", "MessagesTable"),
         # The document's outbound record and its recipient's contact, in one round trip.
         ("dynamodb:BatchGetItem", "MessagesTable"),
@@ -185,14 +206,23 @@ ALLOWED = {
 ALLOWED["ApiFunction"] = {
     ("dynamodb:GetItem", "MessagesTable"),
     ("sqs:SendMessage", "OutboundQueue"),
+    REGISTRY,  # a document naming a number the stack does not serve is answered 400
     ("logs:CreateLogStream", "ApiLogGroup"),
     ("logs:PutLogEvents", "ApiLogGroup"),
 }
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
+SECRET_PATTERNS = {
+    ":secret:${SecretName}-??????": "secret",
+    ":secret:${SecretName}/*": "secret/*",
+    ":secret:${SecretName}/numbers-??????": "secret/numbers",
+}
+
+
 def resource_names(resource: Any) -> list[str]:
-    """Logical ids a policy resource points at (`secret` for the secret's ARN pattern)."""
+    """Logical ids a policy resource points at (`secret`, `secret/*`, `secret/numbers` for the
+    secrets' ARN patterns, `phone-number-id/*` for End User Messaging Social's numbers)."""
     if isinstance(resource, list):
         return [name for item in resource for name in resource_names(item)]
     if resource == "*":
@@ -200,7 +230,9 @@ def resource_names(resource: Any) -> list[str]:
     if "Fn::GetAtt" in resource:
         return [resource["Fn::GetAtt"][0]]
     text = str(resource.get("Fn::Sub"))
-    return ["secret"] if ":secret:${SecretName}" in text else [text]
+    if text == "arn:${AWS::Partition}:social-messaging:${AWS::Region}:${AWS::AccountId}:phone-number-id/*":
+        return [EUM_NUMBERS]
+    return [next((name for suffix, name in SECRET_PATTERNS.items() if text.endswith(suffix)), text)]
 
 
 def granted(function: str) -> set[tuple[str, str]]:
@@ -251,9 +283,12 @@ def test_every_route_is_on_the_one_http_api_with_payload_format_2():
 
 def test_webhook_is_routed_for_get_and_post():
     events = FUNCTIONS["WebhookFunction"]["Properties"]["Events"].values()
+    # /webhook is the default Meta app's; each other app's is /webhook/<app>, verified with its secret.
     assert sorted((e["Properties"]["Method"], e["Properties"]["Path"]) for e in events) == [
         ("GET", "/webhook"),
+        ("GET", "/webhook/{app}"),
         ("POST", "/webhook"),
+        ("POST", "/webhook/{app}"),
     ]
     assert all("Auth" not in e["Properties"] for e in events)  # Meta cannot sign with AWS credentials
     # No default authorizer either: it would apply to the webhook's routes too.
@@ -344,9 +379,11 @@ def test_the_outputs_are_the_http_apis_urls():
     assert TEMPLATE["Outputs"]["MessagesApiUrl"]["Value"] == {"Fn::Sub": f"{base}/messages"}
 
 
-# The only wildcards a resource may hold: objects under a bucket prefix, the secret's random suffix.
+# The only wildcards a resource may hold: objects under a bucket prefix, a secret's random suffix,
+# the secrets under SecretName, End User Messaging Social's numbers of this account and region.
 ALLOWED_RESOURCE_WILDCARDS = re.compile(
-    r"^\$\{MediaBucket\.Arn\}(/inbound|/config)?/\*$|:secret:\$\{SecretName\}-\?{6}$"
+    r"^\$\{MediaBucket\.Arn\}(/inbound|/config)?/\*$|:secret:\$\{SecretName\}(/numbers)?-\?{6}$"
+    r"|:secret:\$\{SecretName\}/\*$|:\$\{AWS::AccountId\}:phone-number-id/\*$"
 )
 
 
@@ -409,7 +446,7 @@ def test_media_bucket_is_private_encrypted_and_expires_inbound_media():
 def test_alarms_watch_every_dlq_and_function():
     alarms = [spec["Properties"] for spec in RESOURCES.values() if spec["Type"] == "AWS::CloudWatch::Alarm"]
     watched = {str(d.get("Value")) for a in alarms for d in a.get("Dimensions", [])}
-    for dlq in ("InboundDLQ", "OutboundDLQ", "UnconfirmedCheckDLQ"):
+    for dlq in ("InboundDLQ", "OutboundDLQ", "UnconfirmedCheckDLQ", "EumIngestDLQ"):
         assert any(dlq in value for value in watched), dlq
     for function in FUNCTIONS:
         assert any(function in value for value in watched), function
@@ -433,8 +470,20 @@ def test_unparsed_data_and_a_rate_of_rejections_raise_alarms_on_metrics_the_code
     )
     rejections = RESOURCES["RejectionsAlarm"]["Properties"]
     assert rejections["Threshold"] == {"Ref": "RejectionAlarmThreshold"}
-    summed = {m["MetricStat"]["Metric"]["MetricName"] for m in rejections["Metrics"] if "MetricStat" in m}
-    assert summed == {"SendRejected", "InboundRejected", "ReplyRejected"}
+    stats = [m["MetricStat"]["Metric"] for m in rejections["Metrics"] if "MetricStat" in m]
+    summed = {metric["MetricName"] for metric in stats}
+    assert {(metric["MetricName"], metric["Dimensions"][0]["Value"]) for metric in stats} == {
+        ("SendRejected", "sender"),
+        ("InboundRejected", "processor"),
+        ("ReplyRejected", "processor"),
+        # Events of numbers the stack does not serve, both ways in; SNS records not ours.
+        ("WebhookEventRefused", "webhook"),
+        ("WebhookEventRefused", "eum_ingest"),
+        ("EumTopicRefused", "eum_ingest"),
+        ("EumRecordRefused", "eum_ingest"),
+    }
+    (expression,) = [m["Expression"] for m in rejections["Metrics"] if m.get("ReturnData")]
+    assert all(f"FILL({m['Id']}, 0)" in expression for m in rejections["Metrics"] if "MetricStat" in m)
     for name in (unparsed["MetricName"], *summed):
         assert f'"{name}"' in package, f"no code emits {name}"
     for alarm in (unparsed, rejections):
@@ -495,3 +544,48 @@ def test_samconfig_overrides_only_parameters_the_template_has():
         for entry in env.get("deploy", {}).get("parameters", {}).get("parameter_overrides", [])
     }
     assert overridden and overridden <= set(TEMPLATE["Parameters"])
+
+
+def test_only_end_user_messaging_social_of_this_account_may_publish_to_the_eum_topic():
+    topic = RESOURCES["EumEventTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic" and "FifoTopic" not in topic["Properties"]  # EUM: standard only
+    policy = RESOURCES["EumEventTopicPolicy"]["Properties"]
+    assert policy["Topics"] == [{"Ref": "EumEventTopic"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "social-messaging.amazonaws.com"}
+    assert (statement["Effect"], statement["Action"], statement["Resource"]) == (
+        "Allow",
+        "sns:Publish",
+        {"Ref": "EumEventTopic"},
+    )
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert TEMPLATE["Outputs"]["EumEventTopicArn"]["Value"] == {"Ref": "EumEventTopic"}
+
+
+def test_the_eum_ingest_takes_the_topics_events_and_keeps_what_it_could_not_queue():
+    props = FUNCTIONS["EumIngestFunction"]["Properties"]
+    (event,) = props["Events"].values()
+    assert event["Type"] == "SNS" and event["Properties"]["Topic"] == {"Ref": "EumEventTopic"}
+    dlq = {"Fn::GetAtt": ["EumIngestDLQ", "Arn"]}
+    # What SNS cannot deliver, and what the function could not queue after Lambda's retries, is kept.
+    assert event["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": dlq}
+    (delivery,) = RESOURCES["EumIngestDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert delivery["Principal"] == {"Service": "sns.amazonaws.com"} and delivery["Resource"] == dlq
+    assert delivery["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "EumEventTopic"}}}
+    variables = props["Environment"]["Variables"]
+    assert variables["WACLOUD_EUM_TOPIC_ARNS"] == {"Ref": "EumEventTopic"}  # the only topic it accepts
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "eum_ingest"
+    assert (ROOT / "functions" / "eum_ingest" / "app.py").is_file()
+    config = props["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": dlq}
+    assert RESOURCES["EumIngestDLQ"]["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("function", ["WebhookFunction", "EumIngestFunction"])
+def test_the_ingress_functions_may_write_rejection_items_only(function):
+    role = RESOURCES[FUNCTIONS[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    (write,) = [s for s in statements if "dynamodb:PutItem" in as_list(s["Action"])]
+    assert as_list(write["Action"]) == ["dynamodb:PutItem"]
+    assert write["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REJECT#*"]}}

@@ -8,13 +8,16 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 
-from tests.conftest import APP_SECRET, VERIFY_TOKEN, rotate_secret
+from tests.conftest import APP_SECRET, PHONE_NUMBER_ID, SECRET, VERIFY_TOKEN, rotate_secret
 from wacloud.adapters.queues import QueueEntry, QueueError
+from wacloud.adapters.store import Store
 from wacloud.config import Settings, get_settings
 from wacloud.errors import SignatureError
 from wacloud.inbound import webhook as module
+from wacloud.inbound.refusals import UNSERVED
 from wacloud.inbound.signature import sign
 from wacloud.inbound.split import queue_document, split_webhook
 from wacloud.inbound.webhook import (
@@ -22,11 +25,14 @@ from wacloud.inbound.webhook import (
     BadRequestError,
     ForbiddenError,
     PayloadTooLargeError,
+    UnknownAppError,
     Webhook,
     get_webhook,
 )
+from wacloud.local.account import REGION
 from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.models.keys import digest
+from wacloud.models.numbers import NumberEntry
 
 pytestmark = pytest.mark.usefixtures("aws")
 FORGED = "sha256=" + "0" * 64
@@ -59,9 +65,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     seen: list[tuple[str, bool]] = []
     real = module.credential
 
-    def spy(field: Any, *, force_fetch: bool = False) -> str:
+    def spy(field: Any, *, force_fetch: bool = False, secret_name: str | None = None) -> str:
         seen.append((field, force_fetch))
-        return real(field, force_fetch=force_fetch)
+        return real(field, force_fetch=force_fetch, secret_name=secret_name)
 
     monkeypatch.setattr(module, "credential", spy)
     return seen
@@ -76,9 +82,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def batch() -> bytes:
-    first = text_message("one", phone_number_id="1", sender="111111", wamid="wamid.ONE")
-    second = text_message("olá 👋", phone_number_id="1", sender="222222", wamid="wamid.TWO")
-    status = status_update("wamid.OUT", "read", phone_number_id="1", recipient="111111", timestamp=5)
+    first = text_message("one", phone_number_id=PHONE_NUMBER_ID, sender="111111", wamid="wamid.ONE")
+    second = text_message("olá 👋", phone_number_id=PHONE_NUMBER_ID, sender="222222", wamid="wamid.TWO")
+    status = status_update("wamid.OUT", "read", phone_number_id=PHONE_NUMBER_ID, recipient="111111", timestamp=5)
     change = {"id": "W", "changes": [{"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}]}
     entries = first["entry"] + second["entry"] + status["entry"] + [change]
     return json.dumps({"object": "whatsapp_business_account", "entry": entries}).encode()
@@ -140,7 +146,7 @@ def test_the_longest_challenge_taken_is_echoed(hook: Webhook) -> None:
 def test_every_event_is_queued_in_one_send_with_its_group_and_deduplication_id(hook: Webhook, queue) -> None:
     body = batch()
 
-    events = hook.receive(body, sign(body, APP_SECRET))
+    events = hook.receive(body, sign(body, APP_SECRET)).events
 
     expected = split_webhook(body)
     assert events == expected
@@ -164,7 +170,7 @@ def test_the_same_body_twice_is_queued_with_the_same_deduplication_ids(hook: Web
 def test_an_event_too_large_to_queue_goes_as_its_stand_in(hook: Webhook, queue) -> None:
     body = json.dumps({"entry": [{"id": "W", "changes": [{"field": "history", "value": "y" * 300_000}]}]}).encode()
 
-    (event,) = hook.receive(body, sign(body, APP_SECRET))
+    (event,) = hook.receive(body, sign(body, APP_SECRET)).events
 
     stand_in, document = queue_document(split_webhook(body)[0])
     assert event == stand_in and event.kind == "unparsed"
@@ -178,7 +184,7 @@ def test_a_body_over_the_limit_is_refused_before_its_signature_is_checked(queue,
     assert len(body) == size
 
     if accepted:
-        assert hook.receive(body, sign(body, APP_SECRET)) == []
+        assert hook.receive(body, sign(body, APP_SECRET)).events == []
     else:
         with pytest.raises(PayloadTooLargeError):
             hook.receive(body, FORGED)
@@ -203,7 +209,7 @@ def test_a_reset_app_secret_is_read_again_at_the_first_mismatch(hook: Webhook, q
     hook.receive(body, sign(body, APP_SECRET))
     rotate_secret(app_secret="new-app-secret")
 
-    events = hook.receive(body, sign(body, "new-app-secret"))
+    events = hook.receive(body, sign(body, "new-app-secret")).events
 
     assert len(events) == 4 and len(queue.sends) == 2
     assert reads == [("app_secret", False), ("app_secret", False), ("app_secret", True)]
@@ -245,3 +251,64 @@ def test_the_environments_webhook_queues_on_the_inbound_queue(aws) -> None:
 
     assert webhook is get_webhook()
     assert webhook.queue.url == aws.queue_urls["InboundQueue"]  # type: ignore[attr-defined]
+
+
+# --- apps: each its own secret, its own numbers --------------------------------------------------------
+
+
+class Numbers:
+    """Two apps: the stack's (default) and `sales`, whose secret is another."""
+
+    def __init__(self) -> None:
+        self.by_id = {
+            PHONE_NUMBER_ID: NumberEntry(PHONE_NUMBER_ID, default=True),
+            "222": NumberEntry("222", waba_id="902", app="sales", secret_name="whatsapp/cloud-api/sales"),
+        }
+
+    def get(self, phone_number_id: str) -> NumberEntry | None:
+        return self.by_id.get(phone_number_id)
+
+    def entries(self) -> list[NumberEntry]:
+        return list(self.by_id.values())
+
+    def secret_for_app(self, app: str) -> str | None:
+        return {"default": "whatsapp/cloud-api", "sales": "whatsapp/cloud-api/sales"}.get(app)
+
+
+@pytest.fixture
+def apps(queue: FakeQueue) -> Webhook:
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="whatsapp/cloud-api/sales", SecretString=json.dumps({**SECRET, "app_secret": "sales-secret"})
+    )
+    return Webhook(queue=queue, settings=get_settings(), numbers=Numbers())  # type: ignore[arg-type]
+
+
+def test_an_unknown_app_is_refused_before_its_body_or_any_secret_is_looked_at(apps: Webhook, queue, reads) -> None:
+    with pytest.raises(UnknownAppError):
+        apps.receive(b"{}", FORGED, app="nobody")
+    with pytest.raises(UnknownAppError):
+        apps.subscribe("subscribe", VERIFY_TOKEN, "1", app="nobody")
+    assert reads == [] and queue.sends == []
+
+
+def test_each_apps_secret_is_read_again_in_its_own_window(apps: Webhook, reads, clock) -> None:
+    body = json.dumps(text_message("hi", phone_number_id="222")).encode()
+    with pytest.raises(SignatureError):
+        apps.receive(body, FORGED)  # the default app's secret, re-read once
+    # A forgery on one app's path does not spend another app's re-read.
+    assert apps.receive(body, sign(body, "sales-secret"), app="sales").events[0].kind == "message"
+    with pytest.raises(SignatureError):
+        apps.receive(body, FORGED, app="sales")
+    assert reads.count(("app_secret", True)) == 2
+
+
+def test_a_number_of_another_app_is_refused_and_recorded_not_queued(apps: Webhook, queue) -> None:
+    body = json.dumps(text_message("hi", phone_number_id="222")).encode()
+
+    received = apps.receive(body, sign(body, APP_SECRET))
+
+    assert (received.events, received.refused) == ([], 1)
+    assert queue.sends == [[]]
+    (event,) = split_webhook(body)
+    record = Store().rejections.get(UNSERVED, digest(event.key))
+    assert record is not None and "belongs to app 'sales', not 'default'" in record.reason

@@ -10,24 +10,28 @@ import pytest
 
 from wacloud.errors import SignatureError, TransientError
 from wacloud.inbound import webhook_http
-from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError
+from wacloud.inbound.webhook import BadRequestError, ForbiddenError, PayloadTooLargeError, Received, UnknownAppError
 
 
 class StubWebhook:
     def __init__(self, error: Exception | None = None) -> None:
         self.error, self.calls = error, []  # type: ignore[var-annotated]
+        self.refused = 0
+        self.apps: list[str] = []
 
-    def subscribe(self, mode: str | None, token: str | None, challenge: str | None) -> str:
+    def subscribe(self, mode: str | None, token: str | None, challenge: str | None, *, app: str) -> str:
         self.calls.append(("subscribe", mode, token, challenge))
+        self.apps.append(app)
         if self.error:
             raise self.error
         return challenge or ""
 
-    def receive(self, body: bytes, signature: str | None) -> list[object]:
+    def receive(self, body: bytes, signature: str | None, *, app: str) -> Received:
         self.calls.append(("receive", body, signature))
+        self.apps.append(app)
         if self.error:
             raise self.error
-        return [object(), object()]
+        return Received([object(), object()], self.refused)  # type: ignore[list-item]
 
 
 @pytest.fixture
@@ -87,13 +91,47 @@ def test_a_rest_resource_is_the_route_whatever_the_base_path(stub: StubWebhook) 
         (ForbiddenError("verification refused"), 403, {"error": "forbidden"}),
         (BadRequestError("hub.mode, hub.verify_token and hub.challenge are required"), 400, None),
         (PayloadTooLargeError("too big"), 413, {"error": "payload too large"}),
+        (UnknownAppError("no number belongs to app 'x'"), 404, {"error": "not found"}),
         (TransientError("queue down"), 503, {"error": "temporarily unavailable"}),
         (RuntimeError("internals"), 500, {"error": "internal error"}),
     ],
-    ids=["unsigned", "bad-signature", "forbidden", "bad-request", "too-large", "transient", "unexpected"],
+    ids=[
+        "unsigned",
+        "bad-signature",
+        "forbidden",
+        "bad-request",
+        "too-large",
+        "unknown-app",
+        "transient",
+        "unexpected",
+    ],
 )
 def test_each_refusal_has_its_answer(stub: StubWebhook, error: Exception, status: int, body: Any) -> None:
     stub.error = error
     answered = webhook_http.answer(rest("POST", body="{}"))
     assert answered["statusCode"] == status
     assert json.loads(answered["body"]) == (body or {"error": str(error)})
+
+
+def test_an_apps_path_names_its_app_in_both_payload_formats(stub: StubWebhook) -> None:
+    http = {"version": "2.0", "routeKey": "POST /webhook/{app}", "rawPath": "/v1/webhook/sales"}
+    http["requestContext"] = {"stage": "v1", "http": {"method": "POST", "path": "/v1/webhook/sales"}}
+    assert webhook_http.answer({**http, "pathParameters": {"app": "sales"}, "body": "{}"})["statusCode"] == 200
+    rest_event = rest("GET", "/webhook/brand-b", resource="/webhook/{app}", pathParameters={"app": "brand-b"})
+    assert webhook_http.answer({**rest_event, "queryStringParameters": {"hub.challenge": "1"}})["body"] == "1"
+    catch_all = {**http, "routeKey": "$default", "rawPath": "/v1/webhook/other"}  # no declared route
+    assert webhook_http.answer({**catch_all, "body": "{}"})["statusCode"] == 200
+    assert webhook_http.answer(rest("POST", "/webhook", body="{}"))["statusCode"] == 200
+    assert stub.apps == ["sales", "brand-b", "other", "default"]
+
+
+@pytest.mark.parametrize("path", ["/webhook/a/b", "/webhook/" + "x" * 49])
+def test_a_path_no_app_can_have_is_not_found_without_a_look_up(stub: StubWebhook, path: str) -> None:
+    assert webhook_http.answer(http_api("POST", path, body="{}"))["statusCode"] == 404
+    assert stub.calls == []
+
+
+def test_refused_events_are_counted_in_the_answer(stub: StubWebhook) -> None:
+    stub.refused = 3
+    answered = webhook_http.answer(rest("POST", body="{}"))
+    assert json.loads(answered["body"]) == {"ok": True, "events": 2, "refused": 3}

@@ -1,4 +1,5 @@
-"""Read template.yaml and create its queues, tables, buckets and secret in an AWS emulator (moto).
+"""Read template.yaml and create its queues, tables, buckets, SNS topics and secret in an AWS
+emulator (moto).
 
 The local run and the tests build their resources from the template itself, so what runs here has
 the template's FIFO settings, redrive policies, keys and indexes, and the functions get exactly the
@@ -58,6 +59,7 @@ class Stack:
     queue_urls: dict[str, str] = field(default_factory=dict)
     table_names: dict[str, str] = field(default_factory=dict)
     bucket_names: dict[str, str] = field(default_factory=dict)
+    topic_arns: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one return per intrinsic)
         """Evaluate the intrinsic functions this project's template uses."""
@@ -126,7 +128,8 @@ def provision(
     secret: dict[str, str] | None = None,
     queue_overrides: dict[str, str] | None = None,
 ) -> Stack:
-    """Create the template's queues, tables, buckets and secret with `session` (a boto3 session on moto).
+    """Create the template's queues, tables, buckets, topics and secret with `session` (a boto3
+    session on moto). A topic's policy is not applied (moto checks no principal anyway).
 
     `queue_overrides` replaces queue attributes (the local run shortens VisibilityTimeout so a retry
     shows within seconds instead of the deployed 3 minutes).
@@ -146,6 +149,8 @@ def provision(
             _create_table(stack, dynamodb, name, spec.get("Properties", {}))
         elif spec["Type"] == "AWS::S3::Bucket":
             _create_bucket(stack, session.client("s3"), name)
+        elif spec["Type"] == "AWS::SNS::Topic":
+            _create_topic(stack, session.client("sns"), name, spec.get("Properties", {}))
     if secret is not None:
         session.client("secretsmanager").create_secret(Name=params["SecretName"], SecretString=json.dumps(secret))
 
@@ -224,3 +229,11 @@ def _create_bucket(stack: Stack, s3: Any, name: str) -> None:
     stack.refs[name] = bucket
     stack.bucket_names[name] = bucket
     stack.attributes.update({(name, "Arn"): f"arn:aws:s3:::{bucket}"})
+
+
+def _create_topic(stack: Stack, sns: Any, name: str, props: dict[str, Any]) -> None:
+    topic_name = str(stack.resolve(props.get("TopicName", f"{stack.name}-{name}")))
+    arn = sns.create_topic(Name=topic_name)["TopicArn"]
+    stack.refs[name] = arn  # a topic's Ref is its ARN
+    stack.topic_arns[name] = arn
+    stack.attributes.update({(name, "TopicArn"): arn, (name, "TopicName"): topic_name})

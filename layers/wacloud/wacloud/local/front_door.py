@@ -22,6 +22,8 @@ Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 ROUTES: tuple[tuple[str, str, bool], ...] = (
     ("GET", "/webhook", False),
     ("POST", "/webhook", False),
+    ("GET", "/webhook/{app}", False),
+    ("POST", "/webhook/{app}", False),
     ("POST", "/messages", True),
     ("GET", "/messages/{id}", True),
 )
@@ -147,8 +149,8 @@ def _refusal(method: str, path: str, headers: Any) -> str | None:
 
 def allowed_methods(path: str) -> tuple[str, ...]:
     """The methods template.yaml routes for a path (HTTP's 405 answer lists them in `Allow`)."""
-    if path == "/webhook":
-        return ("GET", "POST")
+    if path == "/webhook" or (path.startswith("/webhook/") and "/" not in path[len("/webhook/") :]):
+        return ("GET", "POST")  # the default app's and each other app's
     if path == "/messages":
         return ("POST",)
     if path.startswith("/messages/"):
