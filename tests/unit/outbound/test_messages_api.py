@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import PHONE_NUMBER_ID, outbound_document, status_event
 from wacloud.adapters.queues import MAX_BATCH_BYTES, QueueEntry, QueueError
+from wacloud.adapters.registry import get_registry
 from wacloud.adapters.store import Store
 from wacloud.models.outbound_state import SendOutcome
 from wacloud.outbound.contract import deduplication_id, document_digest, parse_document
@@ -44,7 +45,7 @@ def queue() -> FakeQueue:
 
 @pytest.fixture
 def api(queue: FakeQueue) -> MessagesApi:
-    return MessagesApi(store=Store(), queue=queue)  # type: ignore[arg-type]
+    return MessagesApi(store=Store(), queue=queue, numbers=get_registry())  # type: ignore[arg-type]
 
 
 def test_a_document_is_queued_for_its_recipient_and_answered_with_where_to_follow_it(api, queue):
@@ -68,6 +69,14 @@ def test_the_queued_body_is_the_checked_document_not_the_raw_text(api, queue):
     queued = json.loads(queue.entries[0].body)
     # THEN what the sender reads has its schema version and no nulls
     assert queued["schema_version"] == 1 and "phone_number_id" not in queued
+
+
+def test_a_number_the_stack_does_not_serve_is_refused_with_the_reason_and_its_own_is_queued(api, queue):
+    with pytest.raises(InvalidDocumentError, match="phone_number_id 5550001 is not a number this stack serves"):
+        api.submit(json.dumps({**DOCUMENT, "phone_number_id": "5550001"}))
+    assert queue.entries == []
+    api.submit(json.dumps({**DOCUMENT, "phone_number_id": PHONE_NUMBER_ID}))
+    assert json.loads(queue.entries[0].body)["phone_number_id"] == PHONE_NUMBER_ID
 
 
 def test_every_way_of_writing_one_number_goes_to_the_same_group(api, queue):
@@ -155,7 +164,8 @@ def test_a_document_whose_queued_body_is_over_one_queue_message_is_too_large_not
 
 
 def test_a_queue_failure_reaches_the_caller():
-    api = MessagesApi(store=Store(), queue=FakeQueue(QueueError("SendMessageBatch failed")))  # type: ignore[arg-type]
+    failing = FakeQueue(QueueError("SendMessageBatch failed"))
+    api = MessagesApi(store=Store(), queue=failing, numbers=get_registry())  # type: ignore[arg-type]
     with pytest.raises(QueueError):
         api.submit(json.dumps(DOCUMENT))
 

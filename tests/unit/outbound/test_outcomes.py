@@ -69,21 +69,27 @@ def test_a_message_accepted_over_a_settled_record_is_not_marked_and_its_status_s
 
 def test_a_confirmation_whose_message_write_failed_marks_the_message_when_its_status_comes_again(store, monkeypatch):
     record_outcome(store, outbound_document("lost-answer"), SendOutcome.unconfirmed(LOST), "1")
-    mark = store.messages.mark_outbound_accepted
+    write = store.messages.record_outbound_from
 
     def failing(*args, **kwargs):
         raise StoreError("UpdateItem failed: throttled")
 
-    monkeypatch.setattr(store.messages, "mark_outbound_accepted", failing)
+    monkeypatch.setattr(store.messages, "record_outbound_from", failing)
     with pytest.raises(StoreError):
         confirm_send(store, "lost-answer", "wamid.L")
-    monkeypatch.setattr(store.messages, "mark_outbound_accepted", mark)
+    monkeypatch.setattr(store.messages, "record_outbound_from", write)
 
     # The status is delivered again (SQS): the record is already accepted, the message gets marked.
     assert store.messages.apply_status(status_event("sent", 10, wamid="wamid.L")).send_recorded is False
     assert confirm_send(store, "lost-answer", "wamid.L") is False
     assert store.messages.apply_status(status_event("delivered", 20, wamid="wamid.L")).send_recorded is True
     assert store.outbound.get("lost-answer").state == "accepted"
+    message = store.messages.get("wamid.L")
+    assert message is not None and (message.idempotency_key, message.type, message.phone_number_id) == (
+        "lost-answer",
+        "text",
+        "1",
+    )
 
 
 @pytest.mark.parametrize("status_first", [False, True], ids=["unconfirmed-then-status", "status-then-unconfirmed"])
@@ -117,9 +123,49 @@ def test_a_status_proves_a_send_that_reported_an_error_went_out(store, last_atte
     assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.YES")
 
 
-def test_a_status_fills_in_the_wamid_of_an_acceptance_without_one(store):
-    record_outcome(store, outbound_document("no-wamid"), SendOutcome.accepted(None), "1")
+def test_a_status_fills_in_the_wamid_of_an_acceptance_without_one_and_writes_its_message(store):
+    record_outcome(store, outbound_document("no-wamid", client_reference="c9"), SendOutcome.accepted(None), "1")
     assert store.messages.get("wamid.LATER") is None  # no wamid: no message to write
     assert confirm_send(store, "no-wamid", "wamid.LATER") is True
     outbound = store.outbound.get("no-wamid")
     assert outbound is not None and outbound.wamid == "wamid.LATER"
+    message = store.messages.get("wamid.LATER")
+    assert message is not None
+    assert (message.idempotency_key, message.client_ref, message.customer, message.direction) == (
+        "no-wamid",
+        "c9",
+        CUSTOMER,
+        "out",
+    )
+    assert store.messages.apply_status(status_event("sent", 10, wamid="wamid.LATER")).send_recorded is True
+
+
+EUM_SENT = SendOutcome.accepted(None, transport="eum", transport_message_id="aws-1")
+
+
+@pytest.mark.parametrize("status_first", [False, True], ids=["answer-then-status", "status-then-answer"])
+def test_an_eum_acceptance_and_its_first_status_settle_in_either_order(store, status_first):
+    doc = outbound_document("eum")
+    store.outbound.mark_sending(doc, "2", owner="attempt", digest=None)  # as the sender, before its call
+    steps = [lambda: record_outcome(store, doc, EUM_SENT, "2"), lambda: confirm_send(store, "eum", "wamid.E")]
+    for step in reversed(steps) if status_first else steps:
+        step()
+    outbound = store.outbound.get("eum")
+    assert outbound is not None
+    # AWS's id is kept unless the status settled the record before AWS's answer was written.
+    aws_id = None if status_first else "aws-1"
+    assert (outbound.state, outbound.wamid, outbound.transport_message_id) == ("accepted", "wamid.E", aws_id)
+    message = store.messages.get("wamid.E")
+    assert message is not None and (message.idempotency_key, message.phone_number_id) == ("eum", "2")
+
+
+def test_an_eum_answer_after_a_status_that_only_left_its_wamid_is_accepted_with_it(store):
+    # The processor noted the wamid and stopped before accepting (it will run again); the answer
+    # recorded meanwhile takes the wamid the status left.
+    doc = outbound_document("noted")
+    store.outbound.mark_sending(doc, "2", owner="attempt", digest=None)
+    store.outbound.note_confirmation("noted", "wamid.N")
+    record_outcome(store, doc, EUM_SENT, "2")
+    outbound = store.outbound.get("noted")
+    assert outbound is not None and (outbound.state, outbound.wamid) == ("accepted", "wamid.N")
+    assert store.messages.get("wamid.N") is not None

@@ -12,21 +12,23 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import PHONE_NUMBER_ID, customers_wrote
+from tests.conftest import GRAPH_URL, PHONE_NUMBER_ID, customers_wrote
 from wacloud.adapters.credentials import credential
 from wacloud.adapters.graph import DEFAULT_TIMEOUT, GraphError, GraphTransportError
 from wacloud.adapters.store import Store
-from wacloud.config import Settings, get_settings
+from wacloud.config import DEFAULT_GRAPH_API_VERSION, Settings, get_settings
 from wacloud.errors import ConfigurationError, WacloudError
 from wacloud.local.lambda_context import LocalContext
 from wacloud.models.confirmation_marker import confirmed_key, split
 from wacloud.models.graph import GraphErrorBody, SendResponse
 from wacloud.models.identity import CustomerIdentity
+from wacloud.models.numbers import NumberEntry
 from wacloud.models.outbound_state import SendOutcome
 from wacloud.models.records import ErrorInfo
 from wacloud.outbound.contract import parse_document
 from wacloud.outbound.media_upload import MediaRejectedError, ResolvedBody
 from wacloud.outbound.sender import Sender, SendRetryableError, build_sender, get_sender
+from wacloud.outbound.transports import EumTransport, GraphClients, GraphTransport
 from wacloud.runtime import metrics as runtime_metrics
 from wacloud.runtime.deadline import Deadline, NotEnoughTimeError
 
@@ -39,7 +41,7 @@ RECEIPT = json.dumps({"idempotency_key": "read:wamid.IN", "message": {"status": 
 class StubGraph:
     """Answers sends from `answers` in turn (an exception is raised), then accepts; records each send."""
 
-    timeout, session = DEFAULT_TIMEOUT, object()
+    timeout, session, base_url, api_version = DEFAULT_TIMEOUT, object(), GRAPH_URL, DEFAULT_GRAPH_API_VERSION
 
     def __init__(
         self, *answers: SendResponse | Exception, token_error: Exception | None = None, refused_tokens: int = 0
@@ -82,7 +84,7 @@ class StubMedia:
         self.reused, self.sticky, self.error = reused, sticky, error  # sticky: a re-upload still says reused
         self.reuploads: list[bool] = []
 
-    def resolve(self, body: dict[str, Any], *, phone_number_id: str, deadline: Deadline, reupload: bool) -> Any:
+    def resolve(self, body: dict[str, Any], *, number: Any, transport: Any, deadline: Deadline, reupload: bool) -> Any:
         self.reuploads.append(reupload)
         if self.error is not None:
             raise self.error
@@ -93,7 +95,8 @@ class StubMedia:
 
 
 class StubRate:
-    def __init__(self) -> None:
+    def __init__(self, rate: float = 80.0) -> None:
+        self.rate = rate
         self.numbers: list[str] = []
 
     def acquire(self, phone_number_id: str, *, before_wait: Any = None) -> None:
@@ -108,13 +111,43 @@ def meta_error(code: int) -> GraphError:
     return GraphError(400, GraphErrorBody(code=code, message=f"error {code}", fbtrace_id="TRACE"))
 
 
-def make(graph: StubGraph, *, settings=None, media=None, template_refusal=None, category=None, start=True) -> Sender:
-    """A sender on the stubs (its rate a `StubRate`; its templates all of `category`), started as the
-    batch starts it, on moto's store."""
+class StubNumbers:
+    """The registry: the numbers given, the default the one marked so (else the first)."""
+
+    def __init__(self, *numbers: NumberEntry) -> None:
+        self.numbers = {number.phone_number_id: number for number in numbers}
+
+    def get(self, phone_number_id: str) -> NumberEntry | None:
+        return self.numbers.get(phone_number_id)
+
+    def default(self) -> NumberEntry | None:
+        marked = [number for number in self.numbers.values() if number.default]
+        return (marked or list(self.numbers.values()) or [None])[0]
+
+    def entries(self) -> list[NumberEntry]:
+        return list(self.numbers.values())
+
+
+def make(
+    graph: StubGraph,
+    *,
+    settings=None,
+    media=None,
+    template_refusal=None,
+    category=None,
+    start=True,
+    numbers=None,
+    transports=None,
+) -> Sender:
+    """A sender on the stubs (its rate a `StubRate`; its templates all of `category`; its numbers the
+    stack's own unless given), started as the batch starts it, on moto's store."""
+    settings = settings or get_settings()
+    own = [NumberEntry.from_settings(settings)] if settings.phone_number_id else []
     sender = Sender(
         store=Store(),
-        graph=graph,  # type: ignore[arg-type]
-        settings=settings or get_settings(),
+        transports={"cloud_api": GraphTransport(GraphClients(graph, settings)), **(transports or {})},  # type: ignore[arg-type]
+        numbers=numbers or StubNumbers(*own),  # type: ignore[arg-type]
+        settings=settings,
         media=media or StubMedia(),  # type: ignore[arg-type]
         templates=SimpleNamespace(  # type: ignore[arg-type]
             refusal=lambda template, **_: template_refusal,
@@ -168,7 +201,8 @@ def test_an_accepted_send_is_recorded_with_its_message():
 def test_the_documents_own_sending_number_and_callback_data_are_kept():
     graph = StubGraph()
     own = {"type": "text", "text": {"body": "x"}, "biz_opaque_callback_data": "campaign-7"}
-    make(graph, settings=NO_NUMBER).send(document(phone_number_id="999", message=own), message_id="m")
+    sender = make(graph, settings=NO_NUMBER, numbers=StubNumbers(NumberEntry("999", window_policy="off")))
+    sender.send(document(phone_number_id="999", message=own), message_id="m")
     callback = graph.sent[0][1]["biz_opaque_callback_data"]
     assert (graph.sent[0][0], split(callback)[0]) == ("999", "campaign-7")  # the producer's data first
     assert confirmed_key(callback, credential("app_secret")) == "k1"  # and the send still confirmable
@@ -396,13 +430,17 @@ def test_an_invocation_starts_without_failing_on_the_secret_and_makes_s3_only_wh
     assert media.bucket.clients == int(may_name_bucket_objects)
 
 
-def test_build_sender_wires_one_graph_client_from_the_settings():
+def test_build_sender_wires_both_transports_on_one_graph_client_from_the_settings():
     settings = dataclasses.replace(get_settings(), media_bucket="media", send_rate_per_second=7)
     sender = build_sender(settings, Store())
-    assert sender.media.graph is sender.graph and sender.templates.graph is sender.graph
-    assert (sender.graph.base_url, sender.graph.api_version) == (settings.graph_base_url, settings.graph_api_version)
+    cloud, eum = sender.transports["cloud_api"], sender.transports["eum"]
+    assert isinstance(cloud, GraphTransport) and isinstance(eum, EumTransport)
+    graph = cloud.clients.default
+    assert sender.templates.graph is graph
+    assert (graph.base_url, graph.api_version) == (settings.graph_base_url, settings.graph_api_version)
     assert sender.media.bucket is not None and sender.media.bucket.name == "media"
     assert (sender.rate.rate, sender.settings) == (7, settings)
+    assert sender.rate_for is not None and sender.rate_for(7) is sender.rate and sender.rate_for(2).rate == 2
     assert build_sender(dataclasses.replace(settings, media_bucket=""), Store()).media.bucket is None
     assert get_sender() is get_sender() and get_sender().settings == get_settings()  # one per environment
 

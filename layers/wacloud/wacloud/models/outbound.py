@@ -313,7 +313,10 @@ class OutboundMessage(_Strict):
         None, min_length=1, max_length=256, description="Free text to find this message by later"
     )
     phone_number_id: str | None = Field(
-        None, pattern=r"^[0-9]{1,32}$", description="Sending number; defaults to the stack's PhoneNumberId"
+        None,
+        pattern=r"^[0-9]{1,32}$",
+        description="The sending number (Meta's phone number id): one this stack serves (`wacloud numbers list`), "
+        "else the document is rejected; defaults to the registry's default number",
     )
     marketing_messages: bool | None = Field(
         None,
@@ -339,6 +342,13 @@ class OutboundMessage(_Strict):
         return "read_receipt" if isinstance(self.message, ReadReceipt) else self.message.type
 
     @property
+    def person(self) -> str | None:
+        """The customer whose choices the document is checked against: none for a group (its
+        members' are their own) or a read receipt."""
+        message = self.message
+        return None if isinstance(message, ReadReceipt) or message.recipient_type == "group" else message.address
+
+    @property
     def recipient(self) -> str | None:
         """Who this goes to (None for a read receipt, which names a message instead)."""
         return None if isinstance(self.message, ReadReceipt) else self.message.address
@@ -348,3 +358,8 @@ class OutboundMessage(_Strict):
         # Dumped by this document's serializer: the message's own model is not built for it.
         body: dict[str, Any] = self.model_dump(mode="json", exclude_none=True, include={"message"})["message"]
         return body
+
+
+def unserved_number(phone_number_id: str) -> str:
+    """Why a document naming a number the stack does not serve is refused (sender and API alike)."""
+    return f"phone_number_id {phone_number_id} is not a number this stack serves (wacloud numbers list)"

@@ -18,7 +18,8 @@ Every document read from the outbound queue ends in a state that says what happe
   document with the same key is sent, and a malformed duplicate never overwrites a valid record.
 - A status webhook naming the document (our callback data) proves Meta took it: an `unconfirmed`,
   `sending`, `retrying` or `dead_lettered` record becomes `accepted` with the status's wamid
-  (`CONFIRMABLE`), and an acceptance whose answer had no wamid gets it.
+  (`CONFIRMABLE`), and an acceptance whose answer had no wamid gets it: every End User Messaging
+  Social send, which AWS answers with its own message id (`transport_message_id`) only.
 - A settled record answers a redelivered document without a second Graph call.
 
 The store derives its conditional writes from these sets (`wacloud.adapters.store.outbound`).
@@ -83,10 +84,14 @@ class SendOutcome(BaseModel):
     wamid: str | None = None
     error: ErrorInfo | None = None
     reason: str | None = None
+    transport: str | None = None  # "eum" for End User Messaging Social; None: the Cloud API
+    transport_message_id: str | None = None  # AWS's id of an End User Messaging Social send
 
     @classmethod
-    def accepted(cls, wamid: str | None) -> "SendOutcome":
-        return cls(state=S.ACCEPTED, wamid=wamid)
+    def accepted(
+        cls, wamid: str | None, *, transport: str | None = None, transport_message_id: str | None = None
+    ) -> "SendOutcome":
+        return cls(state=S.ACCEPTED, wamid=wamid, transport=transport, transport_message_id=transport_message_id)
 
     @classmethod
     def failed(cls, error: ErrorInfo) -> "SendOutcome":
@@ -119,6 +124,8 @@ class OutboundRecord(BaseModel):
     type: str | None = None
     client_ref: str | None = None
     phone_number_id: str | None = None
+    transport: str | None = None  # "eum": sent through End User Messaging Social
+    transport_message_id: str | None = None  # AWS's id of that send (its wamid comes with a status)
     error: ErrorInfo | None = None
     reason: str | None = None
     attempts: int = 0
@@ -140,7 +147,15 @@ class OutboundRecord(BaseModel):
         settles it as `accepted` with that wamid; a call that started and left no answer, as
         `unconfirmed`. An invalid document's rejection answers nothing: the key is free."""
         if self.state is not None and self.state in SETTLED and not self.invalid:
-            return SendOutcome(state=self.state, wamid=self.wamid, error=self.error, reason=self.reason)
+            wamid = self.wamid or (self.confirmed_wamid if self.state is S.ACCEPTED else None)
+            return SendOutcome(
+                state=self.state,
+                wamid=wamid,
+                error=self.error,
+                reason=self.reason,
+                transport=self.transport,
+                transport_message_id=self.transport_message_id,
+            )
         if self.confirmed_wamid:
             return SendOutcome.accepted(self.confirmed_wamid)
         if self.invalid:

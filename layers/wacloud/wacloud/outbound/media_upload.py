@@ -1,12 +1,13 @@
 """Outbound media from the stack's media bucket: a document names an object (`"s3_key"`) instead of a
-`link` or an `id`; before the send, the object is uploaded to `POST /{phone-number-id}/media` and the
-message goes out by the media id Graph returns.
+`link` or an `id`; before the send, the object is uploaded through the number's transport (Graph's
+`POST /{phone-number-id}/media`, or End User Messaging Social's `PostWhatsAppMessageMedia`, which
+reads the object itself) and the message goes out by the media id it returns.
 
 - The object is checked first (it exists; its type and size are ones WhatsApp takes for that kind of
   media): a document naming a missing or unsuitable object is rejected with the reason.
 - An upload is reused for 29 days (Graph keeps media for 30): a campaign sending one image to many
-  customers uploads it once per number and object version (its ETag). Should Graph refuse a reused
-  id, the sender uploads again (`reupload`) and sends once more.
+  customers uploads it once per number, transport and object version (its ETag). Should Graph refuse
+  a reused id, the sender uploads again (`reupload`) and sends once more.
 - The file is streamed from S3 to Graph, never held in memory whole.
 """
 
@@ -16,9 +17,9 @@ import copy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wacloud.adapters.graph import DEFAULT_TIMEOUT, MARGIN_SECONDS, UPLOAD_TIMEOUT, GraphClient
+from wacloud.adapters.graph import DEFAULT_TIMEOUT, MARGIN_SECONDS, UPLOAD_TIMEOUT
 from wacloud.adapters.s3 import Bucket, ObjectMissingError
 from wacloud.adapters.store.caches import UploadedMedia
 from wacloud.errors import WacloudError
@@ -26,6 +27,10 @@ from wacloud.models import media_types
 from wacloud.models.interactive import S3_KEY
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
 from wacloud.runtime.logs import child_logger
+
+if TYPE_CHECKING:
+    from wacloud.models.numbers import NumberEntry
+    from wacloud.outbound.transports import Transport
 
 logger = child_logger(__name__)
 # An upload starts only with time left for it and for the send after it.
@@ -65,21 +70,26 @@ class ResolvedBody:
 
 
 class MediaUploader:
-    def __init__(self, *, graph: GraphClient, uploads: UploadedMedia, bucket: Bucket | None) -> None:
-        self.graph = graph
+    def __init__(self, *, uploads: UploadedMedia, bucket: Bucket | None) -> None:
         self.uploads = uploads
         self.bucket = bucket
 
     def resolve(
-        self, body: dict[str, Any], *, phone_number_id: str, deadline: Deadline = NO_DEADLINE, reupload: bool = False
+        self,
+        body: dict[str, Any],
+        *,
+        number: NumberEntry,
+        transport: Transport,
+        deadline: Deadline = NO_DEADLINE,
+        reupload: bool = False,
     ) -> ResolvedBody:
-        """A copy of `body` with every `s3_key` replaced by the `id` of the uploaded object
-        (`reupload`: ignoring uploads made earlier)."""
+        """A copy of `body` with every `s3_key` replaced by the `id` of the object uploaded through
+        `transport` for `number` (`reupload`: ignoring uploads made earlier)."""
         resolved = ResolvedBody(copy.deepcopy(body))
         for kind, media in s3_media(resolved.body):
             key = media.pop("s3_key")
             media["id"], reused = self._media_id(
-                kind, key, phone_number_id=phone_number_id, deadline=deadline, reupload=reupload
+                kind, key, number=number, transport=transport, deadline=deadline, reupload=reupload
             )
             if reused:
                 resolved.reused.append(media["id"])
@@ -88,7 +98,7 @@ class MediaUploader:
         return resolved
 
     def _media_id(
-        self, kind: str, key: str, *, phone_number_id: str, deadline: Deadline, reupload: bool
+        self, kind: str, key: str, *, number: NumberEntry, transport: Transport, deadline: Deadline, reupload: bool
     ) -> tuple[str, bool]:
         """The object's media id, and whether it is an earlier upload's."""
         if self.bucket is None:
@@ -105,7 +115,9 @@ class MediaUploader:
         problem = media_types.problem(kind, mime_type, head.length)
         if problem is not None:
             raise MediaRejectedError(f"{bucket.uri(key)}: {problem}")
-        source = f"{phone_number_id}|{bucket.name}|{key}|{head.etag or ''}"
+        source = f"{number.phone_number_id}|{bucket.name}|{key}|{head.etag or ''}"
+        if transport.name != "cloud_api":
+            source += f"|{transport.name}"  # its own upload (the Cloud API's keys are those of before)
         media_id = None if reupload else self.uploads.get(source)
         if media_id is not None:
             return media_id, True
@@ -114,15 +126,10 @@ class MediaUploader:
             deadline.require(UPLOAD_NEEDS_SECONDS, "a media upload and its send")
 
         enough_time()
-        media_id = self.graph.upload_media(
-            phone_number_id,
-            lambda: bucket.open(key, if_match=head.etag),
-            length=head.length,
-            filename=key.rsplit("/", 1)[-1],
-            mime_type=mime_type,
-            deadline=deadline,
-            before_retry=enough_time,
+        media_id = transport.upload(
+            number, bucket, key, head, mime_type=mime_type, deadline=deadline, before_retry=enough_time
         )
         self.uploads.put(source, media_id)
-        logger.info("Media uploaded to Graph", extra={"kind": kind, "bytes": head.length, "mime_type": mime_type})
+        extra = {"kind": kind, "bytes": head.length, "mime_type": mime_type, "transport": transport.name}
+        logger.info("Media uploaded", extra=extra)
         return media_id, False

@@ -3,21 +3,24 @@ the queue as any producer would; `GET /messages/{id}` tells what happened to it,
 or by wamid (inbound messages too).
 
 The document is checked against the contract first, so a producer hears at once (400, with the
-reason) what the sender would only have recorded as `rejected`; and a key already naming another
-document is refused at once (409), as the sender would refuse it (`outbound.document_keys`).
+reason) what the sender would only have recorded as `rejected` (also a `phone_number_id` this stack
+does not serve); and a key already naming another document is refused at once (409), as the sender
+would refuse it (`outbound.document_keys`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
 from wacloud.adapters.queues import MAX_BATCH_BYTES, FifoQueue, QueueEntry
+from wacloud.adapters.registry import get_registry
 from wacloud.adapters.store import Store, get_store
 from wacloud.config import get_settings
 from wacloud.errors import WacloudError
+from wacloud.models.outbound import unserved_number
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.contract import deduplication_id, document_digest, message_group_id, parse_document
 from wacloud.outbound.document_keys import reused_key
@@ -26,6 +29,9 @@ from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_key
 from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
+
+if TYPE_CHECKING:
+    from wacloud.adapters.registry import NumberRegistry
 
 logger = child_logger(__name__)
 
@@ -43,9 +49,10 @@ class KeyConflictError(WacloudError):
 
 
 class MessagesApi:
-    def __init__(self, *, store: Store, queue: FifoQueue) -> None:
+    def __init__(self, *, store: Store, queue: FifoQueue, numbers: NumberRegistry) -> None:
         self.store = store
         self.queue = queue
+        self.numbers = numbers
 
     def submit(self, body: str | None, *, is_base64_encoded: bool = False) -> dict[str, Any]:
         """Check a document (the body as API Gateway hands it over) and queue it; what to answer (202)."""
@@ -56,6 +63,8 @@ class MessagesApi:
             document = parse_document(raw)
         except ValidationError as exc:
             raise InvalidDocumentError(describe(exc)) from exc
+        if document.phone_number_id and self.numbers.get(document.phone_number_id) is None:
+            raise InvalidDocumentError(unserved_number(document.phone_number_id))
         key = document.idempotency_key
         queued = document.model_dump_json(exclude_none=True)  # with the contract's defaults filled in
         if len(queued.encode("utf-8")) > MAX_BATCH_BYTES:
@@ -95,4 +104,4 @@ class MessagesApi:
 
 @singleton
 def get_messages_api() -> MessagesApi:
-    return MessagesApi(store=get_store(), queue=FifoQueue(get_settings().outbound_queue_url))
+    return MessagesApi(store=get_store(), queue=FifoQueue(get_settings().outbound_queue_url), numbers=get_registry())

@@ -1,4 +1,8 @@
-"""The sender: one outbound document in, at most one Graph call out, its outcome recorded.
+"""The sender: one outbound document in, at most one send call out, its outcome recorded.
+
+- The document goes out of its number (`phone_number_id`, else the registry's default) through that
+  number's transport (`outbound/transports.py`: Graph, or End User Messaging Social); a number this
+  stack does not serve is `rejected` with the reason before any call.
 
 - A document that breaks the contract is `rejected` with the validation error and saves no result:
   its key is free for the corrected document (`document_keys`, which also refuses another document
@@ -18,56 +22,61 @@
   refusal makes it `retrying` (by the owner of `sending`); reporting an answer never raises.
 - Policy before spending a call (`policy.refusal`, `template_catalog`): opted out, outside the
   window, not fitting its template -> `rejected` with the reason.
-- Every Graph send takes its turn in the number's rate (`send_rate`); media first (`media_upload`).
+- Every send takes its turn in the number's rate (`send_rate`, the number's own rate if it has one);
+  media first (`media_upload`). Templates are checked before the call for the stack's own WABA only.
 - Graph's answer decides (`error_policy`): accepted -> the wamid; permanent -> `failed` with Meta's
   error; transient -> `retrying`, raised so SQS delivers it again (the DLQ at the end).
 - A call Graph received but did not answer (read timeout, reset after the request was written) is
   `unconfirmed`, never retried: the send carries a marker only the sender can make in
-  `biz_opaque_callback_data` (`models/confirmation_marker.py`), so its first status confirms it.
+  `biz_opaque_callback_data` (`models/confirmation_marker.py`), so its first status confirms it. An
+  End User Messaging Social send is `accepted` without a wamid (AWS answers with its own id): the same
+  marker gives it its wamid with its first status.
 """
 
 from __future__ import annotations
 
-import sys
+import dataclasses
+import functools
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
-from wacloud.adapters.credentials import access_token, credential
+from wacloud.adapters.credentials import access_token, marker_key
 from wacloud.adapters.graph import MARGIN_SECONDS, GraphClient, GraphError, GraphTransportError
+from wacloud.adapters.registry import get_registry
 from wacloud.adapters.s3 import Bucket
 from wacloud.adapters.store import Store, StoreError, get_store
 from wacloud.adapters.store.caches import TemplateChanges
 from wacloud.config import Settings, get_settings
 from wacloud.errors import ConfigurationError, TransientError, WacloudError
 from wacloud.models.confirmation_marker import no_room, stamp
-from wacloud.models.graph import SendResponse
-from wacloud.models.outbound import (
-    OutboundMessage,
-    ReadReceipt,
-    TemplateMessage,
-)
-from wacloud.models.outbound_state import OutboundRecord, SendOutcome
+from wacloud.models.outbound import OutboundMessage, ReadReceipt, TemplateMessage, unserved_number
+from wacloud.models.outbound_state import SendOutcome
 from wacloud.models.records import ContactRecord, ErrorInfo
 from wacloud.models.templates import TemplateBody
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.contract import document_digest, parse_document
 from wacloud.outbound.document_keys import KeyInUseError, refuse_reused_key, reject_invalid, reused_key
-from wacloud.outbound.error_policy import Action, action_for, rule_for
+from wacloud.outbound.error_policy import Action, action_for, count_error
 from wacloud.outbound.media_upload import MediaRejectedError, MediaUploader, s3_media
-from wacloud.outbound.outcomes import record_outcome
+from wacloud.outbound.outcomes import record_outcome, reported, settled
 from wacloud.outbound.policy import refusal
 from wacloud.outbound.send_rate import SendRateLimiter
 from wacloud.outbound.template_catalog import TemplateCatalog
+from wacloud.outbound.transports import CLOUD_API, Sent, Transport, transports
 from wacloud.runtime.deadline import NO_DEADLINE, Deadline
 from wacloud.runtime.logs import child_logger
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
-from wacloud.runtime.metrics import count, count_by
+from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
+
+if TYPE_CHECKING:
+    from wacloud.adapters.registry import NumberRegistry
+    from wacloud.models.numbers import NumberEntry
 
 logger = child_logger(__name__)
 # What Graph answers when a media id is not (or no longer) one it knows.
@@ -92,30 +101,36 @@ class Sender:
         self,
         *,
         store: Store,
-        graph: GraphClient,
+        transports: Mapping[str, Transport],
+        numbers: NumberRegistry,
         settings: Settings,
         media: MediaUploader,
         templates: TemplateCatalog,
         rate: SendRateLimiter,
+        rate_for: Callable[[float], SendRateLimiter] | None = None,
     ) -> None:
         self.store = store
-        self.graph = graph
+        self.transports = transports
+        self.numbers = numbers
         self.settings = settings
         self.media = media
         self.templates = templates
-        self.rate = rate
+        self.rate = rate  # the stack's rate; `rate_for` makes one for a number with its own
+        self.rate_for = rate_for
 
     def start_invocation(self, *, may_name_bucket_objects: bool) -> None:
         """On the handler's thread, before the recipients' threads start: the shared clients are made
-        here (boto3 sessions are not thread-safe), and the secret read once. The S3 client only for
-        a batch that may name a bucket object: it costs a text-only cold start about 25 ms."""
-        try:
-            self.graph.token()
-        except WacloudError as exc:
-            # Each document's own read fails then, and records why (`retrying`).
-            logger.warning("Could not read the secret before the batch", extra={"error": str(exc)})
+        here (boto3 sessions are not thread-safe), the secrets read once. S3's only for a batch that
+        may name a bucket object: it costs a text-only cold start about 25 ms."""
         _ = self.store.table.client
-        _ = self.graph.session
+        try:  # the transports the numbers use: a Cloud API stack makes no End User Messaging Social client
+            numbers = self.numbers.entries()
+        except WacloudError as exc:  # each document's own read fails then, and records why
+            numbers = []
+            logger.warning("Could not read the registry before the batch", extra={"error": str(exc)})
+        for name, transport in self.transports.items():
+            if used := [number for number in numbers if number.transport == name]:
+                transport.warm(used, media=may_name_bucket_objects)
         if self.media.bucket is not None and may_name_bucket_objects:
             _ = self.media.bucket.client
 
@@ -125,14 +140,11 @@ class Sender:
             document = parse_document(body)
         except ValidationError as exc:
             return reject_invalid(self.store, body, message_id, describe(exc))
-        phone_number_id = self._sending_number(document)
         last_attempt = attempt >= self.settings.max_receive_count
-        digest = document_digest(document)
-        request = SendRequest(document, phone_number_id, digest, last_attempt, deadline, owner=uuid.uuid4().hex)
+        number, digest = self._recorded_number(document), document_digest(document)
+        request = SendRequest(document, number, digest, last_attempt, deadline, owner=uuid.uuid4().hex)
         try:
-            if not phone_number_id:
-                raise ConfigurationError("no phone_number_id in the document and WACLOUD_PHONE_NUMBER_ID is empty")
-            deadline.require(sum(self.graph.timeout) + MARGIN_SECONDS, "a Graph call")
+            request = self._with_number(request)
             outcome = self._send(request)
         except KeyInUseError as exc:
             return refuse_reused_key(self.store, document, body, str(exc))
@@ -145,7 +157,7 @@ class Sender:
             raise
         # If this write fails, SQS delivers the document again: a settled record answers it, a record
         # left `sending` makes it `unconfirmed` (the marker's status confirms it); never a second call.
-        record_outcome(self.store, document, outcome, phone_number_id, digest=digest)
+        record_outcome(self.store, document, outcome, request.phone_number_id, digest=digest)
         return outcome
 
     def record_held_back(self, body: str, attempt: int) -> None:
@@ -155,74 +167,104 @@ class Sender:
         except ValidationError:
             return  # it will be rejected with its reason when its turn comes
         last_attempt = attempt >= self.settings.max_receive_count
-        number = self._sending_number(document)
+        number = self._recorded_number(document)
         held = SendRequest(document, number, document_digest(document), last_attempt, NO_DEADLINE, owner="")
         self._record_retry(held, HELD_BACK)
 
-    def _sending_number(self, document: OutboundMessage) -> str:
-        return document.phone_number_id or self.settings.phone_number_id
+    def _recorded_number(self, document: OutboundMessage) -> str:
+        return document.phone_number_id or self.settings.phone_number_id  # before the registry is read
+
+    def _with_number(self, request: SendRequest) -> SendRequest:
+        """The request with its number's entry and transport, and time for its call; no entry for a
+        number the stack does not serve (`_send` rejects it, after the record's own checks)."""
+        named = request.document.phone_number_id
+        number = self.numbers.get(named) if named else self.numbers.default()
+        if number is None:
+            if not named:
+                raise ConfigurationError("no phone_number_id in the document and the stack has no default number")
+            return request
+        transport = self.transports.get(number.transport)
+        if transport is None:
+            raise ConfigurationError(f"no {number.transport!r} transport for number {number.phone_number_id}")
+        request.deadline.require(sum(transport.timeout) + MARGIN_SECONDS, "a send")
+        return dataclasses.replace(request, phone_number_id=number.phone_number_id, number=number, transport=transport)
 
     def _send(self, request: SendRequest) -> SendOutcome:
-        """Call Graph once and classify the answer; the record makes it run at most once per key."""
+        """Send once and classify the answer; the record makes it run at most once per key."""
         document, key = request.document, request.document.idempotency_key
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
         # The document's own record, its recipient's contact and its template's changes, in one round trip.
         template = document.message.template.name if isinstance(document.message, TemplateMessage) else None
-        previous, contact, changes = self.store.send_context(key, _person(document), template)
+        previous, contact, changes = self.store.send_context(key, document.person, template)
         if previous is not None and previous.names_another_document(request.digest):
             raise KeyInUseError(reused_key(previous.state))
-        settled = _settled(previous, log)
-        if settled is not None:
-            return settled
-        reason = self._refusal(document, contact, changes)
+        answer = settled(previous, log)
+        if answer is not None:
+            return answer
+        number, named = request.number, request.phone_number_id
+        reason = self._refusal(document, number, contact, changes) if number else unserved_number(named)
         if reason is not None:
-            logger.info("Send refused before any Graph call", extra={**log, "reason": reason})
+            logger.info("Send refused before any call", extra={**log, "reason": reason})
             count("SendRejected")
             return SendOutcome.rejected(reason)
         return self._attempt(request, log)
 
     def _attempt(self, request: SendRequest, log: dict[str, str]) -> SendOutcome:
-        """The Graph call and its answer. Once the call may have started (`sending` is recorded), no
-        failure lets the send run again: only Graph's refusal makes it `retrying`."""
+        """The send call and its answer. Once the call may have started (`sending` is recorded), no
+        failure lets the send run again: only a refusal makes it `retrying`."""
         document = request.document
         try:
-            response = self._call_graph(request)
+            sent = self._call(request)
         except MediaRejectedError as exc:
-            logger.info("Send refused before any Graph call", extra={**log, "reason": str(exc)})
+            logger.info("Send refused before any call", extra={**log, "reason": str(exc)})
             count("SendRejected")
             return SendOutcome.rejected(str(exc))
         except GraphTransportError as exc:
             if exc.maybe_sent and document.recipient is not None:
                 extra = {**log, "error": str(exc)}
                 unknown = SendOutcome.unconfirmed(exc.info())
-                return _reported(unknown, "SendUnconfirmed", "Send outcome unknown; not retried", extra)
+                return reported(unknown, "SendUnconfirmed", "Send outcome unknown; not retried", extra)
             self._retrying(request, exc, log)
         except GraphError as exc:
             if action_for(exc) is Action.FAIL:
-                _count_error(exc)
+                count_error(exc)
                 failed = SendOutcome.failed(exc.info())
-                return _reported(failed, "SendFailed", "Send failed permanently", {**log, "error_code": exc.code})
+                return reported(failed, "SendFailed", "Send failed permanently", {**log, "error_code": exc.code})
             self._retrying(request, exc, log)
-        extra = {**log, "wamid": mask_wamid(response.wamid)}
-        accepted = SendOutcome.accepted(response.wamid)
-        return _reported(accepted, "MessageSent", "Message accepted by Graph", extra, warn=False)
+        if request.transport is not None and request.transport.name != CLOUD_API:  # its first status brings the wamid
+            aws_id, name = sent.transport_message_id, request.transport.name
+            taken = SendOutcome.accepted(sent.wamid, transport=name, transport_message_id=aws_id)
+            said = {**log, "transport_message_id": aws_id or ""}
+            return reported(taken, "MessageSent", "Message accepted by End User Messaging Social", said, warn=False)
+        extra = {**log, "wamid": mask_wamid(sent.wamid)}
+        return reported(SendOutcome.accepted(sent.wamid), "MessageSent", "Message accepted by Graph", extra, warn=False)
 
     def _refusal(
-        self, document: OutboundMessage, contact: ContactRecord | None, changes: TemplateChanges | None
+        self,
+        document: OutboundMessage,
+        number: NumberEntry,
+        contact: ContactRecord | None,
+        changes: TemplateChanges | None,
     ) -> str | None:
-        """Why the document must not be sent (sending rules, what is known of its template), or None."""
+        """Why the document must not be sent (sending rules, what is known of its template), or None.
+        Templates are known for the stack's WABA (through Graph): another's are Meta's to check."""
         data = None if isinstance(document.message, ReadReceipt) else document.message.biz_opaque_callback_data
-        reason = refusal(document, contact, self.settings, int(time.time())) or no_room(data, document.idempotency_key)
+        reason = refusal(document, contact, self.settings, int(time.time()))
+        reason = reason or no_room(data, document.idempotency_key)
+        own = number.transport == CLOUD_API and number.waba_id in ("", self.settings.waba_id)
         if reason is None and isinstance(document.message, TemplateMessage):
-            reason = self.templates.refusal(document.message.template, recipient=document.recipient, changes=changes)
+            template = document.message.template
+            if own:
+                reason = self.templates.refusal(template, recipient=document.recipient, changes=changes)
             if reason is None and contact is not None and contact.marketing_stopped:
-                reason = self._stopped_marketing(document, document.message.template)
+                reason = self._stopped_marketing(document, template, own=own)
         return reason
 
-    def _stopped_marketing(self, document: OutboundMessage, template: TemplateBody) -> str | None:
+    def _stopped_marketing(self, document: OutboundMessage, template: TemplateBody, *, own: bool) -> str | None:
         """A marketing template to a customer who stopped marketing messages at Meta (who would answer
-        131050); other templates still go. Asked only of such customers: the category may need a read."""
-        definition = self.templates.definition(template.name, template.language.code)
+        131050); other templates still go. Asked only of such customers: the category may need a read
+        (of the stack's own templates: another WABA's are known by the document's flag only)."""
+        definition = self.templates.definition(template.name, template.language.code) if own else None
         category = (definition.category or "") if definition is not None else ""
         if document.marketing_messages or category.upper() == "MARKETING":
             return (
@@ -235,7 +277,7 @@ class Sender:
         """Graph refused the call for now (or never got it): SQS delivers the document again."""
         code = getattr(exc, "code", None)
         if isinstance(exc, GraphError):
-            _count_error(exc)
+            count_error(exc)
         logger.warning(
             "Send failed, will retry" if not request.last_attempt else "Send failed on the last attempt",
             extra={**log, "error_code": code},
@@ -258,23 +300,30 @@ class Sender:
             # record left `sending` makes the next attempt `unconfirmed`: never a second call.)
             logger.warning("Could not record the retry", extra={"error": str(store_exc)})
 
-    def _call_graph(self, request: SendRequest) -> SendResponse:
-        document, phone_number_id, deadline = request.document, request.phone_number_id, request.deadline
+    def _rate(self, number: NumberEntry) -> SendRateLimiter:
+        own = number.send_rate_per_second
+        return self.rate if own is None or own == self.rate.rate or self.rate_for is None else self.rate_for(own)
+
+    def _call(self, request: SendRequest) -> Sent:
+        document, deadline = request.document, request.deadline
+        number, transport = request.number, request.transport
+        assert number is not None and transport is not None  # noqa: S101 (set by `_with_number`)
         body = document.graph_body()
         if document.recipient is not None:
-            # Comes back in this message's status webhooks: confirms a send whose answer was lost.
+            # Comes back in this message's status webhooks: confirms a send whose answer was lost, and
+            # gives an End User Messaging Social send its wamid.
             body["biz_opaque_callback_data"] = stamp(
-                body.get("biz_opaque_callback_data"), document.idempotency_key, credential("app_secret")
+                body.get("biz_opaque_callback_data"), document.idempotency_key, marker_key()
             )
         marked = isinstance(document.message, ReadReceipt)  # harmless to repeat: no `sending` for it
         has_media = next(s3_media(body), None) is not None
-        needed = sum(self.graph.timeout) + MARGIN_SECONDS
+        needed, rate = sum(transport.timeout) + MARGIN_SECONDS, self._rate(number)
 
         def take_turn() -> None:
             """Time for the call, then the call's turn in the number's shared send rate (again before
             the call is made once more with a fresh token)."""
-            deadline.require(needed, "a Graph call")
-            self.rate.acquire(phone_number_id, before_wait=lambda: deadline.require(needed, "a Graph call"))
+            deadline.require(needed, "a send")
+            rate.acquire(number.phone_number_id, before_wait=lambda: deadline.require(needed, "a send"))
 
         reupload = False
         while True:
@@ -282,19 +331,19 @@ class Sender:
             reused: list[str] = []
             if has_media:
                 resolved = self.media.resolve(
-                    body, phone_number_id=phone_number_id, deadline=deadline, reupload=reupload
+                    body, number=number, transport=transport, deadline=deadline, reupload=reupload
                 )
                 ready, reused = resolved.body, resolved.reused
             take_turn()
             if not marked:
                 marked = self.store.outbound.mark_sending(
-                    document, phone_number_id, owner=request.owner, digest=request.digest
+                    document, number.phone_number_id, owner=request.owner, digest=request.digest
                 )
                 if not marked:  # another attempt holds `sending`, or the record settled or names another document
                     raise SendRetryableError("the document's record changed while it was being sent")
             try:
-                return self.graph.send_message(
-                    phone_number_id, ready, deadline=deadline, before_retry=take_turn, endpoint=document.endpoint
+                return transport.send(
+                    number, ready, deadline=deadline, before_retry=take_turn, endpoint=document.endpoint
                 )
             except GraphError as exc:
                 if not reused or reupload or exc.code not in REUSED_MEDIA_ERRORS:
@@ -315,60 +364,30 @@ class SendRequest:
     last_attempt: bool
     deadline: Deadline
     owner: str  # names this attempt on the `sending` it records ("": it makes no call)
-
-
-def _reported(
-    outcome: SendOutcome, metric: str, message: str, extra: Mapping[str, object], *, warn: bool = True
-) -> SendOutcome:
-    """The outcome of a Graph call that was made, counted and logged. Reporting must never make the
-    send run again: a log call that fails is told on stderr (the function's log); the outcome stays."""
-    try:
-        count(metric)
-        (logger.warning if warn else logger.info)(message, extra=dict(extra))
-    except Exception as exc:
-        sys.stderr.write(f"wacloud: could not log a send's outcome ({outcome.state.value}): {exc!r}\n")
-    return outcome
-
-
-def _person(document: OutboundMessage) -> str | None:
-    """The customer whose choices a document is checked against: none for a group (its members' are
-    their own) or a read receipt."""
-    message = document.message
-    return None if isinstance(message, ReadReceipt) or message.recipient_type == "group" else message.address
-
-
-def _settled(previous: OutboundRecord | None, log: dict[str, str]) -> SendOutcome | None:
-    """The outcome of a document already sent (or known to be taken by Meta), or None."""
-    outcome = previous.outcome() if previous is not None else None
-    if outcome is not None:
-        # Completed, or a status webhook already named it (a redrive after a lost reply): Meta has it;
-        # or a call started and left no answer (`sending`): `unconfirmed`, never sent again.
-        logger.info("Document already sent; not sending again", extra={**log, "state": outcome.state})
-        count("DuplicateSendSkipped")
-    return outcome
-
-
-def _count_error(exc: GraphError) -> None:
-    """Count Graph errors by code (a dimension: codes are few), and those a person must fix."""
-    if rule_for(exc).needs_human:
-        count("SendNeedsAttention")
-    count_by("GraphError", dimension="error_code", value=str(exc.code if exc.code is not None else exc.http_status))
+    number: NumberEntry | None = None  # None: not served (or not looked up yet)
+    transport: Transport | None = None
 
 
 def build_sender(settings: Settings, store: Store) -> Sender:
-    """A sender with its own Graph client (one HTTP session), on `store`."""
+    """A sender with both transports (`transports`), on `store`."""
     graph = GraphClient(base_url=settings.graph_base_url, api_version=settings.graph_api_version, token=access_token)
+
+    @functools.cache
+    def rate_for(rate: float) -> SendRateLimiter:
+        # Two made for one rate by racing threads still share the budget: it is in the table.
+        return SendRateLimiter(counters=store.rate_counters, rate_per_second=rate)
+
     return Sender(
         store=store,
-        graph=graph,
+        transports=transports(graph, settings),
+        numbers=get_registry(),
         settings=settings,
         media=MediaUploader(
-            graph=graph,
-            uploads=store.media_uploads,
-            bucket=Bucket(settings.media_bucket) if settings.media_bucket else None,
+            uploads=store.media_uploads, bucket=Bucket(settings.media_bucket) if settings.media_bucket else None
         ),
         templates=TemplateCatalog(definitions=store.templates, graph=graph, settings=settings),
-        rate=SendRateLimiter(counters=store.rate_counters, rate_per_second=settings.send_rate_per_second),
+        rate=rate_for(settings.send_rate_per_second),
+        rate_for=rate_for,
     )
 
 

@@ -29,6 +29,7 @@ from wacloud.models.records import (
 if TYPE_CHECKING:  # the sender never handles inbound events: their models stay unbuilt there
     from wacloud.models.events import MessageEvent, StatusEvent
     from wacloud.models.outbound import OutboundMessage
+    from wacloud.models.outbound_state import OutboundRecord
 
 # On a message item: written only once the item's OUT# record is `accepted` with this wamid (by the
 # sender's own answer, or by a status confirming a send whose answer was lost).
@@ -256,10 +257,44 @@ class MessageRecords(Repository):
         return expression, values, names, "attribute_not_exists(status_rank) OR status_rank < :failable"
 
     def record_outbound(self, document: OutboundMessage, wamid: str, phone_number_id: str, *, mark: bool) -> None:
-        """A message the business sent, taken by Graph: where its statuses start (`accepted`).
+        """A message the business sent, taken by Meta: where its statuses start (`accepted`).
 
         Status fields only fill in what a status webhook has not written already. `mark`: its
         outbound record is `accepted` with this wamid (see `OUTBOUND_ACCEPTED`)."""
+        self._record_outbound(
+            wamid,
+            idempotency_key=document.idempotency_key,
+            customer=customer_key(document.recipient or ""),
+            kind=document.kind,
+            number=phone_number_id,
+            client_ref=document.client_reference,
+            mark=mark,
+        )
+
+    def record_outbound_from(self, record: OutboundRecord, wamid: str) -> None:
+        """The same, from the document's outbound record, once a status confirmed the send with this
+        wamid (an End User Messaging Social send, which AWS answers without one; a lost answer)."""
+        self._record_outbound(
+            wamid,
+            idempotency_key=record.idempotency_key,
+            customer=record.recipient or "",
+            kind=record.type or "",
+            number=record.phone_number_id or "",
+            client_ref=record.client_ref,
+            mark=True,
+        )
+
+    def _record_outbound(
+        self,
+        wamid: str,
+        *,
+        idempotency_key: str,
+        customer: str,
+        kind: str,
+        number: str,
+        client_ref: str | None,
+        mark: bool,
+    ) -> None:
         now = self._now()
         sets = [
             "wamid = :wamid",
@@ -278,39 +313,22 @@ class MessageRecords(Repository):
         values: dict[str, Any] = {
             ":wamid": wamid,
             ":dir": Direction.OUTBOUND.value,
-            ":customer": customer_key(document.recipient or ""),
-            ":type": document.kind,
-            ":pnid": phone_number_id,
-            ":key": document.idempotency_key,
+            ":customer": customer,
+            ":type": kind,
+            ":pnid": number,
+            ":key": idempotency_key,
             ":accepted": MessageStatus.ACCEPTED.value,
             ":zero": STATUS_RANK[MessageStatus.ACCEPTED],
             ":now": now,
             ":exp": now + self.ttl_seconds,
         }
-        if document.client_reference:
+        if client_ref:
             sets.append("client_ref = :ref")
-            values[":ref"] = document.client_reference
+            values[":ref"] = client_ref
         if mark:
             sets.append(f"{OUTBOUND_ACCEPTED} = :true")
             values[":true"] = True
         self.table.update(key(wamid), Update("SET " + ", ".join(sets), values, {"#type": "type", "#status": "status"}))
-
-    def mark_outbound_accepted(self, wamid: str, idempotency_key: str) -> None:
-        """The message's outbound record is `accepted` with this wamid: its statuses need not confirm it."""
-        self.table.update(
-            key(wamid),
-            Update(
-                f"SET wamid = :wamid, direction = :dir, idempotency_key = :key, {OUTBOUND_ACCEPTED} = :true, "
-                "updated_at = :now",
-                {
-                    ":wamid": wamid,
-                    ":dir": Direction.OUTBOUND.value,
-                    ":key": idempotency_key,
-                    ":true": True,
-                    ":now": self._now(),
-                },
-            ),
-        )
 
     def record_media(self, wamid: str, media: StoredMedia) -> None:
         """An inbound message's media is archived: where it is (an earlier failure is cleared)."""

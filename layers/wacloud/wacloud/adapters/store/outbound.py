@@ -91,7 +91,7 @@ class OutboundRecords(Repository):
             values[":error"] = dynamo_value(outcome.error.model_dump(exclude_none=True))
         else:
             stale.append("#error")
-        for name in ("wamid", "reason"):
+        for name in ("wamid", "reason", "transport", "transport_message_id"):
             value = getattr(outcome, name)
             if value:
                 sets.append(f"{name} = :{name}")
