@@ -1,5 +1,7 @@
 """Webhook: `GET /webhook` answers Meta's subscription check, `POST /webhook` verifies the
-signature and puts each event of the body on the inbound queue (`wacloud.inbound.webhook_http`).
+signature and puts each event of the body on the inbound queue (`wacloud.inbound.webhook_http`);
+`/webhook/<app>` does the same for another Meta app, with its own secret. Events of numbers the
+stack does not serve are recorded, not queued.
 
 Logs and metrics without Powertools (`LeanLogger`, `LeanMetrics`: the same JSON lines and EMF):
 its import is a tenth of this function's cold start, and Meta asks for fast answers.
