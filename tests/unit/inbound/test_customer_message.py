@@ -419,17 +419,12 @@ def test_an_opt_out_said_to_a_number_whose_opt_outs_are_its_own_binds_it_alone()
     assert not Store().customers.get(CUSTOMER, SALES).opted_out_for(SALES)  # type: ignore[union-attr]
 
 
-def test_a_message_to_a_number_the_registry_no_longer_lists_keeps_to_that_number() -> None:
+def test_a_message_to_a_number_the_registry_does_not_list_is_the_default_numbers() -> None:
     engine = FakeEngine()
     numbered(FakeQueue(), engine).handle(to_number("100000000000009"))
 
-    [entry] = engine.numbers
-    assert entry is not None and (entry.phone_number_id, entry.default, entry.opt_out_scope) == (
-        "100000000000009",
-        False,
-        "business",
-    )
-    assert Store().customers.get(CUSTOMER).window_for(None) is None  # type: ignore[union-attr]
+    assert engine.numbers == [FakeNumbers().default()]
+    assert Store().customers.get(CUSTOMER).window_for(None) == SENT  # type: ignore[union-attr]
 
 
 def test_a_stack_with_no_number_of_its_own_and_no_registry_keeps_todays_keys() -> None:

@@ -33,7 +33,6 @@ from wacloud.adapters.store import Store
 from wacloud.config import Settings
 from wacloud.conversation.engine import Answer, ConversationEngine, ConversationEngines
 from wacloud.conversation.rules import message_text, reply_text
-from wacloud.errors import ConfigurationError
 from wacloud.inbound.replies import NO_REPLY_TYPES, RefusedReply, replies_for
 from wacloud.models.events import MediaEvent, MessageEvent, dump_event
 from wacloud.models.identity import CustomerIdentity
@@ -131,18 +130,9 @@ class CustomerMessages:
         if self.numbers is None:
             return None
         entry = self.numbers.get(event.phone_number_id) if event.phone_number_id else None
-        if entry is not None:
-            return entry
-        default = self.numbers.default()
-        if default is None or not event.phone_number_id:
-            return default  # no number named, or a stack with no number of its own: today's keys
-        # A number no longer listed (removed while this waited on the queue): its window and history
-        # still are its own, its opt-outs the business's.
-        try:
-            return NumberEntry(phone_number_id=event.phone_number_id)
-        except ConfigurationError:
-            logger.warning("Message to a number id that is not one; kept as the default number's")
-            return default
+        # A number the registry does not list (queued before the ingress checked numbers, or removed
+        # since) is kept as the default number's, as every number was before.
+        return entry if entry is not None else self.numbers.default()
 
     def _identity_change(self, event: MessageEvent) -> str | None:
         """Meta's news that the customer's number or BSUID changed: the new one names the same
