@@ -439,3 +439,24 @@ def test_a_stack_with_no_number_of_its_own_and_no_registry_keeps_todays_keys() -
 
     assert engine.numbers == [None]
     assert Store().customers.get(CUSTOMER).window_for(None) == SENT  # type: ignore[union-attr]
+
+
+def test_a_message_to_another_number_costs_the_same_dynamodb_calls_as_one_to_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    messages = numbered(FakeQueue(), FakeEngine())
+    made: list[str] = []
+    for name in ("get", "update", "batch_get", "batch_put", "put_new", "delete", "query"):
+        original = getattr(messages.store.table, name)
+
+        def counted(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            made.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(messages.store.table, name, counted)
+
+    messages.handle(to_number(PHONE_NUMBER_ID, sender="16505551234", id="wamid.D"))
+    to_default, made[:] = list(made), []
+    messages.handle(to_number(SUPPORT.phone_number_id, sender="447700900123", id="wamid.S"))
+
+    assert made == to_default and made.count("update") == 2  # the profile and the message record
