@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.project.test_template import granted
-from wacloud.local.meta.webhooks import media_message, status_update
+from wacloud.local.meta.webhooks import media_message, status_update, text_message
 from wacloud.local.pipeline import LocalPipeline
 
 CUSTOMER = "16505551234"
@@ -33,6 +33,17 @@ ACTION_OF = {
     "s3:UploadPart": "s3:PutObject",
     "s3:CompleteMultipartUpload": "s3:PutObject",
 }
+# botocore's service names whose IAM prefix differs.
+IAM_PREFIX = {"socialmessaging": "social-messaging"}
+
+
+def secret(name: str, stack_secret: str) -> str:
+    """A secret as `granted` names its ARN pattern: the stack's own, the registry, or one under it."""
+    if name == stack_secret:
+        return "secret"
+    if name == f"{stack_secret}/numbers":
+        return "secret/numbers"
+    return "secret/*" if name.startswith(f"{stack_secret}/") else f"secret {name}"
 
 
 def needed(pipeline: LocalPipeline, service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
@@ -49,12 +60,15 @@ def needed(pipeline: LocalPipeline, service: str, operation: str, params: dict[s
         ]
     if operation in ("BatchGetItem", "BatchWriteItem"):
         return [(f"dynamodb:{operation}", tables[name]) for name in params["RequestItems"]]
-    action = ACTION_OF.get(f"{service}:{operation}", f"{service}:{operation}")
+    prefix = IAM_PREFIX.get(service, service)
+    action = ACTION_OF.get(f"{prefix}:{operation}", f"{prefix}:{operation}")
     resource_of = {
         "dynamodb": lambda: tables[params["TableName"]],
         "sqs": lambda: queues[params["QueueUrl"].rsplit("/", 1)[-1]],
-        "secretsmanager": lambda: "secret",
+        "secretsmanager": lambda: secret(params["SecretId"], stack.parameters["SecretName"]),
         "s3": lambda: "MediaBucket" if action == "s3:ListBucket" else f"${{MediaBucket.Arn}}/{params['Key']}",
+        # Every EUM call names the number it acts for (AWS's id or its ARN): phone-number-id/*.
+        "socialmessaging": lambda: "phone-number-id/*",
     }
     if service not in resource_of:
         raise AssertionError(f"no IAM mapping for {service}:{operation}")
@@ -133,6 +147,26 @@ def test_every_call_of_every_function_is_allowed_by_its_role(pipeline, calls):
         status_update(sent.wamid, "delivered", phone_number_id=pipeline.phone_number_id, recipient=CUSTOMER)
     )
     pipeline.drain()
+    # AND a signed webhook for a number the stack does not serve (recorded as a rejection, not queued)
+    pipeline.post_webhook(text_message("who?", phone_number_id="555000111", sender=CUSTOMER))
+    # AND a customer of the number on End User Messaging Social (its events through SNS, its replies
+    # through SendWhatsAppMessage)
+    eum = pipeline.eum_number.phone_number_id
+    pipeline.customer_says("Hola", sender="5511999999999", phone_number_id=eum)
+    eum_photo = pipeline.graph.add_media(photo, "image/jpeg")
+    pipeline.deliver(
+        media_message(
+            "image", eum_photo, phone_number_id=eum, mime_type="image/jpeg", sha256=sha, sender="5511999999999"
+        )
+    )
+    pipeline.send_outbound(
+        {
+            "idempotency_key": "doc-eum",
+            "phone_number_id": eum,
+            "message": {"to": "+5511999999999", "type": "document", "document": {"s3_key": "outbound/a.pdf"}},
+        }
+    )
+    pipeline.drain()
 
     # THEN every function ran, and each call it made is one its role allows
     assert {function for function, *_ in calls} == {
@@ -140,7 +174,12 @@ def test_every_call_of_every_function_is_allowed_by_its_role(pipeline, calls):
         "ProcessorFunction",
         "SenderFunction",
         "ApiFunction",
+        "EumIngestFunction",
     }
+    # Both transports were exercised: the EUM number's reply and photo went through the service's API.
+    made = {call[:3] for call in calls}
+    assert ("SenderFunction", "socialmessaging", "SendWhatsAppMessage") in made
+    assert ("ProcessorFunction", "socialmessaging", "GetWhatsAppMessageMedia") in made
     refused = set()
     for function, service, operation, params in calls:
         grants = granted(function)
@@ -148,3 +187,10 @@ def test_every_call_of_every_function_is_allowed_by_its_role(pipeline, calls):
             if not allows(grants, action, resource):
                 refused.add((function, action, resource))
     assert refused == set()
+    # The webhook may write rejection items only (its grant's condition, which moto does not check).
+    writes = [
+        params["Item"]["pk"]["S"]
+        for function, _, operation, params in calls
+        if function == "WebhookFunction" and operation == "PutItem"
+    ]
+    assert writes and all(pk.startswith("REJECT#") for pk in writes)
