@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import customers_wrote
+from tests.conftest import customers_wrote, message_event
 from tests.faults.test_send_once import dynamodb_calls
 from tests.unit.outbound.test_sender import (
     CUSTOMER,
@@ -252,3 +252,19 @@ def test_graph_still_answers_with_its_wamid() -> None:
     graph = StubGraph(accepted("wamid.G"))
     outcome = on_both(StubEum(), graph).send(document(), message_id="m")
     assert (outcome.state, outcome.wamid, outcome.transport) == ("accepted", "wamid.G", None)
+
+
+def test_each_number_has_its_own_window_with_the_customer() -> None:
+    # GIVEN the customer wrote to the stack's number only, and the second number checks its window
+    second = dataclasses.replace(EUM_NUMBER, window_policy="enforce")
+    eum = StubEum()
+    sender = make(StubGraph(), numbers=numbers(second), transports={"eum": EumTransport(eum)})
+
+    # THEN a text from the second number is refused before any call, as Meta would refuse it (131047)
+    refused = sender.send(document("k1", phone_number_id=second.phone_number_id), message_id="m1")
+    assert refused.state == "rejected" and "has not written to this number" in (refused.reason or "")
+    assert eum.sent == []
+
+    # AND once the customer writes to it, it may answer
+    Store().customers.upsert(message_event("hi", sender=CUSTOMER.lstrip("+")), second)
+    assert sender.send(document("k2", phone_number_id=second.phone_number_id), message_id="m2").state == "accepted"

@@ -195,7 +195,7 @@ class Sender:
         log = {"idempotency_key": mask_key(key), "to": mask_phone(document.recipient), "type": document.kind}
         # The document's own record, its recipient's contact and its template's changes, in one round trip.
         template = document.message.template.name if isinstance(document.message, TemplateMessage) else None
-        previous, contact, changes = self.store.send_context(key, document.person, template)
+        previous, contact, changes = self.store.send_context(key, document.person, template, entry=request.number)
         if previous is not None and previous.names_another_document(request.digest):
             raise KeyInUseError(reused_key(previous.state))
         answer = settled(previous, log)
@@ -249,7 +249,7 @@ class Sender:
         """Why the document must not be sent (sending rules, what is known of its template), or None.
         Templates are known for the stack's WABA (through Graph): another's are Meta's to check."""
         data = None if isinstance(document.message, ReadReceipt) else document.message.biz_opaque_callback_data
-        reason = refusal(document, contact, self.settings, int(time.time()))
+        reason = refusal(document, contact, self.settings, int(time.time()), entry=number)
         reason = reason or no_room(data, document.idempotency_key)
         own = number.transport == CLOUD_API and number.waba_id in ("", self.settings.waba_id)
         if reason is None and isinstance(document.message, TemplateMessage):
