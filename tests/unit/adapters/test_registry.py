@@ -22,7 +22,7 @@ from wacloud.config import Settings
 from wacloud.errors import ConfigurationError, TransientError
 from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 OWN = "100000000000001"  # the stack's PhoneNumberId
 OTHER = "100000000000002"

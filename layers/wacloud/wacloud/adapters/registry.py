@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from wacloud.adapters.credentials import SecretReader, secrets_provider
 from wacloud.config import Settings, get_settings
 from wacloud.errors import ConfigurationError, TransientError
-from wacloud.models.numbers import NumberEntry, eum_id_key
+from wacloud.models.number_entry import NumberEntry, eum_id_key
 from wacloud.runtime.logs import child_logger
 from wacloud.runtime.singletons import singleton
 

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from wacloud.cli import dlq, handover, invoke, local, messages, migrate, numbers, templates
+from wacloud.cli import dlq, handover, invoke, local, messages, migrate, phone_numbers, templates
 from wacloud.cli.targets import CommandError, UsageError
 
 SIGPIPE_EXIT_CODE = 128 + 13  # what a shell reports for a tool SIGPIPE ended
@@ -41,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (local, messages, invoke, dlq, templates, handover, migrate, numbers):
+    for module in (local, messages, invoke, dlq, templates, handover, migrate, phone_numbers):
         module.register(commands)
     return root
 

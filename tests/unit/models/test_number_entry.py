@@ -1,4 +1,4 @@
-"""wacloud.models.numbers: a registry entry is checked however it is made, round-trips through its
+"""wacloud.models.number_entry: a registry entry is checked however it is made, round-trips through its
 stored form, and inherits what it leaves blank from the stack's settings."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from wacloud.config import Settings
 from wacloud.errors import ConfigurationError
-from wacloud.models.numbers import NumberEntry, eum_id_key
+from wacloud.models.number_entry import NumberEntry, eum_id_key
 
 EUM_ID = "phone-number-id-0123456789abcdef0123456789abcdef"
 EUM_ARN = "arn:aws:social-messaging:eu-west-1:123456789012:phone-number-id/0123456789abcdef0123456789abcdef"

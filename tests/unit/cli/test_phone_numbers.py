@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from tests.conftest import PHONE_NUMBER_ID
 from wacloud import cli
 from wacloud.adapters.registry import NumberRegistry, get_registry
-from wacloud.cli import numbers
+from wacloud.cli import phone_numbers
 from wacloud.local.account import REGION
 from wacloud.ops.deployed_stack import DeployedStack
 from wacloud.runtime import singletons
@@ -206,7 +206,7 @@ def test_the_stack_s_own_number_cannot_be_removed_only_its_stored_settings(deplo
 def eum(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     client = boto3.client("socialmessaging", region_name=REGION)
     stubber = Stubber(client)
-    monkeypatch.setattr(numbers, "social_messaging", lambda: client)
+    monkeypatch.setattr(phone_numbers, "social_messaging", lambda: client)
     with stubber:
         yield stubber
 
