@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from wacloud.adapters.graph import GraphError, GraphTransportError
+from wacloud.adapters.social_messaging import ServiceError
 from wacloud.models.graph import GraphErrorBody
-from wacloud.outbound.error_policy import ERROR_RULES, Action, action_for, markdown_table, rule_for
+from wacloud.outbound import error_policy
+from wacloud.outbound.error_policy import ERROR_RULES, Action, action_for, count_error, markdown_table, rule_for
 
 
 def graph_error(code: int | None, http_status: int = 400) -> GraphError:
@@ -116,3 +118,20 @@ def test_the_generated_table_shows_the_remedy():
     row = next(line for line in markdown_table().splitlines() if line.startswith("| 132015 |"))
 
     assert row.endswith(f"| {ERROR_RULES[132015].remedy} |")
+
+
+@pytest.mark.parametrize(
+    ("error", "value", "attention"),
+    [
+        pytest.param(graph_error(131026), "131026", False, id="metas-code"),
+        pytest.param(graph_error(None, 502), "502", False, id="http-status"),
+        pytest.param(ServiceError("AccessDeniedException", 403, "denied"), "AccessDeniedException", True, id="aws"),
+        pytest.param(ServiceError("ValidationException", 400, "(#131047) late"), "131047", False, id="meta-via-aws"),
+    ],
+)
+def test_refused_sends_are_counted_by_metas_code_else_awss_else_the_status(monkeypatch, error, value, attention):
+    counted: list[tuple[str, str]] = []
+    monkeypatch.setattr(error_policy, "count", lambda name: counted.append((name, "")))
+    monkeypatch.setattr(error_policy, "count_by", lambda name, *, dimension, value: counted.append((name, value)))
+    count_error(error)
+    assert counted == [("SendNeedsAttention", "")] * attention + [("GraphError", value)]
