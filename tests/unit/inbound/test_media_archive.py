@@ -19,7 +19,7 @@ from wacloud.inbound.media_archive import MediaArchive, MediaArchiveError, diges
 from wacloud.inbound.parse import parse_webhook
 from wacloud.local.meta.webhooks import media_message
 from wacloud.models.events import MediaEvent, MessageEvent
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 
 def test_metas_sha256_is_matched_in_base64_or_hex():

@@ -9,7 +9,7 @@ import pytest
 
 from wacloud.adapters.s3 import Bucket
 from wacloud.adapters.store import Store
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.outbound.media_upload import MediaUploader, s3_media
 
 

@@ -22,7 +22,7 @@ from wacloud.local.lambda_context import LocalContext
 from wacloud.models.confirmation_marker import confirmed_key, split
 from wacloud.models.graph import GraphErrorBody, SendResponse
 from wacloud.models.identity import CustomerIdentity
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.outbound_state import SendOutcome
 from wacloud.models.records import ErrorInfo
 from wacloud.outbound.contract import parse_document

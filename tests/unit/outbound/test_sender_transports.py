@@ -31,7 +31,7 @@ from wacloud.adapters.social_messaging import SEND_TIMEOUT, ServiceError
 from wacloud.adapters.store import Store
 from wacloud.config import get_settings
 from wacloud.models.confirmation_marker import confirmed_key
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.outbound.outcomes import confirm_send
 from wacloud.outbound.send_rate import SendRateLimiter
 from wacloud.outbound.sender import SendRetryableError

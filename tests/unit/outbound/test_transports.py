@@ -13,7 +13,7 @@ from wacloud.adapters.credentials import access_token
 from wacloud.adapters.graph import GraphClient
 from wacloud.adapters.s3 import Bucket, ObjectHead
 from wacloud.config import get_settings
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.outbound.transports import EumTransport, GraphClients, Sent
 from wacloud.runtime.deadline import NO_DEADLINE
 

@@ -32,7 +32,7 @@ from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton
 
 if TYPE_CHECKING:
-    from wacloud.models.numbers import NumberEntry
+    from wacloud.models.number_entry import NumberEntry
 
 logger = child_logger(__name__)
 

@@ -43,7 +43,7 @@ from wacloud.runtime.metrics import count
 if TYPE_CHECKING:
     from wacloud.adapters.registry import NumberRegistry
     from wacloud.adapters.social_messaging import SocialMessagingClient
-    from wacloud.models.numbers import NumberEntry
+    from wacloud.models.number_entry import NumberEntry
 
 logger = child_logger(__name__)
 READ_CHUNK = 1024 * 1024

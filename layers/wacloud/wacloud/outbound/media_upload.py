@@ -29,7 +29,7 @@ from wacloud.runtime.deadline import NO_DEADLINE, Deadline
 from wacloud.runtime.logs import child_logger
 
 if TYPE_CHECKING:
-    from wacloud.models.numbers import NumberEntry
+    from wacloud.models.number_entry import NumberEntry
     from wacloud.outbound.transports import Transport
 
 logger = child_logger(__name__)

@@ -76,7 +76,7 @@ from wacloud.runtime.singletons import singleton
 
 if TYPE_CHECKING:
     from wacloud.adapters.registry import NumberRegistry
-    from wacloud.models.numbers import NumberEntry
+    from wacloud.models.number_entry import NumberEntry
 
 logger = child_logger(__name__)
 # What Graph answers when a media id is not (or no longer) one it knows.

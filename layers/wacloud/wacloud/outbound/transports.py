@@ -28,7 +28,7 @@ from wacloud.runtime.deadline import Deadline
 from wacloud.runtime.logs import child_logger
 
 if TYPE_CHECKING:
-    from wacloud.models.numbers import NumberEntry
+    from wacloud.models.number_entry import NumberEntry
 
 logger = child_logger(__name__)
 
