@@ -8,7 +8,7 @@ from typing import Any
 from wacloud.inbound.serving import Ingress, event_number, partition
 from wacloud.inbound.split import split_webhook
 from wacloud.local.meta.webhooks import call_event, contact, status_update, text_message
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 SALES = NumberEntry("111", waba_id="901", app="sales", secret_name="s/sales")
 SUPPORT = NumberEntry("222", waba_id="902")  # app "default"

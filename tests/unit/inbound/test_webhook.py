@@ -32,7 +32,7 @@ from wacloud.inbound.webhook import (
 from wacloud.local.account import REGION
 from wacloud.local.meta.webhooks import status_update, text_message
 from wacloud.models.keys import digest
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 pytestmark = pytest.mark.usefixtures("aws")
 FORGED = "sha256=" + "0" * 64

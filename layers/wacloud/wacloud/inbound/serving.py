@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wacloud.inbound.split import SplitEvent
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 WEBHOOK = "webhook"
 EUM = "eum"

@@ -26,7 +26,7 @@ from wacloud.inbound.refusals import record_refusals
 from wacloud.inbound.serving import Ingress, partition
 from wacloud.inbound.signature import verify_signature
 from wacloud.inbound.split import SplitEvent, queue_entries, split_webhook
-from wacloud.models.numbers import DEFAULT_APP
+from wacloud.models.number_entry import DEFAULT_APP
 from wacloud.runtime.logs import child_logger
 from wacloud.runtime.metrics import count
 from wacloud.runtime.singletons import singleton

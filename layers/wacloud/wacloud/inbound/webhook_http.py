@@ -19,7 +19,7 @@ from wacloud.inbound.webhook import (
     UnknownAppError,
     get_webhook,
 )
-from wacloud.models.numbers import DEFAULT_APP
+from wacloud.models.number_entry import DEFAULT_APP
 from wacloud.runtime.http_answers import error_answer, proxy_json, proxy_text, raw_body
 from wacloud.runtime.logs import child_logger
 from wacloud.runtime.metrics import count
