@@ -159,6 +159,7 @@ def test_every_call_of_every_function_is_allowed_by_its_role(pipeline, calls):
             "image", eum_photo, phone_number_id=eum, mime_type="image/jpeg", sha256=sha, sender="5511999999999"
         )
     )
+    pipeline.drain()  # their window with that number is open before a document goes to them
     pipeline.send_outbound(
         {
             "idempotency_key": "doc-eum",
@@ -179,6 +180,7 @@ def test_every_call_of_every_function_is_allowed_by_its_role(pipeline, calls):
     # Both transports were exercised: the EUM number's reply and photo went through the service's API.
     made = {call[:3] for call in calls}
     assert ("SenderFunction", "socialmessaging", "SendWhatsAppMessage") in made
+    assert ("SenderFunction", "socialmessaging", "PostWhatsAppMessageMedia") in made
     assert ("ProcessorFunction", "socialmessaging", "GetWhatsAppMessageMedia") in made
     refused = set()
     for function, service, operation, params in calls:
