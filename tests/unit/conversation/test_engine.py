@@ -30,7 +30,7 @@ from wacloud.conversation.engine import (
 )
 from wacloud.conversation.rules import RulesFile
 from wacloud.local.cloudformation import Stack
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.records import HistoryEntry
 
 CUSTOMER = "16505551234"

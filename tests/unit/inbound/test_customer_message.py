@@ -20,7 +20,7 @@ from wacloud.conversation.engine import Answer
 from wacloud.inbound.customer_message import HISTORY_TEXT_CHARS, CustomerMessages
 from wacloud.models.events import MediaEvent, MessageEvent, dump_event
 from wacloud.models.keys import digest
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.records import Direction
 from wacloud.models.webhook import Contact, InboundMessage
 from wacloud.outbound.contract import deduplication_id, message_group_id

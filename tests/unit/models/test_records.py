@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.records import (
     FAILABLE_BELOW_RANK,
     FAILED_RANK,

@@ -14,7 +14,7 @@ from wacloud.adapters.credentials import SecretReader
 from wacloud.adapters.registry import NumberRegistry
 from wacloud.adapters.store import Store
 from wacloud.config import get_settings
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.outbound import OutboundMessage
 from wacloud.ops.number_migration import migrate_numbers
 from wacloud.outbound.policy import refusal

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import outbound_document
 from wacloud.config import Settings
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import ContactRecord, OptChoice
 from wacloud.models.webhook import InboundMessage

@@ -56,7 +56,7 @@ def run_customers(args: argparse.Namespace) -> int:
 
 
 def run_numbers(args: argparse.Namespace) -> int:
-    from wacloud.cli.numbers import target_registry
+    from wacloud.cli.phone_numbers import target_registry
     from wacloud.ops.number_migration import migrate_numbers
 
     target = resolve_target(args)

@@ -24,7 +24,7 @@ from wacloud.conversation.bot import Bot, Conversation, load_bot
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules
 from wacloud.errors import TransientError
 from wacloud.models.events import MessageEvent
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.records import ContactRecord, HistoryEntry, number_scope
 from wacloud.models.validation_errors import describe
 from wacloud.outbound.policy import SERVICE_WINDOW_SECONDS

@@ -37,7 +37,7 @@ from wacloud.inbound.replies import NO_REPLY_TYPES, RefusedReply, replies_for
 from wacloud.models.events import MediaEvent, MessageEvent, dump_event
 from wacloud.models.identity import CustomerIdentity
 from wacloud.models.keys import digest
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.outbound import OutboundMessage
 from wacloud.models.records import Direction, HistoryEntry
 from wacloud.models.system_messages import identity_change

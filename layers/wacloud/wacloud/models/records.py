@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 
 class Direction(StrEnum):

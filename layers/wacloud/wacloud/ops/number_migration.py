@@ -32,7 +32,7 @@ from wacloud.adapters.store.customers import DEFAULT_HISTORY_PREFIX
 from wacloud.adapters.store.identities import partition
 from wacloud.adapters.table import Item, Update
 from wacloud.errors import ConfigurationError
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 
 class Registry(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from wacloud.config import Settings, keywords, normalise_keyword
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.outbound import OutboundMessage, ReadReceipt
 from wacloud.models.records import ContactRecord
 

@@ -10,7 +10,7 @@ from tests.conftest import message_event
 from wacloud.adapters.store import Store
 from wacloud.adapters.store.identities import lookup_keys
 from wacloud.models.identity import CustomerIdentity
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.records import Direction, HistoryEntry
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -32,7 +32,7 @@ from wacloud.adapters.store.outbound import key as outbound_key
 from wacloud.adapters.store.rate_counters import RateCounters
 from wacloud.adapters.table import StoreError, Table, shared_table
 from wacloud.config import get_settings
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.outbound_state import OutboundRecord
 from wacloud.models.records import ContactRecord, MessageRecord
 from wacloud.runtime.singletons import singleton

@@ -34,7 +34,7 @@ from wacloud.adapters.store.repository import Repository
 from wacloud.adapters.table import Item, Table, Update
 from wacloud.models.identity import CustomerIdentity
 from wacloud.models.keys import is_user_id
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.records import ContactRecord, Handover, HistoryEntry, OptChoice, number_scope
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import Any
 from wacloud.adapters.store.repository import Repository
 from wacloud.adapters.table import Item, Key, Update
 from wacloud.models.identity import USERNAME_PREFIX, CustomerIdentity
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 from wacloud.models.records import number_scope
 
 CUSTOMER_SKS = ("PROFILE", "OPT", "HANDOVER", "MARKETING")
