@@ -25,7 +25,11 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 @pytest.fixture
-def webhook():
+def webhook(monkeypatch):
+    # Imported as Lambda imports it, under its own service name: its lean logger takes the logger of
+    # that name, which must not be another function's (the `aws` fixture's environment is the
+    # sender's) when the tests later run the whole pipeline in this process.
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "webhook")
     from functions.webhook import app
 
     return app
