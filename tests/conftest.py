@@ -3,6 +3,7 @@ context, sample events. Nothing here reaches the network or needs real credentia
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack, load_template, provision
 from wacloud.local.lambda_context import LocalContext
 from wacloud.local.meta.fake_graph import FakeGraph
-from wacloud.local.pipeline import LOCAL_DEFAULTS
+from wacloud.local.pipeline import FUNCTIONS, LOCAL_DEFAULTS
 from wacloud.models.events import MessageEvent, StatusEvent
 from wacloud.models.outbound import OutboundMessage
 from wacloud.runtime import singletons
@@ -32,6 +33,24 @@ moto_fixes.apply()  # FIFO groups keep their order when messages time out togeth
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WacloudTests")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _import_functions_under_their_own_names() -> None:
+    """Each function's module made under its own service name, as Lambda and the local run make
+    them: the `aws` fixture gives every test the sender's environment, and a module imported first
+    there would name its logger `sender`. The webhook's lean logger and Powertools' must never
+    share one logger (Powertools would take the lean handler as its own)."""
+    saved = os.environ.get("POWERTOOLS_SERVICE_NAME")
+    for folder in FUNCTIONS.values():
+        os.environ["POWERTOOLS_SERVICE_NAME"] = folder
+        importlib.import_module(f"functions.{folder}.app")
+    if saved is None:
+        os.environ.pop("POWERTOOLS_SERVICE_NAME")
+    else:
+        os.environ["POWERTOOLS_SERVICE_NAME"] = saved
+
+
+_import_functions_under_their_own_names()
 EVENTS = ROOT / "events"
 TEMPLATE = load_template(ROOT / "template.yaml")
 
