@@ -14,17 +14,28 @@ from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 NO_GRAPH_LIMITS = RuleSettings(enforce_window=False, throughput_per_second=None, pair_limit=None)
 
 
-def start_pipeline(**parameters: str) -> LocalPipeline:
+def start_pipeline(transport: str = "cloud_api", **parameters: str) -> LocalPipeline:
     options = PipelineOptions(
-        background=False, retry_delay=0, status_webhooks=True, parameters=parameters, rules=NO_GRAPH_LIMITS
+        background=False,
+        retry_delay=0,
+        status_webhooks=True,
+        parameters=parameters,
+        rules=NO_GRAPH_LIMITS,
+        default_transport=transport,
     )
     return LocalPipeline(options).start()
 
 
 @pytest.fixture
-def pipeline() -> Iterator[LocalPipeline]:
+def transport() -> str:
+    """How the default number is reached: a module overrides this to run on both transports."""
+    return "cloud_api"
+
+
+@pytest.fixture
+def pipeline(transport: str) -> Iterator[LocalPipeline]:
     with mock_aws():
-        local = start_pipeline(EnforceCustomerServiceWindow="false")
+        local = start_pipeline(transport, EnforceCustomerServiceWindow="false")
         try:
             yield local
         finally:

@@ -41,6 +41,7 @@ SEND_TIMEOUT = DEFAULT_TIMEOUT
 MEDIA_TIMEOUT = UPLOAD_TIMEOUT
 # Meta's error code as AWS relays it in the exception's message: "(#131047) Re-engagement message".
 _META_CODE = re.compile(r"\(#(\d{1,9})\)")
+_META_CODE_FIRST = re.compile(r"^\s*\(#\d{1,9}\)\s*")
 # AWS's codes for its own answers, by HTTP status (the model's; a ClientError may lack the status).
 AWS_STATUS = {
     "ValidationException": 400,
@@ -63,7 +64,9 @@ class ServiceError(GraphError):
         from wacloud.models.graph import GraphErrorBody
 
         self.aws_code = aws_code
-        super().__init__(http_status, GraphErrorBody(code=meta_code(message), type=aws_code, message=message[:500]))
+        # The title as Graph gives it: Meta's code is the code, not the start of the title.
+        title = _META_CODE_FIRST.sub("", message, count=1)
+        super().__init__(http_status, GraphErrorBody(code=meta_code(message), type=aws_code, message=title[:500]))
         self.args = (f"End User Messaging Social {aws_code} (HTTP {http_status}): {self.title or 'no message'}",)
 
     @property
