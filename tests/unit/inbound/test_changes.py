@@ -4,16 +4,19 @@ stop or resume set on the customer (moto; a fake for the customers' side)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
 from tests.data import meta_webhooks as meta
+from wacloud.adapters.registry import get_registry
 from wacloud.adapters.store import Store
 from wacloud.inbound.changes import AccountChanges
 from wacloud.inbound.parse import parse_webhook
 from wacloud.models.events import ChangeEvent
 from wacloud.models.identity import CustomerIdentity
+from wacloud.models.number_entry import NumberEntry
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -21,10 +24,12 @@ pytestmark = pytest.mark.usefixtures("aws")
 class FakeCustomers:
     def __init__(self) -> None:
         self.touched: list[tuple[CustomerIdentity, int, str]] = []
+        self.numbers: list[str | None] = []  # the number each touch opened the window with
         self.marketing: list[tuple[CustomerIdentity, bool, int]] = []
 
-    def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> str:
+    def touch(self, identity: CustomerIdentity, *, at: int, ref: str, entry: NumberEntry | None = None) -> str:
         self.touched.append((identity, at, ref))
+        self.numbers.append(entry.phone_number_id if entry else None)
         return identity.primary
 
     def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool:
@@ -87,6 +92,21 @@ def test_a_customers_call_is_stored_and_opens_their_window(changes, store, custo
             meta.CALL_ID,
         )
     ]
+
+
+def test_a_call_opens_the_window_with_the_number_called(changes, customers):
+    second = NumberEntry(phone_number_id="100000000000777", waba_id=meta.WABA_ID)
+    get_registry().put(second)
+    default = get_registry().default()
+    assert default is not None
+
+    for number in (default.phone_number_id, second.phone_number_id, "999"):
+        call = copy.deepcopy(meta.CALL_FROM_CUSTOMER)
+        call["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = number
+        changes.apply(change(call))
+
+    # A number the registry does not list is the default's (None), as everything was before it.
+    assert customers.numbers == [default.phone_number_id, second.phone_number_id, None]
 
 
 def test_a_business_call_opens_no_window(changes, store, customers):

@@ -239,7 +239,7 @@ def test_a_customers_call_is_kept_and_its_window_touched() -> None:
     touched: list[str] = []
 
     class Customers:
-        def touch(self, identity: Any, *, at: int, ref: str) -> str:
+        def touch(self, identity: Any, *, at: int, ref: str, entry: Any = None) -> str:
             touched.append(ref)
             return "c"
 

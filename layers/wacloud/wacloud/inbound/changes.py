@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from wacloud.adapters.registry import get_registry
 from wacloud.models.identity import CustomerIdentity
 from wacloud.runtime.logs import child_logger
 from wacloud.runtime.metrics import count
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from wacloud.models.changes import UserIdUpdate, UserPreferencesUpdate
     from wacloud.models.events import ChangeEvent
     from wacloud.models.groups import GroupsUpdate
+    from wacloud.models.number_entry import NumberEntry
     from wacloud.models.webhook import Contact
 
 logger = child_logger(__name__)
@@ -27,7 +29,7 @@ logger = child_logger(__name__)
 class CustomerUpdates(Protocol):
     """What a change does to a customer (`CustomerRecords`)."""
 
-    def touch(self, identity: CustomerIdentity, *, at: int, ref: str) -> object: ...
+    def touch(self, identity: CustomerIdentity, *, at: int, ref: str, entry: NumberEntry | None = None) -> object: ...
 
     def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool: ...
 
@@ -81,8 +83,9 @@ class AccountChanges:
             logger.info("Call event recorded", extra={"event": call.event, "direction": call.direction})
             count("CallEventRecorded")
             if call.user_initiated and identity:
-                # A customer's call opens (or renews) their customer service window.
-                self.customers.touch(identity, at=call.timestamp or 0, ref=call.id)
+                # A customer's call opens (or renews) their customer service window with the number called.
+                entry = get_registry().get(phone_number_id) if phone_number_id else None
+                self.customers.touch(identity, at=call.timestamp or 0, ref=call.id, entry=entry)
                 count("CustomerCallReceived")
         for status in value.statuses or []:
             if status.id:
