@@ -12,7 +12,7 @@ from wacloud.local.account import ACCOUNT_ID
 from wacloud.local.deliveries import Deliveries, registry_document
 from wacloud.local.meta.business_numbers import EUM, BusinessNumber, addressed, sns_messages
 from wacloud.local.meta.webhooks import text_message
-from wacloud.models.numbers import NumberEntry
+from wacloud.models.number_entry import NumberEntry
 
 CLOUD = BusinessNumber("100000000000001")
 SECOND = BusinessNumber(

@@ -27,7 +27,7 @@ from wacloud.runtime.metrics import count
 logger = child_logger(__name__)
 PATH = "/webhook"
 APP_ROUTE = "/webhook/{app}"
-# An app's name as the registry allows it (models/numbers.py); anything else is no app of ours.
+# An app's name as the registry allows it (models/number_entry.py); anything else is no app of ours.
 MAX_APP_CHARS = 48
 
 

@@ -115,7 +115,7 @@ class Deliveries:
 def registry_document(numbers: list[BusinessNumber], *, default: str) -> dict[str, Any]:
     """The registry secret's JSON (`adapters/registry.py`): every EUM number. A Cloud API default is
     the parameters' own implicit entry, as on a stack upgraded from one number."""
-    from wacloud.models.numbers import NumberEntry
+    from wacloud.models.number_entry import NumberEntry
 
     entries = [
         NumberEntry(
