@@ -160,14 +160,25 @@ def test_a_number_just_added_is_found_at_once_but_unknown_ids_re_read_at_most_ev
     assert numbers.get(OTHER) == sales()
     assert secrets.calls == 2
 
-    # A flood of unknown ids within the period costs nothing more...
+    # An unknown id reads once, then a flood of it within the period costs nothing more...
     for _ in range(10):
         assert numbers.get("999") is None
-    assert secrets.calls == 2
+    assert secrets.calls == 3
     # ...and one read once the period is over.
     clock.now += MISS_RECHECK_SECONDS
     assert numbers.get("999") is None
-    assert secrets.calls == 3
+    assert secrets.calls == 4
+
+
+def test_another_unknown_numbers_miss_never_hides_a_number_just_added() -> None:
+    secrets, clock = Secrets(), Clock()
+    numbers = registry(secrets, clock)
+    assert numbers.get("999") is None  # an unserved number of the app: a fresh read, nothing
+    calls = secrets.calls
+
+    secrets.store(sales())  # added a moment later, within the period of that miss
+    assert numbers.get(OTHER) == sales()  # its own miss reads again: served at once
+    assert secrets.calls == calls + 1
 
 
 def test_a_known_number_is_read_from_the_cache() -> None:

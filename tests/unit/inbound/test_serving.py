@@ -60,6 +60,21 @@ def test_a_number_of_the_app_is_served_and_one_of_no_app_or_another_app_is_refus
     ]
 
 
+def test_a_message_status_or_call_naming_no_number_is_refused_even_under_a_served_waba():
+    """Downstream an event without a number is the default number's: a WABA the app serves must
+    not let its secret speak for the default number's customers."""
+    ingress = Ingress.webhook("sales", NUMBERS)
+    message = text_message("hi", phone_number_id="111")
+    status = status_update("wamid.A", "read", phone_number_id="111", recipient="1650")
+    call = call_event("connect", "c1", phone_number_id="111", caller=contact("1650", "Ana"), timestamp=1)
+    for body in (message, status, call):
+        entry = body["entry"][0]
+        entry["id"] = "901"  # sales' own WABA
+        entry["changes"][0]["value"].pop("metadata")
+    body = {"entry": [message["entry"][0], status["entry"][0], call["entry"][0]]}
+    assert reasons(body, ingress) == ["the event names no phone number id (webhook of app 'sales')"] * 3
+
+
 def test_a_field_naming_no_number_is_matched_by_its_waba():
     assert reasons(template_update("901"), Ingress.webhook("sales", NUMBERS)) == [None]
     assert reasons(template_update("902"), Ingress.webhook("sales", NUMBERS)) == [

@@ -37,9 +37,10 @@ from wacloud.runtime.singletons import singleton
 logger = child_logger(__name__)
 
 VERSION = 1
-# A number the registry does not know makes it read the secret again, at most this often: a number
-# just added works at once, and a flood of unknown ids costs one Secrets Manager call per period.
+# A number the registry does not know makes it read the secret again, at most this often per id: a
+# number just added works at once, and a flood of one unknown id costs one call per period.
 MISS_RECHECK_SECONDS = 30
+MAX_MISSES_KEPT = 1024  # unknown ids remembered for that; past it the memory starts again
 # Secrets Manager holds 64 KB; past this `put` refuses (about 200 numbers: more is another stack).
 MAX_DOCUMENT_BYTES = 60 * 1024
 
@@ -79,7 +80,7 @@ class NumberRegistry:
         self._clock = clock
         self._lock = threading.Lock()  # the sender's recipient threads share it
         self._snapshot: _Snapshot | None = None
-        self._last_miss_read = float("-inf")
+        self._misses: dict[str, float] = {}  # phone number id -> when a miss last read the secret
 
     @classmethod
     def for_settings(cls, reader: SecretReader, settings: Settings, **kwargs: Any) -> NumberRegistry:
@@ -101,10 +102,14 @@ class NumberRegistry:
         if entry is not None:
             return entry
         with self._lock:
+            # Per id: another unknown number's miss must not hide a number added a moment ago (its
+            # events would be refused for good).
             now = self._clock()
-            if now - self._last_miss_read < MISS_RECHECK_SECONDS:
+            if now - self._misses.get(phone_number_id, float("-inf")) < MISS_RECHECK_SECONDS:
                 return None
-            self._last_miss_read = now
+            if len(self._misses) >= MAX_MISSES_KEPT:
+                self._misses.clear()
+            self._misses[phone_number_id] = now
         return self._read(force_fetch=True).entries.get(phone_number_id)
 
     def default(self) -> NumberEntry | None:

@@ -114,6 +114,9 @@ def _refusal(event: SplitEvent, ingress: Ingress, numbers: Numbers, named: froze
     number = event_number(event.document)
     if number:
         return _number_refusal(number, ingress, numbers, named)
+    if event.kind in ("message", "status") or _names_a_number(event.document.get("field")):
+        # Taken as the default number's downstream: an app's secret must not speak for it.
+        return "the event names no phone number id"
     waba = event.document.get("waba_id")
     return _waba_refusal(waba if isinstance(waba, str) else "", ingress)
 
@@ -128,6 +131,11 @@ def _number_refusal(number: str, ingress: Ingress, numbers: Numbers, named: froz
         shown = ", ".join(sorted(named)) or "none"
         return f"phone number id {number} belongs to WABA {entry.waba_id}, not the event's ({shown})"
     return None
+
+
+def _names_a_number(field: object) -> bool:
+    """A change that is about one number's customers (calls, groups): it must say which number."""
+    return isinstance(field, str) and (field == "calls" or field.startswith("group_"))
 
 
 def _waba_refusal(waba: str, ingress: Ingress) -> str | None:
