@@ -42,7 +42,7 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam venv-scan lint typecheck scan build browser unit soak test bench local events schema errors-doc clean distclean
+.PHONY: help venv venv-sam venv-scan venvs lint typecheck scan build browser unit soak test bench local events schema errors-doc clean distclean
 
 help:
 	@echo "make test       venv + venv-sam + lint + typecheck + scan + build + browser + unit (the CI command)"
@@ -134,7 +134,11 @@ soak: venv
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.
-test: venv venv-sam lint typecheck scan build browser unit
+# The three virtualenvs are independent: a fresh clone makes them side by side (a minute less).
+venvs:
+	$(MAKE) -j3 venv venv-sam venv-scan
+
+test: venvs lint typecheck scan build browser unit
 
 local: venv
 	$(VENV)/bin/python -m wacloud.local
