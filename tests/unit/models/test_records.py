@@ -37,6 +37,13 @@ def test_statuses_in_the_same_second_are_in_the_order_a_message_goes_through_the
     assert [status for status, _ in record.timeline()] == ["accepted", "sent", "delivered", "read", "played"]
 
 
+def test_accepted_recorded_after_metas_first_status_still_comes_first():
+    # The record was written after Meta's "sent" (a busy sender; an End User Messaging Social send,
+    # whose message record its first status writes): Graph accepted it before Meta reported on it.
+    record = message({"sent": 100, "delivered": 101, "accepted": 103})
+    assert record.timeline() == [("accepted", 100), ("sent", 100), ("delivered", 101)]
+
+
 def test_a_failure_in_the_same_second_comes_after_the_lifecycle_statuses():
     record = message({"failed": 100, "sent": 100, "accepted": 100})
     assert [status for status, _ in record.timeline()] == ["accepted", "sent", "failed"]

@@ -95,8 +95,16 @@ class MessageRecord(BaseModel):
 
     def timeline(self) -> list[tuple[str, int]]:
         """The statuses seen, in time order; those in the same second (Meta's timestamps are whole
-        seconds) in the order a message goes through them, whatever order they arrived in."""
-        return sorted(self.status_history.items(), key=lambda item: (item[1], STATUS_RANK.get(item[0], FAILED_RANK)))
+        seconds) in the order a message goes through them, whatever order they arrived in.
+
+        `accepted` is when its record was written, which can be after Meta's first status (a busy
+        sender; an End User Messaging Social send, written by that status): Graph accepted the
+        message before Meta could report on it, so it is shown no later than that status."""
+        history = dict(self.status_history)
+        reported = [at for status, at in history.items() if status != "accepted"]
+        if "accepted" in history and reported:
+            history["accepted"] = min(history["accepted"], *reported)
+        return sorted(history.items(), key=lambda item: (item[1], STATUS_RANK.get(item[0], FAILED_RANK)))
 
 
 def number_scope(entry: NumberEntry | None) -> str:
