@@ -27,7 +27,7 @@ from wacloud.outbound.document_keys import idempotency_key_of as _idempotency_ke
 
 REGION = "us-east-1"
 FUZZ = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )

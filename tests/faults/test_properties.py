@@ -37,7 +37,7 @@ def scenarios(draw):
     return recipients, duplicates, faults, seed
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_invariants_hold_under_any_interleaving(scenario):
     recipients, duplicates, faults, seed = scenario
