@@ -1,10 +1,14 @@
 """Write the sample events in events/ (for `sam local invoke -e` and for the tests): the HTTP API's
-payload format 2.0 events under the template's default stage, and the SQS event source's batches.
+payload format 2.0 events under the template's default stage, the SQS event source's batches, and
+the SNS event End User Messaging Social's topic hands the EUM ingest.
 
 Run with `make events` after changing a shape. Webhook POSTs are signed with the local run's
 default app secret, `local-app-secret`: put that secret in the secret you invoke against.
 Messages are dated 2025-11-24, past the processor's replay window (it records them without
-replying); `NOW=1 make events` dates them now instead.
+replying); `NOW=1 make events` dates them now instead. The EUM ingest's event comes from the local
+run's topic (`wacloud-local-eum-events`, account 123456789012) for its second number, the one on
+End User Messaging Social: invoke it with that topic in `WACLOUD_EUM_TOPIC_ARNS` and that number in
+the registry.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from typing import Any
 
 from wacloud.inbound.signature import sign
 from wacloud.inbound.split import split_webhook
+from wacloud.local.account import ACCOUNT_ID, REGION
+from wacloud.local.defaults import local_numbers
 from wacloud.local.front_door import proxy_event
+from wacloud.local.meta.business_numbers import addressed, sns_messages
 from wacloud.local.meta.webhooks import media_message, status_update, text_message
 from wacloud.local.pipeline import LOCAL_DEFAULTS
-from wacloud.local.pollers import lambda_record
+from wacloud.local.pollers import lambda_record, sns_event
 from wacloud.models.keys import digest
 from wacloud.models.outbound_examples import example
 from wacloud.outbound.contract import OutboundMessage, deduplication_id, message_group_id
@@ -36,6 +43,10 @@ OUTBOUND_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
 TIMESTAMP = int(time.time()) if os.environ.get("NOW") else 1764000000
 INBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-inbound.fifo"
 OUTBOUND_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:whatsapp-cloud-outbound.fifo"
+# The local run's EUM topic (its stack is `wacloud-local`) and the ingest's subscription to it.
+EUM_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:wacloud-local-eum-events"
+EUM_SUBSCRIPTION_ARN = f"{EUM_TOPIC_ARN}:0b6f7c1e-8d2a-4c3b-9e5f-1a2b3c4d5e6f"
+EUM_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUFCQzEyMzQ1Njc4OTBBQkNERUcA"
 
 
 # The deployed HTTP API: its host and the template's default stage (in `rawPath`, not in `routeKey`).
@@ -95,6 +106,29 @@ def to_second_customer(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def eum_event(body: dict[str, Any]) -> dict[str, Any]:
+    """The SNS event Lambda hands the EUM ingest for the body's one entry, as End User Messaging
+    Social publishes it for the local run's second number (AWS's ids fixed: the same file each time)."""
+    number = local_numbers()[1]
+    (message,) = sns_messages(addressed(body, number), number)
+    envelope = json.loads(message)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(TIMESTAMP))
+    envelope["message_timestamp"] = f"{stamp}.000000000Z"
+    envelope["messageId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wacloud/events/eum/{EUM_WAMID}"))
+    notification = {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"wacloud/events/sns/{EUM_WAMID}")),
+        "TopicArn": EUM_TOPIC_ARN,
+        "Message": json.dumps(envelope),
+        "Timestamp": f"{stamp}.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-EXAMPLE.pem",
+        "UnsubscribeURL": f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={EUM_SUBSCRIPTION_ARN}",
+    }
+    return sns_event(json.dumps(notification), EUM_SUBSCRIPTION_ARN)
+
+
 def main() -> None:
     text = text_message(
         "Hi, is my order on its way?",
@@ -138,6 +172,16 @@ def main() -> None:
             "10.0.0.1",
         ),
         "api-get-message.json": api_event("GET", "/messages/order-1234-shipped", {}, b"", "10.0.0.1"),
+        "eum_ingest-sns-text.json": eum_event(
+            text_message(
+                "Hi, can I change my delivery address?",
+                phone_number_id=local_numbers()[1].phone_number_id,
+                sender=CUSTOMER,
+                name="Ana",
+                wamid=EUM_WAMID,
+                timestamp=TIMESTAMP + 120,
+            )
+        ),
         "processor-sqs-events.json": sqs_event(
             [(e.body(), e.group, digest(e.key)) for e in [*split_webhook(text), *split_webhook(delivered)]],
             INBOUND_QUEUE_ARN,

@@ -8,16 +8,21 @@ import json
 import pytest
 import responses
 
-from tests.conftest import EVENTS, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event
+from tests.conftest import EVENTS, GRAPH_URL, PHONE_NUMBER_ID, customers_wrote, load_event, queue_bodies
 from wacloud.adapters.store import Store
 from wacloud.inbound.parse import event_from
+from wacloud.local.cloudformation import Stack
+from wacloud.local.defaults import local_numbers
+from wacloud.local.deliveries import register_numbers
 from wacloud.models.events import MessageEvent, StatusEvent
+from wacloud.runtime import singletons
 
 FUNCTIONS = {
     "webhook": "functions.webhook.app",
     "processor": "functions.processor.app",
     "sender": "functions.sender.app",
     "api": "functions.api.app",
+    "eum_ingest": "functions.eum_ingest.app",
 }
 SAMPLES = sorted(path.name for path in EVENTS.glob("*.json"))
 
@@ -26,10 +31,23 @@ def test_every_function_has_samples():
     assert {name.split("-", 1)[0] for name in SAMPLES} == set(FUNCTIONS)
 
 
+@pytest.fixture
+def eum_ingest(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """The ingest's own environment (its topic, the stack's) and the local run's registry of numbers,
+    whose second number (on End User Messaging Social) the EUM sample is for."""
+    for name, value in aws.environments["EumIngestFunction"].items():
+        monkeypatch.setenv(name, value)
+    register_numbers(aws.parameters["SecretName"], local_numbers(), default=PHONE_NUMBER_ID)
+    singletons.reset()
+    return aws
+
+
 @pytest.mark.usefixtures("aws")
 @pytest.mark.parametrize("name", SAMPLES)
-def test_sample_event_succeeds(name, lambda_context):
+def test_sample_event_succeeds(name, lambda_context, request):
     customers_wrote("16505551234")  # the samples' customer wrote recently: free-form replies allowed
+    if name.startswith("eum_ingest-"):
+        request.getfixturevalue("eum_ingest")
     handler = importlib.import_module(FUNCTIONS[name.split("-", 1)[0]]).lambda_handler
     with responses.RequestsMock(assert_all_requests_are_fired=False) as graph:
         graph.add(
@@ -46,6 +64,12 @@ def test_sample_event_succeeds(name, lambda_context):
         assert result["statusCode"] == 404  # nothing sent yet under this key in a new stack
     elif name.startswith("webhook-"):
         assert (result["statusCode"], json.loads(result["body"])) == (200, {"ok": True, "events": 1})
+    elif name.startswith("eum_ingest-"):
+        # Taken: its topic is the stack's, its account this one's, its number served (else refused).
+        assert result == {"records": 1, "events": 1, "refused": 0}
+        (queued,) = queue_bodies(request.getfixturevalue("aws"), "InboundQueue")
+        second = local_numbers()[1].phone_number_id
+        assert (queued["body"]["kind"], queued["body"]["phone_number_id"]) == ("message", second)
     elif name.startswith("processor-"):
         assert result == {"batchItemFailures": []}
         assert_every_event_was_handled_as_what_it_is(load_event(name))
