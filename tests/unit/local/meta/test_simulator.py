@@ -148,7 +148,8 @@ def test_the_business_reading_a_group_message_marks_it_read(meta: Meta):
     assert [b["status"] for b in group["bubbles"]] == ["read"]
 
 
-def test_a_customer_writes_to_either_number_and_each_conversation_keeps_to_its_number(meta: Meta):
+def second_number(meta: Meta) -> BusinessNumber:
+    """The business's second number (on End User Messaging Social), added to the simulator."""
     second = BusinessNumber(
         "100000000000002",
         waba_id="200000000000002",
@@ -157,6 +158,11 @@ def test_a_customer_writes_to_either_number_and_each_conversation_keeps_to_its_n
         eum_phone_number_id="phone-number-id-" + "ab" * 16,
     )
     meta.simulator.numbers[second.phone_number_id] = second
+    return second
+
+
+def test_a_customer_writes_to_either_number_and_each_conversation_keeps_to_its_number(meta: Meta):
+    second = second_number(meta)
     to_second, status, _ = meta.simulator.customer_sends(PHONE, HELLO, phone_number_id=second.phone_number_id)
     assert status == 200 and to_second["entry"][0]["id"] == second.waba_id
     assert value(to_second)["metadata"] == {
@@ -178,3 +184,15 @@ def test_a_customer_writes_to_either_number_and_each_conversation_keeps_to_its_n
     ]
     with pytest.raises(ValueError, match="not one of the business's numbers"):
         meta.simulator.customer_sends(PHONE, HELLO, phone_number_id="199999999999999")
+
+
+def test_a_call_to_the_second_number_is_to_its_display_number_in_the_webhooks_and_the_chat_view(meta: Meta):
+    second = second_number(meta)
+    meta.simulator.customer_calls(PHONE, seconds=4, phone_number_id=second.phone_number_id)
+    connect, terminate = meta.webhooks
+    assert [value(w)["calls"][0]["to"] for w in (connect, terminate)] == [second.display_phone_number] * 2
+    assert value(connect)["metadata"]["phone_number_id"] == second.phone_number_id
+    meta.simulator.customer_calls(PHONE, seconds=2)  # the default number's own
+    (customer,) = meta.simulator.state()["customers"]
+    shown = [(b["phone_number_id"], b["message"]["call"]["to"]) for b in customer["bubbles"]]
+    assert shown == [(second.phone_number_id, second.display_phone_number), (PNID, DEFAULT_DISPLAY_NUMBER)]

@@ -176,13 +176,14 @@ class Simulator:
     ) -> list[tuple[int, str]]:
         """A customer calls a business number and hangs up after `seconds`: Meta's `calls` webhooks,
         connect then terminate, each delivered: their (HTTP status, answer)."""
-        number = self.number(phone_number_id).phone_number_id
+        called = self.number(phone_number_id)
+        number, to = called.phone_number_id, called.display_phone_number
         customer = self.customer(address)
         caller = contact(customer.phone, customer.name, user_id=customer.user_id, username=customer.username)
         call_id = "wacid.LOCAL" + uuid.uuid4().hex
         now = int(time.time())
         events = [
-            call_event("connect", call_id, phone_number_id=number, caller=caller, timestamp=now),
+            call_event("connect", call_id, phone_number_id=number, caller=caller, timestamp=now, to=to),
             call_event(
                 "terminate",
                 call_id,
@@ -190,10 +191,11 @@ class Simulator:
                 caller=caller,
                 timestamp=now + seconds,
                 started=now,
+                to=to,
             ),
         ]
         with self._changed:
-            call = {"type": "call", "call": {"id": call_id, "duration": seconds}}
+            call = {"type": "call", "call": {"id": call_id, "duration": seconds, "to": to}}
             bubble = Bubble(call_id, "in", "call", call, time.time(), "delivered", phone_number_id=number)
             customer.bubbles.append(bubble)
             self._touch()

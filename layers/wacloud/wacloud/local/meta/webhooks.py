@@ -172,14 +172,16 @@ def call_event(
     caller: dict[str, Any],
     timestamp: int,
     started: int | None = None,
+    to: str = DEFAULT_DISPLAY_NUMBER,
 ) -> dict[str, Any]:
     """A `calls` webhook for a customer's call to the business: `connect` (with the caller's SDP
-    offer) or `terminate` (COMPLETED, with its times). `caller` is their `contact(...)`."""
+    offer) or `terminate` (COMPLETED, with its times). `caller` is their `contact(...)`; `to` the
+    called number's display number."""
     call: dict[str, Any] = {
         "id": call_id,
         "from": caller["wa_id"],
         **({"from_user_id": caller["user_id"]} if caller.get("user_id") else {}),
-        "to": DEFAULT_DISPLAY_NUMBER,
+        "to": to,
         "event": event,
         "timestamp": str(timestamp),
         "direction": "USER_INITIATED",
