@@ -16,6 +16,7 @@ from wacloud.local.meta.graph_rules import RuleSettings
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 
 CUSTOMER = "16505551234"
+HELLO = {"type": "text", "text": {"body": "Hello"}}
 
 
 def start(**options: Any) -> LocalPipeline:
@@ -269,3 +270,62 @@ def test_a_message_that_reached_the_webhook_without_the_simulator_opens_the_wind
     replies = {r.body["to"]: r.status for r in pipeline.graph.requests_to("messages") if r.body.get("type") == "text"}
     assert replies == {"+447700900001": 200, "+447700900002": 200}  # no 131047
     assert "447700900001" in pipeline.simulator.customers  # and the chat view shows the conversation
+
+
+def answers_to(pipeline: LocalPipeline, wamid: str) -> set[tuple[str, str]]:
+    """(route, number) of what the business sent about a message: its read receipt and its replies."""
+    with pipeline.graph._lock:
+        requests = list(pipeline.graph.requests)
+    sent = [r for r in requests if isinstance(r.body, dict) and r.body.get("message_id") == wamid]
+    return {(r.route, r.phone_number_id) for r in [*sent, *pipeline.graph.replies_to(wamid)]}
+
+
+@pytest.fixture
+def answering(tmp_path) -> Iterator[LocalPipeline]:
+    """A pipeline whose business answers every message, a group's too (a fallback `in_groups`)."""
+    rules = tmp_path / "rules.json"
+    fallback = {"reply": {"type": "text", "text": {"body": "Thanks, we are on it"}}, "in_groups": True}
+    rules.write_text(json.dumps({"version": 1, "rules": [], "fallback": fallback}), encoding="utf-8")
+    with mock_aws():
+        local = start(parameters={"ConversationRules": str(rules)})
+        try:
+            yield local
+        finally:
+            local.stop()
+
+
+def test_a_group_of_the_second_number_is_that_numbers_both_ways(answering):
+    """Made through the second number, or first written to through it: its webhooks name that number,
+    a participant's later message too (without naming one), and the answers leave from it."""
+    pipeline = answering
+    second = pipeline.eum_number.phone_number_id
+    pipeline.simulator.group("GROUP-MADE", subject="Made there", participants=[CUSTOMER], phone_number_id=second)
+    made, status, answer = pipeline.simulator.customer_sends(CUSTOMER, HELLO, group_id="GROUP-MADE")
+    assert status == 200, answer
+    written, _, _ = pipeline.simulator.customer_sends(CUSTOMER, HELLO, group_id="GROUP-NEW", phone_number_id=second)
+    again, _, _ = pipeline.simulator.customer_sends(CUSTOMER, HELLO, group_id="GROUP-NEW")
+    pipeline.drain()
+
+    store = Store()
+    for body in (made, written, again):
+        assert body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] == second
+        wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        stored = store.messages.get(wamid)
+        assert stored is not None and stored.phone_number_id == second
+        assert pipeline.graph.replies_to(wamid), "the group was answered"
+        assert answers_to(pipeline, wamid) == {("eum_send", second)}
+    groups = {g["id"]: g for g in pipeline.simulator.state()["groups"]}
+    assert {g["phone_number_id"] for g in groups.values()} == {second}
+    assert {b["phone_number_id"] for g in groups.values() for b in g["bubbles"]} == {second}
+    first = pipeline.phone_number_id  # a group keeps its number
+    with pytest.raises(ValueError, match="is number"):
+        pipeline.simulator.customer_sends(CUSTOMER, HELLO, group_id="GROUP-NEW", phone_number_id=first)
+
+
+def test_a_group_first_written_to_without_a_number_is_the_default_numbers(answering):
+    pipeline = answering
+    body, _, _ = pipeline.simulator.customer_sends(CUSTOMER, HELLO, group_id="GROUP-DEFAULT")
+    pipeline.drain()
+    assert body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] == pipeline.phone_number_id
+    wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    assert answers_to(pipeline, wamid) == {("messages", pipeline.phone_number_id)}

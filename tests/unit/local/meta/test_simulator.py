@@ -196,3 +196,12 @@ def test_a_call_to_the_second_number_is_to_its_display_number_in_the_webhooks_an
     (customer,) = meta.simulator.state()["customers"]
     shown = [(b["phone_number_id"], b["message"]["call"]["to"]) for b in customer["bubbles"]]
     assert shown == [(second.phone_number_id, second.display_phone_number), (PNID, DEFAULT_DISPLAY_NUMBER)]
+
+
+def test_a_group_made_through_the_chat_api_for_the_second_number_is_written_to_through_it(meta: Meta):
+    second = second_number(meta)
+    made = meta.chat("/_sim/groups/G3", {"participants": [PHONE], "phone_number_id": second.phone_number_id})
+    assert made["phone_number_id"] == second.phone_number_id
+    meta.chat("/_sim/groups/G3/messages", {"from": PHONE, "text": "hi all"})  # names no number: the group's
+    assert value(meta.webhooks[-1])["metadata"]["phone_number_id"] == second.phone_number_id
+    assert meta.chat("/_sim/groups/G4", {"participants": [PHONE]})["phone_number_id"] == PNID

@@ -125,9 +125,13 @@ class ChatApi:
         if not isinstance(participants, list):
             raise ValueError("participants is a list of phone numbers, business-scoped user ids or @usernames")
         group = self.simulator.group(
-            group_id, subject=document.get("subject"), participants=[str(p) for p in participants]
+            group_id,
+            subject=document.get("subject"),
+            participants=[str(p) for p in participants],
+            phone_number_id=_number(document),
         )
-        return _json(200, {"id": group.id, "subject": group.subject, "participants": group.participants})
+        shown = {"id": group.id, "subject": group.subject, "participants": group.participants}
+        return _json(200, {**shown, "phone_number_id": group.phone_number_id})
 
 
 def _number(document: dict[str, Any]) -> str | None:

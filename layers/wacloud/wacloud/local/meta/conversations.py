@@ -3,7 +3,8 @@ draws them (a customer's bubbles each name the business number: one conversation
 
 A customer is known by a phone number, or (having chosen a username and no recent contact) only by
 their business-scoped user id; either way they have a BSUID, derived from the phone number or the
-username so it is the same every run. A group has an id and participants (customers).
+username so it is the same every run. A group has an id, participants (customers) and the business
+number it belongs to (the one that made it): its webhooks name that number, its messages go from it.
 """
 
 from __future__ import annotations
@@ -73,10 +74,12 @@ class Group(Conversation):
     id: str = ""
     subject: str = ""
     participants: list[str] = field(default_factory=list)  # customers' keys
+    phone_number_id: str = ""  # the business number whose group it is
 
     def view(self) -> dict[str, Any]:
         bubbles = [bubble.__dict__ for bubble in self.bubbles]
-        return {"id": self.id, "subject": self.subject, "participants": self.participants, "bubbles": bubbles}
+        shown = {"id": self.id, "subject": self.subject, "participants": self.participants}
+        return {**shown, "phone_number_id": self.phone_number_id, "bubbles": bubbles}
 
 
 class Directory:
@@ -110,10 +113,23 @@ class Directory:
         key = address_key(address)
         return self.customers.get(key) or next((c for c in self.customers.values() if c.user_id == key), None)
 
-    def group(self, group_id: str, subject: str | None = None, participants: list[str] | None = None) -> Group:
+    def group(
+        self,
+        group_id: str,
+        subject: str | None = None,
+        participants: list[str] | None = None,
+        *,
+        number: str = "",
+        claim: bool = False,
+    ) -> Group:
+        """The group, made on first use as business number `number`'s: it keeps that number (with
+        `claim`, naming another one is a ValueError; without, as Meta names it, it is ignored)."""
         group = self.groups.get(group_id)
         if group is None:
-            group = self.groups[group_id] = Group(id=group_id, subject=subject or f"Group {group_id[-4:]}")
+            group = Group(id=group_id, subject=subject or f"Group {group_id[-4:]}", phone_number_id=number)
+            self.groups[group_id] = group
+        elif claim and number and group.phone_number_id and group.phone_number_id != number:
+            raise ValueError(f"group {group_id} is number {group.phone_number_id}'s, not {number}'s")
         if subject:
             group.subject = subject
         for address in participants or []:

@@ -5,12 +5,10 @@ their conversations with the business as Meta would carry them.
   number's webhooks are signed and POSTed, an End User Messaging Social number's published on SNS
   (`post` is handed each body and routes it by its number). A conversation is a customer's with one
   number: each bubble names the number, and the chat view lets the customer pick it.
-- A customer's message (typed in the chat view, `wacloud say`, or a test) becomes a webhook for the
-  number written to; it opens the customer's 24-hour window. Every
-  customer's webhooks carry their business-scoped user id; one known only by it and a username has
-  no phone number in them.
-- A participant's message to a group becomes Meta's group message webhook (`group_id`); a call, a
-  `calls` webhook (connect, then terminate).
+- A customer's message (the chat view, `wacloud say`, a test) becomes a webhook for the number
+  written to and opens their 24-hour window; it carries their business-scoped user id (and no phone
+  number for one known only by it and a username). A participant's message to a group becomes the
+  group's number's group message webhook (`group_id`); a call, the called number's `calls` webhooks.
 - Every message Graph accepts appears in its conversation, and its statuses come back as signed
   webhooks: sent, delivered and read after the configured delays (for each participant of a group),
   or failed with Meta's error for a customer set as unreachable.
@@ -22,6 +20,7 @@ their conversations with the business as Meta would carry them.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -125,10 +124,19 @@ class Simulator:
             self._touch()
         return customer
 
-    def group(self, group_id: str, *, subject: str | None = None, participants: list[str] | None = None) -> Group:
-        """A group the business number is in, with these customers (phone numbers, BSUIDs, @usernames)."""
+    def group(
+        self,
+        group_id: str,
+        *,
+        subject: str | None = None,
+        participants: list[str] | None = None,
+        phone_number_id: str | None = None,
+    ) -> Group:
+        """A business number's group (the default one's unless given; a group keeps its number)."""
         with self._changed:
-            group = self.directory.group(group_id, subject, participants)
+            known = self.directory.groups.get(group_id)
+            number = self.number(phone_number_id or (known.phone_number_id if known else None)).phone_number_id
+            group = self.directory.group(group_id, subject, participants, number=number, claim=True)
             self._touch()
         return group
 
@@ -143,12 +151,13 @@ class Simulator:
         phone_number_id: str | None = None,
     ) -> tuple[dict[str, Any], int, str]:
         """A customer's message of any type (`{"type": "text", "text": {...}}`, optionally with a
-        `context`), to a business number (the default one unless given) or to one of its groups,
+        `context`), to a business number (the default one unless given) or to a group (its number's),
         delivered as that number's webhooks are: (the webhook body, its HTTP status, its answer)."""
         number = self.number(phone_number_id)
         customer = self.customer(address, name)
         if group_id is not None:
-            self.group(group_id, participants=[customer.wa_id])
+            group = self.group(group_id, participants=[customer.wa_id], phone_number_id=phone_number_id)
+            number = self.number(group.phone_number_id)
         body = customer_message(
             message,
             phone_number_id=number.phone_number_id,
@@ -182,18 +191,8 @@ class Simulator:
         caller = contact(customer.phone, customer.name, user_id=customer.user_id, username=customer.username)
         call_id = "wacid.LOCAL" + uuid.uuid4().hex
         now = int(time.time())
-        events = [
-            call_event("connect", call_id, phone_number_id=number, caller=caller, timestamp=now, to=to),
-            call_event(
-                "terminate",
-                call_id,
-                phone_number_id=number,
-                caller=caller,
-                timestamp=now + seconds,
-                started=now,
-                to=to,
-            ),
-        ]
+        event = functools.partial(call_event, call_id=call_id, phone_number_id=number, caller=caller, to=to)
+        events = [event("connect", timestamp=now), event("terminate", timestamp=now + seconds, started=now)]
         with self._changed:
             call = {"type": "call", "call": {"id": call_id, "duration": seconds, "to": to}}
             bubble = Bubble(call_id, "in", "call", call, time.time(), "delivered", phone_number_id=number)
@@ -222,7 +221,7 @@ class Simulator:
             if not group_id:  # a message in a group opens no window with its author
                 self.rules.customer_wrote(customer.phone or customer.user_id, number=number)
                 self.rules.customer_wrote(customer.user_id, number=number)
-            where: Conversation = self.directory.group(str(group_id)) if group_id else customer
+            where: Conversation = self.directory.group(str(group_id), number=number) if group_id else customer
             if message.get("type") == "reaction":
                 target = where.find((message.get("reaction") or {}).get("message_id"))
                 if target is not None:
@@ -251,7 +250,7 @@ class Simulator:
         kind = str(body.get("type"))
         with self._changed:
             if recipient.kind == "group":
-                where: Conversation = self.directory.group(recipient.address)
+                where: Conversation = self.directory.group(recipient.address, number=request.phone_number_id or "")
             else:
                 where = customer = self.directory.find(recipient.key) or self.directory.customer(recipient.address)
                 if customer.typing_number == request.phone_number_id:
