@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from wacloud.adapters.s3 import Bucket, ObjectMissingError, S3Error
+from wacloud.adapters.store.customer_keys import canonical
 from wacloud.adapters.store.customers import CustomerRecords
-from wacloud.adapters.store.identities import canonical
 from wacloud.config import Settings
 from wacloud.conversation.bot import Bot, Conversation, load_bot
 from wacloud.conversation.rules import Facts, ReplyBody, RulesFile, decide, parse_rules

@@ -14,6 +14,10 @@ makes every DynamoDB call and turns its errors into `StoreError`.
 | `groups`            | `GROUP#<group id>` / EVENT#<at>#<digest>, STATE, MEMBER#<address> | `groups.py` |
 | `calls`             | `CALL#<call id>` / `CALL`                    | `calls.py`        |
 | `rate_counters`     | `RATE#<number id>#<slot>` / `RATE`           | `rate_counters.py`|
+
+Customers are each business portfolio's: another business than `default` keeps its customers' and
+aliases' items under `BUSINESS#<business>#CONTACT#...` and `BUSINESS#<business>#ALIAS#...`
+(`customer_keys.py`, the one place those keys are made); the default business's are as above.
 """
 
 from __future__ import annotations
@@ -68,8 +72,8 @@ class Store:
         entry: NumberEntry | None = None,
     ) -> tuple[OutboundRecord | None, ContactRecord | None, TemplateChanges | None]:
         """What the sender checks before a send, in one round trip: the document's outbound record
-        and its recipient's contact as the sending number `entry` sees them (a second round trip
-        when the recipient is an alias of another id)."""
+        and its recipient's contact as the sending number `entry` sees them, among its business's
+        customers (a second round trip when the recipient is an alias of another id)."""
         # A template's changes (`TemplateCatalog` follows them), a number's own opt-out and handover:
         # keys more, not a round trip more.
         keys = [changes_key(template)] if template else []

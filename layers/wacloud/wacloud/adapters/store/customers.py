@@ -14,6 +14,10 @@ the single-number version (`last_inbound_at`, `HANDOVER`, `HIST#<at>`), so a sta
 reads and writes exactly what it did, and other numbers add a suffix (`number_scope`). A customer is
 found by any of their addresses (`identities.py`: phone digits in any format, BSUID, parent BSUID,
 `@username`): one person is one customer, with one window, handover and history per number.
+
+Customers are each business portfolio's (`customer_keys.py`): every method takes the number
+(`entry`, whose `business` it is) or, where no number is meant, the `business`; the same person
+writing to two businesses' numbers is two customers, and nothing said to one binds the other.
 """
 
 from __future__ import annotations
@@ -22,19 +26,20 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from wacloud.adapters.store.identities import (
+from wacloud.adapters.store.customer_keys import (
     CUSTOMER_SKS,
-    Identities,
+    business_of,
     handover_sk,
     lookup_keys,
     opt_sk,
     partition,
 )
+from wacloud.adapters.store.identities import Identities
 from wacloud.adapters.store.repository import Repository
 from wacloud.adapters.table import Item, Table, Update
 from wacloud.models.identity import CustomerIdentity
 from wacloud.models.keys import is_user_id
-from wacloud.models.number_entry import NumberEntry
+from wacloud.models.number_entry import DEFAULT_BUSINESS, NumberEntry
 from wacloud.models.records import ContactRecord, Handover, HistoryEntry, OptChoice, number_scope
 
 if TYPE_CHECKING:
@@ -73,24 +78,32 @@ def _window(entry: NumberEntry | None) -> dict[str, str]:
 class CustomerRecords(Repository):
     def __init__(self, table: Table, *, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
         super().__init__(table, ttl_seconds=ttl_seconds, clock=clock)
-        self.identities = Identities(table, ttl_seconds=ttl_seconds, clock=clock)
+        self.identities = Identities(table, ttl_seconds=ttl_seconds, clock=clock)  # the default business's
 
-    def get(self, address: str, entry: NumberEntry | None = None) -> ContactRecord | None:
-        """The customer an address names (any of theirs): profile, choices and handover, with what
-        the number `entry` keeps of its own (None: the default number)."""
-        return self.record(*self.identities.find(address, entry))
+    def of(self, entry: NumberEntry | None, business: str | None = None) -> Identities:
+        """The identities of the customers of the number's business (no number: of `business`)."""
+        return self.identities.of(business_of(entry, business))
+
+    def get(
+        self, address: str, entry: NumberEntry | None = None, *, business: str | None = None
+    ) -> ContactRecord | None:
+        """The customer an address names (any of theirs) among the customers of the number `entry`'s
+        business (None: the default number; without a number, `business`'s): profile, choices and
+        handover, with what that number keeps of its own."""
+        scope = business_of(entry, business)
+        return self.record(*self.identities.of(scope).find(address, entry), business=scope)
 
     def found(self, address: str, items: list[Item], entry: NumberEntry | None = None) -> ContactRecord | None:
         """The customer an address names, from the items `lookup_keys(address, entry)` read."""
-        return self.record(*self.identities.resolve(address, items, entry))
+        return self.record(*self.of(entry).resolve(address, items, entry), business=business_of(entry))
 
     @staticmethod
-    def record(customer: str | None, items: list[Item]) -> ContactRecord | None:
-        """A customer from their PROFILE, OPT, MARKETING and HANDOVER items (any may be missing),
-        and the `OPT#<number>`, `HANDOVER#<number>` among them."""
+    def record(customer: str | None, items: list[Item], *, business: str = DEFAULT_BUSINESS) -> ContactRecord | None:
+        """A customer of `business` from their PROFILE, OPT, MARKETING and HANDOVER items (any may be
+        missing), and the `OPT#<number>`, `HANDOVER#<number>` among them."""
         if customer is None:
             return None
-        pk = partition(customer)
+        pk = partition(customer, business)
         by_sk = {item["sk"]: item for item in items if item["pk"] == pk and _is_record_item(item["sk"])}
         if not by_sk:
             return None
@@ -113,7 +126,7 @@ class CustomerRecords(Repository):
         if not identity:
             return None
         now, at = self._now(), message.timestamp or self._now()
-        customer = self.identities.link(identity, at=at)
+        customer = self.of(entry).link(identity, at=at)
         values: dict[str, Any] = {":now": now, ":exp": now + self.ttl_seconds}
         sets = ["updated_at = :now", "created_at = if_not_exists(created_at, :now)", "expires_at = :exp"]
         names: dict[str, str] = {}
@@ -125,7 +138,7 @@ class CustomerRecords(Repository):
             condition = "attribute_not_exists(#at) OR #at <= :at"
         _set_names(identity, sets, values, profile_name=contact.profile.name if contact and contact.profile else None)
         self.table.update(
-            {"pk": partition(customer), "sk": "PROFILE"},
+            {"pk": partition(customer, business_of(entry)), "sk": "PROFILE"},
             Update("SET " + ", ".join(sets), values, names, condition=condition),
         )
         return customer
@@ -133,7 +146,7 @@ class CustomerRecords(Repository):
     def touch(self, identity: CustomerIdentity, *, at: int, ref: str, entry: NumberEntry | None = None) -> str:
         """The customer reached the number `entry` some other way than a message (a call): its
         24-hour window opens as it does for a message. `ref`: what it was (a call id)."""
-        customer = self.identities.link(identity, at=at or None)
+        customer = self.of(entry).link(identity, at=at or None)
         now = self._now()
         sets = [
             "#at = :at",
@@ -146,7 +159,7 @@ class CustomerRecords(Repository):
         _set_names(identity, sets, values)
         window = _window(entry)
         self.table.update(
-            {"pk": partition(customer), "sk": "PROFILE"},
+            {"pk": partition(customer, business_of(entry)), "sk": "PROFILE"},
             Update(
                 "SET " + ", ".join(sets),
                 values,
@@ -156,10 +169,12 @@ class CustomerRecords(Repository):
         )
         return customer
 
-    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity, *, at: int) -> str:
-        """A customer's number or BSUID changed at `at`: the new names the same customer
-        (`Identities.change`)."""
-        return self.identities.change(old, new, at=at or self._now())
+    def change_identity(
+        self, old: CustomerIdentity, new: CustomerIdentity, *, at: int, entry: NumberEntry | None = None
+    ) -> str:
+        """A customer of the number `entry`'s business changed number or BSUID at `at`: the new names
+        the same customer (`Identities.change`); another business's customers are not touched."""
+        return self.of(entry).change(old, new, at=at or self._now())
 
     def set_opt_out(
         self, customer: str, opted_out: bool, *, at: int, keyword: str, entry: NumberEntry | None = None
@@ -177,45 +192,59 @@ class CustomerRecords(Repository):
             {":out": opted_out, ":at": at, ":kw": keyword, ":now": now},
             condition="attribute_not_exists(opt_changed_at) OR opt_changed_at <= :at",
         )
-        return self.table.update({"pk": partition(customer), "sk": opt_sk(entry)}, update) is not None
+        key = {"pk": partition(customer, business_of(entry)), "sk": opt_sk(entry)}
+        return self.table.update(key, update) is not None
 
-    def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool:
-        """Record that the customer stopped (or resumed) marketing messages at Meta; a later choice is
-        never undone by an earlier one. False when a newer choice was already recorded."""
-        customer = self.identities.link(identity)
+    def set_marketing(
+        self, identity: CustomerIdentity, *, stopped: bool, at: int, entry: NumberEntry | None = None
+    ) -> bool:
+        """Record that the customer (of the number `entry`'s business) stopped or resumed marketing
+        messages at Meta; a later choice is never undone by an earlier one. False when a newer
+        choice was already recorded."""
+        customer = self.of(entry).link(identity)
         now = self._now()
         update = Update(
             "SET marketing_stopped = :stopped, marketing_changed_at = :at, updated_at = :now",
             {":stopped": stopped, ":at": at or now, ":now": now},
             condition="attribute_not_exists(marketing_changed_at) OR marketing_changed_at <= :at",
         )
-        return self.table.update({"pk": partition(customer), "sk": "MARKETING"}, update) is not None
+        key = {"pk": partition(customer, business_of(entry)), "sk": "MARKETING"}
+        return self.table.update(key, update) is not None
 
     def set_handover(self, customer: str, *, until: int, at: int, wamid: str, entry: NumberEntry | None = None) -> None:
         """Hand the customer to a human on the number `entry` until `until` (`wamid`: the message that
         asked for one): no automatic replies from that number meanwhile."""
         self.table.update(
-            {"pk": partition(customer), "sk": handover_sk(entry)},
+            {"pk": partition(customer, business_of(entry)), "sk": handover_sk(entry)},
             Update(
                 "SET handover_until = :until, handover_at = :at, handover_wamid = :wamid, expires_at = :until",
                 {":until": until, ":at": at, ":wamid": wamid},
             ),
         )
 
-    def release_handover(self, address: str, entry: NumberEntry | None = None) -> None:
-        """The human is done on the number `entry` (None: on every number): automatic replies resume
-        with the customer's next message."""
-        customer, _ = self.identities.find(address)
+    def release_handover(self, address: str, entry: NumberEntry | None = None, *, business: str | None = None) -> None:
+        """The human is done on the number `entry` (None: on every number of `business`): automatic
+        replies resume with the customer's next message."""
+        scope = business_of(entry, business)
+        customer, _ = self.identities.of(scope).find(address)
         if customer is None:
             return
         if entry is not None:
-            self.table.delete({"pk": partition(customer), "sk": handover_sk(entry)})
+            self.table.delete({"pk": partition(customer, scope), "sk": handover_sk(entry)})
             return
-        handovers = self.table.query(
-            "pk = :pk AND begins_with(sk, :handover)", {":pk": partition(customer), ":handover": "HANDOVER"}
-        )
-        for item in handovers:
+        for item in self._handover_items(customer, scope):
             self.table.delete({"pk": item["pk"], "sk": item["sk"]})
+
+    def handovers(self, customer: str, *, business: str = DEFAULT_BUSINESS) -> dict[str, Handover]:
+        """The customer's handovers on every number of `business`, by number ("": the default
+        number's), expired ones included."""
+        items = self._handover_items(customer, business)
+        return {item["sk"].removeprefix("HANDOVER").lstrip("#"): Handover.model_validate(item) for item in items}
+
+    def _handover_items(self, customer: str, business: str) -> list[Item]:
+        return self.table.query(
+            "pk = :pk AND begins_with(sk, :handover)", {":pk": partition(customer, business), ":handover": "HANDOVER"}
+        )
 
     def append_history(
         self, customer: str, entries: list[HistoryEntry], *, ttl_seconds: int, entry: NumberEntry | None = None
@@ -224,7 +253,7 @@ class CustomerRecords(Repository):
         line's key derives from its message, so a redelivered event rewrites the same items)."""
         if not entries:
             return
-        pk, expires = partition(customer), self._now() + ttl_seconds
+        pk, expires = partition(customer, business_of(entry)), self._now() + ttl_seconds
         scope = number_scope(entry)
         prefix = f"HIST#{scope}#" if scope else "HIST#"
         self.table.batch_put(
@@ -243,7 +272,7 @@ class CustomerRecords(Repository):
             return []
         items = self.table.query(
             "pk = :pk AND begins_with(sk, :history)",
-            {":pk": partition(customer), ":history": history_prefix(entry)},
+            {":pk": partition(customer, business_of(entry)), ":history": history_prefix(entry)},
             newest_first=True,
             limit=limit,
         )

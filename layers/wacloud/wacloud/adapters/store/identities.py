@@ -13,21 +13,36 @@ carried over (the latest choice wins; at the same second, an opt-out), and a `ME
 partition leads every later lookup to the first. Nothing of the second is deleted. Usernames can
 be given up and taken by someone else: they are aliases that follow the latest owner, never a reason
 to join two customers.
+
+All of it within one business portfolio (`Identities.of`): an alias, a join or a changed name in one
+business never touches another's customers (`customer_keys.py`).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from wacloud.adapters.store.customer_keys import (
+    CUSTOMER_SKS,
+    MERGED,
+    alias_key,
+    canonical,
+    item_keys,
+    lookup_keys,
+    partition,
+    scope,
+)
 from wacloud.adapters.store.repository import Repository
-from wacloud.adapters.table import Item, Key, Update
+from wacloud.adapters.table import Item, Key, Table, Update
 from wacloud.models.identity import USERNAME_PREFIX, CustomerIdentity
-from wacloud.models.number_entry import NumberEntry
-from wacloud.models.records import number_scope
+from wacloud.models.number_entry import DEFAULT_BUSINESS, NumberEntry
 
-CUSTOMER_SKS = ("PROFILE", "OPT", "HANDOVER", "MARKETING")
-MERGED = "MERGED"  # in an absorbed customer's partition: the customer they are now part of
+# The key functions are `customer_keys.py`'s; named here too for the modules that import them from here.
+__all__ = ["CHANGE_SLACK_SECONDS", "RETIRED", "Identities", "canonical", "latest_inbound", "lookup_keys", "partition"]
+
 RETIRED = ""  # an alias naming nobody: the address left its customer (a changed number or BSUID)
 _MAX_HOPS = 4
 # A customer the new name of a changed number or BSUID already names is the same person when it
@@ -35,77 +50,65 @@ _MAX_HOPS = 4
 CHANGE_SLACK_SECONDS = 24 * 3600
 
 
-def partition(customer_id: str) -> str:
-    return f"CONTACT#{customer_id}"
-
-
-def opt_sk(entry: NumberEntry | None) -> str:
-    """Where an opt-out said to this number is kept: `OPT` (business-wide, the default) or, for a
-    number whose opt-outs are its own, `OPT#<number>`."""
-    return f"OPT#{entry.phone_number_id}" if entry is not None and entry.opt_out_scope == "number" else "OPT"
-
-
-def handover_sk(entry: NumberEntry | None) -> str:
-    """A handover on this number: `HANDOVER` for the default number, `HANDOVER#<number>` for others."""
-    scope = number_scope(entry)
-    return f"HANDOVER#{scope}" if scope else "HANDOVER"
-
-
-def number_sks(entry: NumberEntry | None) -> tuple[str, ...]:
-    """The items a number keeps of its own beside `CUSTOMER_SKS` (none for the default number with
-    business-wide opt-outs: a single-number stack reads what it always read)."""
-    return tuple(sk for sk in dict.fromkeys((opt_sk(entry), handover_sk(entry))) if sk not in CUSTOMER_SKS)
-
-
-def item_keys(customer_id: str, entry: NumberEntry | None = None) -> list[Key]:
-    """The keys of the items a customer's record is read from, as a number sees them (and of the
-    mark of a customer who was absorbed into another)."""
-    return [{"pk": partition(customer_id), "sk": sk} for sk in (*CUSTOMER_SKS, *number_sks(entry), MERGED)]
-
-
-def alias_key(address: str) -> Key:
-    return {"pk": f"ALIAS#{address}", "sk": "ALIAS"}
-
-
-def canonical(address: str) -> str:
-    """An address in the form it is stored under ("" when it names nobody)."""
-    addresses = CustomerIdentity.of(address).addresses()
-    return addresses[0] if addresses else ""
-
-
-def lookup_keys(address: str, entry: NumberEntry | None = None) -> list[Key]:
-    """What to read to find the customer an address names, as the number `entry` sees them, in one
-    round trip (usually the only one)."""
-    found = canonical(address)
-    return [alias_key(found), *item_keys(found, entry)] if found else []
-
-
 def _by_key(items: list[Item]) -> dict[tuple[str, str], Item]:
     return {(item["pk"], item["sk"]): item for item in items}
 
 
-def _alias(items: dict[tuple[str, str], Item], address: str) -> str | None:
+def _alias_item(items: dict[tuple[str, str], Item], business: str, address: str) -> Item | None:
+    return items.get((alias_key(address, business)["pk"], "ALIAS"))
+
+
+def _alias(items: dict[tuple[str, str], Item], business: str, address: str) -> str | None:
     """Where the alias of `address` points: a customer id, RETIRED, or None when it has none."""
-    item = items.get((f"ALIAS#{address}", "ALIAS"))
+    item = _alias_item(items, business, address)
     return None if item is None else str(item.get("customer") or RETIRED)
 
 
-def _exists(items: dict[tuple[str, str], Item], customer_id: str) -> bool:
-    return any((partition(customer_id), sk) in items for sk in (*CUSTOMER_SKS, MERGED))
+def _exists(items: dict[tuple[str, str], Item], business: str, customer_id: str) -> bool:
+    return any((partition(customer_id, business), sk) in items for sk in (*CUSTOMER_SKS, MERGED))
 
 
-def _former(items: dict[tuple[str, str], Item], address: str) -> str | None:
+def _former(items: dict[tuple[str, str], Item], business: str, address: str) -> str | None:
     """The customer a retired address was the name of (None: not retired, or not recorded)."""
-    item = items.get((f"ALIAS#{address}", "ALIAS"))
+    item = _alias_item(items, business, address)
     return str(item["former"]) if item and not item.get("customer") and item.get("former") else None
 
 
-def _merged_into(items: dict[tuple[str, str], Item], customer_id: str) -> str | None:
-    item = items.get((partition(customer_id), MERGED))
+def _merged_into(items: dict[tuple[str, str], Item], business: str, customer_id: str) -> str | None:
+    item = items.get((partition(customer_id, business), MERGED))
     return str(item["into"]) if item else None
 
 
 class Identities(Repository):
+    """The identities of one business portfolio's customers (`of` gives another business's)."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.time,
+        business: str = DEFAULT_BUSINESS,
+    ) -> None:
+        super().__init__(table, ttl_seconds=ttl_seconds, clock=clock)
+        scope(business)  # a name that cannot make a key is refused here, not at the first write
+        self.business = business
+
+    def of(self, business: str) -> Identities:
+        """The identities of `business`'s customers (this one's when it is the same)."""
+        if business == self.business:
+            return self
+        return Identities(self.table, ttl_seconds=self.ttl_seconds, clock=self._clock, business=business)
+
+    def _pk(self, customer_id: str) -> str:
+        return partition(customer_id, self.business)
+
+    def _alias_key(self, address: str) -> Key:
+        return alias_key(address, self.business)
+
+    def _keys(self, customer_id: str, entry: NumberEntry | None = None) -> list[Key]:
+        return item_keys(customer_id, entry, self.business)
+
     def resolve(
         self, address: str, items: list[Item], entry: NumberEntry | None = None
     ) -> tuple[str | None, list[Item]]:
@@ -114,25 +117,25 @@ class Identities(Repository):
         the address names nobody."""
         found = canonical(address)
         by_key = _by_key(items)
-        target = _alias(by_key, found)
+        target = _alias(by_key, self.business, found)
         if target == RETIRED:
             return None, []
         if target is not None and target != found:
-            found, items = target, self.table.batch_get(item_keys(target, entry))
+            found, items = target, self.table.batch_get(self._keys(target, entry))
             by_key = _by_key(items)
         for _ in range(_MAX_HOPS):
-            if not _exists(by_key, found):
+            if not _exists(by_key, self.business, found):
                 return None, []
-            onward = _merged_into(by_key, found)
+            onward = _merged_into(by_key, self.business, found)
             if onward is None:
                 return found, items
-            found, items = onward, self.table.batch_get(item_keys(onward, entry))
+            found, items = onward, self.table.batch_get(self._keys(onward, entry))
             by_key = _by_key(items)
         raise RuntimeError(f"customers merged into each other past {_MAX_HOPS} hops")
 
     def find(self, address: str, entry: NumberEntry | None = None) -> tuple[str | None, list[Item]]:
         """The customer an address names, with their items (as the number `entry` sees them)."""
-        keys = lookup_keys(address, entry)
+        keys = lookup_keys(address, entry, self.business)
         return self.resolve(address, self.table.batch_get(keys), entry) if keys else (None, [])
 
     def link(self, identity: CustomerIdentity, *, at: int | None = None) -> str:
@@ -146,11 +149,11 @@ class Identities(Repository):
         addresses = identity.addresses()
         if not addresses:
             raise ValueError("a customer needs a phone number, a user id or a username")
-        keys = [key for address in addresses for key in (alias_key(address), *item_keys(address))]
+        keys = [key for address in addresses for key in (self._alias_key(address), *self._keys(address))]
         by_key = _by_key(self.table.batch_get(keys))
         person = identity.user_id or identity.parent_user_id
         if person is not None:
-            former = _former(by_key, person)
+            former = _former(by_key, self.business, person)
             if former is not None:
                 return self._final(former)  # a late message under a BSUID its customer has left
         ids, keep_number = self._owners(identity, by_key, at)
@@ -158,7 +161,7 @@ class Identities(Repository):
         for other in ids[1:]:
             self.absorb(other, into=customer)
         for address in addresses:
-            current = _alias(by_key, address)
+            current = _alias(by_key, self.business, address)
             if keep_number and address == identity.phone_key:
                 continue
             # An id's own address needs no alias, unless one points elsewhere (the number came back).
@@ -200,7 +203,7 @@ class Identities(Repository):
         for address in new.addresses():
             owner, items = self.find(address)
             if owner is not None and owner != customer:
-                profile = _by_key(items).get((partition(owner), "PROFILE")) or {}
+                profile = _by_key(items).get((self._pk(owner), "PROFILE")) or {}
                 if int(profile.get("created_at") or 0) >= at - CHANGE_SLACK_SECONDS:
                     self.absorb(owner, into=customer)
             self.point(address, customer)
@@ -222,15 +225,15 @@ class Identities(Repository):
             sets.append("user_id = :user_id")
             values[":user_id"] = new.user_id
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        self.table.update({"pk": partition(customer), "sk": "PROFILE"}, Update(expression, values))
+        self.table.update({"pk": self._pk(customer), "sk": "PROFILE"}, Update(expression, values))
         return customer
 
     def _former_customer(self, identity: CustomerIdentity) -> str | None:
         """The customer whose retired name this identity's phone number or BSUID is, if any."""
         names = [address for address in (identity.phone_key, identity.user_id) if address]
-        by_key = _by_key(self.table.batch_get([alias_key(address) for address in names])) if names else {}
+        by_key = _by_key(self.table.batch_get([self._alias_key(address) for address in names])) if names else {}
         for address in names:
-            former = _former(by_key, address)
+            former = _former(by_key, self.business, address)
             if former is not None:
                 return self._final(former)
         return None
@@ -238,7 +241,7 @@ class Identities(Repository):
     def retire(self, address: str, customer: str) -> None:
         """`address` names nobody any more; it was `customer`'s (a late message under it is theirs)."""
         self.table.update(
-            alias_key(address),
+            self._alias_key(address),
             Update(
                 "SET customer = :none, former = :customer, updated_at = :now",
                 {":none": RETIRED, ":customer": customer, ":now": self._now()},
@@ -247,50 +250,53 @@ class Identities(Repository):
 
     def _final(self, customer: str) -> str:
         """The customer an id leads to (following joins)."""
-        found, _ = self.resolve(customer, self.table.batch_get(item_keys(customer)))
+        found, _ = self.resolve(customer, self.table.batch_get(self._keys(customer)))
         return found or customer
 
     def point(self, address: str, customer: str) -> None:
         """Make `address` name `customer` (RETIRED: name nobody)."""
         self.table.update(
-            alias_key(address),
+            self._alias_key(address),
             Update("SET customer = :customer, updated_at = :now", {":customer": customer, ":now": self._now()}),
         )
 
-    @staticmethod
-    def _fresh_id(identity: CustomerIdentity, by_key: dict[tuple[str, str], Item]) -> str:
+    def _fresh_id(self, identity: CustomerIdentity, by_key: dict[tuple[str, str], Item]) -> str:
         # Phone digits first: producers address customers by phone, and find them in one read. An
         # id whose partition is taken (a number that changed hands) is not reused.
         for candidate in (identity.phone_key, *identity.addresses()):
-            if candidate and not candidate.startswith(USERNAME_PREFIX) and not _exists(by_key, candidate):
+            if (
+                candidate
+                and not candidate.startswith(USERNAME_PREFIX)
+                and not _exists(by_key, self.business, candidate)
+            ):
                 return candidate
         return f"{identity.addresses()[0]}~{uuid.uuid4().hex[:12]}"
 
     def _owner(self, address: str, by_key: dict[tuple[str, str], Item]) -> tuple[str | None, Item | None]:
         """The customer an address names and their profile, from what `link` read."""
-        if _alias(by_key, address) is None and _merged_into(by_key, address) is None:
-            found = address if _exists(by_key, address) else None
-            return found, by_key.get((partition(address), "PROFILE"))
-        mine = [item for key, item in by_key.items() if key[0] in (f"ALIAS#{address}", partition(address))]
+        if _alias(by_key, self.business, address) is None and _merged_into(by_key, self.business, address) is None:
+            found = address if _exists(by_key, self.business, address) else None
+            return found, by_key.get((self._pk(address), "PROFILE"))
+        mine = [item for key, item in by_key.items() if key[0] in (self._alias_key(address)["pk"], self._pk(address))]
         owner, items = self.resolve(address, mine)
-        return owner, _by_key(items).get((partition(owner), "PROFILE")) if owner else None
+        return owner, _by_key(items).get((self._pk(owner), "PROFILE")) if owner else None
 
     def absorb(self, other: str, *, into: str) -> None:
         """Carry another customer's choices (every number's), windows and history over; a MERGED
         item in their partition then leads every lookup of them to `into`."""
-        everything = self.table.query("pk = :pk", {":pk": partition(other)})
+        everything = self.table.query("pk = :pk", {":pk": self._pk(other)})
         theirs = {item["sk"]: item for item in everything if not item["sk"].startswith("HIST#")}
         own = [sk for sk in theirs if sk.startswith(("OPT#", "HANDOVER#"))]
-        ours = _by_key(self.table.batch_get([*item_keys(into), *({"pk": partition(into), "sk": sk} for sk in own)]))
+        ours = _by_key(self.table.batch_get([*self._keys(into), *({"pk": self._pk(into), "sk": sk} for sk in own)]))
         for sk, item in theirs.items():
             kind = sk.partition("#")[0]
-            if kind in _CHOICES and _later(item, ours.get((partition(into), sk)), *_CHOICES[kind]):
+            if kind in _CHOICES and _later(item, ours.get((self._pk(into), sk)), *_CHOICES[kind]):
                 self._copy(item, into)
         if "PROFILE" in theirs:
             self._merge_profile(theirs["PROFILE"], into)
-        self.table.batch_put({**item, "pk": partition(into)} for item in everything if item["sk"].startswith("HIST#"))
+        self.table.batch_put({**item, "pk": self._pk(into)} for item in everything if item["sk"].startswith("HIST#"))
         self.table.update(
-            {"pk": partition(other), "sk": MERGED},
+            {"pk": self._pk(other), "sk": MERGED},
             Update(
                 "SET #into = :into, merged_at = :now", {":into": into, ":now": self._now()}, names={"#into": "into"}
             ),
@@ -298,7 +304,7 @@ class Identities(Repository):
 
     def _copy(self, item: Item | None, into: str) -> None:
         if item is not None:
-            self.table.batch_put([{**item, "pk": partition(into)}])
+            self.table.batch_put([{**item, "pk": self._pk(into)}])
 
     def _merge_profile(self, theirs: Item, into: str) -> None:
         sets = ["updated_at = :now"]
@@ -314,7 +320,7 @@ class Identities(Repository):
             if theirs.get(name):
                 sets.append(f"{name} = if_not_exists({name}, :{name})")
                 values[f":{name}"] = theirs[name]
-        key = {"pk": partition(into), "sk": "PROFILE"}
+        key = {"pk": self._pk(into), "sk": "PROFILE"}
         self.table.update(key, Update("SET " + ", ".join(sets), values, names))
         # Each number's window: theirs where it is the later (one update each: its own condition).
         for window in (name for name in theirs if name.partition("#")[0] == "last_inbound_at"):
