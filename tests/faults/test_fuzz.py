@@ -1,11 +1,13 @@
 """Hostile and broken input, generated: webhook bodies (valid, mutated, truncated, wrong types, huge
-strings, deep nesting, invalid UTF-8), signed or not, through the local pipeline's front door; and
-outbound documents of every shape straight onto the outbound queue.
+strings, deep nesting, invalid UTF-8), signed or not, through the local pipeline's front door; the
+same as End User Messaging Social's SNS messages (its envelope broken too), from its topic or not;
+and outbound documents of every shape straight onto the outbound queue, on both ways out.
 
 Whatever arrives: no handler raises out, no answer is a 5xx or names an internal, nothing unsigned
-is queued, every signed event is handled without a retry (the queues drain, nothing lands in a
-dead-letter queue), and every outbound document ends with a record that says so: sent (`accepted`,
-or `failed` with Meta's refusal) or `rejected` with the reason.
+(or from a topic the stack does not subscribe to) is queued, every accepted event is handled without
+a retry (the queues drain, nothing lands in a dead-letter queue), and every outbound document ends
+with a record that says so: sent (`accepted`, or `failed` with Meta's refusal) or `rejected` with
+the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wacloud.adapters.store import Store
+from wacloud.local.meta.business_numbers import sns_messages
 from wacloud.local.meta.webhooks import customer_message, status_update
 from wacloud.local.pipeline import LocalPipeline
 from wacloud.outbound.document_keys import idempotency_key_of as _idempotency_key_of
@@ -31,6 +34,8 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# The suites that run on both transports draw half as many examples on each (CI's time).
+FUZZ_EACH = settings(FUZZ, max_examples=20)
 FINAL_OUTBOUND = {"accepted", "rejected", "failed"}
 
 
@@ -45,17 +50,18 @@ json_values = st.recursive(
 # Hypothesis draws short texts; a huge one is a short one repeated.
 huge_strings = st.tuples(st.text(min_size=1, max_size=4), st.integers(10_000, 300_000)).map(lambda t: t[0] * t[1])
 numbers = st.from_regex(r"\A[1-9][0-9]{7,14}\Z")
+DEFAULT_NUMBER = "100000000000001"  # the local run's default phone number id
 
 
 @st.composite
-def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
+def valid_bodies(draw: st.DrawFn, number: str = DEFAULT_NUMBER) -> dict[str, Any]:
     kind = draw(st.sampled_from(["text", "reaction", "location", "button", "image", "unknown", "status"]))
     sender = draw(numbers)
     if kind == "status":
         return status_update(
             f"wamid.{uuid.uuid4().hex}",
             draw(st.sampled_from(["sent", "delivered", "read", "failed", "deleted"])),
-            phone_number_id=pipeline_number(),
+            phone_number_id=number,
             recipient=sender,
         )
     text = draw(st.text(max_size=300))
@@ -69,15 +75,11 @@ def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
     }[kind]
     return customer_message(
         message,
-        phone_number_id=pipeline_number(),
+        phone_number_id=number,
         sender=sender,
         name=draw(st.text(max_size=40)),
         wamid=f"wamid.{uuid.uuid4().hex}",
     )
-
-
-def pipeline_number() -> str:
-    return "100000000000001"  # the local run's default phone number id
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -92,9 +94,9 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 @st.composite
-def mutated_bodies(draw: st.DrawFn) -> dict[str, Any] | Any:
+def mutated_bodies(draw: st.DrawFn, number: str = DEFAULT_NUMBER) -> dict[str, Any] | Any:
     """A valid body with one part replaced (by another type, a huge string, deep nesting) or removed."""
-    body = draw(valid_bodies())
+    body = draw(valid_bodies(number))
     path = draw(st.sampled_from(_paths(body)))
     replacement = draw(
         json_values
@@ -122,8 +124,8 @@ def draw_ascii(body: Any) -> bool:
 
 
 @st.composite
-def truncated_bodies(draw: st.DrawFn) -> bytes:
-    data = encoded(draw(valid_bodies()))
+def truncated_bodies(draw: st.DrawFn, number: str = DEFAULT_NUMBER) -> bytes:
+    data = encoded(draw(valid_bodies(number)))
     return data[: draw(st.integers(0, len(data) - 1))]
 
 
@@ -212,6 +214,56 @@ def test_hostile_nesting_is_recorded_as_rejected_not_crashed_on(pipeline, depth)
     assert rejection is not None and "nests more than 64 levels" in rejection.reason
 
 
+# --- End User Messaging Social's SNS messages --------------------------------------------------
+
+
+@st.composite
+def sns_bodies(draw: st.DrawFn, number: Any) -> str:
+    """What an SNS message of the EUM topic may carry: AWS's envelope around a valid, mutated or
+    truncated entry, the envelope itself broken, or anything at all."""
+    kind = draw(st.sampled_from(["valid", "entry", "entry", "envelope", "json", "text"]))
+    if kind in ("json", "text"):
+        return json.dumps(draw(json_values)) if kind == "json" else draw(st.text(max_size=500))
+    body = draw(valid_bodies(number.phone_number_id))
+    envelope = json.loads(sns_messages(body, number)[0])
+    if kind == "entry":
+        entry = draw(
+            mutated_bodies(number.phone_number_id).map(encoded).map(lambda b: b.decode("utf-8", "replace"))
+            | truncated_bodies(number.phone_number_id).map(lambda b: b.decode("utf-8", "replace"))
+            | json_values
+        )
+        envelope["whatsAppWebhookEntry"] = entry
+    elif kind == "envelope":
+        path = draw(st.sampled_from(_paths(envelope)[1:]))
+        parent = envelope
+        for part in path[:-1]:
+            parent = parent[part]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(json_values)
+    return json.dumps(envelope)
+
+
+@pytest.mark.parametrize("transport", ["eum"])
+@FUZZ_EACH
+@given(data=st.data(), ours=st.booleans())
+def test_any_eum_message_is_handled_without_a_retry_and_only_our_topics_are_queued(pipeline, data, ours):
+    message = data.draw(sns_bodies(pipeline.numbers[0]))
+    topic = pipeline.deliveries.topic_arn if ours else pipeline.deliveries.topic_arn + "-another"
+    record = {"EventSource": "aws:sns", "Sns": {"TopicArn": topic, "Message": message, "MessageId": uuid.uuid4().hex}}
+
+    pipeline.invoke("EumIngestFunction", {"Records": [record]})  # raising would be Lambda's retry
+
+    if not ours:
+        assert queue_depth(pipeline, "InboundQueue") == 0  # nothing from another topic is queued
+        return
+    pipeline.drain()
+    assert queue_depth(pipeline, "InboundQueue") == 0
+    assert queue_depth(pipeline, "InboundDLQ") == 0
+    assert queue_depth(pipeline, "OutboundDLQ") == 0
+
+
 # --- Outbound documents -----------------------------------------------------------------------
 
 recipients = numbers.map(lambda digits: "+" + digits) | st.text(max_size=20)
@@ -280,7 +332,8 @@ def outbound_bodies(draw: st.DrawFn) -> str:
     return draw(st.text(min_size=1, max_size=500))
 
 
-@FUZZ
+@pytest.mark.parametrize("transport", ["cloud_api", "eum"])
+@FUZZ_EACH
 @given(bodies=st.lists(outbound_bodies(), min_size=1, max_size=5))
 def test_every_outbound_document_ends_sent_or_recorded_as_rejected(pipeline, bodies):
     sqs = boto3.client("sqs", region_name=REGION)
