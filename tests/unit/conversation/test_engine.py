@@ -321,3 +321,22 @@ def test_each_number_may_have_its_own_rules_or_bot(customers: CustomerRecords, t
     assert texts(engines.for_number(ruled).answer(message_event("x"), ruled)) == ["Say MENU"]
     assert texts(engines.for_number(echoed).answer(message_event("x"), echoed)) == ["You said: x"]
     assert engines.for_number(NumberEntry(phone_number_id="5", rules="rules.json")) is engines.for_number(ruled)
+
+
+BRAND_B = NumberEntry(phone_number_id="100000000000004", business="brand-b")
+
+
+def test_the_conversation_reads_the_customer_of_the_business_written_to(customers: CustomerRecords) -> None:
+    # The default business's customer opted out and wrote long ago; brand-b's never wrote before.
+    customers.upsert(message_event("hi", wamid="wamid.D1", timestamp=int(time.time()) - DAY))
+    customers.set_opt_out(CUSTOMER, True, at=int(time.time()), keyword="STOP")
+    first = message_event("hi", wamid="wamid.B1")
+    customers.upsert(first, BRAND_B)
+    line = HistoryEntry(at=1, direction="in", type="text", text="to brand-b")
+    customers.append_history(CUSTOMER, [line], ttl_seconds=DAY, entry=BRAND_B)
+    bot = Bot(rules=True)
+    bot.add(lambda c: c.reply_text(" | ".join(entry.text or "" for entry in c.history)), keywords=["history"])
+
+    assert texts(engine(customers).answer(first, BRAND_B)) == ["Welcome"]  # their first message, not opted out
+    assert texts(engine(customers, bot).answer(message_event("history", wamid="wamid.B2"), BRAND_B)) == ["to brand-b"]
+    assert engine(customers).answer(message_event("hi", wamid="wamid.D2")) == Answer(decided_by="opted-out")

@@ -13,7 +13,9 @@
 10. `store`: the message, the mark that all of the above is done.
 
 Window, opt-out, handover, history and conversation are those of the number written to (its
-registry entry: `numbers`); a stack with one number keeps exactly the keys it always had.
+registry entry: `numbers`), and the customer is its business's (another business's customer with
+the same phone number is someone else to us); a stack with one number keeps exactly the keys it
+always had.
 
 The message's record is its idempotency record (no other is kept: two writes fewer per message).
 A run that fails before it is written runs again whole when SQS delivers the event again; the FIFO
@@ -88,7 +90,7 @@ class CustomerMessages:
         entry = self._number(event)
         # News of a changed number or BSUID moves the customer; it is no message of theirs to
         # remember under the old name (which would make that name someone new on a second run).
-        customer = self._identity_change(event) or self.store.customers.upsert(event, entry)
+        customer = self._identity_change(event, entry) or self.store.customers.upsert(event, entry)
         age = self._clock() - message.timestamp if message.timestamp else 0
         if age > self.settings.max_event_age_seconds:
             # Past the replay window: Meta no longer redelivers it, so it is a replay (acting on it
@@ -134,10 +136,10 @@ class CustomerMessages:
         # since) is kept as the default number's, as every number was before.
         return entry if entry is not None else self.numbers.default()
 
-    def _identity_change(self, event: MessageEvent) -> str | None:
+    def _identity_change(self, event: MessageEvent, entry: NumberEntry | None) -> str | None:
         """Meta's news that the customer's number or BSUID changed: the new one names the same
-        customer (window, opt-out, history), the old one nobody. The customer, or None when the
-        message is no such news."""
+        customer of the number's business (window, opt-out, history), the old one nobody. The
+        customer, or None when the message is no such news."""
         change = identity_change(event.message)
         if change is None:
             return None
@@ -147,7 +149,7 @@ class CustomerMessages:
         )
         if not (old and new and new.addresses() != old.addresses()):
             return None
-        customer = self.store.customers.change_identity(old, new, at=event.message.timestamp)
+        customer = self.store.customers.change_identity(old, new, at=event.message.timestamp, entry=entry)
         logger.info("Customer's identity changed", extra={"change": change.kind})
         count("CustomerIdentityChanged")
         return customer

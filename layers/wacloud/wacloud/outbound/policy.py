@@ -2,7 +2,8 @@
 
 - A customer who opted out (sent an opt-out keyword) gets nothing until they opt in again: from any
   number of the business, or from that number only where its opt-outs are its own
-  (`ContactRecord.opt_out_for`).
+  (`ContactRecord.opt_out_for`). Another business portfolio's numbers have customers of their own
+  (`Store.send_context` reads the one of the sending number's business).
 - Outside the 24-hour customer service window of the sending number (24 h after the customer's
   last message or call to it) only templates may be sent; Meta would refuse anything else with
   131047. Configurable per number (`window_policy`), else by `EnforceCustomerServiceWindow`.
