@@ -16,10 +16,14 @@ from botocore.stub import Stubber
 
 from tests.conftest import PHONE_NUMBER_ID
 from wacloud import cli
+from wacloud.adapters.credentials import SecretReader
 from wacloud.adapters.registry import NumberRegistry, get_registry
+from wacloud.adapters.store import Store
 from wacloud.cli import phone_numbers
+from wacloud.config import Settings
 from wacloud.local.account import REGION
 from wacloud.ops.deployed_stack import DeployedStack
+from wacloud.ops.number_migration import migrate_numbers
 from wacloud.runtime import singletons
 
 OTHER = "100000000000002"
@@ -48,6 +52,14 @@ def served() -> NumberRegistry:
     """The registry as a function starting now reads it (each function caches its own)."""
     singletons.reset()
     return get_registry()
+
+
+def served_as(phone_number_id: str) -> NumberRegistry:
+    """The registry as functions read it once the stack's PhoneNumberId is `phone_number_id`."""
+    settings = Settings(secret_name=SECRET_NAME, phone_number_id=phone_number_id)
+    return NumberRegistry.for_settings(
+        SecretReader(boto3.client("secretsmanager", region_name=REGION), max_age=0), settings
+    )
 
 
 def stored() -> dict[str, Any]:
@@ -100,11 +112,20 @@ def test_a_number_of_a_new_app_gets_the_app_s_secret_and_a_note_that_it_is_missi
     assert f"webhook url:           {WEBHOOK}/sales" in out.splitlines()
 
 
+def test_a_number_of_another_business_is_added(deployed: DeployedStack, capsys) -> None:
+    code, out, _ = run(capsys, "add", OTHER, "--business", "brand-b")
+
+    assert (code, out) == (0, f"{OTHER}: added (cloud_api, app default)\n")
+    assert stored()[OTHER] == {"phone_number_id": OTHER, "business": "brand-b"}
+    entry = served().get(OTHER)
+    assert entry is not None and entry.business == "brand-b"  # its customers are kept apart
+
+
 # One stack for all (a moto stack per case would cost a second each).
 REFUSED = [
     (["--secret", "other/secret"], "may read only whatsapp/cloud-api and whatsapp/cloud-api/..."),
     (["--app", "numbers"], "is the registry itself"),
-    (["--business", "brand-b"], "only 'default' until customers are scoped"),
+    (["--business", "Brand B"], "business 'Brand B' is not valid"),
     (["--transport", "eum"], "needs eum_phone_number_id"),
     (["--eum-id", "12345"], "eum_phone_number_id '12345' is not valid"),
     (["--rate", "fast"], "--rate 'fast' is not a number"),
@@ -165,10 +186,18 @@ def test_showing_or_removing_a_number_not_served_is_an_error(deployed: DeployedS
 
 
 def test_a_new_default_takes_the_role_and_the_old_one_is_still_served(deployed: DeployedStack, capsys) -> None:
+    customer = "16505551234"
+    Store().customers.set_handover(customer, until=2**40, at=1, wamid="wamid.A")  # on the stack's number
+
     _, _, err = run(capsys, "add", OTHER, "--default")
 
-    # What the default number's unsuffixed keys mean moves with it: said, not silently done.
-    assert f"the windows, handovers and history kept for {PHONE_NUMBER_ID} are read as {OTHER}'s" in err
+    # The role moves; the customers' windows, handovers and history stay each number's.
+    assert err == ""
+    numbers = served()
+    assert numbers.unsuffixed() == numbers.get(PHONE_NUMBER_ID)
+    contact = Store().customers.get(customer, numbers.default())
+    assert contact is not None and not contact.handed_over_for(numbers.default(), 2)
+    assert contact.handed_over_for(numbers.get(PHONE_NUMBER_ID), 2)
 
     _, out, _ = run(capsys, "list")
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
@@ -185,6 +214,24 @@ def test_a_new_default_takes_the_role_and_the_old_one_is_still_served(deployed: 
     assert code == 0 and out.startswith(f"{OTHER}: removed; the functions stop serving it within 300 s")
     assert stored() == {}
     assert served().default().phone_number_id == PHONE_NUMBER_ID  # type: ignore[union-attr]
+
+
+def test_the_number_keeping_the_unsuffixed_keys_is_removed_only_with_force_once_phone_number_id_changed(
+    deployed: DeployedStack, capsys
+) -> None:
+    run(capsys, "add", OTHER, "--default")
+    Store().customers.set_handover("16505551234", until=2**40, at=1, wamid="wamid.A")  # the stack's number's
+    migrate_numbers(Store(), served())  # pins the stack's own number
+    deployed.parameters["PhoneNumberId"] = OTHER  # the stack moves to the other number
+
+    code, _, err = run(capsys, "remove", PHONE_NUMBER_ID)
+
+    assert code == 1 and f"removed, they become {OTHER}'s" in err and "--force" in err
+    numbers = served_as(OTHER)
+    assert numbers.unsuffixed().phone_number_id == PHONE_NUMBER_ID  # type: ignore[union-attr]
+    contact = Store().customers.get("16505551234", numbers.get(OTHER))
+    assert contact is not None and not contact.handed_over_for(numbers.get(OTHER), 2)
+    assert run(capsys, "remove", PHONE_NUMBER_ID, "--force")[0] == 0
 
 
 def test_the_stack_s_own_number_cannot_be_removed_only_its_stored_settings(deployed: DeployedStack, capsys) -> None:

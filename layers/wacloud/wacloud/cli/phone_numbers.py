@@ -41,7 +41,7 @@ FIELD_OPTIONS = (
     ("--transport", "transport", "how replies are sent: cloud_api (Meta's Graph API) or eum (AWS End User Messaging)"),
     ("--eum-id", "eum_phone_number_id", "AWS End User Messaging Social's phone-number-id-... (or its ARN)"),
     ("--secret", "secret_name", "the app's secret (default: SecretName for app default, else SecretName/<app>)"),
-    ("--business", "business", "the business portfolio (only 'default' until business-scoped customers land)"),
+    ("--business", "business", "the business portfolio: its customers are its own (default: default)"),
     ("--rules", "rules", "its rules file (default: the stack's ConversationRules)"),
     ("--bot", "bot", "its bot, module:attribute (default: the stack's ConversationBot)"),
     ("--rate", "send_rate_per_second", "messages per second, 0 = no limit (default: the stack's SendRatePerSecond)"),
@@ -242,16 +242,10 @@ def run_add(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     entry = _with_app_secret(registry, entry, explicit="secret_name" in changes)
     _check(registry, entry)
-    before = registry.default()
+    # Moving the default moves no customer's window, handover or history: those stay each number's
+    # (the unsuffixed keys the stack's own number's, `models.records.number_scope`).
     registry.put(entry)
     print(f"{pnid}: {'changed' if known is not None else 'added'} ({entry.transport}, app {entry.app})")
-    if entry.default and before is not None and before.phone_number_id != pnid:
-        # The default number owns the unsuffixed keys (windows, handovers, history): see issue 20's scoping.
-        print(
-            f"note: {pnid} is the default number now, instead of {before.phone_number_id}: the windows, "
-            f"handovers and history kept for {before.phone_number_id} are read as {pnid}'s (opt-outs are not affected)",
-            file=sys.stderr,
-        )
     _warn_if_secret_missing(registry, entry)
     return 0
 
@@ -295,8 +289,6 @@ def _check(registry: NumberRegistry, entry: NumberEntry) -> None:
         raise UsageError(
             f"--rules {entry.rules!r}: a .json file in the processor's package, or s3://<bucket>/<key>.json"
         )
-    if entry.business != "default":
-        raise UsageError("--business: only 'default' until customers are scoped per business (issue 20, follow-up)")
 
 
 def _warn_if_secret_missing(registry: NumberRegistry, entry: NumberEntry) -> None:
@@ -326,6 +318,14 @@ def run_remove(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{entry.phone_number_id} is the default number (documents naming no number are sent from it): "
             "pass --force, or mark another one --default first"
+        )
+    own = registry.implicit.phone_number_id if registry.implicit is not None else None
+    if entry.unsuffixed_keys and own != entry.phone_number_id and not args.force:
+        # Pinned by `wacloud migrate numbers`, then PhoneNumberId changed: removed, its keys fall to that.
+        raise CommandError(
+            f"{entry.phone_number_id} keeps the windows, handovers and history of the single-number version "
+            f"(the stack's number before PhoneNumberId changed): removed, they become {own or 'no one'}'s; "
+            "pass --force to remove it anyway"
         )
     if not registry.remove(entry.phone_number_id):
         raise CommandError(
