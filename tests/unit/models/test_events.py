@@ -32,14 +32,14 @@ def media_event(wamid: str = "wamid.IMG") -> MediaEvent:
     [
         pytest.param(
             ChangeEvent(waba_id="W1", field="account_update", value={"event": "X"}),
-            f"change:account_update:{digest({'event': 'X'})}",
+            f"change:account_update:W1:{digest({'event': 'X'})}",
             "change-W1",
             id="change",
         ),
-        pytest.param(ChangeEvent(field="x"), f"change:x:{digest(None)}", "change-account", id="change-no-account"),
+        pytest.param(ChangeEvent(field="x"), f"change:x::{digest(None)}", "change-account", id="change-no-account"),
         pytest.param(
             ChangeEvent(waba_id="W" * 130, field="x", value=[1]),
-            f"change:x:{digest([1])}",
+            f"change:x:{'W' * 130}:{digest([1])}",
             "h-" + digest("change-" + "W" * 130)[:40],
             id="change-account-too-long-for-a-group",
         ),

@@ -70,7 +70,8 @@ class ChangeEvent(_Event):
 
     @property
     def key(self) -> str:
-        return f"change:{self.field}:{digest(self.value)}"
+        # With the WABA: two accounts' identical changes (a value names none) are two events.
+        return f"change:{self.field}:{self.waba_id}:{digest(self.value)}"
 
     def typed(self) -> MetaModel | None:
         """The value as its typed model, for the fields this package knows; None for others or
