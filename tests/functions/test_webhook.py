@@ -410,3 +410,26 @@ def test_a_refusal_that_cannot_be_recorded_answers_503_so_meta_retries(webhook, 
     monkeypatch.setattr(get_store().rejections, "record", refuse)
     body = json.dumps(text_message("who?", phone_number_id="555000111")).encode()
     assert webhook.lambda_handler(post(body), lambda_context)["statusCode"] == 503
+
+
+def test_an_app_added_while_the_environment_is_warm_is_served_at_once(webhook, lambda_context, aws):
+    # Warm: the default app's traffic has cached the registry (none yet) and its credentials.
+    verify = f"hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1"
+    assert webhook.lambda_handler(get(verify), lambda_context)["statusCode"] == 200
+
+    # `wacloud numbers add --app sales` in another process, then Meta's check and first POST.
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name="whatsapp/cloud-api/sales", SecretString=json.dumps(SALES_SECRET))
+    entry = {"phone_number_id": SALES_NUMBER, "app": "sales", "secret_name": "whatsapp/cloud-api/sales"}
+    registry = {"version": 1, "numbers": {SALES_NUMBER: entry}}
+    secrets.create_secret(Name="whatsapp/cloud-api/numbers", SecretString=json.dumps(registry))
+
+    token = SALES_SECRET["verify_token"]
+    answer = webhook.lambda_handler(
+        get(f"hub.mode=subscribe&hub.verify_token={token}&hub.challenge=7", path="/webhook/sales"), lambda_context
+    )
+    assert (answer["statusCode"], answer["body"]) == (200, "7")
+    body = json.dumps(text_message("hi sales", phone_number_id=SALES_NUMBER)).encode()
+    signed = sign(body, SALES_SECRET["app_secret"])
+    assert webhook.lambda_handler(post(body, signed, path="/webhook/sales"), lambda_context)["statusCode"] == 200
+    assert [q["body"]["message"]["text"]["body"] for q in queue_bodies(aws, "InboundQueue")] == ["hi sales"]

@@ -3,6 +3,7 @@ in-memory Secrets Manager for reads, moto for the CLI's writes)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -12,6 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from wacloud.adapters.credentials import SecretReader
 from wacloud.adapters.registry import (
+    APP_MISS_RECHECK_ANY_SECONDS,
     MISS_RECHECK_SECONDS,
     NumberRegistry,
     RegistryConflictError,
@@ -23,6 +25,7 @@ from wacloud.errors import ConfigurationError, TransientError
 from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack
 from wacloud.models.number_entry import NumberEntry
+from wacloud.models.records import number_scope
 
 OWN = "100000000000001"  # the stack's PhoneNumberId
 OTHER = "100000000000002"
@@ -71,6 +74,11 @@ def sales(**changes: Any) -> NumberEntry:
     return NumberEntry(**{**values, **changes})
 
 
+def served(entry: NumberEntry) -> NumberEntry:
+    """A stored entry as the registry serves it: not the number keeping the unsuffixed keys."""
+    return dataclasses.replace(entry, unsuffixed_keys=False)
+
+
 # --- reading -----------------------------------------------------------------------------------------
 
 
@@ -103,7 +111,7 @@ def test_stored_numbers_are_served_beside_the_stack_s_own() -> None:
     numbers = registry(secrets)
 
     assert [entry.phone_number_id for entry in numbers.entries()] == [OWN, OTHER]
-    assert numbers.get(OTHER) == sales()
+    assert numbers.get(OTHER) == served(sales())
     assert numbers.default().phone_number_id == OWN  # type: ignore[union-attr]
     assert [entry.phone_number_id for entry in numbers.for_app("sales")] == [OTHER]
     assert numbers.wabas("sales") == {"200000000000002"}
@@ -126,7 +134,7 @@ def test_a_stored_default_takes_the_role_and_the_stack_s_number_is_still_served(
 
     numbers = registry(secrets)
 
-    assert numbers.default() == sales(default=True)
+    assert numbers.default() == served(sales(default=True))
     assert numbers.get(OWN) is not None and not numbers.get(OWN).default  # type: ignore[union-attr]
     assert [entry.default for entry in numbers.entries()].count(True) == 1
 
@@ -139,6 +147,54 @@ def test_of_several_stored_defaults_the_lowest_id_serves() -> None:
 
     assert numbers.default().phone_number_id == OTHER  # type: ignore[union-attr]
     assert [entry.default for entry in numbers.entries()].count(True) == 1
+
+
+# --- the number that keeps the unsuffixed keys ----------------------------------------------------------
+
+
+def test_the_unsuffixed_keys_stay_the_stack_s_own_number_s_when_another_becomes_the_default() -> None:
+    secrets = Secrets()
+    secrets.store(sales(default=True))
+
+    numbers = registry(secrets)
+
+    assert numbers.default().phone_number_id == OTHER  # type: ignore[union-attr]
+    assert numbers.unsuffixed() == numbers.get(OWN)
+    assert number_scope(numbers.get(OWN)) == "" and number_scope(numbers.default()) == OTHER
+
+
+def test_a_pinned_number_keeps_the_unsuffixed_keys_when_phone_number_id_changes() -> None:
+    secrets = Secrets()
+    secrets.store(NumberEntry(phone_number_id=OWN, default=True, unsuffixed_keys=True))
+    moved = Settings(secret_name="wa/app", phone_number_id="100000000000009")
+
+    numbers = registry(secrets, settings=moved)
+
+    assert numbers.unsuffixed().phone_number_id == OWN  # type: ignore[union-attr]
+    assert number_scope(numbers.get("100000000000009")) == "100000000000009"
+    assert number_scope(numbers.get(OWN)) == ""
+
+
+def test_unpinned_the_unsuffixed_keys_are_phone_number_ids_as_before_there_was_a_registry() -> None:
+    secrets = Secrets()
+    secrets.store(NumberEntry(phone_number_id=OWN, default=True))  # stored, not pinned
+    moved = Settings(secret_name="wa/app", phone_number_id="100000000000009")
+
+    numbers = registry(secrets, settings=moved)
+
+    assert numbers.unsuffixed().phone_number_id == "100000000000009"  # type: ignore[union-attr]
+    assert number_scope(numbers.get(OWN)) == OWN
+    assert registry(Secrets(), settings=Settings(secret_name="wa/app")).unsuffixed() is None
+
+
+def test_of_several_pinned_numbers_the_lowest_id_keeps_the_keys() -> None:
+    secrets = Secrets()
+    secrets.store(sales(unsuffixed_keys=True), sales(phone_number_id="100000000000003", unsuffixed_keys=True))
+
+    numbers = registry(secrets)
+
+    assert numbers.unsuffixed().phone_number_id == OTHER  # type: ignore[union-attr]
+    assert [entry.unsuffixed_keys for entry in numbers.entries()].count(True) == 1
 
 
 def test_a_stack_without_a_number_of_its_own_serves_only_stored_ones() -> None:
@@ -157,7 +213,7 @@ def test_a_number_just_added_is_found_at_once_but_unknown_ids_re_read_at_most_ev
 
     # Added after the registry was cached: the miss reads again and finds it.
     secrets.store(sales())
-    assert numbers.get(OTHER) == sales()
+    assert numbers.get(OTHER) == served(sales())
     assert secrets.calls == 2
 
     # An unknown id reads once, then a flood of it within the period costs nothing more...
@@ -177,8 +233,35 @@ def test_another_unknown_numbers_miss_never_hides_a_number_just_added() -> None:
     calls = secrets.calls
 
     secrets.store(sales())  # added a moment later, within the period of that miss
-    assert numbers.get(OTHER) == sales()  # its own miss reads again: served at once
+    assert numbers.get(OTHER) == served(sales())  # its own miss reads again: served at once
     assert secrets.calls == calls + 1
+
+
+def test_an_app_just_added_is_found_at_once_and_unknown_apps_re_read_at_most_once_a_second_together() -> None:
+    secrets, clock = Secrets(), Clock()
+    numbers = registry(secrets, clock)
+    assert numbers.secret_for_app("default") == "wa/app" and secrets.calls == 1
+
+    # Added after the registry was cached (`wacloud numbers add --app sales`): its first call finds it.
+    secrets.store(sales(secret_name="wa/app/sales"))
+    assert numbers.secret_for_app("sales") == "wa/app/sales"
+    assert secrets.calls == 2
+
+    # One unknown app's flood costs one read per MISS_RECHECK_SECONDS...
+    clock.now += APP_MISS_RECHECK_ANY_SECONDS
+    for _ in range(10):
+        assert numbers.secret_for_app("nobody") is None
+    assert secrets.calls == 3
+    # ...and a flood of different names (the path is open to anyone) one per second together.
+    for index in range(10):
+        assert numbers.secret_for_app(f"junk-{index}") is None
+    assert secrets.calls == 3
+    clock.now += APP_MISS_RECHECK_ANY_SECONDS
+    assert numbers.secret_for_app("junk-0") is None
+    assert secrets.calls == 4
+    clock.now += MISS_RECHECK_SECONDS
+    assert numbers.secret_for_app("nobody") is None
+    assert secrets.calls == 5
 
 
 def test_a_known_number_is_read_from_the_cache() -> None:
@@ -277,11 +360,11 @@ def test_put_creates_the_registry_then_updates_it(moto_registry: NumberRegistry)
     moto_registry.put(sales())
     moto_registry.put(sales(label="Sales"))
 
-    assert moto_registry.get(OTHER) == sales(label="Sales")
+    assert moto_registry.get(OTHER) == served(sales(label="Sales"))
     assert moto_registry.stored() == {OTHER: sales(label="Sales")}
     # Another process (a function) reads what was written.
     fresh = NumberRegistry.for_settings(SecretReader(moto_registry.reader.client, max_age=300), SETTINGS)
-    assert fresh.get(OTHER) == sales(label="Sales")
+    assert fresh.get(OTHER) == served(sales(label="Sales"))
 
 
 def test_put_of_a_default_takes_the_role_from_the_stored_one(moto_registry: NumberRegistry) -> None:
@@ -291,6 +374,19 @@ def test_put_of_a_default_takes_the_role_from_the_stored_one(moto_registry: Numb
     stored = moto_registry.stored()
     assert [pnid for pnid, entry in stored.items() if entry.default] == ["100000000000003"]
     assert moto_registry.default().phone_number_id == "100000000000003"  # type: ignore[union-attr]
+
+
+def test_put_of_a_pinned_number_takes_the_keys_from_another_and_an_entry_read_here_pins_nothing(
+    moto_registry: NumberRegistry,
+) -> None:
+    moto_registry.put(sales(unsuffixed_keys=True))
+    moto_registry.put(NumberEntry(phone_number_id=OWN, unsuffixed_keys=True))
+    moto_registry.put(dataclasses.replace(moto_registry.get(OTHER), label="Sales"))  # type: ignore[type-var]
+
+    stored = moto_registry.stored()
+    assert (stored[OWN].unsuffixed_keys, stored[OTHER].unsuffixed_keys) == (True, None)
+    assert "unsuffixed_keys" not in stored[OTHER].to_item()
+    assert moto_registry.unsuffixed().phone_number_id == OWN  # type: ignore[union-attr]
 
 
 def test_remove_forgets_a_stored_number_and_says_when_there_was_none(moto_registry: NumberRegistry) -> None:

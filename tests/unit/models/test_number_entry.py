@@ -42,11 +42,12 @@ def test_the_stack_s_own_number_is_the_default_and_inherits_everything_else() ->
 
     entry = NumberEntry.from_settings(settings)
 
-    assert (entry.phone_number_id, entry.waba_id, entry.app, entry.default) == (
+    assert (entry.phone_number_id, entry.waba_id, entry.app, entry.default, entry.unsuffixed_keys) == (
         "100000000000001",
         "200000000000001",
         "default",
         True,
+        True,  # and it keeps the single-number version's keys
     )
     assert entry.transport == "cloud_api"
     # Blank: a stored copy of it still follows the stack's parameters when they change.
@@ -91,6 +92,16 @@ def test_the_stored_form_holds_only_what_differs_from_the_defaults() -> None:
         "waba_id": "2",
         "default": True,
     }
+
+
+def test_the_unsuffixed_keys_mark_is_stored_only_when_set_and_only_as_a_bool() -> None:
+    assert NumberEntry(phone_number_id="1", unsuffixed_keys=True).to_item() == {
+        "phone_number_id": "1",
+        "unsuffixed_keys": True,
+    }
+    assert NumberEntry.from_item({"phone_number_id": "1", "unsuffixed_keys": True}).unsuffixed_keys is True
+    with pytest.raises(ConfigurationError, match="unsuffixed_keys must be a bool"):
+        NumberEntry.from_item({"phone_number_id": "1", "unsuffixed_keys": "yes"})
 
 
 def test_a_whole_number_rate_reads_as_the_same_rate() -> None:

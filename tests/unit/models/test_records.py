@@ -127,6 +127,14 @@ def test_the_default_number_reads_the_unsuffixed_fields_and_other_numbers_their_
     assert contact.window_for(SUPPORT) is None and contact.first_wamid_for(SUPPORT) is None
 
 
+def test_the_unsuffixed_keys_are_the_number_the_registry_says_keeps_them_not_the_default_s():
+    moved = NumberEntry(phone_number_id="200", default=True, unsuffixed_keys=False)  # the default, moved here
+    own = NumberEntry(phone_number_id="100", unsuffixed_keys=True)  # the stack's own number
+
+    assert (number_scope(moved), number_scope(own)) == ("200", "")
+    assert ContactRecord(last_inbound_at=100).window_for(moved) is None
+
+
 def opts(business: tuple[bool, int] | None, own: tuple[bool, int] | None) -> ContactRecord:
     fields = {"opted_out": business[0], "opt_changed_at": business[1], "opt_keyword": "b"} if business else {}
     number_opts = {"300": OptChoice(opted_out=own[0], opt_changed_at=own[1], opt_keyword="n")} if own else {}

@@ -3,6 +3,7 @@ the number each record belongs to; every opt-out kept, and running it again chan
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -143,3 +144,57 @@ def test_an_opt_out_kept_before_binds_every_number_until_a_number_scoped_opt_in_
     assert refused_from(SECOND) is None
     assert "opted out" in (refused_from(default) or "")
     assert table(aws).get_item(Key={"pk": f"CONTACT#{OPTED_OUT}", "sk": "OPT"})["Item"]["opted_out"] is True
+
+
+def test_a_second_run_leaves_a_handover_released_since_the_first_released(aws: Any, registry: NumberRegistry) -> None:
+    for item in legacy_items():
+        table(aws).put_item(Item=item)
+    store = Store()
+    assert migrate_numbers(store, registry).handovers == 1
+    store.customers.release_handover(WROTE_BOTH, SECOND)  # the agent is done on the second number
+
+    again = migrate_numbers(store, registry)
+
+    assert again.handovers == 0
+    assert not store.customers.get(WROTE_BOTH, SECOND).handed_over_for(SECOND, NOW)  # type: ignore[union-attr]
+    source = table(aws).get_item(Key={"pk": f"CONTACT#{WROTE_BOTH}", "sk": "HANDOVER"})["Item"]
+    assert source["handover_until"] == NOW + 3600 and source["copied_wamid"] == "wamid.B"  # kept, marked
+
+
+def test_a_run_stopped_before_marking_copies_again_and_a_new_handover_is_copied_once(
+    aws: Any, registry: NumberRegistry
+) -> None:
+    for item in legacy_items():
+        table(aws).put_item(Item=item)
+    key = {"pk": f"CONTACT#{WROTE_BOTH}", "sk": "HANDOVER"}
+    table(aws).update_item(Key=key, UpdateExpression="SET copied_wamid = :old", ExpressionAttributeValues={":old": "x"})
+    store = Store()
+
+    assert migrate_numbers(store, registry).handovers == 1  # another handover's mark: this one is copied
+    assert table(aws).get_item(Key=key)["Item"]["copied_wamid"] == "wamid.B"
+    copy = table(aws).get_item(Key={**key, "sk": f"HANDOVER#{SECOND.phone_number_id}"})["Item"]
+    assert "copied_wamid" not in copy and copy["handover_wamid"] == "wamid.B"
+
+
+def test_the_stack_s_own_number_is_pinned_even_when_another_is_the_default(aws: Any, registry: NumberRegistry) -> None:
+    for item in legacy_items():
+        table(aws).put_item(Item=item)
+    registry.put(dataclasses.replace(SECOND, default=True))  # `wacloud numbers add <second> --default`
+    store = Store()
+
+    report = migrate_numbers(store, registry)
+
+    assert (report.default_number, report.unsuffixed_number, report.pinned) == (
+        SECOND.phone_number_id,
+        PHONE_NUMBER_ID,
+        True,
+    )
+    stored = registry.stored()
+    assert stored[PHONE_NUMBER_ID].unsuffixed_keys and not stored[PHONE_NUMBER_ID].default
+    assert stored[SECOND.phone_number_id].default  # the default stays where it was put
+    # The second number, default or not, gets its own window and handover; the old ones stay the stack's.
+    assert (report.windows, report.handovers) == (1, 1)
+    second = registry.default()
+    contact = store.customers.get(WROTE_BOTH, second)
+    assert contact is not None and contact.window_for(second) == NOW - 3600
+    assert contact.window_for(registry.unsuffixed()) == NOW - 3600  # the unsuffixed one, kept

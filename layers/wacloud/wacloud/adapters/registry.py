@@ -11,8 +11,10 @@ the credentials (`POWERTOOLS_PARAMETERS_MAX_AGE`).
 
 A stack that never stored one serves its own number: the registry always holds
 `NumberEntry.from_settings(settings)` (the default) unless a stored entry has that id; a stored
-`default: true` takes the default's role from it. No pydantic, Powertools, store or requests here:
-the webhook imports this module.
+`default: true` takes the default's role from it. The customers' unsuffixed keys (windows, handovers,
+history of the single-number version) are one fixed number's, whatever the default: a stored entry
+marked `unsuffixed_keys` (`wacloud migrate numbers` pins the stack's own number so), else the
+stack's own number. No pydantic, Powertools, store or requests here: the webhook imports this module.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ VERSION = 1
 # number just added works at once, and a flood of one unknown id costs one call per period.
 MISS_RECHECK_SECONDS = 30
 MAX_MISSES_KEPT = 1024  # unknown ids remembered for that; past it the memory starts again
+# A webhook path naming an unknown app does the same per app; the path is open to anyone, so all
+# unknown apps together re-read at most this often (the next read serves every app added before it).
+APP_MISS_RECHECK_ANY_SECONDS = 1
 # Secrets Manager holds 64 KB; past this `put` refuses (about 200 numbers: more is another stack).
 MAX_DOCUMENT_BYTES = 60 * 1024
 
@@ -59,6 +64,7 @@ class _Snapshot:
     raw: str | None  # the secret's text (None: no secret), to parse again only when it changes
     entries: dict[str, NumberEntry]  # by phone number id, the implicit default included
     default_id: str | None
+    unsuffixed_id: str | None  # the number that keeps the single-number version's keys
 
 
 class NumberRegistry:
@@ -81,6 +87,8 @@ class NumberRegistry:
         self._lock = threading.Lock()  # the sender's recipient threads share it
         self._snapshot: _Snapshot | None = None
         self._misses: dict[str, float] = {}  # phone number id -> when a miss last read the secret
+        self._app_misses: dict[str, float] = {}  # app -> the same
+        self._last_app_recheck = float("-inf")
 
     @classmethod
     def for_settings(cls, reader: SecretReader, settings: Settings, **kwargs: Any) -> NumberRegistry:
@@ -101,21 +109,21 @@ class NumberRegistry:
         entry = self._read().entries.get(phone_number_id)
         if entry is not None:
             return entry
-        with self._lock:
-            # Per id: another unknown number's miss must not hide a number added a moment ago (its
-            # events would be refused for good).
-            now = self._clock()
-            if now - self._misses.get(phone_number_id, float("-inf")) < MISS_RECHECK_SECONDS:
-                return None
-            if len(self._misses) >= MAX_MISSES_KEPT:
-                self._misses.clear()
-            self._misses[phone_number_id] = now
+        # Per id: another unknown number's miss must not hide a number added a moment ago (its events
+        # would be refused for good).
+        if not self._may_recheck(self._misses, phone_number_id):
+            return None
         return self._read(force_fetch=True).entries.get(phone_number_id)
 
     def default(self) -> NumberEntry | None:
         """The number that sends a document naming none."""
         snapshot = self._read()
         return snapshot.entries[snapshot.default_id] if snapshot.default_id else None
+
+    def unsuffixed(self) -> NumberEntry | None:
+        """The number that keeps the single-number version's keys (`models.records.number_scope`)."""
+        snapshot = self._read()
+        return snapshot.entries[snapshot.unsuffixed_id] if snapshot.unsuffixed_id else None
 
     def entries(self) -> list[NumberEntry]:
         """Every number, by phone number id."""
@@ -139,8 +147,12 @@ class NumberRegistry:
         return {entry.waba_id for entry in self.entries() if entry.transport == "eum" and entry.waba_id}
 
     def secret_for_app(self, app: str) -> str | None:
-        """The secret holding app `app`'s credentials; None if no number belongs to the app."""
+        """The secret holding app `app`'s credentials; None if no number belongs to the app (after one
+        fresh read, as `get` does for an unknown number: an app just added is served at once)."""
         numbers = self.for_app(app)
+        if not numbers and self._may_recheck(self._app_misses, app, any_seconds=APP_MISS_RECHECK_ANY_SECONDS):
+            self._read(force_fetch=True)
+            numbers = self.for_app(app)
         if not numbers:
             return None
         names = {entry.secret_name or self.stack_secret for entry in numbers}
@@ -155,6 +167,22 @@ class NumberRegistry:
             if entry.eum_phone_number_id and entry.eum_key == key:
                 return entry
         return None
+
+    def _may_recheck(self, misses: dict[str, float], key: str, *, any_seconds: float = 0) -> bool:
+        """Whether a miss of `key` may read the secret again now: at most once per
+        `MISS_RECHECK_SECONDS` per key, and per `any_seconds` for all keys of `misses` together."""
+        with self._lock:
+            now = self._clock()
+            if now - misses.get(key, float("-inf")) < MISS_RECHECK_SECONDS:
+                return False
+            if any_seconds:
+                if now - self._last_app_recheck < any_seconds:
+                    return False
+                self._last_app_recheck = now
+            if len(misses) >= MAX_MISSES_KEPT:
+                misses.clear()
+            misses[key] = now
+            return True
 
     def _read(self, *, force_fetch: bool = False) -> _Snapshot:
         raw = self.reader.get(self.secret_name, force_fetch=force_fetch, missing_ok=True)
@@ -171,26 +199,29 @@ class NumberRegistry:
         entries = dict(stored)
         if self.implicit is not None and self.implicit.phone_number_id not in entries:
             entries[self.implicit.phone_number_id] = self.implicit
-        marked = sorted(pnid for pnid, entry in stored.items() if entry.default)
-        if len(marked) > 1:
-            logger.warning("registry: several numbers marked default, the first serves", extra={"numbers": marked})
-        if marked:
-            default_id: str | None = marked[0]
-        elif self.implicit is not None:
-            default_id = self.implicit.phone_number_id
-        else:
-            default_id = None
-        # Exactly one entry says it is the default: the one that is.
-        entries = {pnid: _marked(entry, pnid == default_id) for pnid, entry in entries.items()}
-        return _Snapshot(raw, entries, default_id)
+        own = self.implicit.phone_number_id if self.implicit is not None else None
+        default_id = _first_marked(stored, "default") or own
+        # Pinned (`wacloud migrate numbers`), the stack's own number keeps its keys when PhoneNumberId
+        # changes; unpinned, they are PhoneNumberId's, as they were before there was a registry.
+        unsuffixed_id = _first_marked(stored, "unsuffixed_keys") or own
+        # Exactly one entry says it is the default, and at most one that it keeps the unsuffixed keys.
+        entries = {
+            pnid: _marked(entry, default=pnid == default_id, unsuffixed_keys=pnid == unsuffixed_id)
+            for pnid, entry in entries.items()
+        }
+        return _Snapshot(raw, entries, default_id, unsuffixed_id)
 
     # --- writing (the CLI) -----------------------------------------------------------------------
 
     def put(self, entry: NumberEntry) -> None:
-        """Store `entry` (replacing one with its id). Marked default, it takes the role from any other."""
+        """Store `entry` (replacing one with its id). Marked default, or as keeping the unsuffixed
+        keys, it takes that role from any other (an entry read here says False: nothing to store)."""
         numbers, version = self._read_for_write()
+        entry = dataclasses.replace(entry, unsuffixed_keys=entry.unsuffixed_keys or None)
         if entry.default:
             numbers = {pnid: dataclasses.replace(other, default=False) for pnid, other in numbers.items()}
+        if entry.unsuffixed_keys:
+            numbers = {pnid: dataclasses.replace(other, unsuffixed_keys=None) for pnid, other in numbers.items()}
         numbers[entry.phone_number_id] = entry
         self._write(numbers, version)
 
@@ -251,8 +282,20 @@ class NumberRegistry:
             )
 
 
-def _marked(entry: NumberEntry, default: bool) -> NumberEntry:
-    return entry if entry.default == default else dataclasses.replace(entry, default=default)
+def _first_marked(stored: dict[str, NumberEntry], role: str) -> str | None:
+    """The stored number holding `role` (of several, by a hand edit, the lowest id)."""
+    marked = sorted(pnid for pnid, entry in stored.items() if getattr(entry, role))
+    if len(marked) > 1:
+        logger.warning(
+            "registry: several numbers hold one role, the first counts", extra={"role": role, "numbers": marked}
+        )
+    return marked[0] if marked else None
+
+
+def _marked(entry: NumberEntry, *, default: bool, unsuffixed_keys: bool) -> NumberEntry:
+    if entry.default is default and entry.unsuffixed_keys is unsuffixed_keys:
+        return entry
+    return dataclasses.replace(entry, default=default, unsuffixed_keys=unsuffixed_keys)
 
 
 def _parse(name: str, raw: str | None) -> dict[str, NumberEntry]:

@@ -72,13 +72,19 @@ class NumberEntry:
     display_phone_number: str = ""
     label: str = ""
     default: bool = False  # sends documents that name no number
+    # Keeps the single-number version's keys (`last_inbound_at`, `HANDOVER`, `HIST#<at>`): the number
+    # the stack served before it had a registry. The registry sets it on each entry it serves (one
+    # number at most: `adapters/registry.py`); None, on an entry no registry placed, follows `default`.
+    unsuffixed_keys: bool | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             if field.name == "send_rate_per_second":
                 continue  # _check_rate
             value = getattr(self, field.name)
-            expected = bool if field.name == "default" else str
+            if field.name == "unsuffixed_keys" and value is None:
+                continue
+            expected = bool if field.name in ("default", "unsuffixed_keys") else str
             if not isinstance(value, expected):
                 raise ConfigurationError(f"number entry: {field.name} must be a {expected.__name__}, not {value!r}")
         self._check_ids()
@@ -144,11 +150,14 @@ class NumberEntry:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "NumberEntry":
-        """The stack's own number (`PhoneNumberId`, `WabaId`), the default unless the registry says
-        otherwise. Its other fields stay blank: they are the stack's settings by definition."""
+        """The stack's own number (`PhoneNumberId`, `WabaId`): the default, and the keeper of the
+        unsuffixed keys, unless the registry says otherwise. Its other fields stay blank: they are
+        the stack's settings by definition."""
         if not settings.phone_number_id:
             raise ConfigurationError("WACLOUD_PHONE_NUMBER_ID is not set: the stack has no number of its own")
-        return cls(phone_number_id=settings.phone_number_id, waba_id=settings.waba_id, default=True)
+        return cls(
+            phone_number_id=settings.phone_number_id, waba_id=settings.waba_id, default=True, unsuffixed_keys=True
+        )
 
     def resolved(self, settings: Settings) -> "NumberEntry":
         """This entry with every blank inherited from the stack's settings: the values to act on."""

@@ -108,10 +108,14 @@ class MessageRecord(BaseModel):
 
 
 def number_scope(entry: NumberEntry | None) -> str:
-    """The number a customer's per-number items are kept under: "" for the default number (it keeps
-    the keys of the single-number version, so such a stack reads and writes what it always did),
-    else its phone number id."""
-    return "" if entry is None or entry.default else entry.phone_number_id
+    """The number a customer's per-number items are kept under: "" for the number that keeps the
+    keys of the single-number version (the stack's own, pinned by the registry: a single-number stack
+    reads and writes what it always did), else its phone number id. Not the default's role: moving
+    that moves no customer's window, handover or history."""
+    if entry is None:
+        return ""
+    unsuffixed = entry.default if entry.unsuffixed_keys is None else entry.unsuffixed_keys
+    return "" if unsuffixed else entry.phone_number_id
 
 
 class OptChoice(BaseModel):
@@ -137,9 +141,9 @@ class Handover(BaseModel):
 class ContactRecord(BaseModel):
     """A customer: who they are and when they last wrote (drives the 24-hour window).
 
-    The unsuffixed fields are the default number's (windows, handover) and the business-wide
-    opt-out; the dicts, keyed by phone number id, hold what other numbers keep of their own. Ask
-    through the `..._for(entry)` methods, which pick the right one."""
+    The unsuffixed fields are the stack's own number's (windows, handover: `number_scope`) and the
+    business-wide opt-out; the dicts, keyed by phone number id, hold what other numbers keep of
+    their own. Ask through the `..._for(entry)` methods, which pick the right one."""
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
@@ -176,7 +180,7 @@ class ContactRecord(BaseModel):
         return self.wa_id or self.user_id or self.parent_user_id or self.customer_id
 
     def handed_over(self, now: int) -> bool:
-        """With a human on the default number."""
+        """With a human on the number that keeps the unsuffixed keys (`number_scope`)."""
         return self.handover_until is not None and now < self.handover_until
 
     def window_for(self, entry: NumberEntry | None) -> int | None:

@@ -1,27 +1,30 @@
 """Carry what a stack kept before it served several numbers over to the number each record belongs
 to (`wacloud migrate numbers`, once after upgrading; safe to run again).
 
-The default number keeps the keys of the single-number version (`last_inbound_at`, `HANDOVER`,
+The stack's own number keeps the keys of the single-number version (`last_inbound_at`, `HANDOVER`,
 `HIST#<at>`), and every opt-out kept (`OPT`) stays business-wide, binding every number: a stack that
 served one number has nothing to carry over, and this changes none of its customers' items. What
 can need carrying: before, nothing checked the number a webhook named, so messages to another
-number of the same app were kept as the default number's (one window, handover and history for
+number of the same app were kept as the stack's own number's (one window, handover and history for
 both). The message records (`MSG#<wamid>`, kept `RecordRetentionDays`) name the number each message
-was written to; from them, for every number but the default:
+was written to; from them, for every other number:
 
 - its window: `last_inbound_at#<n>`, `last_inbound_wamid#<n>` (only forward) and
   `first_inbound_wamid#<n>` on the customer's profile;
-- a live handover started by a message to it: copied to `HANDOVER#<n>`;
+- a live handover started by a message to it: copied to `HANDOVER#<n>`, once: the `HANDOVER` item
+  copied from is marked (`copied_wamid`), so a second run leaves a copy released since released;
 - history lines of messages to it: copied to `HIST#<n>#...`.
 
-The items copied from stay as they are (the default number sees what it saw before). Never written:
-`OPT`, `MARKETING`, `ALIAS#`, `MERGED`. The registry: the default number is stored in it when no
-stored entry is the default, so that changing `PhoneNumberId` later does not hand the default
-number's keys to another number.
+The items copied from stay as they are (the stack's own number sees what it saw before; a handover
+gains its mark). Never written: `OPT`, `MARKETING`, `ALIAS#`, `MERGED`. The registry: the stack's own
+number is stored in it, marked as keeping the unsuffixed keys (`unsuffixed_keys`), unless a stored
+entry is marked so already: changing `PhoneNumberId` later, or moving the default, hands them to no
+other number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,11 +37,16 @@ from wacloud.adapters.table import Item, Update
 from wacloud.errors import ConfigurationError
 from wacloud.models.number_entry import NumberEntry
 
+# On a `HANDOVER` item: the wamid of the handover that was copied to its number's `HANDOVER#<n>`.
+COPIED = "copied_wamid"
+
 
 class Registry(Protocol):
     """What the migration needs of `adapters.registry.NumberRegistry`."""
 
     def default(self) -> NumberEntry | None: ...
+
+    def unsuffixed(self) -> NumberEntry | None: ...
 
     def stored(self) -> dict[str, NumberEntry]: ...
 
@@ -47,12 +55,13 @@ class Registry(Protocol):
 
 @dataclass
 class NumberMigrationReport:
-    default_number: str = ""
-    pinned: bool = False  # the default number was stored in the registry by this run
+    default_number: str = ""  # the number that sends documents naming none
+    unsuffixed_number: str = ""  # the number that keeps the unsuffixed keys (the stack's own)
+    pinned: bool = False  # that number was stored in the registry, marked so, by this run
     customers: int = 0  # customer profiles read
     opt_outs: int = 0  # business-wide opt-outs kept as they are (each binds every number)
     messages: int = 0  # inbound message records read
-    other_numbers: list[str] = field(default_factory=list)  # numbers other than the default written to
+    other_numbers: list[str] = field(default_factory=list)  # numbers other than the stack's own written to
     windows: int = 0  # another number's window set on a profile
     handovers: int = 0  # handovers copied to their number
     history: int = 0  # history lines copied to their number
@@ -74,12 +83,15 @@ class _Written:
 def migrate_numbers(
     store: Store, registry: Registry, *, clock: Callable[[], float] = time.time
 ) -> NumberMigrationReport:
+    own = registry.unsuffixed()
+    if own is None:
+        raise ConfigurationError("the stack has no number of its own (PhoneNumberId) to keep the unsuffixed keys")
     default = registry.default()
-    if default is None:
-        raise ConfigurationError("the stack has no default number (PhoneNumberId, or a registry entry marked default)")
-    report = NumberMigrationReport(default_number=default.phone_number_id)
-    report.pinned = _pin(registry, default)
-    numbers = _numbers_of_messages(store, default.phone_number_id, report)
+    report = NumberMigrationReport(
+        default_number=default.phone_number_id if default else "", unsuffixed_number=own.phone_number_id
+    )
+    report.pinned = _pin(registry, own)
+    numbers = _numbers_of_messages(store, own.phone_number_id, report)
     report.other_numbers = sorted({number for number, _, _ in numbers.values()})
     _set_windows(store, numbers, report)
     now = int(clock())
@@ -91,9 +103,7 @@ def migrate_numbers(
         elif sk == "OPT" and item.get("opted_out"):
             report.opt_outs += 1
         elif sk == "HANDOVER" and int(item.get("handover_until") or 0) > now:
-            number = numbers.get(str(item.get("handover_wamid") or ""), _NONE)[0]
-            if number and store.table.put_new({**item, "sk": f"HANDOVER#{number}"}):
-                report.handovers += 1
+            report.handovers += _copy_handover(store, item, numbers)
         elif sk.startswith(DEFAULT_HISTORY_PREFIX):
             number = numbers.get(str(item.get("wamid") or ""), _NONE)[0]
             if number:
@@ -104,15 +114,33 @@ def migrate_numbers(
     return report
 
 
-def _pin(registry: Registry, default: NumberEntry) -> bool:
-    """Store the default number unless a stored entry is the default already."""
-    if any(entry.default for entry in registry.stored().values()):
+def _pin(registry: Registry, own: NumberEntry) -> bool:
+    """Store the number keeping the unsuffixed keys, marked so, unless a stored entry is marked."""
+    if any(entry.unsuffixed_keys for entry in registry.stored().values()):
         return False
-    registry.put(default)
+    registry.put(dataclasses.replace(own, unsuffixed_keys=True))
     return True
 
 
-def _numbers_of_messages(store: Store, default_number: str, report: NumberMigrationReport) -> dict[str, _Message]:
+def _copy_handover(store: Store, item: Item, numbers: dict[str, _Message]) -> int:
+    """Copy a live `HANDOVER` started by a message to another number to that number, once: 1 if a
+    copy was written. The source is marked with the handover's wamid after the copy, only while it
+    still holds that handover; a marked source is not copied again, so a copy released (deleted)
+    since stays released. A run stopped in between copies again, as the first run would."""
+    wamid = str(item.get("handover_wamid") or "")
+    number = numbers.get(wamid, _NONE)[0]
+    if not number or item.get(COPIED) == wamid:
+        return 0
+    copy = {name: value for name, value in item.items() if name != COPIED}
+    written = store.table.put_new({**copy, "sk": f"HANDOVER#{number}"})
+    store.table.update(
+        {"pk": item["pk"], "sk": "HANDOVER"},
+        Update("SET #copied = :wamid", {":wamid": wamid}, {"#copied": COPIED}, condition="handover_wamid = :wamid"),
+    )
+    return int(written)
+
+
+def _numbers_of_messages(store: Store, own_number: str, report: NumberMigrationReport) -> dict[str, _Message]:
     """wamid -> (number, sender's address, time) of every kept inbound message to another number."""
     found: dict[str, _Message] = {}
     for item in store.table.scan("begins_with(pk, :msg)", {":msg": "MSG#"}):
@@ -120,7 +148,7 @@ def _numbers_of_messages(store: Store, default_number: str, report: NumberMigrat
             continue
         report.messages += 1
         number, sender = str(item.get("phone_number_id") or ""), str(item.get("customer") or "")
-        if number and sender and number != default_number:
+        if number and sender and number != own_number:
             found[str(item["wamid"])] = (number, sender, int(item.get("at_received") or 0))
     return found
 
