@@ -32,7 +32,9 @@ class FakeCustomers:
         self.numbers.append(entry.phone_number_id if entry else None)
         return identity.primary
 
-    def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool:
+    def set_marketing(
+        self, identity: CustomerIdentity, *, stopped: bool, at: int, entry: NumberEntry | None = None
+    ) -> bool:
         self.marketing.append((identity, stopped, at))
         return True
 
@@ -152,6 +154,40 @@ def test_a_changed_user_id_names_the_same_customer_with_their_opt_out(store):
     assert moved is not None and moved.customer_id == customer and moved.opted_out
     assert store.customers.get("US.ENT.99999999999999999999").customer_id == customer
     assert store.customers.get(meta.BSUID) is None  # the old id names nobody now
+
+
+def to_number(body: dict[str, Any], phone_number_id: str) -> dict[str, Any]:
+    told = copy.deepcopy(body)
+    told["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = phone_number_id
+    return told
+
+
+def test_a_marketing_stop_told_to_another_business_binds_its_customer_only(store):
+    brand_b = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
+    get_registry().put(brand_b)
+    real = AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
+    identity = CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID)
+    for entry in (None, brand_b):
+        store.customers.touch(identity, at=1, ref="call", entry=entry)
+
+    real.apply(change(to_number(meta.MARKETING_STOPPED, brand_b.phone_number_id)))
+
+    assert store.customers.get(meta.PHONE, brand_b).marketing_stopped  # type: ignore[union-attr]
+    assert not store.customers.get(meta.PHONE).marketing_stopped  # type: ignore[union-attr]
+
+
+def test_a_changed_user_id_told_to_another_business_moves_its_customer_only(store):
+    brand_b = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
+    get_registry().put(brand_b)
+    real = AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
+    identity = CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID)
+    ours, theirs = (store.customers.touch(identity, at=1, ref="call", entry=entry) for entry in (None, brand_b))
+
+    real.apply(change(to_number(meta.USER_ID_UPDATED, brand_b.phone_number_id)))
+
+    assert store.customers.get("US.99999999999999999999", brand_b).customer_id == theirs  # type: ignore[union-attr]
+    assert store.customers.get("US.99999999999999999999") is None  # the default business's: untouched
+    assert store.customers.get(meta.BSUID).customer_id == ours  # type: ignore[union-attr]
 
 
 def test_other_fields_are_not_this_modules(changes):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from wacloud.models.events import ChangeEvent
     from wacloud.models.groups import GroupsUpdate
     from wacloud.models.number_entry import NumberEntry
-    from wacloud.models.webhook import Contact
+    from wacloud.models.webhook import Contact, Metadata
 
 logger = child_logger(__name__)
 
@@ -31,9 +31,13 @@ class CustomerUpdates(Protocol):
 
     def touch(self, identity: CustomerIdentity, *, at: int, ref: str, entry: NumberEntry | None = None) -> object: ...
 
-    def set_marketing(self, identity: CustomerIdentity, *, stopped: bool, at: int) -> bool: ...
+    def set_marketing(
+        self, identity: CustomerIdentity, *, stopped: bool, at: int, entry: NumberEntry | None = None
+    ) -> bool: ...
 
-    def change_identity(self, old: CustomerIdentity, new: CustomerIdentity, *, at: int) -> str: ...
+    def change_identity(
+        self, old: CustomerIdentity, new: CustomerIdentity, *, at: int, entry: NumberEntry | None = None
+    ) -> str: ...
 
 
 class AccountChanges:
@@ -55,9 +59,9 @@ class AccountChanges:
         if isinstance(typed, CallsUpdate):
             return self._calls(event, typed)
         if isinstance(typed, UserPreferencesUpdate):
-            return self._preferences(typed)
+            return self._preferences(typed, _number(event, typed.metadata))
         if isinstance(typed, UserIdUpdate):
-            return self._user_ids(typed)
+            return self._user_ids(typed, _number(event, typed.metadata))
         return None
 
     def _groups(self, event: ChangeEvent, value: GroupsUpdate) -> str:
@@ -84,8 +88,9 @@ class AccountChanges:
             count("CallEventRecorded")
             if call.user_initiated and identity:
                 # A customer's call opens (or renews) their customer service window with the number called.
-                entry = get_registry().get(phone_number_id) if phone_number_id else None
-                self.customers.touch(identity, at=call.timestamp or 0, ref=call.id, entry=entry)
+                self.customers.touch(
+                    identity, at=call.timestamp or 0, ref=call.id, entry=_number(event, value.metadata)
+                )
                 count("CustomerCallReceived")
         for status in value.statuses or []:
             if status.id:
@@ -94,7 +99,8 @@ class AccountChanges:
                 count("CallEventRecorded")
         return "calls recorded"
 
-    def _preferences(self, value: UserPreferencesUpdate) -> str:
+    def _preferences(self, value: UserPreferencesUpdate, entry: NumberEntry | None) -> str:
+        """Applied to the customer of the business of the number told (each business's are its own)."""
         for preference in value.user_preferences or []:
             identity = CustomerIdentity(
                 phone=preference.wa_id or None,
@@ -103,13 +109,15 @@ class AccountChanges:
             )
             if not preference.is_marketing or not identity:
                 continue
-            applied = self.customers.set_marketing(identity, stopped=preference.stopped, at=preference.timestamp or 0)
+            at = preference.timestamp or 0
+            applied = self.customers.set_marketing(identity, stopped=preference.stopped, at=at, entry=entry)
             logger.info("Marketing preference", extra={"value": preference.value, "applied": applied})
             count("MarketingPreferenceChanged", 1 if applied else 0)
         return "preferences applied"
 
-    def _user_ids(self, value: UserIdUpdate) -> str:
-        """A customer's BSUID (or parent BSUID) changed: the new one names the same customer."""
+    def _user_ids(self, value: UserIdUpdate, entry: NumberEntry | None) -> str:
+        """A customer's BSUID (or parent BSUID) changed: the new one names the same customer (of the
+        business of the number told)."""
         for change in value.user_id_update or []:
             user_id, parent = change.user_id, change.parent_user_id
             old = CustomerIdentity(
@@ -123,9 +131,15 @@ class AccountChanges:
             if not old or not new:
                 logger.warning("User id change without an old or a new id", extra={"detail": change.detail})
                 continue
-            self.customers.change_identity(old, new, at=change.timestamp or 0)
+            self.customers.change_identity(old, new, at=change.timestamp or 0, entry=entry)
             count("CustomerIdentityChanged")
         return "user ids changed"
+
+
+def _number(event: ChangeEvent, metadata: Metadata | None) -> NumberEntry | None:
+    """The registry's entry of the number a change names (None: the default business's)."""
+    phone_number_id = metadata.phone_number_id if metadata else event.phone_number_id
+    return get_registry().get(phone_number_id) if phone_number_id else None
 
 
 def _caller(call: Call, contact: Contact | None) -> CustomerIdentity:
