@@ -78,3 +78,19 @@ def test_a_number_two_stored_customers_had_stays_with_who_used_it_last(aws, orde
     holder = store.customers.get(f"+{PHONE}")
     assert holder is not None and holder.user_id == "US.NEW" and holder.opted_out
     assert store.customers.get("US.OLD").customer_id == "US.OLD"
+
+
+def test_another_business_s_customers_are_left_alone_and_never_joined_to_the_default_s(aws):
+    from wacloud.models.identity import CustomerIdentity
+    from wacloud.models.number_entry import NumberEntry
+
+    brand_b = NumberEntry(phone_number_id="100000000000004", business="brand-b")
+    store = Store()
+    store.customers.touch(CustomerIdentity(phone=PHONE, user_id=USER_ID), at=100, ref="call", entry=brand_b)
+    before = SESSION.client("dynamodb").scan(TableName=aws.table_names["MessagesTable"])["Items"]
+
+    report = migrate_customers(store)
+
+    assert (report.profiles, report.linked) == (0, 0)
+    assert SESSION.client("dynamodb").scan(TableName=aws.table_names["MessagesTable"])["Items"] == before
+    assert store.customers.get(USER_ID) is None and store.customers.get(PHONE) is None

@@ -7,6 +7,9 @@ both, but an opt-out recorded before the BSUID was known is under the phone numb
 profile that names both is linked: the two become one customer, found by either, keeping the latest
 opt-out choice (at the same second, the opt-out). Partitions with only one name are found as they
 are: nothing to do. Nothing is deleted.
+
+Only the default business's customers (`CONTACT#...`) can be kept that way: another business's
+(`BUSINESS#<business>#CONTACT#...`) came with identities, and are neither read nor linked here.
 """
 
 from __future__ import annotations
