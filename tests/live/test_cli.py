@@ -15,6 +15,7 @@ import pytest
 from wacloud import cli
 from wacloud.adapters.store import Store
 from wacloud.local.pipeline import LocalPipeline, wait_until
+from wacloud.ops import dead_letters
 
 CUSTOMER = "16505551234"
 
@@ -158,6 +159,38 @@ def test_the_dead_letter_queues_of_the_local_run(live, capsys):
 
     assert code == 0
     assert "0 message(s) shown from the outbound DLQ" in out and "wacloud-local-outbound-dlq.fifo" in out
+
+
+def test_an_eum_event_the_ingest_could_not_queue_is_listed_then_redriven_to_it(live, capsys, monkeypatch):
+    """The local run's EumIngestDLQ: where the topic's queue puts an event after the ingest's three
+    failed tries; a redrive publishes it on the topic again, and the ingest takes it."""
+    second, invoke = live.numbers[1], live.invoke
+
+    def inbound_queue_down(logical_id: str, event: dict[str, Any]) -> Any:
+        if logical_id == "EumIngestFunction":
+            raise RuntimeError("the inbound queue is down")
+        return invoke(logical_id, event)
+
+    monkeypatch.setattr(live, "invoke", inbound_queue_down)
+    code, out, _ = run(capsys, "say", "where is my parcel", "--number", second.phone_number_id)
+    assert code == 0, out
+    wamid = out.split()[0]
+    dead = live.outputs()["EumIngestDLQUrl"]
+    assert wait_until(lambda: dead_letters.approximate_count(dead) == 1, timeout=20)
+
+    code, out, _ = run(capsys, "dlq", "list", "eum", "--local")
+    assert code == 0
+    assert "group=-" in out and "eum SNS notification sns=1 field=messages" in out
+    assert "1 message(s) shown from the eum DLQ" in out and "where is my parcel" not in out
+
+    monkeypatch.setattr(live, "invoke", invoke)  # the queue is back
+    code, out, _ = run(capsys, "dlq", "redrive", "eum", "--local", "--yes")
+    assert code == 0, out
+    assert "1 message(s) moved to the EUM topic" in out
+    assert wait_until(lambda: bool(replies_to(live, wamid)), timeout=20)
+    (reply,) = replies_to(live, wamid)
+    assert (reply.route, reply.phone_number_id) == ("eum_send", second.phone_number_id)
+    assert dead_letters.approximate_count(dead) == 0
 
 
 def test_invoke_runs_a_handler_with_a_sample_event_in_a_fresh_process(live):

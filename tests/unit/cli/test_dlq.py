@@ -5,24 +5,33 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import Any
 
 import boto3
 import pytest
 
-from tests.conftest import queue_bodies
+from tests.conftest import TEMPLATE, queue_bodies
 from tests.unit.ops.conftest import (
     OTHER_PHONE,
     PHONE,
     TEXT,
     CloudFormation,
     FailingSends,
+    delivered_messages,
+    eum_message,
     inbound_message_event,
     keys,
+    notification,
+    on_failure_record,
     outbound,
     put,
+    put_standard,
+    subscribed_queue,
     visible,
 )
+from wacloud.cli import dlq as dlq_command
 from wacloud.cli import main
+from wacloud.cli.targets import Target
 from wacloud.local.cloudformation import Stack
 from wacloud.ops import dead_letters as dlq
 from wacloud.ops import redrive
@@ -196,9 +205,51 @@ def test_cli_finds_the_queues_by_stack_name(
     assert [r["body"]["field"] for r in queue_bodies(aws, "InboundQueue")] == ["f"]
 
 
+def test_cli_lists_the_eum_ingests_dlq_of_a_stack_and_redrives_it_to_the_eum_topic(
+    aws: Stack, deployed: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dlq, "describe_stack", lambda name, client=None: deployed)
+    topic, dead = aws.topic_arns["EumEventTopic"], aws.queue_urls["EumIngestDLQ"]
+    ingest = subscribed_queue(aws)  # stands for the ingest's subscription
+    message = eum_message()
+    letter = put_standard(dead, on_failure_record(topic, message))
+
+    assert main(["dlq", "list", "eum", "--stack", "whatsapp-cloud"]) == 0
+    out = capsys.readouterr().out
+    line = LINE.match(out.splitlines()[0])
+    assert line is not None, out
+    assert (line["id"], line["group"]) == (letter, "-")
+    assert line["what"] == "eum on-failure record condition=RetriesExhausted sns=1 field=messages"
+    no_full_number(out)
+    assert TEXT not in out
+
+    assert main(["dlq", "redrive", "eum", "--stack", "whatsapp-cloud", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert f"1 message(s) moved to the EUM topic {topic}" in out
+    assert delivered_messages(ingest) == [message]
+    assert visible(dead) == []
+
+
+def test_cli_redrives_the_eum_dlq_of_the_local_run_to_its_topic(
+    aws: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --stack: the local run's outputs, whose EUM topic feeds the queue its ingest drains."""
+    local = Target("the local run", aws.outputs(TEMPLATE), dict(aws.parameters))
+    monkeypatch.setattr(dlq_command, "resolve_target", lambda args: local)
+    ingest = subscribed_queue(aws)
+    message = eum_message()
+    put_standard(aws.queue_urls["EumIngestDLQ"], notification(aws.topic_arns["EumEventTopic"], message))
+
+    assert main(["dlq", "redrive", "eum", "--yes"]) == 0
+
+    assert "1 message(s) moved to the EUM topic" in capsys.readouterr().out
+    assert delivered_messages(ingest) == [message]
+
+
 @pytest.mark.parametrize(
     "argv",
     [
+        ["dlq", "redrive", "eum", "--dlq-url", "https://dlq", "--target-url", "https://q"],  # not a topic
         ["dlq", "redrive", "outbound", "--dlq-url", "https://dlq"],  # no target
         ["dlq", "redrive", "outbound", "--stack", "s", "--target-url", "https://q"],
         ["dlq", "inspect", "sideways", "--stack", "s"],

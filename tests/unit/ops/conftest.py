@@ -12,7 +12,10 @@ import pytest
 from tests.conftest import PHONE_NUMBER_ID
 from wacloud.inbound.split import queue_document, split_webhook
 from wacloud.local.account import REGION
+from wacloud.local.deliveries import subscribe_queue
+from wacloud.local.meta.business_numbers import BusinessNumber, sns_messages
 from wacloud.local.meta.webhooks import text_message
+from wacloud.local.pollers import sns_event
 from wacloud.ops import dead_letters as dlq
 
 PHONE = "16505551234"
@@ -48,13 +51,16 @@ def put(url: str, body: str, group: str = PHONE, dedup: str | None = None, **ext
 
 
 def visible(url: str) -> list[dict[str, Any]]:
-    """What a consumer would receive now (without deleting it): message id, group, body."""
+    """What a consumer would receive now (without deleting it): message id, group ("" on a standard
+    queue), body."""
     messages = (
         sqs()
         .receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageSystemAttributeNames=["All"])
         .get("Messages", [])
     )
-    return [{"id": m["MessageId"], "group": m["Attributes"]["MessageGroupId"], "body": m["Body"]} for m in messages]
+    return [
+        {"id": m["MessageId"], "group": m["Attributes"].get("MessageGroupId", ""), "body": m["Body"]} for m in messages
+    ]
 
 
 def keys(received: list[dict[str, Any]]) -> list[str]:
@@ -139,3 +145,58 @@ class CloudFormation:
         self.calls.append(kwargs)
         outputs = [{"OutputKey": k, "OutputValue": v} for k, v in self.outputs.items()]
         return {"Stacks": [{"StackName": kwargs["StackName"], "Outputs": outputs}]}
+
+
+# --- the EUM ingest's dead letters -----------------------------------------------------------------
+
+EUM_NUMBER = BusinessNumber("100000000000002", "200000000000002", "15550783882", "eum", "phone-number-id-" + "ab" * 16)
+
+
+def eum_message(text: str = TEXT) -> str:
+    """End User Messaging Social's SNS message (its envelope) for a customer's text to its number."""
+    (message,) = sns_messages(text_message(text, phone_number_id=EUM_NUMBER.phone_number_id, sender=PHONE), EUM_NUMBER)
+    return message
+
+
+def on_failure_record(topic: str, message: str) -> str:
+    """Lambda's on-failure destination record of an SNS invocation that failed its retries."""
+    event = sns_event(json.dumps({"Type": "Notification", "TopicArn": topic, "Message": message}), f"{topic}:sub")
+    return json.dumps(
+        {
+            "version": "1.0",
+            "timestamp": "2026-12-06T07:00:00.000Z",
+            "requestContext": {"requestId": "r-1", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "QueueError", "errorMessage": "the inbound queue refused"},
+        }
+    )
+
+
+def notification(topic: str, message: str) -> str:
+    """SNS's JSON of a notification, as SNS delivers it to a queue."""
+    return json.dumps({"Type": "Notification", "MessageId": "n-1", "TopicArn": topic, "Message": message})
+
+
+def put_standard(url: str, body: str) -> str:
+    return sqs().send_message(QueueUrl=url, MessageBody=body)["MessageId"]
+
+
+def subscribed_queue(stack: Any) -> str:
+    """A queue on the stack's EUM topic (as the local run's ingest poller has): what the ingest gets."""
+    return subscribe_queue(
+        sqs=sqs(),
+        sns=boto3.client("sns", region_name=REGION),
+        topic_arn=stack.topic_arns["EumEventTopic"],
+        name="eum-ingest-source",
+        visibility_timeout=0,
+        dead_letter_arn=stack.attributes[("EumIngestDLQ", "Arn")],
+    ).queue_url
+
+
+def delivered_messages(url: str) -> list[str]:
+    """The SNS messages waiting on a topic's queue (the notifications' `Message`), deleted."""
+    messages = sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(m["Body"])["Message"] for m in messages]

@@ -13,7 +13,10 @@ from tests.unit.ops.conftest import (
     PHONE,
     TEXT,
     CloudFormation,
+    eum_message,
     inbound_message_event,
+    notification,
+    on_failure_record,
     outbound,
     put,
     visible,
@@ -103,6 +106,33 @@ def test_groups_that_may_be_a_person_are_masked(group: str, shown: str) -> None:
     assert dlq.display_group(group) == shown
 
 
+def test_a_standard_queues_letters_have_no_group_and_show_a_dash() -> None:
+    assert dlq.display_group("") == "-"
+
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:s-eum-events"
+
+
+def test_the_eum_ingests_letters_are_described_by_shape_and_fields_without_personal_data() -> None:
+    message = eum_message()
+    described = {
+        "on-failure": dlq.describe_body(on_failure_record(TOPIC, message)),
+        "notification": dlq.describe_body(notification(TOPIC, message)),
+        "message": dlq.describe_body(message),
+        "empty": dlq.describe_body(json.dumps({"requestPayload": {"not": "sns"}})),
+    }
+
+    assert described == {
+        "on-failure": "eum on-failure record condition=RetriesExhausted sns=1 field=messages",
+        "notification": "eum SNS notification sns=1 field=messages",
+        "message": "eum SNS message sns=1 field=messages",
+        "empty": "eum on-failure record: its requestPayload is not an SNS event (no Records)",
+    }
+    assert not any(PHONE in text or TEXT in text for text in described.values())
+    assert dlq.sns_messages(on_failure_record(TOPIC, message)) == [(TOPIC, message)]
+    assert dlq.sns_messages(message) == [("", message)]  # no topic named: the stack's is taken
+
+
 def test_age_is_counted_from_when_sqs_stamped_the_message() -> None:
     sent = datetime(2026, 1, 1, tzinfo=UTC)
     letter = dlq.DeadLetter(
@@ -124,6 +154,8 @@ STACK_OUTPUTS = {
     "OutboundQueueUrl": "https://sqs/1/s-outbound.fifo",
     "InboundDLQUrl": "https://sqs/1/s-inbound-dlq.fifo",
     "OutboundDLQUrl": "https://sqs/1/s-outbound-dlq.fifo",
+    "EumIngestDLQUrl": "https://sqs/1/s-eum-ingest-dlq",
+    "EumEventTopicArn": "arn:aws:sns:us-east-1:1:s-eum-events",
 }
 
 
@@ -138,7 +170,11 @@ def test_queue_urls_come_from_the_stack_outputs() -> None:
         "https://sqs/1/s-outbound-dlq.fifo",
         "https://sqs/1/s-outbound.fifo",
     )
-    assert cloudformation.calls == [{"StackName": "whatsapp-cloud"}] * 2
+    assert dlq.stack_queue_urls("whatsapp-cloud", "eum", client=cloudformation) == (
+        "https://sqs/1/s-eum-ingest-dlq",
+        "arn:aws:sns:us-east-1:1:s-eum-events",  # the ingest reads its topic, not a queue
+    )
+    assert cloudformation.calls == [{"StackName": "whatsapp-cloud"}] * 3
 
 
 def test_a_stack_without_the_outputs_is_an_error() -> None:

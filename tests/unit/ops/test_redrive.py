@@ -16,13 +16,20 @@ from tests.unit.ops.conftest import (
     DeduplicationWindow,
     FailingSends,
     Wrapped,
+    delivered_messages,
+    eum_message,
     keys,
+    notification,
+    on_failure_record,
     outbound,
     put,
+    put_standard,
     sqs,
+    subscribed_queue,
     visible,
     visible_keys,
 )
+from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack
 from wacloud.ops import dead_letters as dlq
 from wacloud.ops import redrive
@@ -190,3 +197,65 @@ def test_redrive_into_the_dlq_itself_is_refused(aws: Stack) -> None:
     with pytest.raises(dlq.DlqError):
         redrive.redrive(url, url, limit=5)  # (a limit, so that a missing check ends the test instead of looping)
     assert len(visible(url)) == 1
+
+
+# --- republish: the EUM ingest's dead letters back on its topic --------------------------------------
+
+
+def test_an_eum_event_the_ingest_failed_on_is_published_on_the_topic_again_and_reaches_the_ingest(
+    aws: Stack,
+) -> None:
+    """As on the local run: the topic feeds a queue, three failed receives move it to EumIngestDLQ."""
+    topic, dead = aws.topic_arns["EumEventTopic"], aws.queue_urls["EumIngestDLQ"]
+    source = subscribed_queue(aws)
+    message = eum_message()
+    boto3.client("sns", region_name=REGION).publish(TopicArn=topic, Message=message)
+    for _ in range(4):  # three receives the ingest failed on; the fourth finds it on the DLQ
+        sqs().receive_message(QueueUrl=source, VisibilityTimeout=0)
+    assert [json.loads(m["body"])["Message"] for m in visible(dead)] == [message]
+
+    result = redrive.republish(dead, topic)
+
+    assert (result.moved, result.failed) == (1, 0)
+    assert delivered_messages(source) == [message]  # unchanged, from the stack's topic
+    assert visible(dead) == []
+
+
+def test_every_shape_of_eum_dead_letter_is_republished_and_what_is_not_ours_stays(aws: Stack) -> None:
+    topic, dead = aws.topic_arns["EumEventTopic"], aws.queue_urls["EumIngestDLQ"]
+    source = subscribed_queue(aws)
+    first, second, third = eum_message("one"), eum_message("two"), eum_message("three")
+    put_standard(dead, on_failure_record(topic, first))  # Lambda's, after the retries (deployed)
+    put_standard(dead, notification(topic, second))  # SNS's JSON (the local run's queue)
+    put_standard(dead, third)  # the SNS message itself (SNS could not deliver it to the function)
+    other = put_standard(dead, notification(topic.replace("eum-events", "elsewhere"), eum_message("four")))
+    unreadable = put_standard(dead, json.dumps({"idempotency_key": "k"}))
+
+    result = redrive.republish(dead, topic)
+
+    assert (result.moved, result.failed) == (3, 2)
+    assert sorted(delivered_messages(source)) == sorted([first, second, third])
+    errors = {o.letter.message_id: o.error for o in result.outcomes if not o.moved}
+    assert "the ingest would refuse it" in errors[other]
+    assert "not an End User Messaging Social event" in errors[unreadable]
+    assert sorted(m["id"] for m in visible(dead)) == sorted([other, unreadable])
+
+
+def test_a_publish_that_fails_leaves_the_letter_on_the_dlq(aws: Stack) -> None:
+    topic, dead = aws.topic_arns["EumEventTopic"], aws.queue_urls["EumIngestDLQ"]
+    letter = put_standard(dead, notification(topic, eum_message()))
+
+    class Refusing:
+        def publish(self, **kwargs: Any) -> dict[str, Any]:
+            raise ClientError({"Error": {"Code": "AuthorizationError", "Message": "no"}}, "Publish")
+
+    result = redrive.republish(dead, topic, sns=Refusing())
+
+    assert (result.moved, result.failed) == (0, 1)
+    assert "AuthorizationError" in result.outcomes[0].error
+    assert [m["id"] for m in visible(dead)] == [letter]
+
+
+def test_republish_wants_a_topic() -> None:
+    with pytest.raises(dlq.DlqError, match="not an SNS topic"):
+        redrive.republish("https://sqs.us-east-1.amazonaws.com/1/dlq", "https://sqs.us-east-1.amazonaws.com/1/q")

@@ -1,4 +1,6 @@
-"""`wacloud dlq list|redrive`: the dead-letter queues of a deployed stack or of the local run."""
+"""`wacloud dlq list|redrive`: the dead-letter queues of a deployed stack or of the local run: the
+inbound and outbound queues' (FIFO), and the EUM ingest's (`eum`: events it could not queue; a
+redrive publishes them on the stack's EUM topic again, which hands them to the ingest)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wacloud.cli.targets import CommandError, UsageError, resolve_target
+
+QUEUES = ("inbound", "outbound", "eum")
+QUEUE_HELP = "inbound, outbound, or eum: the End User Messaging Social ingest's (EumIngestDLQ)"
 
 
 def _positive(value: str) -> int:
@@ -30,7 +35,7 @@ def register(commands: Any) -> None:
         aliases=["inspect"],
         help="list the messages on a DLQ without removing them (each look counts as a receive)",
     )
-    listing.add_argument("queue", choices=("inbound", "outbound"))
+    listing.add_argument("queue", choices=QUEUES, help=QUEUE_HELP)
     _where(listing, "the DLQ is read from its outputs", "the DLQ's URL")
     listing.add_argument("--limit", type=_positive, default=100, help="at most this many messages (default 100)")
     listing.add_argument(
@@ -38,10 +43,14 @@ def register(commands: Any) -> None:
     )
     listing.set_defaults(run=list_letters)
 
-    redrive = actions.add_parser("redrive", help="move the messages on a DLQ back to the queue they came from")
-    redrive.add_argument("queue", choices=("inbound", "outbound"))
-    _where(redrive, "both queues are read from its outputs", "the DLQ's URL (with --target-url)")
-    redrive.add_argument("--target-url", help="the queue to move the messages to (with --dlq-url)")
+    redrive = actions.add_parser(
+        "redrive", help="move the messages on a DLQ back to where they are read from (eum: the EUM topic)"
+    )
+    redrive.add_argument("queue", choices=QUEUES, help=QUEUE_HELP)
+    _where(redrive, "the DLQ and its target are read from its outputs", "the DLQ's URL (with --target-url)")
+    redrive.add_argument(
+        "--target-url", help="where to move the messages (with --dlq-url): the queue; for eum, the EUM topic's ARN"
+    )
     redrive.add_argument("--limit", type=_positive, default=None, help="at most this many messages (default all)")
     redrive.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     redrive.set_defaults(run=redrive_letters)
@@ -55,16 +64,16 @@ def _where(parser: argparse.ArgumentParser, stack_help: str, url_help: str) -> N
 
 
 def _queues(args: argparse.Namespace) -> tuple[str, str]:
-    """(DLQ URL, source queue URL)."""
+    """(DLQ URL, source queue URL; for eum the EUM topic's ARN)."""
     from wacloud.ops import dead_letters as dlq
 
     if args.dlq_url:
         return args.dlq_url, getattr(args, "target_url", None) or ""
     if args.stack:
         return dlq.stack_queue_urls(args.stack, args.queue)
-    target = resolve_target(args)
-    prefix = "Inbound" if args.queue == "inbound" else "Outbound"
-    return target.output(f"{prefix}DLQUrl"), target.output(f"{prefix}QueueUrl")
+    target = resolve_target(args)  # the local run: the same outputs (its EUM topic feeds the ingest's poller)
+    dlq_key, source_key = dlq.STACK_OUTPUTS[args.queue]
+    return target.output(dlq_key), target.output(source_key)
 
 
 def _line(letter: Any, now: datetime) -> str:
@@ -99,6 +108,8 @@ def redrive_letters(args: argparse.Namespace) -> int:
         raise UsageError("dlq redrive: --dlq-url needs --target-url, the queue to move the messages to")
     if not args.dlq_url and args.target_url:
         raise UsageError("dlq redrive: --target-url goes with --dlq-url; otherwise both come from the outputs")
+    if args.queue == "eum" and args.target_url and not args.target_url.startswith("arn:"):
+        raise UsageError("dlq redrive eum: --target-url is the EUM event topic's ARN (output EumEventTopicArn)")
     dlq_url, target_url = _queues(args)
     refused = None if args.yes else _confirm(dlq_url, target_url, args)
     if refused is not None:
@@ -111,14 +122,21 @@ def redrive_letters(args: argparse.Namespace) -> int:
             error = f"  ({outcome.error})" if outcome.error else ""
             print(f"{state} {_line(outcome.letter, now)}{error}", flush=True)
 
-    result = redrive.redrive(dlq_url, target_url, limit=args.limit, on_progress=progress)
+    move = redrive.republish if args.queue == "eum" else redrive.redrive
+    result = move(dlq_url, target_url, limit=args.limit, on_progress=progress)
     if result.stopped:
         print(f"Stopped early: {result.stopped}")
     print(
-        f"{result.moved} message(s) moved to {target_url}; {result.failed} not moved (still on the DLQ); "
-        f"about {dlq.approximate_count(dlq_url)} left on the {args.queue} DLQ."
+        f"{result.moved} message(s) moved to {_where_to(args, target_url)}; {result.failed} not moved (still on "
+        f"the DLQ); about {dlq.approximate_count(dlq_url)} left on the {args.queue} DLQ."
     )
     return 0 if result.failed == 0 and not result.stopped else 1
+
+
+def _where_to(args: argparse.Namespace, target_url: str) -> str:
+    return (
+        f"the EUM topic {target_url} (its subscription hands them to the ingest)" if args.queue == "eum" else target_url
+    )
 
 
 def _confirm(dlq_url: str, target_url: str, args: argparse.Namespace) -> int | None:
@@ -137,7 +155,8 @@ def _confirm(dlq_url: str, target_url: str, args: argparse.Namespace) -> int | N
         return 0
     scope = f"up to {args.limit}" if args.limit else "all"
     print(
-        f"Move {scope} of the messages on the {args.queue} DLQ (about {total}) to {target_url}? [y/N] ",
+        f"Move {scope} of the messages on the {args.queue} DLQ (about {total}) to "
+        f"{_where_to(args, target_url)}? [y/N] ",
         end="",
         flush=True,
     )

@@ -1,7 +1,9 @@
 """The dead-letter queues: what is there, shown without personal data (`wacloud dlq list`).
 
-Both DLQs are FIFO and have no redrive policy of their own. `inspect` peeks (receives, then makes
-the messages visible again at once); `wacloud.ops.redrive` moves them back to their queue.
+The inbound and outbound DLQs are FIFO; the EUM ingest's (`eum`) is a standard queue of SNS events
+the ingest could not queue (Lambda's on-failure records; SNS notifications; bare SNS messages). None
+has a redrive policy of its own. `inspect` peeks (receives, then makes the messages visible again at
+once); `wacloud.ops.redrive` moves them back to where they are read from.
 
 Bodies hold phone numbers and message text: `DeadLetter.describe()` shows only what identifies a
 document without them (an idempotency key, an event kind, a masked wamid).
@@ -23,12 +25,14 @@ from wacloud.errors import WacloudError
 from wacloud.ops.deployed_stack import describe_stack
 from wacloud.runtime.masking import mask_key, mask_phone, mask_wamid
 
-Direction = Literal["inbound", "outbound"]
+Direction = Literal["inbound", "outbound", "eum"]
 
-# The stack outputs (template.yaml) that name each DLQ and the queue it belongs to.
+# The stack outputs (template.yaml) that name each DLQ and where its messages go back to: the queue
+# it belongs to, or (eum) the topic whose subscription invokes the ingest.
 STACK_OUTPUTS: dict[str, tuple[str, str]] = {
     "inbound": ("InboundDLQUrl", "InboundQueueUrl"),
     "outbound": ("OutboundDLQUrl", "OutboundQueueUrl"),
+    "eum": ("EumIngestDLQUrl", "EumEventTopicArn"),
 }
 BATCH = 10  # SQS's maximum for ReceiveMessage and the *Batch calls
 MAX_BATCH_BYTES = 256 * 1024  # SQS's limit for one SendMessageBatch (the classic figure)
@@ -99,7 +103,10 @@ class DeadLetter(BaseModel):
 
 
 def display_group(group: str) -> str:
-    """A FIFO group id for display: customers' numbers (and any group with 6+ digits) are masked."""
+    """A FIFO group id for display: customers' numbers (and any group with 6+ digits) are masked;
+    `-` for none (a standard queue)."""
+    if not group:
+        return "-"
     if _NOT_PERSONAL_GROUP.match(group) or sum(c.isdigit() for c in group) < 6:
         return group
     return mask_phone(group)
@@ -110,7 +117,8 @@ def describe_body(body: str) -> str:
 
     Outbound documents: the idempotency key (wamid-derived `read:`/`reply:` keys masked) and the
     message type. Inbound events: the kind, plus the status or message type and the masked wamid,
-    or the change field, or the digest of unparsed data. Never a number, a name or a text.
+    or the change field, or the digest of unparsed data. The EUM ingest's: what holds the SNS
+    messages and the fields of Meta's entries in them. Never a number, a name or a text.
     """
     try:
         document = json.loads(body)
@@ -118,6 +126,8 @@ def describe_body(body: str) -> str:
         return f"body is not JSON ({len(body.encode('utf-8', 'surrogatepass'))} bytes)"
     if not isinstance(document, dict):
         return "JSON document of an unknown shape"
+    if any(key in document for key in EUM_SHAPES):
+        return _describe_eum(document, body)
     if "kind" in document:
         return _describe_event(document)
     if "idempotency_key" in document or "message" in document:
@@ -142,6 +152,72 @@ def _describe_event(event: dict[str, Any]) -> str:
     if kind == "unparsed":
         return f"kind=unparsed raw_sha256={_plain(event.get('raw_sha256'))[:16]}"
     return f"kind={_plain(kind)[:20]}"
+
+
+# What holds the SNS messages on the EUM ingest's DLQ: a key that only that shape has -> its name.
+EUM_SHAPES = {
+    "requestPayload": "on-failure record",  # Lambda's, after the asynchronous invocation's retries
+    "TopicArn": "SNS notification",  # SNS's JSON, as SNS delivers to a queue
+    "whatsAppWebhookEntry": "SNS message",  # End User Messaging Social's envelope itself
+}
+
+
+def sns_messages(body: str) -> list[tuple[str, str]]:
+    """(topic ARN, or "" when the letter names none; SNS message) of each SNS message an EUM ingest
+    dead letter holds. ValueError says why there are none."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError("the body is not JSON") from exc
+    if not isinstance(document, dict):
+        raise ValueError("the body is not a JSON object")
+    return _sns_messages(document, body)
+
+
+def _sns_messages(document: dict[str, Any], body: str) -> list[tuple[str, str]]:
+    if "requestPayload" in document:
+        payload = document["requestPayload"]
+        records = payload.get("Records") if isinstance(payload, dict) else None
+        if not isinstance(records, list) or not records:
+            raise ValueError("its requestPayload is not an SNS event (no Records)")
+        found = [record.get("Sns") if isinstance(record, dict) else None for record in records]
+        if not all(isinstance(sns, dict) and isinstance(sns.get("Message"), str) for sns in found):
+            raise ValueError("a record of its requestPayload has no Sns Message")
+        return [(str(sns.get("TopicArn") or ""), sns["Message"]) for sns in found if isinstance(sns, dict)]
+    if "TopicArn" in document:
+        if not isinstance(document.get("Message"), str):
+            raise ValueError("the SNS notification has no Message")
+        return [(str(document["TopicArn"] or ""), document["Message"])]
+    if "whatsAppWebhookEntry" in document:
+        return [("", body)]
+    raise ValueError("not an SNS event, notification or message of End User Messaging Social")
+
+
+def _describe_eum(document: dict[str, Any], body: str) -> str:
+    shape = next(name for key, name in EUM_SHAPES.items() if key in document)
+    try:
+        messages = _sns_messages(document, body)
+    except ValueError as exc:
+        return f"eum {shape}: {exc}"
+    fields = [field for _, message in messages for field in _entry_fields(message)]
+    context = document.get("requestContext")
+    condition = context.get("condition") if isinstance(context, dict) else None
+    why = f" condition={_plain(condition)}" if condition else ""
+    return f"eum {shape}{why} sns={len(messages)} field={','.join(fields) or '?'}"
+
+
+def _entry_fields(message: str) -> list[str]:
+    """The change fields (`messages`, `calls`, ...) of the Meta entry in an EUM envelope."""
+    try:
+        envelope = json.loads(message)
+        entry = envelope.get("whatsAppWebhookEntry") if isinstance(envelope, dict) else None
+        entry = json.loads(entry) if isinstance(entry, str) else entry
+    except (ValueError, RecursionError):
+        return ["?"]
+    changes = entry.get("changes") if isinstance(entry, dict) else None
+    if not isinstance(changes, list):
+        return ["?"]
+    return [_plain(change.get("field")) if isinstance(change, dict) else "?" for change in changes]
 
 
 def _plain(value: Any) -> str:
@@ -225,9 +301,9 @@ def approximate_count(url: str, *, client: Any = None) -> int:
 
 
 def stack_queue_urls(stack_name: str, direction: Direction, *, client: Any = None) -> tuple[str, str]:
-    """(DLQ URL, source queue URL) of `direction` from a deployed stack's outputs."""
+    """(DLQ URL, source queue URL; for eum the EUM event topic's ARN) from a deployed stack's outputs."""
     if direction not in STACK_OUTPUTS:
-        raise DlqError(f"unknown queue {direction!r}: use inbound or outbound")
+        raise DlqError(f"unknown queue {direction!r}: use {', '.join(STACK_OUTPUTS)}")
     outputs = describe_stack(stack_name, client=client).outputs
     dlq_key, source_key = STACK_OUTPUTS[direction]
     missing = [key for key in (dlq_key, source_key) if not outputs.get(key)]

@@ -1,8 +1,10 @@
-"""Dead letters moved back to the queue they came from (`wacloud dlq redrive`).
+"""Dead letters moved back to where they are read from (`wacloud dlq redrive`).
 
 By hand (receive, send, delete), which works wherever SQS does, moto included (moto has no
 `StartMessageMoveTask`); a group's order is kept, and a message leaves the DLQ only once it is on
-its queue again.
+its queue again. The EUM ingest reads no queue: SNS invokes it for each message on the stack's EUM
+topic, so its dead letters' SNS messages are published on that topic again (`republish`); on the
+local run the topic feeds the queue the ingest's poller drains.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wacloud.ops.dead_letters import (
@@ -22,6 +25,7 @@ from wacloud.ops.dead_letters import (
     DlqError,
     receive,
     release,
+    sns_messages,
     sqs_client,
 )
 
@@ -87,6 +91,29 @@ def redrive(
     if dlq_url == target_url:
         raise DlqError("the target queue is the dead-letter queue itself")
     return _Redrive(sqs_client(client, dlq_url), dlq_url, target_url, on_progress).run(limit)
+
+
+def republish(
+    dlq_url: str,
+    topic_arn: str,
+    *,
+    limit: int | None = None,
+    client: Any = None,
+    sns: Any = None,
+    on_progress: Callable[[list[RedriveOutcome]], None] | None = None,
+) -> RedriveResult:
+    """Move up to `limit` (default: all) of the EUM ingest's dead letters back: each one's SNS
+    messages (`dead_letters.sns_messages`) published on `topic_arn`, the stack's EUM topic, whose
+    subscription hands them to the ingest again. A letter leaves the DLQ once all its messages are
+    published. Not moved: a letter that holds no SNS message, or names another topic (the ingest
+    would refuse it). A letter whose later message failed to publish stays, its earlier ones
+    published: publishing them again is harmless (the ingest's events have the webhook's keys).
+    """
+    if not topic_arn.startswith("arn:") or ":sns:" not in topic_arn:
+        raise DlqError(f"{topic_arn!r} is not an SNS topic's ARN (the EUM ingest's DLQ goes back to its topic)")
+    sqs = sqs_client(client, dlq_url)
+    publisher = sns if sns is not None else boto3.client("sns", region_name=topic_arn.split(":")[3] or None)
+    return _Republish(sqs, dlq_url, topic_arn, on_progress, sns=publisher).run(limit)
 
 
 def _failures(exc: Exception, count: int) -> dict[str, Any]:
@@ -180,6 +207,41 @@ class _Redrive:
             if message_id not in errors:
                 del self.held[message_id]
         return errors
+
+
+@dataclass
+class _Republish(_Redrive):
+    """A redrive whose target is an SNS topic (`target_url`), a message at a time: no groups, no order."""
+
+    sns: Any = None
+
+    def _move(self, received: list[_Received]) -> list[RedriveOutcome]:
+        outcomes: dict[str, RedriveOutcome] = {}
+        moved: list[_Received] = []
+        for item in received:
+            error = self._publish(item.letter.body)
+            outcomes[item.letter.message_id] = RedriveOutcome(item.letter, moved=not error, error=error)
+            if not error:
+                moved.append(item)
+        for message_id, error in self._delete(moved).items():
+            outcomes[message_id] = RedriveOutcome(outcomes[message_id].letter, moved=True, error=error)
+        return [outcomes[item.letter.message_id] for item in received]
+
+    def _publish(self, body: str) -> str:
+        """Publish a letter's SNS messages; "" when all were, else why not."""
+        try:
+            messages = sns_messages(body)
+        except ValueError as exc:
+            return f"not an End User Messaging Social event: {exc}"
+        others = sorted({topic for topic, _ in messages if topic and topic != self.target_url})
+        if others:
+            return f"from topic {others[0]}, not {self.target_url}: the ingest would refuse it"
+        for _, message in messages:
+            try:
+                self.sns.publish(TopicArn=self.target_url, Message=message)
+            except (ClientError, BotoCoreError) as exc:
+                return f"Publish failed: {exc}"
+        return ""
 
 
 def _next_batch(
