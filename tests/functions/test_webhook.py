@@ -433,3 +433,19 @@ def test_an_app_added_while_the_environment_is_warm_is_served_at_once(webhook, l
     signed = sign(body, SALES_SECRET["app_secret"])
     assert webhook.lambda_handler(post(body, signed, path="/webhook/sales"), lambda_context)["statusCode"] == 200
     assert [q["body"]["message"]["text"]["body"] for q in queue_bodies(aws, "InboundQueue")] == ["hi sales"]
+
+
+def test_two_wabas_identical_template_updates_are_two_events(webhook, lambda_context, aws):
+    # A template update's value names no account: the WABA (the entry's id) in its key keeps the
+    # second account's from being dropped as the first's duplicate.
+    change = {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 7}}
+    entries = [{"id": waba, "changes": [change]} for waba in ("200000000000001", "200000000000002")]
+    body = json.dumps({"object": "whatsapp_business_account", "entry": entries}).encode()
+
+    for _ in range(2):  # Meta delivering it again changes nothing
+        answer = webhook.lambda_handler(post(body), lambda_context)
+        assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"ok": True, "events": 2})
+
+    queued = queue_bodies(aws, "InboundQueue")
+    assert [q["body"]["waba_id"] for q in queued] == ["200000000000001", "200000000000002"]
+    assert len({q["attributes"]["MessageDeduplicationId"] for q in queued}) == 2

@@ -165,3 +165,28 @@ def test_a_queue_failure_raises_so_that_lambda_retries_the_event(topic, monkeypa
 def test_an_event_that_is_not_sns_is_recorded_not_raised(topic):
     assert run({"detail": "an EventBridge event"})["refused"] == 1
     assert Metrics().metric_set["EumRecordRefused"]["Value"] == [1.0]
+
+
+def test_two_wabas_identical_template_updates_are_two_events_keyed_as_the_webhook_keys_them(topic, aws):
+    second_waba = "200000000000002"
+    entries = {
+        EUM_NUMBER: {"phone_number_id": EUM_NUMBER, "waba_id": DEFAULT_WABA_ID, "transport": "eum",
+                     "eum_phone_number_id": EUM_ID},
+        "100000000000003": {"phone_number_id": "100000000000003", "waba_id": second_waba, "transport": "eum",
+                            "eum_phone_number_id": EUM_ID[:-1] + "3"},
+    }  # fmt: skip
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId="whatsapp/cloud-api/numbers", SecretString=json.dumps({"version": 1, "numbers": entries})
+    )
+    singletons.reset()
+    change = {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 7}}
+    meta_entries = [{"id": waba, "changes": [change]} for waba in (DEFAULT_WABA_ID, second_waba)]
+
+    records = [envelope(entry, waba=str(entry["id"])) for entry in meta_entries]
+    assert run(sns_event(topic, *records)) == {"records": 2, "events": 2, "refused": 0}
+
+    queued = queue_bodies(aws, "InboundQueue")
+    webhook_events = split_webhook({"object": "whatsapp_business_account", "entry": meta_entries})
+    assert [q["body"] for q in queued] == [event.document for event in webhook_events]
+    assert [q["attributes"]["MessageDeduplicationId"] for q in queued] == [digest(e.key) for e in webhook_events]
+    assert len({digest(event.key) for event in webhook_events}) == 2

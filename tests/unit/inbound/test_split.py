@@ -66,12 +66,12 @@ def test_every_message_status_and_change_of_a_batched_body_in_metas_order() -> N
         ("message", "message:wamid.M1", "16505550001"),
         ("message", "message:wamid.M2", "16505550002"),
         ("status", "status:wamid.S1:read", "16505550003"),
-        ("change", f"change:message_template_status_update:{digest(TEMPLATE['value'])}", "change-WABA1"),
+        ("change", f"change:message_template_status_update:WABA1:{digest(TEMPLATE['value'])}", "change-WABA1"),
         ("message", "message:wamid.M3", BSUID),
         # value-level errors beside messages: the messages, then the errors as a change of their own
-        ("change", f"change:messages:{digest(BATCH['entry'][0]['changes'][2]['value'])}", "change-WABA1"),
+        ("change", f"change:messages:WABA1:{digest(BATCH['entry'][0]['changes'][2]['value'])}", "change-WABA1"),
         ("status", "status:wamid.S2:failed", "unknown-recipient"),
-        ("change", f"change:account_update:{digest(ACCOUNT['value'])}", "change-WABA2"),
+        ("change", f"change:account_update:WABA2:{digest(ACCOUNT['value'])}", "change-WABA2"),
     ]
     assert [(e.document["waba_id"], e.document["phone_number_id"]) for e in events] == [
         *[("WABA1", "PN1")] * 3,
@@ -113,19 +113,25 @@ def test_message_and_status_key_and_group(change: dict[str, Any], key: str, grou
 
 
 @pytest.mark.parametrize(
-    ("entry", "group"),
+    ("entry", "group", "waba"),
     [
-        pytest.param({"id": "WABA1", "changes": [ACCOUNT]}, "change-WABA1", id="account"),
-        pytest.param({"changes": [ACCOUNT]}, "change-account", id="no-account"),
-        pytest.param({"id": 102290129340398, "changes": [ACCOUNT]}, "change-102290129340398", id="numeric-account"),
-        pytest.param({"id": "é" * 3, "changes": [ACCOUNT]}, "h-" + digest("change-ééé")[:40], id="hashed-group"),
+        pytest.param({"id": "WABA1", "changes": [ACCOUNT]}, "change-WABA1", "WABA1", id="account"),
+        pytest.param({"changes": [ACCOUNT]}, "change-account", "", id="no-account"),
+        pytest.param(
+            {"id": 102290129340398, "changes": [ACCOUNT]},
+            "change-102290129340398",
+            "102290129340398",
+            id="numeric-account",
+        ),
+        pytest.param({"id": "é" * 3, "changes": [ACCOUNT]}, "h-" + digest("change-ééé")[:40], "ééé", id="hashed-group"),
     ],
 )
-def test_a_change_is_grouped_by_its_account(entry: dict[str, Any], group: str) -> None:
+def test_a_change_is_grouped_and_keyed_by_its_account(entry: dict[str, Any], group: str, waba: str) -> None:
     (event,) = split_webhook({"entry": [entry]})
 
     assert (event.kind, event.group) == ("change", group)
-    assert event.key == f"change:account_update:{digest(ACCOUNT['value'])}"
+    assert event.key == f"change:account_update:{waba}:{digest(ACCOUNT['value'])}"
+    assert event_from(event.body()).key == event.key  # the processor's idempotency key, the same
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ Queue documents (strict on our side, `wacloud.models.events`):
 A customer's events are ordered by their BSUID: since April 2026 every webhook carries it, while the
 phone number may be missing (usernames). The webhook cannot look up who else a customer is, so the
 group comes from the body alone. A group's messages are ordered as one conversation.
-  change     any other field; value-level errors   change:<field>:<sha256>    change-<WABA id>
+  change     any other field; value-level errors   change:<field>:<WABA id>:  change-<WABA id>
+                                                   <sha256 of value>
   unparsed   not shaped like Meta's                unparsed:<sha256 of raw>   unparsed
 """
 
@@ -195,7 +196,9 @@ def _change(waba_id: str, phone_number_id: str, field: str, value: Any) -> Split
     document = {"kind": "change", "waba_id": waba_id, "phone_number_id": phone_number_id, "field": field}
     if value is not None:
         document["value"] = value
-    key = f"change:{field}:{digest(value)}"
+    # With the WABA (`models.events.ChangeEvent.key`, the same string): a template or account update
+    # names no account in its value, and two accounts' identical ones are two events.
+    key = f"change:{field}:{waba_id}:{digest(value)}"
     return SplitEvent("change", key, group_id(f"change-{waba_id or 'account'}", fallback="change"), document)
 
 
