@@ -117,7 +117,8 @@ class Webhook:
         return Received(events, len(refused))
 
     def _secret_of(self, app: str) -> str:
-        """The secret holding `app`'s credentials, or `UnknownAppError`."""
+        """The secret holding `app`'s credentials, or `UnknownAppError` (the registry reads itself
+        again first, rate-limited: an app added while this environment is warm is served at once)."""
         secret = self.numbers.secret_for_app(app)
         if secret is None:
             count("WebhookUnknownApp")
