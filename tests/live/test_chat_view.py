@@ -183,3 +183,31 @@ def test_a_customer_picks_the_number_they_write_to_and_each_conversation_says_wh
     noor = live.simulator.customers["16505550777"]
     out = [b for b in noor.bubbles if b.direction == "out"]
     assert {b.phone_number_id for b in out} >= {second.phone_number_id}
+
+
+def test_a_call_and_a_group_of_the_second_number_say_that_number(page, live):
+    second = live.numbers[1]
+    live.simulator.customer_sends("16505550666", {"type": "text", "text": {"body": "hi"}}, name="Omar")
+    page.click("[data-testid=customer] >> text=Omar")
+    page.select_option("[data-testid=number]", second.phone_number_id)
+    page.click("[data-testid=call]")
+    assert page.locator("[data-testid=call-to]").first.inner_text().startswith("📞 Call to +15550783882")
+
+    live.simulator.group(
+        "GROUP-EUM", subject="Second's group", participants=["16505550666"], phone_number_id=second.phone_number_id
+    )
+    group = page.locator("[data-testid=group]", has_text="Second's group")
+    group.wait_for()
+    assert "+15550783882 (End User Messaging Social)" in group.inner_text()
+    group.click()
+    page.fill("[data-testid=composer]", "hello group")
+    page.press("[data-testid=composer]", "Enter")
+    assert wait_until(
+        lambda: any(
+            b.message.get("text", {}).get("body") == "hello group"
+            for b in live.simulator.directory.groups["GROUP-EUM"].bubbles
+        ),
+        timeout=20,
+    )
+    (typed,) = [b for b in live.simulator.directory.groups["GROUP-EUM"].bubbles if b.direction == "in"]
+    assert typed.phone_number_id == second.phone_number_id
