@@ -202,6 +202,15 @@ def _aws_id(number: BusinessNumber) -> str:
     return f", AWS id {number.eum_phone_number_id}" if number.eum_phone_number_id else ""
 
 
+def _eum_queues(pipeline: LocalPipeline) -> str:
+    """The queue the topic feeds the ingest from, and where three failed tries put an event
+    (`wacloud dlq list|redrive eum`)."""
+    assert pipeline.stack is not None
+    if pipeline.eum_topic is None:
+        return "(none)"
+    return f"{pipeline.eum_topic.queue_url}, {pipeline.stack.queue_urls.get('EumIngestDLQ', '(none)')}"
+
+
 def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
     assert pipeline.front_door is not None and pipeline.stack is not None
     door, secret = pipeline.front_door.url, pipeline.secret
@@ -220,6 +229,7 @@ def _banner(pipeline: LocalPipeline, aws_url: str) -> None:
         *(f"  Number {n.phone_number_id:<24} {n.label}{_aws_id(n)}" for n in pipeline.numbers),
         f"  End User Messaging Social (sim) {pipeline.graph.url}/v1/whatsapp/send (AWS_ENDPOINT_URL_SOCIALMESSAGING)",
         f"  EUM event topic                 {pipeline.eum_topic.topic_arn if pipeline.eum_topic else '(none)'}",
+        f"  EUM ingest's queue, its DLQ     {_eum_queues(pipeline)}",
         f"  App secret / verify token       {_shown(secret['app_secret'], pipeline)} / {secret['verify_token']}",
         "",
         "  Meta's subscription check:",
