@@ -34,12 +34,13 @@ def register(commands: Any) -> None:
         "numbers",
         help="give each number its own windows, handovers and history (keeps every opt-out)",
         description=(
-            "Windows, handovers and history are per number now; the default number keeps the records it had, "
+            "Windows, handovers and history are per number now; the stack's own number keeps the records it had, "
             "and every opt-out stays business-wide (binding every number). This reads the table (a scan): "
             "where a kept message record shows a customer wrote to another number, that number gets its "
             "window, the handover that message started and its history lines (copied; nothing is deleted; "
-            "opt-outs, marketing choices and identities are never written). It also stores the default number "
-            "in the registry if none is stored there. Running it again changes nothing."
+            "opt-outs, marketing choices and identities are never written). It also pins the stack's own number "
+            "in the registry as the one keeping those records, so a later PhoneNumberId change moves nothing. "
+            "Running it again changes nothing."
         ),
     )
     add_target_arguments(numbers)
@@ -63,8 +64,9 @@ def run_numbers(args: argparse.Namespace) -> int:
     report = migrate_numbers(target.store(), target_registry(target))
     others = ", ".join(report.other_numbers) or "none"
     print(
-        f"{target.label}: default number {report.default_number}"
-        f"{' (now stored in the registry)' if report.pinned else ''}; {report.customers} customers, "
+        f"{target.label}: number {report.unsuffixed_number} keeps the single-number records"
+        f"{' (now pinned in the registry)' if report.pinned else ''}; default number {report.default_number}; "
+        f"{report.customers} customers, "
         f"{report.opt_outs} opt-outs kept business-wide; {report.messages} inbound messages read, "
         f"other numbers written to: {others}; carried over: {report.windows} windows, "
         f"{report.handovers} handovers, {report.history} history lines"

@@ -52,7 +52,8 @@ def opt_sk(entry: NumberEntry | None) -> str:
 
 
 def handover_sk(entry: NumberEntry | None) -> str:
-    """A handover on this number: `HANDOVER` for the default number, `HANDOVER#<number>` for others."""
+    """A handover on this number: `HANDOVER` for the stack's own number (`number_scope`),
+    `HANDOVER#<number>` for others."""
     number = number_scope(entry)
     return f"HANDOVER#{number}" if number else "HANDOVER"
 

@@ -9,8 +9,9 @@
   HIST#<at>#<in|out>#<wamid>#<n>   their conversation history (TTL: WACLOUD_HISTORY_DAYS);
              `HIST#<number>#<at>#...` on other numbers
 
-Windows, handovers and history are per number, as at Meta; the default number keeps the keys of
-the single-number version (`last_inbound_at`, `HANDOVER`, `HIST#<at>`), so a stack with one number
+Windows, handovers and history are per number, as at Meta; the stack's own number (`number_scope`:
+the registry entry marked `unsuffixed_keys`, else `PhoneNumberId`) keeps the keys of the
+single-number version (`last_inbound_at`, `HANDOVER`, `HIST#<at>`), so a stack with one number
 reads and writes exactly what it did, and other numbers add a suffix (`number_scope`). A customer is
 found by any of their addresses (`identities.py`: phone digits in any format, BSUID, parent BSUID,
 `@username`): one person is one customer, with one window, handover and history per number.
