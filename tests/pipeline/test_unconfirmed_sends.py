@@ -1,6 +1,7 @@
 """The check of unconfirmed sends through the whole local pipeline, built from template.yaml: the
 sender puts a delayed check on the check queue, the check function reads the outbound record later
-and counts the send when it is still `unconfirmed` (UnconfirmedSendsAlarm's metric)."""
+and counts the send when it is still `unconfirmed`, or (End User Messaging Social) still without
+the wamid its first status brings (UnconfirmedSendsAlarm's metric)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from moto import mock_aws
 from wacloud.adapters.queues import QueueError
 from wacloud.adapters.store import Store
 from wacloud.local.meta.fake_graph import lost_reply
+from wacloud.local.meta.graph_rules import RuleSettings
 from wacloud.local.pipeline import LocalPipeline, PipelineOptions
 from wacloud.outbound import unconfirmed_check
 
@@ -23,12 +25,19 @@ DELAY = 1  # UnconfirmedAlarmSeconds, short for the test (deployed: up to 900)
 
 
 @contextmanager
-def running(*, status_webhooks: bool) -> Iterator[LocalPipeline]:
+def running(*, status_webhooks: bool, transport: str = "cloud_api") -> Iterator[LocalPipeline]:
+    parameters = {"UnconfirmedAlarmSeconds": str(DELAY)}
+    rules = RuleSettings()
+    if transport == "eum":  # no customer message first: its read receipt and answer would be sends too
+        parameters["EnforceCustomerServiceWindow"] = "false"
+        rules = RuleSettings(enforce_window=False)
     options = PipelineOptions(
         background=False,
         retry_delay=0,
         status_webhooks=status_webhooks,
-        parameters={"UnconfirmedAlarmSeconds": str(DELAY)},
+        parameters=parameters,
+        default_transport=transport,
+        rules=rules,
     )
     with mock_aws(), LocalPipeline(options) as pipeline:
         yield pipeline
@@ -54,10 +63,29 @@ def with_statuses() -> Iterator[LocalPipeline]:
         yield pipeline
 
 
+@pytest.fixture
+def eum_no_statuses() -> Iterator[LocalPipeline]:
+    """The default number on End User Messaging Social, and no status ever comes back."""
+    with running(status_webhooks=False, transport="eum") as pipeline:
+        yield pipeline
+
+
+@pytest.fixture
+def eum_with_statuses() -> Iterator[LocalPipeline]:
+    with running(status_webhooks=True, transport="eum") as pipeline:
+        yield pipeline
+
+
 def send_with_lost_answer(pipeline: LocalPipeline, key: str) -> None:
-    pipeline.customer_says("hi", sender=CUSTOMER)  # opens the 24-hour window for a free-form text
-    pipeline.drain()
-    pipeline.graph.script(lost_reply())
+    send(pipeline, key, lost_answer=True)
+
+
+def send(pipeline: LocalPipeline, key: str, *, lost_answer: bool = False, open_window: bool = True) -> None:
+    if open_window:
+        pipeline.customer_says("hi", sender=CUSTOMER)  # opens the 24-hour window for a free-form text
+        pipeline.drain()
+    if lost_answer:
+        pipeline.graph.script(lost_reply())
     pipeline.send_outbound(
         {
             "idempotency_key": key,
@@ -112,3 +140,23 @@ def test_a_check_that_cannot_be_scheduled_fails_nothing_and_is_counted(no_status
     assert Store().outbound.get("order-3").state == "unconfirmed"
     assert counted == ["UnconfirmedCheckNotScheduled"]
     assert wait_for_the_check(no_statuses) == 0
+
+
+def test_an_eum_send_no_status_ever_confirms_is_counted_when_its_check_comes(eum_no_statuses, counted):
+    send(eum_no_statuses, "eum-1", open_window=False)
+    record = Store().outbound.get("eum-1")
+    # AWS took it (its id kept), but only a status would give it its wamid.
+    assert (record.state, record.wamid, record.transport) == ("accepted", None, "eum")
+    assert record.transport_message_id
+    assert counted == []  # not before its delay
+    assert wait_for_the_check(eum_no_statuses) == 1
+    assert counted == ["SendStillUnconfirmed"]
+    assert len(sends_of(eum_no_statuses)) == 1  # the check sends nothing
+
+
+def test_an_eum_send_its_status_confirmed_in_between_counts_nothing(eum_with_statuses, counted):
+    send(eum_with_statuses, "eum-2", open_window=False)
+    record = Store().outbound.get("eum-2")
+    assert (record.state, record.transport) == ("accepted", "eum") and record.wamid  # its status gave the wamid
+    assert wait_for_the_check(eum_with_statuses) == 1
+    assert counted == []

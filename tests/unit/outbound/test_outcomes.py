@@ -152,11 +152,38 @@ def test_an_eum_acceptance_and_its_first_status_settle_in_either_order(store, st
         step()
     outbound = store.outbound.get("eum")
     assert outbound is not None
-    # AWS's id is kept unless the status settled the record before AWS's answer was written.
-    aws_id = None if status_first else "aws-1"
-    assert (outbound.state, outbound.wamid, outbound.transport_message_id) == ("accepted", "wamid.E", aws_id)
+    # AWS's id is kept also when the status settled the record before AWS's answer was written.
+    assert (outbound.state, outbound.wamid, outbound.confirmed_wamid) == ("accepted", "wamid.E", "wamid.E")
+    assert (outbound.transport, outbound.transport_message_id) == ("eum", "aws-1")
     message = store.messages.get("wamid.E")
     assert message is not None and (message.idempotency_key, message.phone_number_id) == ("eum", "2")
+
+
+def test_aws_id_added_after_the_status_undoes_nothing_of_the_confirmation(store):
+    # The status confirmed it first (the record accepted with its wamid, its message marked)...
+    doc = outbound_document("raced", client_reference="c1")
+    store.outbound.mark_sending(doc, "2", owner="attempt", digest="d1")
+    assert confirm_send(store, "raced", "wamid.R") is True
+    before = store.outbound.get("raced")
+    # ...then AWS's answer is written: it adds its id and changes nothing else.
+    record_outcome(store, doc, EUM_SENT, "2", digest="d1")
+    after = store.outbound.get("raced")
+    assert after is not None and before is not None
+    assert (after.transport, after.transport_message_id) == ("eum", "aws-1")
+    unchanged = {"state", "wamid", "confirmed_wamid", "error", "attempts", "client_ref", "digest", "created_at"}
+    assert after.model_dump(include=unchanged) == before.model_dump(include=unchanged)
+    assert store.messages.apply_status(status_event("sent", 10, wamid="wamid.R")).send_recorded is True
+    # A second answer (a redelivery answered from the record) does not replace the id.
+    record_outcome(store, doc, SendOutcome.accepted(None, transport="eum", transport_message_id="aws-2"), "2")
+    assert store.outbound.get("raced").transport_message_id == "aws-1"
+
+
+def test_aws_id_is_not_added_to_a_record_another_document_holds(store):
+    doc = outbound_document("other")
+    store.outbound.mark_sending(doc, "2", owner="attempt", digest="theirs")
+    confirm_send(store, "other", "wamid.O")
+    record_outcome(store, doc, EUM_SENT, "2", digest="ours")
+    assert store.outbound.get("other").transport_message_id is None
 
 
 def test_an_eum_answer_after_a_status_that_only_left_its_wamid_is_accepted_with_it(store):

@@ -17,6 +17,7 @@ from wacloud.adapters.store import Store
 from wacloud.adapters.table import StoreError
 from wacloud.local.account import REGION
 from wacloud.local.cloudformation import Stack
+from wacloud.models.outbound import OutboundMessage
 from wacloud.models.outbound_state import SendOutcome
 from wacloud.models.records import ErrorInfo
 from wacloud.outbound import unconfirmed_check
@@ -76,6 +77,7 @@ def test_the_check_names_the_send_by_its_idempotency_key(aws, store):
     "outcome",
     [
         SendOutcome.accepted("wamid.OK"),
+        SendOutcome.accepted(None),  # Graph's 200 whose body could not be read: Meta has it
         SendOutcome.failed(ErrorInfo(code=131047)),
         SendOutcome.retrying(ErrorInfo(code=131000), last_attempt=False),
         SendOutcome.rejected("invalid"),
@@ -85,6 +87,60 @@ def test_the_check_names_the_send_by_its_idempotency_key(aws, store):
 def test_other_outcomes_schedule_no_check(aws, store, outcome):
     record_outcome(store, outbound_document("settled"), outcome, "1")
     assert queue_bodies(aws, QUEUE) == []
+
+
+EUM_SENT = SendOutcome.accepted(None, transport="eum", transport_message_id="aws-1")
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_an_eum_send_accepted_without_its_wamid_gets_a_check(aws, store):
+    record_outcome(store, outbound_document("eum-1"), EUM_SENT, "2")
+    assert [m["body"] for m in queue_bodies(aws, QUEUE)] == [{"idempotency_key": "eum-1"}]
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_an_eum_read_receipt_schedules_no_check(aws, store):
+    # No status ever follows a read receipt: AWS's answer is all there is to it.
+    receipt = {"idempotency_key": "read:wamid.IN", "message": {"status": "read", "message_id": "wamid.IN"}}
+    record_outcome(store, OutboundMessage.model_validate(receipt), EUM_SENT, "2")
+    assert store.outbound.get("read:wamid.IN").state == "accepted"
+    assert queue_bodies(aws, QUEUE) == []
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_an_eum_send_its_status_confirmed_first_schedules_no_check(aws, store):
+    doc = outbound_document("eum-raced")
+    store.outbound.mark_sending(doc, "2", owner="attempt", digest=None)
+    confirm_send(store, "eum-raced", "wamid.RACE")
+    record_outcome(store, doc, EUM_SENT, "2")
+    assert queue_bodies(aws, QUEUE) == []
+
+
+def test_an_eum_send_still_without_its_wamid_at_its_check_is_counted_and_logged(store, counted, caplog):
+    record_outcome(store, outbound_document("eum-silent"), EUM_SENT, "2")
+    with caplog.at_level(logging.WARNING):
+        assert check(check_body("eum-silent")) is True
+    assert counted == ["SendStillUnconfirmed"]
+    (line,) = [r for r in caplog.records if r.getMessage() == "EUM send still without its wamid (no status came)"]
+    logged = {k: line.__dict__.get(k) for k in ("state", "phone_number_id", "transport", "transport_message_id")}
+    assert logged == {"state": "accepted", "phone_number_id": "2", "transport": "eum", "transport_message_id": "aws-1"}
+
+
+def test_an_eum_send_its_status_confirmed_in_between_counts_nothing(store, counted):
+    record_outcome(store, outbound_document("eum-late"), EUM_SENT, "2")
+    assert confirm_send(store, "eum-late", "wamid.LATE") is True
+    assert check(check_body("eum-late")) is False
+    assert counted == []
+
+
+def test_an_eum_send_made_unconfirmed_by_awss_5xx_is_counted_with_awss_code(store, counted, caplog):
+    error = ErrorInfo(title="Internal service error", details="End User Messaging Social: InternalServiceException")
+    record_outcome(store, outbound_document("eum-5xx"), SendOutcome.unconfirmed(error), "2")
+    with caplog.at_level(logging.WARNING):
+        assert check(check_body("eum-5xx")) is True
+    assert counted == ["SendStillUnconfirmed"]
+    (line,) = [r for r in caplog.records if r.getMessage() == "Send still unconfirmed"]
+    assert "InternalServiceException" in line.__dict__["error"]
 
 
 @pytest.mark.usefixtures("no_delay")

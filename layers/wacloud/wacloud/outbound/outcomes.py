@@ -67,12 +67,15 @@ def _record_awaiting_status(
     """An outcome whose wamid only a status can bring: a call left unanswered (`unconfirmed`), or
     taken without a wamid (`accepted`: End User Messaging Social's answer). The status webhook can
     win the race against this write: then it has left `confirmed_wamid` on the record, and the send
-    is recorded accepted with it instead (a settled record is left as it is).
+    is recorded accepted with it instead; a record the status already made `accepted` keeps its
+    confirmation and gets AWS's message id added (a settled record is otherwise left as it is).
 
-    Recorded `unconfirmed`, the send gets a delayed check (`unconfirmed_check`): still unconfirmed
-    then, it raises an alarm. Scheduling it never raises."""
+    Recorded `unconfirmed`, or accepted by End User Messaging Social without its wamid, the send gets
+    a delayed check (`unconfirmed_check`): still unconfirmed (or without its wamid) then, it raises
+    an alarm. Scheduling it never raises."""
     if store.outbound.record(document, outcome, phone_number_id, unless_confirmed=True, digest=digest):
-        if outcome.state is OutboundState.UNCONFIRMED:
+        # A read receipt (no recipient) has no statuses to wait for: AWS's answer is all it gets.
+        if outcome.state is OutboundState.UNCONFIRMED or (outcome.transport and document.recipient is not None):
             schedule_check(document.idempotency_key)
         return
     record = store.outbound.get(document.idempotency_key)
@@ -80,6 +83,9 @@ def _record_awaiting_status(
         transport = {"transport": outcome.transport, "transport_message_id": outcome.transport_message_id}
         accepted = SendOutcome.accepted(record.confirmed_wamid, **transport)
         record_outcome(store, document, accepted, phone_number_id, digest=digest)
+    elif record is not None and record.state is OutboundState.ACCEPTED and outcome.transport_message_id:
+        # Its first status confirmed it before AWS's answer was written: keep AWS's id with it.
+        store.outbound.add_transport_id(document, outcome, digest=digest)
 
 
 def confirm_send(store: Store, idempotency_key: str, wamid: str) -> bool:

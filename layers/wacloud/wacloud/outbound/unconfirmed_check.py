@@ -1,19 +1,24 @@
-"""A delayed look at every `unconfirmed` send: is it still unconfirmed `UnconfirmedAlarmSeconds` later?
+"""A delayed look at every send only a status can confirm: is it still unconfirmed
+`UnconfirmedAlarmSeconds` later?
 
-A send is recorded `unconfirmed` when Graph received the request but its answer was lost; the status
-webhook carrying our confirmation marker turns it into `accepted` (`outcomes.confirm_send`). One
-that stays `unconfirmed` may never have reached Meta, and nothing else would notice it:
+A send is recorded `unconfirmed` when Graph (or End User Messaging Social) received the request but
+its answer was lost, or AWS failed it with a 5xx after which it may have gone; the status webhook
+carrying our confirmation marker turns it into `accepted` (`outcomes.confirm_send`). An End User
+Messaging Social send is recorded `accepted` without a wamid (AWS answers with its own id), and its
+first status gives it the wamid. Either one left so may never have reached Meta (or AWS never
+handed it on), and nothing else would notice it:
 
-    sender ──unconfirmed──▶ check queue (standard, DelaySeconds) ──later──▶ unconfirmed check
-                                                                   still unconfirmed: SendStillUnconfirmed
+    sender ──unconfirmed, or EUM accepted──▶ check queue (standard, DelaySeconds) ──later──▶ unconfirmed check
+                                                 still unconfirmed, or still without a wamid: SendStillUnconfirmed
 
-- `schedule_check` is called where every unconfirmed outcome is written (`outcomes`). It never
-  raises: the send is done and recorded, and a failing put must neither fail it nor have it sent
-  again. A check that could not be scheduled counts `UnconfirmedCheckNotScheduled`, which the same
-  alarm adds to `SendStillUnconfirmed` (a send nobody will look at is one to look at now).
+- `schedule_check` is called where each such outcome is written (`outcomes`). It never raises: the
+  send is done and recorded, and a failing put must neither fail it nor have it sent again. A check
+  that could not be scheduled counts `UnconfirmedCheckNotScheduled`, which the same alarm adds to
+  `SendStillUnconfirmed` (a send nobody will look at is one to look at now).
 - `check_batch` is the consumer (functions/unconfirmed_check): it reads the outbound record and
-  counts `SendStillUnconfirmed` when it is still `unconfirmed` (template: UnconfirmedSendsAlarm).
-  A record it cannot read fails the message, which SQS delivers again and then dead-letters.
+  counts `SendStillUnconfirmed` when it is still `unconfirmed`, or an EUM acceptance still without
+  its wamid (template: UnconfirmedSendsAlarm). A record it cannot read fails the message, which SQS
+  delivers again and then dead-letters.
 
 SQS delays a message by at most 900 s, so the check waits at most that (the parameter's maximum).
 """
@@ -64,7 +69,8 @@ def check_body(idempotency_key: str) -> str:
 
 
 def check(body: str) -> bool:
-    """Look at the send one check message names; True when it is still `unconfirmed` (counted).
+    """Look at the send one check message names; True when it is still `unconfirmed`, or accepted by
+    End User Messaging Social and still without its wamid (counted).
 
     A body that names no send is dropped with a warning (only the sender writes here, so it is a bug,
     and no retry fixes it); a store error raises, for SQS to deliver the message again."""
@@ -77,18 +83,28 @@ def check(body: str) -> bool:
         logger.warning("Dropped a check that names no send", extra={"reason": type(exc).__name__})
         return False
     record = get_store().outbound.get(idempotency_key)
-    if record is None or record.state is not OutboundState.UNCONFIRMED:
+    if record is None:
+        return False
+    # An EUM send AWS took: only its first status (with the marker) says Meta has it.
+    without_wamid = record.state is OutboundState.ACCEPTED and not record.wamid and bool(record.transport)
+    if record.state is not OutboundState.UNCONFIRMED and not without_wamid:
         return False
     count("SendStillUnconfirmed")
-    logger.warning(
-        "Send still unconfirmed",
-        extra={
-            "idempotency_key": mask_key(idempotency_key),
-            "attempt_at": record.updated_at,
-            # A status named it but the record was not turned `accepted` (yet): Meta has it.
-            "confirmation_noted": bool(record.confirmed_wamid),
-        },
-    )
+    extra: dict[str, object] = {
+        "idempotency_key": mask_key(idempotency_key),
+        "state": record.state.value if record.state else None,
+        "phone_number_id": record.phone_number_id,
+        "attempt_at": record.updated_at,
+        # A status named it but the record was not turned `accepted` (yet): Meta has it.
+        "confirmation_noted": bool(record.confirmed_wamid),
+    }
+    if record.transport:
+        # AWS's id: what End User Messaging Social's support and its event logs know the send by.
+        extra.update({"transport": record.transport, "transport_message_id": record.transport_message_id})
+    if record.error is not None:
+        extra["error"] = record.error.details or record.error.title
+    message = "EUM send still without its wamid (no status came)" if without_wamid else "Send still unconfirmed"
+    logger.warning(message, extra=extra)
     return True
 
 

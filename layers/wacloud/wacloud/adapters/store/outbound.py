@@ -228,6 +228,27 @@ class OutboundRecords(Repository):
         )
         return OutboundRecord.model_validate(item)
 
+    def add_transport_id(self, document: OutboundMessage, outcome: SendOutcome, *, digest: str | None) -> bool:
+        """Add AWS's message id (and the transport) of an accepted send to its record, already made
+        `accepted` by a status that arrived before the send's answer was written; its state, wamid
+        and error stay. False when the record is not accepted, has an id already, or is another's."""
+        condition = "#state = :accepted AND attribute_not_exists(transport_message_id)"
+        sets = ["transport_message_id = :id", "updated_at = :now"]
+        values: dict[str, Any] = {
+            ":accepted": OutboundState.ACCEPTED.value,
+            ":id": outcome.transport_message_id,
+            ":now": self._now(),
+        }
+        if outcome.transport:
+            sets.append("transport = :transport")
+            values[":transport"] = outcome.transport
+        if digest:
+            condition += " AND (attribute_not_exists(digest) OR digest = :digest)"
+            values[":digest"] = digest
+        update = Update("SET " + ", ".join(sets), values, {"#state": "state"}, condition)
+        written = self.table.update(key(document.idempotency_key), update)
+        return written is not None
+
     def accept_confirmed(self, idempotency_key: str, wamid: str) -> bool:
         """Make a `CONFIRMABLE` record (or an acceptance without its wamid) `accepted` with the
         wamid a status named; False when the record was not one of those."""
