@@ -21,6 +21,7 @@ from wacloud.adapters.graph import GraphTransportError
 from wacloud.adapters.social_messaging import (
     MEDIA_TIMEOUT,
     SEND_TIMEOUT,
+    SendMaybeTaken,
     ServiceError,
     SocialMessagingClient,
     _config,
@@ -107,7 +108,7 @@ def test_the_numbers_own_api_version_wins() -> None:
 )
 def test_a_send_is_one_request_even_when_botocore_would_retry_it(status: int, code: str) -> None:
     wire = Wire((status, code, "try later"))
-    with pytest.raises(ServiceError):
+    with pytest.raises((ServiceError, SendMaybeTaken)):
         eum(wire).send(NUMBER, BODY)  # type: ignore[arg-type]
     assert len(wire.requests) == 1
 
@@ -117,17 +118,57 @@ def test_botocores_max_attempts_of_one_would_have_sent_it_again(monkeypatch: pyt
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)  # no back-off wait
     wire = Wire((500, "InternalServiceException", "boom"))
     config = Config(retries={"max_attempts": 1, "mode": "standard"})
-    with pytest.raises(ServiceError):
+    with pytest.raises(SendMaybeTaken):
         SocialMessagingClient(send_client=client_on(wire, config=config)).send(NUMBER, BODY)  # type: ignore[arg-type]
     assert len(wire.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (500, "InternalServiceException", "Internal service error"),
+        (502, "DependencyException", "Meta did not answer"),
+        (503, "ServiceUnavailable", ""),
+    ],
+)
+def test_a_sends_5xx_without_metas_code_may_have_sent_it(status: int, code: str, message: str) -> None:
+    # AWS may have handed the message to Meta before it failed: a lost answer, never a retry.
+    with pytest.raises(SendMaybeTaken) as caught:
+        eum(Wire((status, code, message))).send(NUMBER, BODY)  # type: ignore[arg-type]
+
+    error = caught.value
+    assert isinstance(error, GraphTransportError) and error.maybe_sent is True
+    assert (error.aws_code, error.http_status) == (code, status)
+    # AWS's code stays visible: in the recorded error and in what the sender logs (`str`).
+    info = error.info()
+    assert info.details is not None and info.details.startswith(f"End User Messaging Social: {code};")
+    assert info.http_status == status and info.title == (message or f"{code} (HTTP {status})")
+    assert code in str(error)
+
+
+def test_a_sends_5xx_naming_metas_code_is_decided_by_metas_code() -> None:
+    with pytest.raises(ServiceError) as caught:
+        eum(Wire((502, "DependencyException", "(#131000) Something went wrong"))).send(NUMBER, BODY)  # type: ignore[arg-type]
+    assert caught.value.code == 131000 and action_for(caught.value) is Action.RETRY
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(500, "InternalServiceException"), (502, "DependencyException"), (503, "ServiceUnavailable")]
+)
+def test_a_media_calls_5xx_is_a_service_error_to_retry(status: int, code: str) -> None:
+    for call in (
+        lambda client: client.post_media(NUMBER, "media-bucket", "outbound/a.jpg"),
+        lambda client: client.get_media(NUMBER, "987654321", "media-bucket", "inbound/"),
+    ):
+        with pytest.raises(ServiceError) as caught:
+            call(eum(Wire((status, code, "Internal error"))))
+        assert caught.value.aws_code == code and action_for(caught.value) is Action.RETRY
 
 
 @pytest.mark.parametrize(
     ("status", "code", "message", "action", "needs_human"),
     [
         (429, "ThrottledRequestException", "Rate exceeded", Action.RETRY, False),
-        (500, "InternalServiceException", "Internal error", Action.RETRY, False),
-        (502, "DependencyException", "Meta did not answer", Action.RETRY, False),
         (400, "ValidationException", "message is not valid JSON", Action.FAIL, False),
         (400, "ValidationException", "Unsupported metaApiVersion v99.0", Action.RETRY, True),
         (400, "InvalidParametersException", "bad parameter", Action.FAIL, False),
@@ -135,7 +176,6 @@ def test_botocores_max_attempts_of_one_would_have_sent_it_again(monkeypatch: pyt
         (403, "AccessDeniedByMetaException", "Meta denied access", Action.FAIL, True),
         (404, "ResourceNotFoundException", "phone number not found", Action.FAIL, True),
         (403, "ExpiredTokenException", "The security token expired", Action.RETRY, True),
-        (503, "ServiceUnavailable", "", Action.RETRY, False),
         (400, "SomethingNew", "", Action.FAIL, False),
     ],
 )

@@ -7,7 +7,10 @@ media through S3, for the numbers the registry says it carries (`transport: "eum
 - AWS's errors are translated here, once, into the Graph error classes the sender and its error
   policy already know: a refusal is a `ServiceError` (a `GraphError` with AWS's error code, and
   Meta's code where the message names one as `(#131047)`); no answer is a `GraphTransportError`,
-  `maybe_sent` when the request may have been written (a read timeout, a closed connection).
+  `maybe_sent` when the request may have been written (a read timeout, a closed connection). A
+  send's 5xx naming no Meta code is `SendMaybeTaken` (a `GraphTransportError`, `maybe_sent`): AWS
+  may have handed the message to Meta before it failed, so the sender records it `unconfirmed` and
+  never sends it again; a media call's 5xx stays a `ServiceError` (repeating it is harmless).
 - Media goes through the stack's bucket: `post_media` hands the service an object to upload to Meta,
   `get_media` has it write a customer's media to a key prefix (the service appends the media id).
 """
@@ -77,6 +80,26 @@ class ServiceError(GraphError):
         return super().info().model_copy(update={"details": f"End User Messaging Social: {self.aws_code}"})
 
 
+class SendMaybeTaken(GraphTransportError):
+    """A send AWS failed with a 5xx naming no Meta code (InternalServiceException, DependencyException,
+    ...): AWS may have handed the message to Meta first, so it may have gone (`maybe_sent`). Its
+    first status, carrying the confirmation marker, confirms it."""
+
+    def __init__(self, aws_code: str, http_status: int, message: str) -> None:
+        self.aws_code = aws_code
+        self.http_status = http_status
+        self.aws_message = message[:500]
+        said = f": {self.aws_message}" if self.aws_message else ""
+        super().__init__(f"End User Messaging Social {aws_code} (HTTP {http_status}) on a send{said}", maybe_sent=True)
+
+    def info(self) -> ErrorInfo:
+        return ErrorInfo(
+            title=self.aws_message or f"{self.aws_code} (HTTP {self.http_status})",
+            details=f"End User Messaging Social: {self.aws_code}; AWS may have handed the message to Meta",
+            http_status=self.http_status,
+        )
+
+
 def meta_code(message: str | None) -> int | None:
     """Meta's code in an AWS error message (`(#131047) ...`), or None."""
     found = _META_CODE.search(message or "")
@@ -85,12 +108,16 @@ def meta_code(message: str | None) -> int | None:
 
 def translate(exc: Exception, *, is_send: bool) -> GraphError | GraphTransportError:
     """An exception of a `socialmessaging` call as the package's error (`is_send`: a message send,
-    which a lost answer may have delivered; repeating a media call is harmless)."""
+    which a lost answer or AWS's 5xx may have delivered; repeating a media call is harmless)."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error") or {}
         code = str(error.get("Code") or "Unknown")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or AWS_STATUS.get(code, 500)
-        return ServiceError(code, int(status), str(error.get("Message") or ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or AWS_STATUS.get(code, 500))
+        message = str(error.get("Message") or "")
+        if is_send and status >= 500 and meta_code(message) is None:
+            # Without Meta's code nothing says where it failed: before or after AWS handed it on.
+            return SendMaybeTaken(code, status, message)
+        return ServiceError(code, status, message)
     if isinstance(exc, ParamValidationError):
         # Refused before any request (a number without its AWS id, a body too large).
         return ServiceError(PARAMETERS_REFUSED, 400, str(exc))

@@ -130,13 +130,21 @@ RANGE_RULES: tuple[tuple[int, int, ErrorRule], ...] = (
 )
 UNKNOWN_CODE = ErrorRule(F, "A code this table does not know: not retried, recorded with Meta's text")
 
-# End User Messaging Social's own errors, for an answer that names no Meta code. Its 500 and 502 are
-# retried as Graph's bare 5xx are; a refusal an operator can fix without changing the document
-# (IAM) is retried too, so a DLQ redrive delivers it once fixed, where failing would lose it.
+# End User Messaging Social's own errors, for an answer that names no Meta code. A send's 5xx never
+# gets here: AWS may have handed the message to Meta first, so the adapter makes it a lost answer
+# (`SendMaybeTaken`: `unconfirmed`, never sent again); a media call's 5xx is retried as Graph's bare
+# 5xx are. A refusal an operator can fix without changing the document (IAM) is retried too, so a
+# DLQ redrive delivers it once fixed, where failing would lose it.
+MAYBE_SENT = (
+    "; on a message send: `unconfirmed`, never sent again (AWS may have handed it to Meta before it failed: "
+    "its first status confirms it)"
+)
 AWS_ERROR_RULES: dict[str, ErrorRule] = {
     "ThrottledRequestException": ErrorRule(R, "AWS throttled the call (the account's request rate)"),
-    "InternalServiceException": ErrorRule(R, "AWS failed with an unknown error"),
-    "DependencyException": ErrorRule(R, "A service AWS depends on (Meta's API) failed or did not answer"),
+    "InternalServiceException": ErrorRule(R, "AWS failed with an unknown error: a media call is retried" + MAYBE_SENT),
+    "DependencyException": ErrorRule(
+        R, "A service AWS depends on (Meta's API) failed or did not answer: a media call is retried" + MAYBE_SENT
+    ),
     "ValidationException": ErrorRule(F, "The request breaks AWS's constraints (the message JSON, an id's form)"),
     "InvalidParametersException": ErrorRule(F, "A parameter of the request is not valid"),
     "AccessDeniedException": ErrorRule(

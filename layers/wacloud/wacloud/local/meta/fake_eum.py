@@ -17,6 +17,11 @@ Errors in AWS's rest-json form: the `x-amzn-ErrorType` header and `{"message": .
 refusals come back as Meta's code in the message (`(#131047) ...`): 4, 130429 and 131056 as
 ThrottledRequestException (429), other 4xx as ValidationException (400), 5xx as DependencyException
 (502). A scripted `drop_reply` takes the message and drops the connection.
+
+Where a fault happens decides whether the message went: a scripted Graph error (any 5xx included)
+fails the send before AWS handed it to Meta (nothing sent, no statuses); `fail_after_send` queues
+AWS's own 5xx for after Meta took the message (its statuses follow, carrying the marker), the case
+that makes the sender record a send's 5xx `unconfirmed` instead of sending it again.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import base64
 import binascii
 import json
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -80,7 +86,20 @@ class FakeEum:
         self.graph = graph
         self.numbers = {n.eum_phone_number_id: n for n in numbers if n.transport == EUM}
         self._s3 = s3  # a boto3 S3 client, made on first use (moto's, in the local run)
+        self._after_send: list[str] = []  # AWS error codes for the next sends Meta takes
+        self._lock = threading.Lock()
         graph.eum = self
+
+    def fail_after_send(self, *error_types: str) -> None:
+        """Answer the next sends Meta takes with these AWS errors (`InternalServiceException`,
+        `DependencyException`, ...), in order: the message went, its statuses follow, the caller
+        hears only the 5xx."""
+        with self._lock:
+            self._after_send.extend(error_types)
+
+    def _next_after_send(self) -> str | None:
+        with self._lock:
+            return self._after_send.pop(0) if self._after_send else None
 
     def answer(self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes) -> EumAnswer:
         """The answer to one request to the service."""
@@ -136,7 +155,13 @@ class FakeEum:
         )
         if dropped:
             return EumAnswer(200, drop=True)
-        return EumAnswer(200, {"messageId": message_id}) if status == 200 else from_graph(status, response)
+        if status != 200:
+            return from_graph(status, response)
+        failed_after = self._next_after_send()
+        if failed_after is not None:
+            # AWS's words do not say where it failed: the caller cannot tell this from a fault before.
+            return aws_error(failed_after, "Internal service error")
+        return EumAnswer(200, {"messageId": message_id})
 
     def _upload(self, number: BusinessNumber, request: dict[str, Any]) -> EumAnswer:
         try:
