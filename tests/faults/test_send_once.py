@@ -205,9 +205,11 @@ def test_killed_between_the_call_and_its_answer_is_unconfirmed_then_confirmed_by
 
     assert len(stub.sent) == 1
     assert outcome.state == "unconfirmed" and stored("k1").state == "unconfirmed"
-    # Meta had taken it: its first status (carrying our marker) settles the record.
+    # Meta had taken it: its first status (carrying our marker) settles the record, which still says
+    # how the send left (written with `sending`, before the call).
     assert confirm_send(sender.store, "k1", "wamid.LATE")
-    assert (stored("k1").state, stored("k1").wamid) == ("accepted", "wamid.LATE")
+    record = stored("k1")
+    assert (record.state, record.wamid, record.transport) == ("accepted", "wamid.LATE", "eum" if way.eum else None)
 
 
 def test_an_unexpected_error_after_the_call_leaves_the_send_unconfirmed_not_retried(aws, way):

@@ -2,6 +2,8 @@
 once (transient Graph errors, lost replies, lagging and shuffled status webhooks, a token rotated
 twice, DynamoDB throttling), then the guarantees: no key accepted twice by Graph, every key settled
 or dead-lettered, every inbound event stored once, every POST answered 200, nothing left queued.
+On both transports: the default number on Graph, or on End User Messaging Social (its sends through
+AWS, its events through SNS; no token to rotate there).
 
 `make soak` runs it with its figures (`-s`); the default run leaves it out (`-m "not soak"`)."""
 
@@ -90,7 +92,7 @@ class Soak:
 
     def post(self, body: dict[str, Any]) -> None:
         self.webhooks += 1
-        self.posts[self.pipeline.post_webhook(body)[0]] += 1
+        self.posts[self.pipeline.deliver(body)[0]] += 1  # POSTed, or published on the EUM topic
 
     def produce(self, round_: int) -> None:
         """This round's documents (text and templates), and some of earlier ones put again."""
@@ -195,10 +197,15 @@ class Soak:
         return moved
 
 
+@pytest.fixture(params=["cloud_api", "eum"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def soak(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Soak, Throttle]]:
+def soak(monkeypatch: pytest.MonkeyPatch, transport: str) -> Iterator[tuple[Soak, Throttle]]:
     with mock_aws():
-        pipeline = start_pipeline(EnforceCustomerServiceWindow="false", LogLevel="ERROR")
+        pipeline = start_pipeline(transport, EnforceCustomerServiceWindow="false", LogLevel="ERROR")
         pipeline.simulator.status_webhooks = False  # the soak sends them: late, shuffled, twice
         rng = random.Random(SEED)
         assert pipeline.stack is not None
@@ -250,7 +257,7 @@ def drive(run: Soak, throttle: Throttle) -> tuple[float, float]:
     for round_ in range(ROUNDS):
         run.produce(round_)
         run.customers_write(round_)
-        if round_ in ROTATE_AT:
+        if round_ in ROTATE_AT and pipeline.numbers[0].transport == "cloud_api":
             pipeline.rotate_token()  # the secret changes; Graph refuses the token the sender holds
         run.script_faults(calls=DOCUMENTS_PER_ROUND + 3 * MESSAGES_PER_ROUND)
         for poller in pipeline.pollers:
@@ -324,10 +331,11 @@ def test_soak_every_guarantee_holds_under_all_faults_at_once(soak: tuple[Soak, T
     assert pipeline.stack is not None
     urls = pipeline.stack.queue_urls
     assert queued(pipeline, "OutboundQueue") == 0 and queued(pipeline, "InboundQueue") == 0
-    letters = {q: dlq.inspect(urls[q]) for q in ("InboundDLQ", "OutboundDLQ")}
+    letters = {q: dlq.inspect(urls[q]) for q in ("InboundDLQ", "OutboundDLQ", "EumIngestDLQ") if q in urls}
     items = table_items(pipeline)
     states = check_outbound(run, items, {json.loads(x.body).get("idempotency_key") for x in letters["OutboundDLQ"]})
     check_inbound(run, items)
+    assert not letters.get("EumIngestDLQ"), "an End User Messaging Social event was dead-lettered"
 
     figures = {
         "documents (unique / re-put)": f"{len(run.documents)} / {run.duplicates}",
@@ -343,7 +351,8 @@ def test_soak_every_guarantee_holds_under_all_faults_at_once(soak: tuple[Soak, T
         "dead letters seen (redriven)": dict(run.dead_letters),
         "left in the DLQs": {q: [x.describe() for x in v] for q, v in letters.items()},
         "faults: Graph": dict(sorted(faults_seen(pipeline.graph.requests).items())),
-        "faults: token rotations": len(ROTATE_AT),
+        "transport of the default number": pipeline.numbers[0].transport,
+        "faults: token rotations": len(ROTATE_AT) if pipeline.numbers[0].transport == "cloud_api" else 0,
         "faults: DynamoDB throttled calls": dict(sorted(throttle.count.items())),
         "wall time (s): with faults, in all": f"{faulty:.1f}, {wall:.1f}",
     }

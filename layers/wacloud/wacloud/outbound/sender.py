@@ -337,7 +337,11 @@ class Sender:
             take_turn()
             if not marked:
                 marked = self.store.outbound.mark_sending(
-                    document, number.phone_number_id, owner=request.owner, digest=request.digest
+                    document,
+                    number.phone_number_id,
+                    owner=request.owner,
+                    digest=request.digest,
+                    transport=None if transport.name == CLOUD_API else transport.name,
                 )
                 if not marked:  # another attempt holds `sending`, or the record settled or names another document
                     raise SendRetryableError("the document's record changed while it was being sent")

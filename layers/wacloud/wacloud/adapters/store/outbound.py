@@ -116,13 +116,26 @@ class OutboundRecords(Repository):
         )
         return written is not None
 
-    def mark_sending(self, document: OutboundMessage, phone_number_id: str, *, owner: str, digest: str | None) -> bool:
-        """`sending`, just before the Graph call (`owner`: the attempt making it): the send's lock.
-        False when the record is no longer open or names another document (nothing written)."""
+    def mark_sending(
+        self,
+        document: OutboundMessage,
+        phone_number_id: str,
+        *,
+        owner: str,
+        digest: str | None,
+        transport: str | None = None,
+    ) -> bool:
+        """`sending`, just before the send call (`owner`: the attempt making it): the send's lock.
+        `transport`: the way out other than the Cloud API, kept on the record from now on (so an
+        `unconfirmed` send that a status confirms still says how it left). False when the record is
+        no longer open or names another document (nothing written)."""
         now = self._now()
         names = {"#state": "state", "#type": "type", "#error": "error", "#raw": "raw"}
         values: dict[str, Any] = {":state": OutboundState.SENDING.value, ":owner": owner, ":true": True}
         sets = ["#state = :state", "sending_owner = :owner"]
+        if transport:
+            sets.append("transport = :transport")
+            values[":transport"] = transport
         self._describe(document, phone_number_id, now, sets, values, digest=digest)
         condition, states = state_condition(RECORDED_OVER)
         written = self.table.update(
