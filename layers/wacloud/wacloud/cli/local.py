@@ -67,8 +67,9 @@ def register(commands: Any) -> None:
         "--number",
         metavar="PHONE_NUMBER_ID",
         type=_number_id,
-        help="the business number written to, by its Meta phone number id (default: the default number; "
-        "`wacloud local` lists them, one on the Cloud API, one on End User Messaging Social)",
+        help="the business number written to, by its Meta phone number id (default: the default number; in a "
+        "--group, the group's own number, and naming another is refused; `wacloud local` lists them, one on "
+        "the Cloud API, one on End User Messaging Social)",
     )
     kind = say.add_mutually_exclusive_group()
     kind.add_argument("--button-reply", metavar="ID[:TITLE]", help="tap a reply button")
