@@ -318,6 +318,7 @@ class Sender:
         marked = isinstance(document.message, ReadReceipt)  # harmless to repeat: no `sending` for it
         has_media = next(s3_media(body), None) is not None
         needed, rate = sum(transport.timeout) + MARGIN_SECONDS, self._rate(number)
+        way = None if transport.name == CLOUD_API else transport.name  # on the record from `sending` on
 
         def take_turn() -> None:
             """Time for the call, then the call's turn in the number's shared send rate (again before
@@ -337,11 +338,7 @@ class Sender:
             take_turn()
             if not marked:
                 marked = self.store.outbound.mark_sending(
-                    document,
-                    number.phone_number_id,
-                    owner=request.owner,
-                    digest=request.digest,
-                    transport=None if transport.name == CLOUD_API else transport.name,
+                    document, number.phone_number_id, owner=request.owner, digest=request.digest, transport=way
                 )
                 if not marked:  # another attempt holds `sending`, or the record settled or names another document
                     raise SendRetryableError("the document's record changed while it was being sent")
