@@ -121,6 +121,24 @@ def test_a_number_of_another_business_is_added(deployed: DeployedStack, capsys) 
     assert entry is not None and entry.business == "brand-b"  # its customers are kept apart
 
 
+def test_a_served_numbers_business_changes_only_with_force(deployed: DeployedStack, capsys) -> None:
+    # On a single-number stack, a typo here would leave every opt-out behind: refused.
+    code, out, err = run(capsys, "add", PHONE_NUMBER_ID, "--business", "acme")
+    assert (code, out) == (2, "") and "pass --force" in err and "opt-outs" in err
+    assert served().get(PHONE_NUMBER_ID).business == "default"  # type: ignore[union-attr]
+
+    assert run(capsys, "add", PHONE_NUMBER_ID, "--business", "acme", "--force")[0] == 0
+    assert served().get(PHONE_NUMBER_ID).business == "acme"  # type: ignore[union-attr]
+
+
+def test_numbers_of_one_waba_serve_one_business(deployed: DeployedStack, capsys) -> None:
+    assert run(capsys, "add", OTHER, "--waba", "400000000000001", "--business", "brand-b")[0] == 0
+
+    code, _, err = run(capsys, "add", "100000000000003", "--waba", "400000000000001")  # business default
+    assert code == 2 and "one WABA, one business" in err
+    assert run(capsys, "add", "100000000000003", "--waba", "400000000000001", "--business", "brand-b")[0] == 0
+
+
 # One stack for all (a moto stack per case would cost a second each).
 REFUSED = [
     (["--secret", "other/secret"], "may read only whatsapp/cloud-api and whatsapp/cloud-api/..."),

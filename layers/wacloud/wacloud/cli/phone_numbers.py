@@ -86,6 +86,11 @@ def register(commands: Any) -> None:
         add.add_argument(flag, help=help_text)
     add.add_argument("--default", action="store_true", help="send documents that name no number from it")
     add.add_argument(
+        "--force",
+        action="store_true",
+        help="change a served number's --business (its customers, opt-outs too, stay with the old business)",
+    )
+    add.add_argument(
         "--from-eum",
         metavar="PHONE_NUMBER_ID_ARN",
         help="fill the id, WABA and display number from AWS End User Messaging Social's phone-number-id-... "
@@ -242,6 +247,7 @@ def run_add(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     entry = _with_app_secret(registry, entry, explicit="secret_name" in changes)
     _check(registry, entry)
+    _check_business(registry, entry, known, force=args.force)
     # Moving the default moves no customer's window, handover or history: those stay each number's
     # (the unsuffixed keys the stack's own number's, `models.records.number_scope`).
     registry.put(entry)
@@ -288,6 +294,26 @@ def _check(registry: NumberRegistry, entry: NumberEntry) -> None:
     if entry.rules and not RULES.fullmatch(entry.rules):
         raise UsageError(
             f"--rules {entry.rules!r}: a .json file in the processor's package, or s3://<bucket>/<key>.json"
+        )
+
+
+def _check_business(registry: NumberRegistry, entry: NumberEntry, known: NumberEntry | None, *, force: bool) -> None:
+    """A number's business decides whose customers it sees (`adapters/store/customer_keys.py`)."""
+    if known is not None and known.business != entry.business and not force:
+        raise UsageError(
+            f"{entry.phone_number_id} serves business {known.business!r}: moved to {entry.business!r}, it starts "
+            f"with no customers, and their opt-outs, windows and history stay {known.business!r}'s; "
+            "pass --force to move it anyway"
+        )
+    # A WhatsApp Business Account is one business portfolio's at Meta (its BSUIDs are that business's).
+    others = {
+        other.business
+        for other in registry.entries()
+        if other.phone_number_id != entry.phone_number_id and entry.waba_id and other.waba_id == entry.waba_id
+    }
+    if others and others != {entry.business}:
+        raise UsageError(
+            f"WABA {entry.waba_id}'s numbers serve business {', '.join(sorted(others))}: one WABA, one business"
         )
 
 
