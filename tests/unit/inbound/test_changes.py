@@ -176,6 +176,23 @@ def test_a_marketing_stop_told_to_another_business_binds_its_customer_only(store
     assert not store.customers.get(meta.PHONE).marketing_stopped  # type: ignore[union-attr]
 
 
+def test_a_marketing_stop_naming_no_number_binds_the_customer_of_its_wabas_business(store):
+    brand_b = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
+    get_registry().put(brand_b)
+    real = AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
+    identity = CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID)
+    for entry in (None, brand_b):
+        store.customers.touch(identity, at=1, ref="call", entry=entry)
+    body = copy.deepcopy(meta.MARKETING_STOPPED)
+    del body["entry"][0]["changes"][0]["value"]["metadata"]  # Meta's may carry none: its WABA says whose
+    body["entry"][0]["id"] = brand_b.waba_id
+
+    real.apply(change(body))
+
+    assert store.customers.get(meta.PHONE, brand_b).marketing_stopped  # type: ignore[union-attr]
+    assert not store.customers.get(meta.PHONE).marketing_stopped  # type: ignore[union-attr]
+
+
 def test_a_changed_user_id_told_to_another_business_moves_its_customer_only(store):
     brand_b = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
     get_registry().put(brand_b)

@@ -137,9 +137,14 @@ class AccountChanges:
 
 
 def _number(event: ChangeEvent, metadata: Metadata | None) -> NumberEntry | None:
-    """The registry's entry of the number a change names (None: the default business's)."""
+    """The registry's entry of the number a change names, else a number of its WABA (a field may name
+    no number: `user_preferences`; its WABA's numbers are one business's): whose customers it is about.
+    None: the default number's (a stack whose numbers name no WABA)."""
+    registry = get_registry()
     phone_number_id = metadata.phone_number_id if metadata else event.phone_number_id
-    return get_registry().get(phone_number_id) if phone_number_id else None
+    if phone_number_id:
+        return registry.get(phone_number_id)
+    return next((entry for entry in registry.entries() if event.waba_id and entry.waba_id == event.waba_id), None)
 
 
 def _caller(call: Call, contact: Contact | None) -> CustomerIdentity:
