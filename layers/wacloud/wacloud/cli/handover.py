@@ -68,7 +68,7 @@ def _contact(store: Any, customer: str, business: str) -> Any:
 
 
 def _active(store: Any, contact: Any, business: str) -> dict[str, Any]:
-    """The customer's handovers still running, by number ("": the default number)."""
+    """The customer's handovers still running, by number ("": the stack's own number)."""
     now = int(time.time())
     found = store.customers.handovers(contact.customer_id, business=business)
     return {number: h for number, h in sorted(found.items()) if h.handover_until and now < h.handover_until}

@@ -53,7 +53,7 @@ _CHOICE_FIELDS = {
     "MARKETING": ("marketing_stopped", "marketing_changed_at"),
     "HANDOVER": ("handover_until", "handover_at", "handover_wamid"),
 }
-# The default number's history: its time has 11 digits, a leading 0 until the year 2286; another
+# The stack's own number's history (`number_scope` ""): its time has 11 digits, a leading 0 until the year 2286; another
 # number's lines begin with its id (Meta's ids have no leading 0).
 DEFAULT_HISTORY_PREFIX = "HIST#0"
 
@@ -89,7 +89,7 @@ class CustomerRecords(Repository):
         self, address: str, entry: NumberEntry | None = None, *, business: str | None = None
     ) -> ContactRecord | None:
         """The customer an address names (any of theirs) among the customers of the number `entry`'s
-        business (None: the default number; without a number, `business`'s): profile, choices and
+        business (None: the stack's own number; without a number, `business`'s): profile, choices and
         handover, with what that number keeps of its own."""
         scope = business_of(entry, business)
         return self.record(*self.identities.of(scope).find(address, entry), business=scope)
@@ -118,7 +118,7 @@ class CustomerRecords(Repository):
         return ContactRecord.model_validate({"wa_id": phone, **merged, "customer_id": customer})
 
     def upsert(self, event: MessageEvent, entry: NumberEntry | None = None) -> str | None:
-        """Remember who wrote to the number `entry` (None: the default number) and when (an older
+        """Remember who wrote to the number `entry` (None: the stack's own number) and when (an older
         message arriving late does not move time back); the customer's id (None when the message
         names no sender at all). A message written in a group names its member, but opens no
         one-to-one window with them."""
@@ -237,8 +237,8 @@ class CustomerRecords(Repository):
             self.table.delete({"pk": item["pk"], "sk": item["sk"]})
 
     def handovers(self, customer: str, *, business: str = DEFAULT_BUSINESS) -> dict[str, Handover]:
-        """The customer's handovers on every number of `business`, by number ("": the default
-        number's), expired ones included."""
+        """The customer's handovers on every number of `business`, by number ("": the stack's own
+        number's, `number_scope`), expired ones included."""
         items = self._handover_items(customer, business)
         return {item["sk"].removeprefix("HANDOVER").lstrip("#"): Handover.model_validate(item) for item in items}
 
