@@ -263,11 +263,11 @@ def test_dropping_a_template_without_a_language_drops_every_language(waba: FakeG
 BSUID = "US.13491208655302741918"
 
 
-def template_change(field: str, **value: Any) -> str:
+def template_change(field: str, *, waba_id: str = DEFAULT_WABA_ID, **value: Any) -> str:
     """A template webhook as the processor gets it from the inbound queue."""
     body = {
         "object": "whatsapp_business_account",
-        "entry": [{"id": DEFAULT_WABA_ID, "time": 1764547200, "changes": [{"field": field, "value": value}]}],
+        "entry": [{"id": waba_id, "time": 1764547200, "changes": [{"field": field, "value": value}]}],
     }
     (event,) = parse_webhook(body)
     return dump_event(event)
@@ -281,9 +281,10 @@ def process(*changes: str) -> None:
         assert app.lambda_handler(sqs_event(change, queue="inbound"), context) == {"batchItemFailures": []}
 
 
-def paused(name: str = "order_update", event: str = "PAUSED") -> str:
+def paused(name: str = "order_update", event: str = "PAUSED", *, waba_id: str = DEFAULT_WABA_ID) -> str:
     return template_change(
         "message_template_status_update",
+        waba_id=waba_id,
         event=event,
         message_template_id=900000000000002,
         message_template_name=name,
@@ -335,6 +336,21 @@ def test_with_an_account_id_the_pause_is_confirmed_by_graph_and_refused_too(waba
     assert states("before", "after") == ["accepted", "rejected"]
     assert "is DISABLED at Meta: Meta would answer 132016" in (Store().outbound.get("after").reason or "")
     assert template_fetches(waba) == 2  # once warm, once after the change: not once per send
+
+
+def test_another_wabas_pause_of_a_template_of_the_same_name_does_not_refuse_ours(waba: FakeGraph):
+    # The stack serves numbers of several WABAs (issue 20); the catalog knows its own WABA's templates.
+    send(order_update("before", "order_id", "total"))  # warm: our definition fetched
+
+    process(paused(waba_id="999999999999999"))
+    # A fetch of ours that began before that change lands after it: a pause counted against our
+    # template would be newer than it, and within REFETCH_SECONDS it would refuse without asking Graph.
+    Store().templates.put(TemplateDefinition.model_validate(waba.templates[1]), ttl_seconds=3600, version=0)
+    send(order_update("after", "order_id", "total"))
+
+    assert states("before", "after") == ["accepted", "accepted"]
+    assert Store().templates.changes("order_update").version == 0  # nothing recorded against ours
+    assert template_fetches(waba) == 1  # nor our definition dropped
 
 
 def test_a_template_resumed_by_meta_is_sent_again(fake_graph: FakeGraph):

@@ -8,12 +8,13 @@ time it sends it (when the stack knows its account, `WabaId`), and `wacloud temp
 fills the cache for a whole account. They are kept in the messages table for
 `TemplateCacheSeconds` and in each function's memory for a few minutes.
 
-Meta's template webhooks (status, quality, category, components updates) drop the cached
-definition and are counted, with the status or category they give, on the template's `CHANGES`
-item. The sender reads that item in the batch it reads before every send anyway
-(`Store.send_context`): a PAUSED, DISABLED or re-categorised template is refused by the next send
-of every warm sender, and a changed count makes it forget its copy of the definition. With no
-change, a send costs no request more.
+Meta's template webhooks (status, quality, category, components updates) of the stack's WABA drop
+the cached definition and are counted, with the status or category they give, on the template's
+`CHANGES` item; another WABA's are not (its template of the same name is not ours). The sender
+reads that item in the batch it reads before every send anyway (`Store.send_context`): a PAUSED,
+DISABLED or re-categorised template is refused by the next send of every warm sender, and a
+changed count makes it forget its copy of the definition. With no change, a send costs no request
+more.
 """
 
 from __future__ import annotations
@@ -148,13 +149,19 @@ class TemplateCatalog:
         return self._remember(name, language, found, now)
 
     def on_change(self, event: ChangeEvent) -> bool:
-        """Record a change Meta announced to a template (with the status or category it gives) and
-        drop its cached definition; True when it was one."""
+        """Record a change Meta announced to a template of the stack's WABA (with the status or
+        category it gives) and drop its cached definition; True when it was one."""
         value = event.value
         if event.field not in TEMPLATE_FIELDS or not isinstance(value, dict):
             return False
         name = value.get("message_template_name")
         if not isinstance(name, str) or not name:
+            return False
+        own = self.settings.waba_id
+        if own and event.waba_id and event.waba_id != own:
+            # The catalog holds the stack's own WABA's templates: another account's template of the
+            # same name pausing must not refuse ours (the change is still recorded as a change).
+            logger.info("Template change of another WABA not applied", extra={"template": name})
             return False
         language = _text(value.get("message_template_language"))
         status = _text(value.get("event")) if event.field == "message_template_status_update" else None
