@@ -34,7 +34,8 @@ def test_migrating_numbers_reports_what_it_kept_and_carried_over(deployed, aws, 
     assert code == 0
     assert out == (
         f"stack whatsapp-cloud: number {number} keeps the single-number records (now pinned in the registry); "
-        f"default number {number}; 1 customers, 1 opt-outs kept business-wide; 0 inbound messages read, other "
-        "numbers written to: none; carried over: 0 windows, 0 handovers, 0 history lines\n"
+        f"default number {number}; 1 customers, 1 opt-outs kept business-wide; 0 inbound messages read (0 to "
+        "other businesses' numbers, left alone), other numbers written to: none; carried over: 0 windows, "
+        "0 handovers, 0 history lines\n"
     )
     assert Store().customers.get("+16505551234").opted_out

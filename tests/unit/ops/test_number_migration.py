@@ -198,3 +198,22 @@ def test_the_stack_s_own_number_is_pinned_even_when_another_is_the_default(aws: 
     contact = store.customers.get(WROTE_BOTH, second)
     assert contact is not None and contact.window_for(second) == NOW - 3600
     assert contact.window_for(registry.unsuffixed()) == NOW - 3600  # the unsuffixed one, kept
+
+
+def test_messages_to_another_business_s_number_are_counted_and_never_carried_onto_the_default_s_customers(
+    aws: Any, registry: NumberRegistry
+) -> None:
+    # brand-b's customer with the same phone number as ours wrote to brand-b's number: that is
+    # brand-b's customer (`customer_keys`), not the default business's of the same address.
+    brand_b = NumberEntry(phone_number_id="100000000000003", business="brand-b")
+    registry.put(brand_b)
+    for item in [*legacy_items(), message("wamid.C", brand_b.phone_number_id, NOW - 60)]:
+        table(aws).put_item(Item=item)
+    store = Store()
+
+    report = migrate_numbers(store, registry)
+
+    assert (report.messages, report.other_business, report.other_numbers) == (3, 1, [SECOND.phone_number_id])
+    assert (report.windows, report.handovers, report.history) == (1, 1, 2)  # the second number's, as before
+    profile = table(aws).get_item(Key={"pk": f"CONTACT#{WROTE_BOTH}", "sk": "PROFILE"})["Item"]
+    assert not [name for name in profile if name.endswith(brand_b.phone_number_id)]

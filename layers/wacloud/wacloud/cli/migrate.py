@@ -67,7 +67,8 @@ def run_numbers(args: argparse.Namespace) -> int:
         f"{target.label}: number {report.unsuffixed_number} keeps the single-number records"
         f"{' (now pinned in the registry)' if report.pinned else ''}; default number {report.default_number}; "
         f"{report.customers} customers, "
-        f"{report.opt_outs} opt-outs kept business-wide; {report.messages} inbound messages read, "
+        f"{report.opt_outs} opt-outs kept business-wide; {report.messages} inbound messages read "
+        f"({report.other_business} to other businesses' numbers, left alone), "
         f"other numbers written to: {others}; carried over: {report.windows} windows, "
         f"{report.handovers} handovers, {report.history} history lines"
     )

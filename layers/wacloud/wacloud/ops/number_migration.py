@@ -7,7 +7,9 @@ served one number has nothing to carry over, and this changes none of its custom
 can need carrying: before, nothing checked the number a webhook named, so messages to another
 number of the same app were kept as the stack's own number's (one window, handover and history for
 both). The message records (`MSG#<wamid>`, kept `RecordRetentionDays`) name the number each message
-was written to; from them, for every other number:
+was written to; from them, for every other number of the default business (a number of another
+business portfolio has customers of its own, never the default business's: its messages are
+counted and left alone):
 
 - its window: `last_inbound_at#<n>`, `last_inbound_wamid#<n>` (only forward) and
   `first_inbound_wamid#<n>` on the customer's profile;
@@ -35,7 +37,7 @@ from wacloud.adapters.store.customers import DEFAULT_HISTORY_PREFIX
 from wacloud.adapters.store.identities import partition
 from wacloud.adapters.table import Item, Update
 from wacloud.errors import ConfigurationError
-from wacloud.models.number_entry import NumberEntry
+from wacloud.models.number_entry import DEFAULT_BUSINESS, NumberEntry
 
 # On a `HANDOVER` item: the wamid of the handover that was copied to its number's `HANDOVER#<n>`.
 COPIED = "copied_wamid"
@@ -61,6 +63,7 @@ class NumberMigrationReport:
     customers: int = 0  # customer profiles read
     opt_outs: int = 0  # business-wide opt-outs kept as they are (each binds every number)
     messages: int = 0  # inbound message records read
+    other_business: int = 0  # of those, messages to a number of another business: not carried over
     other_numbers: list[str] = field(default_factory=list)  # numbers other than the stack's own written to
     windows: int = 0  # another number's window set on a profile
     handovers: int = 0  # handovers copied to their number
@@ -90,8 +93,10 @@ def migrate_numbers(
     report = NumberMigrationReport(
         default_number=default.phone_number_id if default else "", unsuffixed_number=own.phone_number_id
     )
-    report.pinned = _pin(registry, own)
-    numbers = _numbers_of_messages(store, own.phone_number_id, report)
+    stored = registry.stored()
+    report.pinned = _pin(registry, own, stored)
+    elsewhere = {n for n, entry in stored.items() if entry.business != DEFAULT_BUSINESS and n != own.phone_number_id}
+    numbers = _numbers_of_messages(store, own.phone_number_id, elsewhere, report)
     report.other_numbers = sorted({number for number, _, _ in numbers.values()})
     _set_windows(store, numbers, report)
     now = int(clock())
@@ -114,9 +119,9 @@ def migrate_numbers(
     return report
 
 
-def _pin(registry: Registry, own: NumberEntry) -> bool:
+def _pin(registry: Registry, own: NumberEntry, stored: dict[str, NumberEntry]) -> bool:
     """Store the number keeping the unsuffixed keys, marked so, unless a stored entry is marked."""
-    if any(entry.unsuffixed_keys for entry in registry.stored().values()):
+    if any(entry.unsuffixed_keys for entry in stored.values()):
         return False
     registry.put(dataclasses.replace(own, unsuffixed_keys=True))
     return True
@@ -140,15 +145,22 @@ def _copy_handover(store: Store, item: Item, numbers: dict[str, _Message]) -> in
     return int(written)
 
 
-def _numbers_of_messages(store: Store, own_number: str, report: NumberMigrationReport) -> dict[str, _Message]:
-    """wamid -> (number, sender's address, time) of every kept inbound message to another number."""
+def _numbers_of_messages(
+    store: Store, own_number: str, elsewhere: set[str], report: NumberMigrationReport
+) -> dict[str, _Message]:
+    """wamid -> (number, sender's address, time) of every kept inbound message to another number of
+    the default business; `elsewhere`: the numbers of other businesses."""
     found: dict[str, _Message] = {}
     for item in store.table.scan("begins_with(pk, :msg)", {":msg": "MSG#"}):
         if item.get("sk") != "MESSAGE" or item.get("direction") != "in":
             continue
         report.messages += 1
         number, sender = str(item.get("phone_number_id") or ""), str(item.get("customer") or "")
-        if number and sender and number != own_number:
+        if number in elsewhere:
+            # Its sender is that business's customer: the default business's of the same address is
+            # someone else, whose profile must not gain this number's window.
+            report.other_business += 1
+        elif number and sender and number != own_number:
             found[str(item["wamid"])] = (number, sender, int(item.get("at_received") or 0))
     return found
 
