@@ -162,47 +162,46 @@ def to_number(body: dict[str, Any], phone_number_id: str) -> dict[str, Any]:
     return told
 
 
-def test_a_marketing_stop_told_to_another_business_binds_its_customer_only(store):
-    brand_b = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
-    get_registry().put(brand_b)
-    real = AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
+BRAND_B = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
+
+
+@pytest.fixture
+def two_businesses(store: Store) -> tuple[AccountChanges, tuple[str, str]]:
+    """Changes on the real store, a number of brand-b registered, and the same person a customer of
+    both businesses: (the changes, (their default-business id, their brand-b id))."""
+    get_registry().put(BRAND_B)
     identity = CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID)
-    for entry in (None, brand_b):
-        store.customers.touch(identity, at=1, ref="call", entry=entry)
+    ours, theirs = (store.customers.touch(identity, at=1, ref="call", entry=entry) for entry in (None, BRAND_B))
+    return AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers), (ours, theirs)
 
-    real.apply(change(to_number(meta.MARKETING_STOPPED, brand_b.phone_number_id)))
 
-    assert store.customers.get(meta.PHONE, brand_b).marketing_stopped  # type: ignore[union-attr]
+def test_a_marketing_stop_told_to_another_business_binds_its_customer_only(store, two_businesses):
+    real, _ = two_businesses
+
+    real.apply(change(to_number(meta.MARKETING_STOPPED, BRAND_B.phone_number_id)))
+
+    assert store.customers.get(meta.PHONE, BRAND_B).marketing_stopped  # type: ignore[union-attr]
     assert not store.customers.get(meta.PHONE).marketing_stopped  # type: ignore[union-attr]
 
 
-def test_a_marketing_stop_naming_no_number_binds_the_customer_of_its_wabas_business(store):
-    brand_b = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
-    get_registry().put(brand_b)
-    real = AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
-    identity = CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID)
-    for entry in (None, brand_b):
-        store.customers.touch(identity, at=1, ref="call", entry=entry)
+def test_a_marketing_stop_naming_no_number_binds_the_customer_of_its_wabas_business(store, two_businesses):
+    real, _ = two_businesses
     body = copy.deepcopy(meta.MARKETING_STOPPED)
     del body["entry"][0]["changes"][0]["value"]["metadata"]  # Meta's may carry none: its WABA says whose
-    body["entry"][0]["id"] = brand_b.waba_id
+    body["entry"][0]["id"] = BRAND_B.waba_id
 
     real.apply(change(body))
 
-    assert store.customers.get(meta.PHONE, brand_b).marketing_stopped  # type: ignore[union-attr]
+    assert store.customers.get(meta.PHONE, BRAND_B).marketing_stopped  # type: ignore[union-attr]
     assert not store.customers.get(meta.PHONE).marketing_stopped  # type: ignore[union-attr]
 
 
-def test_a_changed_user_id_told_to_another_business_moves_its_customer_only(store):
-    brand_b = NumberEntry(phone_number_id="100000000000004", waba_id="400000000000004", business="brand-b")
-    get_registry().put(brand_b)
-    real = AccountChanges(groups=store.groups, calls=store.calls, customers=store.customers)
-    identity = CustomerIdentity(phone=meta.PHONE, user_id=meta.BSUID)
-    ours, theirs = (store.customers.touch(identity, at=1, ref="call", entry=entry) for entry in (None, brand_b))
+def test_a_changed_user_id_told_to_another_business_moves_its_customer_only(store, two_businesses):
+    real, (ours, theirs) = two_businesses
 
-    real.apply(change(to_number(meta.USER_ID_UPDATED, brand_b.phone_number_id)))
+    real.apply(change(to_number(meta.USER_ID_UPDATED, BRAND_B.phone_number_id)))
 
-    assert store.customers.get("US.99999999999999999999", brand_b).customer_id == theirs  # type: ignore[union-attr]
+    assert store.customers.get("US.99999999999999999999", BRAND_B).customer_id == theirs  # type: ignore[union-attr]
     assert store.customers.get("US.99999999999999999999") is None  # the default business's: untouched
     assert store.customers.get(meta.BSUID).customer_id == ours  # type: ignore[union-attr]
 
