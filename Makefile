@@ -54,7 +54,7 @@ help:
 	@echo "make build      sam build (python3.13, arm64; needs python3.13 and PyPI)"
 	@echo "make browser    Debian's chromium for the chat view test (apt, as root; else a hint)"
 	@echo "make unit       pytest with the coverage floor, two workers per core (PYTEST_ARGS=... COVERAGE= for a part)"
-	@echo "make soak       the fault soak alone, with its figures (about 4 minutes; make unit leaves it out)"
+	@echo "make soak       the long runs: the fault soak on both transports, with its figures, and the full contract fuzz (about 12 minutes; make unit leaves them out)"
 	@echo "make local      run the pipeline locally (python -m wacloud.local)"
 	@echo "make bench      measure speed, size and cost beside baselines (bench/results.json, docs/PERFORMANCE.md)"
 	@echo "make events     regenerate the sample events in events/"
@@ -127,10 +127,11 @@ browser:
 unit: venv
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not soak" $(COVERAGE) $(PYTEST_ARGS)
 
-# Hundreds of documents and webhooks under every fault at once (tests/faults/test_soak.py): minutes,
-# so not part of `make unit`; -s shows its figures.
+# The long runs (marked `soak`): hundreds of documents and webhooks under every fault at once on both
+# transports (tests/faults/test_soak.py), and the contract fuzz with schemathesis's coverage phase on
+# POST /messages (about 3,000 requests): minutes, so not part of `make unit`; -s shows the figures.
 soak: venv
-	$(VENV)/bin/python -m pytest -m soak -s -p no:randomly tests/faults/test_soak.py $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -m soak -s -p no:randomly tests/faults $(PYTEST_ARGS)
 
 # Order: lint and build first, the unit tests last, so that pytest's summary line is the last
 # thing a CI log shows.
