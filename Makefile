@@ -10,7 +10,6 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
-.NOTPARALLEL:
 MAKEFLAGS += --no-builtin-rules
 
 PYTHON ?= python3
@@ -42,12 +41,13 @@ OFFLINE := bash scripts/offline-env.sh
 SAM := $(VENV_SAM)/bin/sam
 CFN_LINT := $(VENV_SAM)/bin/cfn-lint
 
-.PHONY: help venv venv-sam venv-scan venvs lint typecheck scan build browser unit soak test bench local events schema errors-doc clean distclean
+.PHONY: help venv venv-sam venv-scan venvs checks lint typecheck scan build browser unit soak test bench local events schema errors-doc clean distclean
 
 help:
 	@echo "make test       venv + venv-sam + lint + typecheck + scan + build + browser + unit (the CI command)"
 	@echo "make venv       app/test venv .venv (pip install -e '.[dev]')"
 	@echo "make venv-sam   SAM CLI + cfn-lint venv .venv-sam (requirements-sam.txt)"
+	@echo "make checks     venvs, then lint + typecheck + scan + build side by side"
 	@echo "make lint       ruff, sam validate --lint, cfn-lint (+ serverless rules)"
 	@echo "make typecheck  mypy, strict, on the package (pyproject.toml [tool.mypy])"
 	@echo "make scan       checkov: template.yaml and committed secrets (.checkov.yaml, venv .venv-scan)"
@@ -133,13 +133,20 @@ unit: venv
 soak: venv
 	$(VENV)/bin/python -m pytest -m soak -s -p no:randomly tests/faults $(PYTEST_ARGS)
 
-# Order: lint and build first, the unit tests last, so that pytest's summary line is the last
-# thing a CI log shows.
-# The three virtualenvs are independent: a fresh clone makes them side by side (a minute less).
+# `make test` in three steps, each a sub-make: the three virtualenvs side by side (they share
+# nothing: a fresh clone makes them in about a third of the time), then the checks side by side (lint,
+# types, the IaC scan and sam build read the tree and write their own caches), then the unit tests
+# last, so that pytest's summary line is the last thing a CI log shows. (A `.NOTPARALLEL:` here kept
+# every sub-make serial, whatever its -j.)
 venvs:
 	$(MAKE) -j3 venv venv-sam venv-scan
 
-test: venvs lint typecheck scan build browser unit
+checks: venvs
+	$(MAKE) -j4 --output-sync=target lint typecheck scan build
+
+test:
+	$(MAKE) checks
+	$(MAKE) browser unit
 
 local: venv
 	$(VENV)/bin/python -m wacloud.local
